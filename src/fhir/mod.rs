@@ -1,0 +1,1 @@
+//! FHIR R4 definitions (element paths and types, bindings, search parameters).

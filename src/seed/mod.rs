@@ -1,0 +1,1 @@
+//! The sample legacy hospital database: schema and deterministic seed data.
