@@ -23,6 +23,8 @@
 //! The test `tests/fhir_definitions.rs` checks that the committed files are up to date whenever
 //! `../shared/fhir/r4` exists.
 
+#![warn(missing_docs)]
+
 pub mod definitions;
 
 pub use definitions::{

@@ -674,3 +674,50 @@ fn patient_compartment() {
         }
     }
 }
+
+#[test]
+fn every_snapshot_element_resolves() {
+    let d = defs();
+    let mut count = 0;
+    for ty in d
+        .resource_types()
+        .chain(d.complex_types())
+        .collect::<Vec<_>>()
+    {
+        for e in d.elements(ty).unwrap() {
+            if e.max == "0" {
+                continue; // prohibited in a constraint (SimpleQuantity.comparator)
+            }
+            // Each choice along the path takes its first type.
+            let mut json_path = Vec::new();
+            let mut def_path = String::new();
+            for part in e.path.split('.') {
+                if !def_path.is_empty() {
+                    def_path.push('.');
+                }
+                def_path.push_str(part);
+                let el = d
+                    .elements(ty)
+                    .unwrap()
+                    .iter()
+                    .find(|x| x.path == def_path)
+                    .unwrap();
+                json_path.push(match part.strip_suffix("[x]") {
+                    Some(stem) => {
+                        let code = &el.types[0].code;
+                        format!("{stem}{}{}", code[..1].to_uppercase(), &code[1..])
+                    }
+                    None => part.to_owned(),
+                });
+            }
+            let path = json_path.join(".");
+            let r = d
+                .resolve(ty, &path)
+                .unwrap_or_else(|err| panic!("{ty} {path}: {err}"));
+            assert_eq!(r.leaf().element_path, format!("{ty}.{}", e.path));
+            assert_eq!(r.leaf().repeats, e.repeats());
+            count += 1;
+        }
+    }
+    assert!(count > 7000, "{count}");
+}

@@ -23,6 +23,16 @@
 //! target profiles, `ref` is a resolved `contentReference` (relative path of the element whose
 //! definition is reused; `types` is then absent), and `binding` is `{"strength", "valueSet"}`
 //! with the value set URL stripped of its `|version` suffix.
+//!
+//! Search parameters (`search-parameters.json`): `{"common": [..], "resources": {"Patient":
+//! [..]}}`; the common ones (base `Resource` / `DomainResource`: `_id`, `_lastUpdated`, `_text`..)
+//! apply to every (domain) resource type. The expression of a parameter shared by several
+//! resource types keeps only the union parts of that type (`Patient.birthDate`). A target list
+//! naming more than half of the concrete resource types is written as `targetsAllExcept`
+//! (80 parameters target everything but `Parameters`).
+//!
+//! Value sets (`value-sets.json`): `{"<url>": {"systems": [{"system", "codes": [..]}]}}` or
+//! `{"<url>": {"notEnumerable": "<why>"}}` (e.g. all of UCUM, or not defined in the bundle).
 
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
