@@ -6,6 +6,7 @@
 //! - [`plan`]: typed request + mapping → parameterized SQL per dialect (pure).
 //! - [`db`]: connection pools, statement execution, row decoding (I/O).
 //! - [`assemble`]: rows → FHIR JSON resources, Bundles, OperationOutcomes (pure).
+//! - [`service`]: interactions orchestrated (plan → execute → assemble).
 //! - [`http`]: actix-web routes, content negotiation, errors.
 //!
 //! [`fhir`] holds the FHIR R4 definitions compiled into the binary; [`seed`] creates the
@@ -13,3 +14,15 @@
 
 pub mod fhir;
 pub mod seed;
+
+pub mod assemble;
+pub mod config;
+pub mod db;
+pub mod dialect;
+pub mod http;
+pub mod mapping;
+pub mod plan;
+pub mod request;
+pub mod service;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,545 @@
+//! Database values → FHIR JSON values: primitives, value-mapped codes and references.
+//!
+//! Strings are trimmed (legacy CHAR columns are blank-padded) and empty strings count as
+//! absent. Naive timestamps are read in the mapping's time zone. Decimals keep their digits.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, TimeZone};
+use chrono_tz::Tz;
+use serde_json::{Map, Value as Json};
+
+use crate::db::Value;
+use crate::mapping::{Convert, MapTarget, MapValue, Primitive, ValueMap};
+
+/// A value that could not be converted (the element is left out and the problem logged).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot convert {value} to FHIR {target}")]
+pub struct ConvertError {
+    /// The offending value, as text.
+    pub value: String,
+    /// The target.
+    pub target: String,
+}
+
+fn fail(v: &Value, target: &str) -> ConvertError {
+    ConvertError {
+        value: format!("{v:?}"),
+        target: target.to_string(),
+    }
+}
+
+/// Converts `v` as `convert` says. `Ok(None)` means "absent" (NULL, empty text, unmapped code).
+pub fn convert(v: &Value, convert: &Convert, tz: Tz) -> Result<Option<Json>, ConvertError> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    match convert {
+        Convert::Primitive { to, format } => primitive(v, *to, format.as_deref(), tz),
+        Convert::Mapped { map, target } => Ok(mapped(v, map, *target)),
+        Convert::Reference {
+            resource_type,
+            prefix,
+        } => {
+            let Some(id) = id_text(v) else {
+                return Ok(None);
+            };
+            let id = format!("{prefix}{id}");
+            if !is_valid_id(&id) {
+                return Err(fail(v, "Reference id"));
+            }
+            let mut m = Map::new();
+            m.insert(
+                "reference".into(),
+                Json::String(format!("{resource_type}/{id}")),
+            );
+            Ok(Some(Json::Object(m)))
+        }
+    }
+}
+
+/// The text of a key value used in an id (`None` for NULL or blank).
+pub fn id_text(v: &Value) -> Option<String> {
+    let t = v.key_text()?;
+    let t = t.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// Whether `s` is a valid FHIR id (`[A-Za-z0-9\-\.]{1,64}`).
+pub fn is_valid_id(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+fn mapped(v: &Value, map: &ValueMap, target: MapTarget) -> Option<Json> {
+    let key = v.key_text()?;
+    let key = key.trim();
+    let entry = map.values.get(key).or(map.default.as_ref())?;
+    Some(match (target, entry) {
+        (MapTarget::Primitive(_), MapValue::Scalar(s)) => s.clone(),
+        (MapTarget::Primitive(_), MapValue::Coding { code, .. }) => Json::String(code.clone()),
+        (MapTarget::Coding, e) => Json::Object(coding(e)),
+        (MapTarget::CodeableConcept, e) => {
+            let mut cc = Map::new();
+            cc.insert("coding".into(), Json::Array(vec![Json::Object(coding(e))]));
+            cc.into()
+        }
+    })
+}
+
+fn coding(e: &MapValue) -> Map<String, Json> {
+    let mut m = Map::new();
+    match e {
+        MapValue::Scalar(s) => {
+            let code = match s {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            m.insert("code".into(), Json::String(code));
+        }
+        MapValue::Coding {
+            system,
+            code,
+            display,
+        } => {
+            if let Some(s) = system {
+                m.insert("system".into(), Json::String(s.clone()));
+            }
+            m.insert("code".into(), Json::String(code.clone()));
+            if let Some(d) = display {
+                m.insert("display".into(), Json::String(d.clone()));
+            }
+        }
+    }
+    m
+}
+
+/// Converts a value to a FHIR primitive.
+pub fn primitive(
+    v: &Value,
+    to: Primitive,
+    format: Option<&str>,
+    tz: Tz,
+) -> Result<Option<Json>, ConvertError> {
+    let text = |v: &Value| -> Option<String> {
+        match v {
+            Value::Text(s) => {
+                let t = s.trim();
+                (!t.is_empty()).then(|| t.to_string())
+            }
+            other => other.key_text(),
+        }
+    };
+    match to {
+        Primitive::String | Primitive::Code => match v {
+            Value::Bytes(_) => Err(fail(v, "string")),
+            Value::Timestamp(t) => Ok(Some(Json::String(local_datetime(*t, tz)))),
+            other => Ok(text(other).map(Json::String)),
+        },
+        Primitive::Boolean => match v {
+            Value::Bool(b) => Ok(Some(Json::Bool(*b))),
+            Value::Int(0) => Ok(Some(Json::Bool(false))),
+            Value::Int(1) => Ok(Some(Json::Bool(true))),
+            Value::Text(_) => match text(v).map(|t| t.to_ascii_uppercase()) {
+                None => Ok(None),
+                Some(t) => match t.as_str() {
+                    "Y" | "YES" | "T" | "TRUE" | "1" => Ok(Some(Json::Bool(true))),
+                    "N" | "NO" | "F" | "FALSE" | "0" => Ok(Some(Json::Bool(false))),
+                    _ => Err(fail(v, "boolean")),
+                },
+            },
+            _ => Err(fail(v, "boolean")),
+        },
+        Primitive::Integer => match v {
+            Value::Int(i) => Ok(Some(Json::from(*i))),
+            Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                Ok(Some(Json::from(*f as i64)))
+            }
+            Value::Text(_) | Value::Decimal(_) => match text(v) {
+                None => Ok(None),
+                Some(t) => {
+                    let t = t.strip_suffix(".0").unwrap_or(&t);
+                    t.parse::<i64>()
+                        .map(|i| Some(Json::from(i)))
+                        .map_err(|_| fail(v, "integer"))
+                }
+            },
+            _ => Err(fail(v, "integer")),
+        },
+        Primitive::Decimal => match v {
+            Value::Int(i) => Ok(Some(Json::from(*i))),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(|n| Some(Json::Number(n)))
+                .ok_or_else(|| fail(v, "decimal")),
+            Value::Decimal(_) | Value::Text(_) => match text(v) {
+                None => Ok(None),
+                Some(t) => decimal(&t).map(Some).ok_or_else(|| fail(v, "decimal")),
+            },
+            _ => Err(fail(v, "decimal")),
+        },
+        Primitive::Date => match v {
+            Value::Date(d) => Ok(Some(date_json(*d))),
+            Value::Timestamp(t) => Ok(Some(date_json(t.date()))),
+            Value::TimestampTz(t) => Ok(Some(date_json(t.date_naive()))),
+            Value::Text(_) | Value::Int(_) => match text(v) {
+                None => Ok(None),
+                Some(t) => parse_date_text(&t, format)
+                    .map(|d| Some(Json::String(d)))
+                    .ok_or_else(|| fail(v, "date")),
+            },
+            _ => Err(fail(v, "date")),
+        },
+        Primitive::DateTime | Primitive::Instant => {
+            let instant = to == Primitive::Instant;
+            let target = if instant { "instant" } else { "dateTime" };
+            match v {
+                Value::Timestamp(t) => Ok(Some(Json::String(local_datetime(*t, tz)))),
+                Value::TimestampTz(t) => Ok(Some(Json::String(
+                    t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                ))),
+                Value::Date(d) if !instant => Ok(Some(date_json(*d))),
+                Value::Text(_) | Value::Int(_) => match text(v) {
+                    None => Ok(None),
+                    Some(t) => match parse_datetime_text(&t, format, tz) {
+                        Some(DateOrTime::DateTime(s)) => Ok(Some(Json::String(s))),
+                        Some(DateOrTime::Date(s)) if !instant => Ok(Some(Json::String(s))),
+                        _ => Err(fail(v, target)),
+                    },
+                },
+                _ => Err(fail(v, target)),
+            }
+        }
+        Primitive::Time => match v {
+            Value::Time(t) => Ok(Some(Json::String(t.format("%H:%M:%S").to_string()))),
+            Value::Timestamp(t) => Ok(Some(Json::String(t.format("%H:%M:%S").to_string()))),
+            Value::Text(_) => match text(v) {
+                None => Ok(None),
+                Some(t) => {
+                    let formats: Vec<&str> = match format {
+                        Some(f) => vec![f],
+                        None => vec!["%H:%M:%S%.f", "%H:%M"],
+                    };
+                    formats
+                        .iter()
+                        .find_map(|f| NaiveTime::parse_from_str(&t, f).ok())
+                        .map(|t| Some(Json::String(t.format("%H:%M:%S").to_string())))
+                        .ok_or_else(|| fail(v, "time"))
+                }
+            },
+            _ => Err(fail(v, "time")),
+        },
+    }
+}
+
+fn date_json(d: NaiveDate) -> Json {
+    Json::String(d.format("%Y-%m-%d").to_string())
+}
+
+/// A naive timestamp read in `tz`, as an RFC 3339 dateTime with offset.
+pub fn local_datetime(t: NaiveDateTime, tz: Tz) -> String {
+    let local = tz
+        .from_local_datetime(&t)
+        .earliest()
+        // A time inside a daylight-saving gap does not exist locally; read it as UTC.
+        .unwrap_or_else(|| tz.from_utc_datetime(&t));
+    local
+        .fixed_offset()
+        .to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// A FHIR decimal from text, digits kept (`"5.70"` stays `5.70`).
+pub fn decimal(t: &str) -> Option<Json> {
+    let t = t.trim().trim_start_matches('+');
+    let (sign, digits) = match t.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", t),
+    };
+    let digits = if digits.starts_with('.') {
+        format!("0{digits}")
+    } else {
+        digits.to_string()
+    };
+    let (int, frac) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits.as_str(), None),
+    };
+    let int = int.trim_start_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    let ok = int.bytes().all(|b| b.is_ascii_digit())
+        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()));
+    if !ok {
+        return None;
+    }
+    let s = match frac {
+        Some(f) => format!("{sign}{int}.{f}"),
+        None => format!("{sign}{int}"),
+    };
+    serde_json::from_str::<serde_json::Number>(&s)
+        .ok()
+        .map(Json::Number)
+}
+
+fn parse_date_text(t: &str, format: Option<&str>) -> Option<String> {
+    if let Some(f) = format {
+        if let Ok(d) = NaiveDate::parse_from_str(t, f) {
+            return Some(d.format("%Y-%m-%d").to_string());
+        }
+        return NaiveDateTime::parse_from_str(t, f)
+            .ok()
+            .map(|d| d.format("%Y-%m-%d").to_string());
+    }
+    // Without a format, accept FHIR's own partial dates and ISO timestamps.
+    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Some(d.format("%Y-%m-%d").to_string());
+    }
+    if let Some(dt) = parse_iso_naive(t) {
+        return Some(dt.format("%Y-%m-%d").to_string());
+    }
+    if let Some(d) = DateTime::parse_from_rfc3339(t).ok() {
+        return Some(d.format("%Y-%m-%d").to_string());
+    }
+    partial_date(t)
+}
+
+/// `YYYY` or `YYYY-MM`, checked.
+fn partial_date(t: &str) -> Option<String> {
+    match t.len() {
+        4 if t.bytes().all(|b| b.is_ascii_digit()) => Some(t.to_string()),
+        7 => NaiveDate::parse_from_str(&format!("{t}-01"), "%Y-%m-%d")
+            .ok()
+            .map(|_| t.to_string()),
+        _ => None,
+    }
+}
+
+fn parse_iso_naive(t: &str) -> Option<NaiveDateTime> {
+    [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+}
+
+enum DateOrTime {
+    Date(String),
+    DateTime(String),
+}
+
+fn parse_datetime_text(t: &str, format: Option<&str>, tz: Tz) -> Option<DateOrTime> {
+    if let Some(f) = format {
+        if let Ok(d) = DateTime::parse_from_str(t, f) {
+            return Some(DateOrTime::DateTime(
+                d.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            ));
+        }
+        if let Ok(d) = NaiveDateTime::parse_from_str(t, f) {
+            return Some(DateOrTime::DateTime(local_datetime(d, tz)));
+        }
+        return NaiveDate::parse_from_str(t, f)
+            .ok()
+            .map(|d| DateOrTime::Date(d.format("%Y-%m-%d").to_string()));
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
+        return Some(DateOrTime::DateTime(
+            d.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        ));
+    }
+    if let Some(d) = parse_iso_naive(t) {
+        return Some(DateOrTime::DateTime(local_datetime(d, tz)));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Some(DateOrTime::Date(d.format("%Y-%m-%d").to_string()));
+    }
+    partial_date(t).map(DateOrTime::Date)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use indexmap::IndexMap;
+    use std::sync::Arc;
+
+    fn prim(v: Value, to: Primitive, format: Option<&str>) -> Option<Json> {
+        primitive(&v, to, format, chrono_tz::America::New_York).unwrap()
+    }
+
+    fn ts(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn text_is_trimmed_and_blank_is_absent() {
+        assert_eq!(
+            prim(Value::Text("MRN ".into()), Primitive::Code, None),
+            Some(Json::from("MRN"))
+        );
+        assert_eq!(
+            prim(Value::Text("   ".into()), Primitive::String, None),
+            None
+        );
+        assert_eq!(
+            prim(Value::Int(42), Primitive::String, None),
+            Some(Json::from("42"))
+        );
+    }
+
+    #[test]
+    fn yyyymmdd_text_becomes_a_date() {
+        let d = prim(
+            Value::Text("19630415".into()),
+            Primitive::Date,
+            Some("%Y%m%d"),
+        );
+        assert_eq!(d, Some(Json::from("1963-04-15")));
+        let from_int = prim(Value::Int(19630415), Primitive::Date, Some("%Y%m%d"));
+        assert_eq!(from_int, Some(Json::from("1963-04-15")));
+        let bad = primitive(
+            &Value::Text("19631345".into()),
+            Primitive::Date,
+            Some("%Y%m%d"),
+            Tz::UTC,
+        );
+        assert!(bad.is_err());
+        assert_eq!(
+            prim(Value::Text("2001-02-03".into()), Primitive::Date, None),
+            Some(Json::from("2001-02-03"))
+        );
+        assert_eq!(
+            prim(Value::Text("2001-02".into()), Primitive::Date, None),
+            Some(Json::from("2001-02"))
+        );
+    }
+
+    #[test]
+    fn naive_timestamps_take_the_configured_zone() {
+        let winter = prim(
+            Value::Timestamp(ts("2020-01-15 08:30:00")),
+            Primitive::DateTime,
+            None,
+        );
+        assert_eq!(winter, Some(Json::from("2020-01-15T08:30:00-05:00")));
+        let summer = prim(
+            Value::Text("2020-07-15 08:30:00".into()),
+            Primitive::Instant,
+            None,
+        );
+        assert_eq!(summer, Some(Json::from("2020-07-15T08:30:00-04:00")));
+        let utc = primitive(
+            &Value::Timestamp(ts("2020-07-15 08:30:00")),
+            Primitive::Instant,
+            None,
+            Tz::UTC,
+        )
+        .unwrap();
+        assert_eq!(utc, Some(Json::from("2020-07-15T08:30:00Z")));
+    }
+
+    #[test]
+    fn dates_are_not_instants() {
+        let d = NaiveDate::from_ymd_opt(2020, 1, 2).unwrap();
+        assert_eq!(
+            prim(Value::Date(d), Primitive::DateTime, None),
+            Some(Json::from("2020-01-02"))
+        );
+        assert!(primitive(&Value::Date(d), Primitive::Instant, None, Tz::UTC).is_err());
+    }
+
+    #[test]
+    fn decimals_keep_their_digits() {
+        let j = prim(Value::Text("5.70".into()), Primitive::Decimal, None).unwrap();
+        assert_eq!(serde_json::to_string(&j).unwrap(), "5.70");
+        let j = prim(Value::Decimal("0.90".into()), Primitive::Decimal, None).unwrap();
+        assert_eq!(serde_json::to_string(&j).unwrap(), "0.90");
+        let j = prim(Value::Text(".5".into()), Primitive::Decimal, None).unwrap();
+        assert_eq!(serde_json::to_string(&j).unwrap(), "0.5");
+        assert!(
+            primitive(
+                &Value::Text("<0.1".into()),
+                Primitive::Decimal,
+                None,
+                Tz::UTC
+            )
+            .is_err()
+        );
+        assert!(primitive(&Value::Text("1.".into()), Primitive::Decimal, None, Tz::UTC).is_err());
+    }
+
+    #[test]
+    fn flags_become_booleans() {
+        for (t, b) in [("Y", true), ("n", false), ("1", true), ("F", false)] {
+            assert_eq!(
+                prim(Value::Text(t.into()), Primitive::Boolean, None),
+                Some(Json::Bool(b))
+            );
+        }
+        assert_eq!(
+            prim(Value::Int(1), Primitive::Boolean, None),
+            Some(Json::Bool(true))
+        );
+        assert!(
+            primitive(
+                &Value::Text("MAYBE".into()),
+                Primitive::Boolean,
+                None,
+                Tz::UTC
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn value_maps_fill_codes_and_codings() {
+        let mut values = IndexMap::new();
+        values.insert("M".to_string(), MapValue::Scalar(Json::from("male")));
+        values.insert(
+            "S".to_string(),
+            MapValue::Coding {
+                system: Some("http://sys".into()),
+                code: "S".into(),
+                display: Some("Single".into()),
+            },
+        );
+        let map = Arc::new(ValueMap {
+            name: "m".into(),
+            values,
+            default: None,
+        });
+        let code = Convert::Mapped {
+            map: map.clone(),
+            target: MapTarget::Primitive(Primitive::Code),
+        };
+        assert_eq!(
+            convert(&Value::Text("M ".into()), &code, Tz::UTC).unwrap(),
+            Some(Json::from("male"))
+        );
+        assert_eq!(
+            convert(&Value::Text("X".into()), &code, Tz::UTC).unwrap(),
+            None
+        );
+        let cc = Convert::Mapped {
+            map,
+            target: MapTarget::CodeableConcept,
+        };
+        assert_eq!(
+            convert(&Value::Text("S".into()), &cc, Tz::UTC).unwrap(),
+            Some(
+                serde_json::json!({"coding": [{"system": "http://sys", "code": "S", "display": "Single"}]})
+            )
+        );
+    }
+
+    #[test]
+    fn references_carry_type_and_prefix() {
+        let r = Convert::Reference {
+            resource_type: "Observation".into(),
+            prefix: "lab-".into(),
+        };
+        assert_eq!(
+            convert(&Value::Int(7), &r, Tz::UTC).unwrap(),
+            Some(serde_json::json!({"reference": "Observation/lab-7"}))
+        );
+        assert!(convert(&Value::Text("a b".into()), &r, Tz::UTC).is_err());
+    }
+}

@@ -1,0 +1,8 @@
+//! Assembly: rows → FHIR JSON resources, Bundles, OperationOutcomes and the
+//! CapabilityStatement. Pure, no I/O.
+
+pub mod capability;
+pub mod convert;
+pub mod outcome;
+pub mod resource;
+pub mod tree;

@@ -1,0 +1,146 @@
+//! One source row (plus its child rows) → one FHIR resource.
+
+use chrono_tz::Tz;
+use serde_json::{Map, Value as Json};
+
+use super::convert::{self, convert, id_text, is_valid_id};
+use super::tree::{Origin, Tree};
+use crate::db::{Row, Value};
+use crate::mapping::{Child, ElementMapping, ElementValue, Primitive, Source};
+use crate::plan::{ChildLayout, SourceLayout};
+
+/// The rows of one child table that belong to one parent row.
+pub struct ChildRows<'a> {
+    /// The child mapping.
+    pub child: &'a Child,
+    /// Its select layout.
+    pub layout: &'a ChildLayout,
+    /// Its rows for this parent, in order.
+    pub rows: Vec<&'a Row>,
+}
+
+/// The logical id of a source row, or `None` when its key is NULL or not a valid FHIR id.
+pub fn row_id(source: &Source, layout: &SourceLayout, row: &Row) -> Option<String> {
+    let key = id_text(row.get(layout.id)?)?;
+    let id = format!("{}{key}", source.id.prefix);
+    is_valid_id(&id).then_some(id)
+}
+
+/// The row's last-modified time as a FHIR instant.
+pub fn last_updated(source: &Source, layout: &SourceLayout, row: &Row, tz: Tz) -> Option<String> {
+    let v = row.get(layout.last_updated?)?;
+    match convert::primitive(v, Primitive::Instant, None, tz) {
+        Ok(Some(Json::String(s))) => Some(s),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(source = %source.name, error = %e.target, "unreadable last_updated value");
+            None
+        }
+    }
+}
+
+/// The row's version text.
+pub fn version(layout: &SourceLayout, row: &Row) -> Option<String> {
+    id_text(row.get(layout.version?)?)
+}
+
+/// Builds the resource for `row`. `None` when the row has no usable id.
+pub fn resource(
+    source: &Source,
+    layout: &SourceLayout,
+    row: &Row,
+    children: &[ChildRows],
+    tz: Tz,
+) -> Option<Map<String, Json>> {
+    let id = row_id(source, layout, row)?;
+    let mut tree = Tree::new();
+    for (el, pos) in source.elements.iter().zip(&layout.elements) {
+        let (value, origin) = element_value(source, el, &el.value, *pos, row, tz);
+        tree.set(&el.path, value, origin);
+    }
+    for cr in children {
+        for child_row in &cr.rows {
+            let mut base = cr.child.path.clone();
+            if let Some(last) = base.last_mut() {
+                last.index = 0;
+            }
+            let idx = tree.next_index(&base);
+            if let Some(last) = base.last_mut() {
+                last.index = idx;
+            }
+            let before = idx;
+            for (el, pos) in cr.child.elements.iter().zip(&cr.layout.elements) {
+                let (value, origin) = element_value(source, el, &el.value, *pos, child_row, tz);
+                tree.set_under(&base, &el.path, value, origin);
+            }
+            if let Some(v) = &cr.child.value {
+                let (value, origin) = element_value(
+                    source,
+                    &ElementMapping {
+                        path: vec![],
+                        written: cr.child.written.clone(),
+                        line: cr.child.line,
+                        value: v.clone(),
+                    },
+                    v,
+                    cr.layout.value,
+                    child_row,
+                    tz,
+                );
+                tree.set_under(&base, &[], value, origin);
+            }
+            debug_assert!(tree.next_index(&base) >= before);
+        }
+    }
+    let mut out = Map::new();
+    out.insert(
+        "resourceType".into(),
+        Json::String(source.resource_type.clone()),
+    );
+    out.insert("id".into(), Json::String(id));
+    let mut meta = Map::new();
+    if let Some(v) = version(layout, row) {
+        meta.insert("versionId".into(), Json::String(v));
+    }
+    if let Some(t) = last_updated(source, layout, row, tz) {
+        meta.insert("lastUpdated".into(), Json::String(t));
+    }
+    let mut body = tree.finish();
+    if let Some(Json::Object(m)) = body.shift_remove("meta") {
+        for (k, v) in m {
+            meta.entry(k).or_insert(v);
+        }
+    }
+    if !meta.is_empty() {
+        out.insert("meta".into(), Json::Object(meta));
+    }
+    body.shift_remove("resourceType");
+    body.shift_remove("id");
+    out.extend(body);
+    Some(out)
+}
+
+fn element_value(
+    source: &Source,
+    el: &ElementMapping,
+    value: &ElementValue,
+    pos: Option<usize>,
+    row: &Row,
+    tz: Tz,
+) -> (Option<Json>, Origin) {
+    match value {
+        ElementValue::Constant(c) => (Some(c.clone()), Origin::Constant),
+        ElementValue::Sql { convert: conv, .. } => {
+            let v = pos.and_then(|p| row.get(p)).unwrap_or(&Value::Null);
+            match convert(v, conv, tz) {
+                Ok(json) => (json, Origin::Row),
+                Err(e) => {
+                    // The value itself is not logged: it may be patient data.
+                    tracing::warn!(source = %source.name, element = %el.written, target = %e.target,
+                        "value cannot be converted; element left out");
+                    (None, Origin::Row)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Execution: connection pools per backend, statement execution, row decoding, introspection.
+//!
+//! One [`Backend`] implementation per database family, chosen at start-up from the URL's
+//! scheme; each decodes its rows into the neutral [`Value`]. Connections are read-only.
+
+pub mod sqlite;
+pub mod value;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+
+pub use value::{Row, Value};
+
+use crate::dialect::Dialect;
+use crate::mapping::schema_check::DbColumn;
+use crate::plan::Statement;
+
+/// Why a statement failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database cannot be reached (connection refused, pool exhausted, network error).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The statement ran longer than the statement timeout.
+    #[error("statement timed out after {0:?}")]
+    Timeout(Duration),
+    /// The database rejected or failed the statement.
+    #[error("query failed: {0}")]
+    Query(String),
+    /// The database URL or options are wrong.
+    #[error("invalid database configuration: {0}")]
+    Config(String),
+}
+
+impl DbError {
+    /// Classifies an sqlx error.
+    pub fn from_sqlx(e: sqlx::Error) -> DbError {
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => DbError::Unavailable(e.to_string()),
+            sqlx::Error::Configuration(_) => DbError::Config(e.to_string()),
+            sqlx::Error::Database(ref d) if is_unavailable_code(d.code().as_deref()) => {
+                DbError::Unavailable(e.to_string())
+            }
+            other => DbError::Query(other.to_string()),
+        }
+    }
+}
+
+/// SQLSTATE / vendor codes meaning "the server is going away or not ready".
+fn is_unavailable_code(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("57P01" | "57P02" | "57P03" | "08000" | "08003" | "08006" | "08001" | "08004")
+    )
+}
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct DbSettings {
+    /// Database URL (`sqlite:`, `postgres:`, `mysql:`).
+    pub url: String,
+    /// Maximum pool size.
+    pub max_connections: u32,
+    /// How long to wait for a connection.
+    pub connect_timeout: Duration,
+    /// How long one statement may run.
+    pub statement_timeout: Duration,
+}
+
+/// A database family's executor. Implementations decode rows into [`Value`]s.
+pub trait Backend: Send + Sync {
+    /// The SQL dialect.
+    fn dialect(&self) -> Dialect;
+    /// Runs a query and decodes every row.
+    fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>, DbError>>;
+    /// The columns a SELECT would return, without running it.
+    fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>>;
+}
+
+/// Counts the statements one request runs (for logs and tests).
+#[derive(Debug, Default)]
+pub struct QueryCounter(AtomicUsize);
+
+impl QueryCounter {
+    /// Statements run so far.
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The database as the rest of the server sees it.
+#[derive(Clone)]
+pub struct Database {
+    backend: Arc<dyn Backend>,
+    statement_timeout: Duration,
+}
+
+impl Database {
+    /// Opens a read-only pool for `settings.url`.
+    pub async fn connect(settings: &DbSettings) -> Result<Database, DbError> {
+        let dialect = Dialect::from_url(&settings.url).ok_or_else(|| {
+            DbError::Config(format!(
+                "unsupported database URL scheme in '{}': use sqlite:, postgres: or mysql:",
+                redact(&settings.url)
+            ))
+        })?;
+        let backend: Arc<dyn Backend> = match dialect {
+            Dialect::Sqlite => Arc::new(sqlite::SqliteBackend::connect(settings).await?),
+            other => {
+                return Err(DbError::Config(format!(
+                    "{other} is not supported by this build yet"
+                )));
+            }
+        };
+        Ok(Database {
+            backend,
+            statement_timeout: settings.statement_timeout,
+        })
+    }
+
+    /// The SQL dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.backend.dialect()
+    }
+
+    /// Runs `stmt` within the statement timeout, counting it in `counter`.
+    pub async fn fetch(
+        &self,
+        stmt: &Statement,
+        counter: &QueryCounter,
+    ) -> Result<Vec<Row>, DbError> {
+        counter.0.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(sql = %stmt.sql, params = stmt.params.len(), "sql");
+        match tokio::time::timeout(self.statement_timeout, self.backend.fetch(stmt)).await {
+            Ok(result) => result,
+            Err(_) => Err(DbError::Timeout(self.statement_timeout)),
+        }
+    }
+
+    /// The columns of a relation (`table` as written, or a query).
+    pub async fn describe(&self, select: &str) -> Result<Vec<DbColumn>, DbError> {
+        self.backend.describe(select).await
+    }
+}
+
+/// The URL with any password replaced by `***`, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite:x.db"), "sqlite:x.db");
+    }
+}

@@ -1,0 +1,99 @@
+//! SQLite backend: a read-only pool; values decoded by their storage class.
+
+use std::str::FromStr;
+
+use futures_util::future::BoxFuture;
+use sea_query_sqlx::SqlxValues;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
+use sqlx::{
+    AssertSqlSafe, Column, Decode, Executor, Row as _, SqlSafeStr, Sqlite, TypeInfo, ValueRef,
+};
+
+use super::{Backend, DbError, DbSettings, Row, Value};
+use crate::dialect::Dialect;
+use crate::mapping::schema_check::DbColumn;
+use crate::plan::Statement;
+
+/// A read-only SQLite pool.
+pub struct SqliteBackend {
+    pool: SqlitePool,
+}
+
+impl SqliteBackend {
+    /// Opens `settings.url` read-only. The file must exist.
+    pub async fn connect(settings: &DbSettings) -> Result<SqliteBackend, DbError> {
+        let options = SqliteConnectOptions::from_str(&settings.url)
+            .map_err(|e| DbError::Config(e.to_string()))?
+            .read_only(true)
+            .create_if_missing(false);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.connect_timeout)
+            .connect_with(options)
+            .await
+            .map_err(DbError::from_sqlx)?;
+        Ok(SqliteBackend { pool })
+    }
+}
+
+fn decode(row: &SqliteRow, i: usize) -> Result<Value, sqlx::Error> {
+    let raw = row.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let kind = raw.type_info().name().to_string();
+    let boxed = |e| sqlx::Error::Decode(e);
+    Ok(match kind.as_str() {
+        "INTEGER" | "BOOLEAN" => Value::Int(<i64 as Decode<Sqlite>>::decode(raw).map_err(boxed)?),
+        "REAL" => Value::Float(<f64 as Decode<Sqlite>>::decode(raw).map_err(boxed)?),
+        "BLOB" => Value::Bytes(<Vec<u8> as Decode<Sqlite>>::decode(raw).map_err(boxed)?),
+        _ => Value::Text(<String as Decode<Sqlite>>::decode(raw).map_err(boxed)?),
+    })
+}
+
+fn decode_row(row: &SqliteRow) -> Result<Row, sqlx::Error> {
+    (0..row.len()).map(|i| decode(row, i)).collect()
+}
+
+impl Backend for SqliteBackend {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
+        Box::pin(async move {
+            let values = SqlxValues(sea_query::Values(stmt.params.clone()));
+            // The text comes from the planner and the mapping file only; request values are
+            // bound parameters.
+            let rows = sqlx::query_with(AssertSqlSafe(stmt.sql.as_str()), values)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(DbError::from_sqlx)?;
+            rows.iter()
+                .map(decode_row)
+                .collect::<Result<_, _>>()
+                .map_err(DbError::from_sqlx)
+        })
+    }
+
+    fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>> {
+        Box::pin(async move {
+            let stmt = (&self.pool)
+                .prepare(AssertSqlSafe(select).into_sql_str())
+                .await
+                .map_err(DbError::from_sqlx)?;
+            Ok(sqlx::Statement::columns(&stmt)
+                .iter()
+                .map(|c| {
+                    let type_name = c.type_info().name().to_string();
+                    DbColumn {
+                        name: c.name().to_string(),
+                        integer: type_name == "INTEGER",
+                        decodable: true,
+                        type_name,
+                    }
+                })
+                .collect())
+        })
+    }
+}

@@ -1,0 +1,180 @@
+//! Route handlers: parse the request, call the service layer, write the response.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{
+    self, EntityTag, HttpDate, IfModifiedSince, IfNoneMatch, LastModified,
+};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+
+use super::AppState;
+use super::error::ApiError;
+use super::logging::SQL_COUNT_HEADER;
+use super::respond;
+use crate::db::QueryCounter;
+use crate::request::read::check_type;
+use crate::request::{ReadRequest, RequestError, ResponseFormat, negotiate};
+use crate::service;
+
+/// Query parameters in order, as sent.
+fn query_params(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
+    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| {
+            ApiError::Request(RequestError::InvalidParameter(format!(
+                "the query string cannot be decoded: {e}"
+            )))
+        })
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn format_of(req: &HttpRequest, params: &[(String, String)]) -> Result<ResponseFormat, ApiError> {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    Ok(negotiate(
+        param(params, "_format"),
+        param(params, "_pretty"),
+        accept,
+    )?)
+}
+
+/// Whether the client asked for lenient handling (`Prefer: handling=lenient`).
+fn lenient(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all("prefer")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([',', ';']))
+        .any(|p| p.trim().eq_ignore_ascii_case("handling=lenient"))
+}
+
+fn counter(req: &HttpRequest) -> Arc<QueryCounter> {
+    req.extensions()
+        .get::<Arc<QueryCounter>>()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn with_count(state: &AppState, counter: &QueryCounter, mut res: HttpResponse) -> HttpResponse {
+    if state.expose_query_count
+        && let Ok(v) = header::HeaderValue::from_str(&counter.get().to_string())
+    {
+        res.headers_mut()
+            .insert(header::HeaderName::from_static(SQL_COUNT_HEADER), v);
+    }
+    res
+}
+
+/// `GET [base]/metadata`.
+pub async fn metadata(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let params = query_params(&req)?;
+    let format = format_of(&req, &params)?;
+    Ok(respond::json(StatusCode::OK, format, &state.capability))
+}
+
+/// `GET [base]/[type]/[id]`.
+pub async fn read(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (resource_type, id) = path.into_inner();
+    let params = query_params(&req)?;
+    let format = format_of(&req, &params)?;
+    let request = ReadRequest::parse(&state.mapping, &resource_type, &id, &params, lenient(&req))?;
+    let counter = counter(&req);
+    let found = service::read::read(&state.mapping, &state.db, &request, &counter).await?;
+    let Some(found) = found else {
+        return Err(ApiError::NotFound(format!(
+            "{resource_type}/{} is not known",
+            request.id
+        )));
+    };
+    let etag = found
+        .version
+        .as_ref()
+        .map(|v| EntityTag::new_weak(v.clone()));
+    let modified = found
+        .last_updated
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| HttpDate::from(std::time::SystemTime::from(t)));
+    let res = if not_modified(&req, etag.as_ref(), modified) {
+        HttpResponse::NotModified().finish()
+    } else {
+        respond::json(StatusCode::OK, format, &found.resource)
+    };
+    let mut res = with_count(&state, &counter, res);
+    if let Some(tag) = etag {
+        res.headers_mut().insert(
+            header::ETAG,
+            header::HeaderValue::from_str(&tag.to_string()).expect("etag is ascii"),
+        );
+    }
+    if let Some(m) = modified {
+        res.headers_mut().insert(
+            header::LAST_MODIFIED,
+            header::HeaderValue::from_str(&LastModified(m).to_string()).expect("date is ascii"),
+        );
+    }
+    Ok(res)
+}
+
+/// RFC 9110 conditional GET: `If-None-Match` wins over `If-Modified-Since`.
+fn not_modified(req: &HttpRequest, etag: Option<&EntityTag>, modified: Option<HttpDate>) -> bool {
+    if req.headers().contains_key(header::IF_NONE_MATCH) {
+        return match (req.get_header::<IfNoneMatch>(), etag) {
+            (Some(IfNoneMatch::Any), Some(_)) => true,
+            (Some(IfNoneMatch::Items(tags)), Some(tag)) => tags.iter().any(|t| t.weak_eq(tag)),
+            _ => false,
+        };
+    }
+    match (req.get_header::<IfModifiedSince>(), modified) {
+        (Some(IfModifiedSince(since)), Some(m)) => {
+            std::time::SystemTime::from(m) <= std::time::SystemTime::from(since)
+        }
+        _ => false,
+    }
+}
+
+/// `GET [base]/[type]` and `POST [base]/[type]/_search`: not available yet.
+pub async fn search_type(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let resource_type = path.into_inner();
+    check_type(&state.mapping, &resource_type)?;
+    let params = query_params(&req)?;
+    format_of(&req, &params)?;
+    Err(ApiError::NotImplemented(format!(
+        "search on {resource_type} is not supported by this server yet (see the CapabilityStatement)"
+    )))
+}
+
+/// Any other GET under the base.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!(
+        "{} is not a FHIR endpoint of this server",
+        req.path()
+    )))
+}
+
+/// Writes and other methods: this server is read-only.
+pub async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed(format!(
+        "{} is not allowed: this server is read-only",
+        req.method()
+    )))
+}

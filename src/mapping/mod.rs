@@ -1,0 +1,37 @@
+//! The mapping layer: `mapping.toml` → a checked, typed [`Mapping`].
+//!
+//! - [`file`]: the file's raw TOML shape;
+//! - [`compile`]: checks it against the FHIR R4 definitions (pure);
+//! - [`schema_check`]: checks it against the live database's columns (pure, columns passed in);
+//! - [`model`]: the result used by planning and assembly.
+//!
+//! The language is documented, construct by construct, in `docs/mapping.md`.
+
+pub mod compile;
+pub mod error;
+pub mod file;
+pub mod model;
+pub mod schema_check;
+
+pub use error::{MappingError, MappingLoadError};
+pub use model::*;
+
+use crate::dialect::Dialect;
+use crate::fhir::Definitions;
+
+/// Compiles mapping text (read from `path`, named in messages) for `dialect`.
+pub fn parse(path: &str, text: &str, dialect: Dialect) -> Result<Mapping, MappingLoadError> {
+    compile::compile(text, Definitions::r4(), dialect).map_err(|errors| MappingLoadError::Invalid {
+        path: path.to_string(),
+        errors,
+    })
+}
+
+/// Reads and compiles the mapping file at `path` for `dialect`.
+pub fn load(path: &str, dialect: Dialect) -> Result<Mapping, MappingLoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| MappingLoadError::Io {
+        path: path.to_string(),
+        source,
+    })?;
+    parse(path, &text, dialect)
+}

@@ -1,0 +1,326 @@
+//! The checked, typed mapping the rest of the server works from.
+//!
+//! Built by [`super::compile`] from the raw file and completed by [`super::schema_check`]
+//! (which replaces column names by the database's real spelling). Every SQL fragment in here
+//! comes from the mapping file, never from a request; per-dialect SQL is already resolved for
+//! the dialect the mapping was compiled for.
+
+use std::sync::Arc;
+
+use chrono_tz::Tz;
+use indexmap::IndexMap;
+
+/// The whole mapping: every source of every mapped resource type.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    /// Time zone of naive timestamps.
+    pub timezone: Tz,
+    /// All sources, in file order.
+    pub sources: Vec<Source>,
+    /// Resource type → indexes into `sources`, in file order.
+    pub types: IndexMap<String, Vec<usize>>,
+}
+
+impl Mapping {
+    /// The mapped resource types, in file order.
+    pub fn resource_types(&self) -> impl Iterator<Item = &str> {
+        self.types.keys().map(String::as_str)
+    }
+
+    /// Whether `resource_type` is mapped.
+    pub fn has_type(&self, resource_type: &str) -> bool {
+        self.types.contains_key(resource_type)
+    }
+
+    /// The sources of a resource type.
+    pub fn sources_of<'a>(&'a self, resource_type: &str) -> impl Iterator<Item = &'a Source> {
+        self.types
+            .get(resource_type)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.sources[i])
+    }
+
+    /// The source that serves logical id `id` of `resource_type` (longest matching prefix),
+    /// with the id's remainder after the prefix.
+    pub fn source_for_id<'a, 'b>(
+        &'a self,
+        resource_type: &str,
+        id: &'b str,
+    ) -> Option<(&'a Source, &'b str)> {
+        self.sources_of(resource_type)
+            .filter(|s| id.starts_with(&s.id.prefix) && id.len() > s.id.prefix.len())
+            .max_by_key(|s| s.id.prefix.len())
+            .map(|s| (s, &id[s.id.prefix.len()..]))
+    }
+
+    /// A source by its unique name.
+    pub fn source_by_name(&self, name: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+}
+
+/// Where rows come from: a table (or view), or a SELECT query.
+#[derive(Debug, Clone)]
+pub enum Relation {
+    /// A table or view, written as in the database (may be schema-qualified).
+    Table(String),
+    /// A SELECT query, used as a derived table.
+    Query(String),
+}
+
+/// A column of a relation, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnRef {
+    /// Alias of a joined table, or `None` for the source (or child) relation itself.
+    pub qualifier: Option<String>,
+    /// Column name; after the schema check, the database's own spelling.
+    pub name: String,
+}
+
+/// A value computed by SQL for each row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlValue {
+    /// A column.
+    Column(ColumnRef),
+    /// An SQL expression from the mapping.
+    Expr(String),
+}
+
+/// A left-joined lookup table.
+#[derive(Debug, Clone)]
+pub struct Join {
+    /// The table, as written.
+    pub table: String,
+    /// Its alias.
+    pub alias: String,
+    /// The ON condition.
+    pub on: String,
+}
+
+/// How a logical id is formed: `prefix` + the value of `value`.
+#[derive(Debug, Clone)]
+pub struct IdMapping {
+    /// The key column or expression.
+    pub value: SqlValue,
+    /// Text put before the key (distinguishes several sources of one type).
+    pub prefix: String,
+    /// Whether the key is an integer (request ids that are not digits cannot match).
+    pub integer: bool,
+}
+
+/// One segment of an element path: `name[index]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PathSegment {
+    /// JSON property name (choice types resolved, e.g. `valueQuantity`).
+    pub name: String,
+    /// Whether the element repeats (a JSON array).
+    pub repeats: bool,
+    /// Array index for repeating elements.
+    pub index: usize,
+}
+
+/// A checked element path inside a resource or inside a repeated item.
+pub type ElementPath = Vec<PathSegment>;
+
+/// The FHIR primitive types a value can be converted to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Primitive {
+    /// string, markdown, id, oid, uuid, uri, url, canonical, base64Binary, xhtml
+    String,
+    /// code
+    Code,
+    /// boolean
+    Boolean,
+    /// integer, unsignedInt, positiveInt
+    Integer,
+    /// decimal
+    Decimal,
+    /// date
+    Date,
+    /// dateTime
+    DateTime,
+    /// instant
+    Instant,
+    /// time
+    Time,
+}
+
+impl Primitive {
+    /// The primitive for a FHIR type code, if it is a primitive.
+    pub fn from_fhir(code: &str) -> Option<Primitive> {
+        Some(match code {
+            "string" | "markdown" | "id" | "oid" | "uuid" | "uri" | "url" | "canonical"
+            | "base64Binary" | "xhtml" => Primitive::String,
+            "code" => Primitive::Code,
+            "boolean" => Primitive::Boolean,
+            "integer" | "unsignedInt" | "positiveInt" => Primitive::Integer,
+            "decimal" => Primitive::Decimal,
+            "date" => Primitive::Date,
+            "dateTime" => Primitive::DateTime,
+            "instant" => Primitive::Instant,
+            "time" => Primitive::Time,
+            _ => return None,
+        })
+    }
+}
+
+/// A value map entry's FHIR value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MapValue {
+    /// A plain value (code, string, number, boolean).
+    Scalar(serde_json::Value),
+    /// A coding.
+    Coding {
+        /// Code system.
+        system: Option<String>,
+        /// Code.
+        code: String,
+        /// Display text.
+        display: Option<String>,
+    },
+}
+
+/// A named value map: legacy code → FHIR value.
+#[derive(Debug, Clone)]
+pub struct ValueMap {
+    /// The map's name.
+    pub name: String,
+    /// Entries, keyed by the trimmed legacy code.
+    pub values: IndexMap<String, MapValue>,
+    /// Used for codes that are not listed.
+    pub default: Option<MapValue>,
+}
+
+/// What shape a mapped value takes at its element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapTarget {
+    /// A primitive element: the entry's code (or scalar).
+    Primitive(Primitive),
+    /// A Coding.
+    Coding,
+    /// A CodeableConcept (one coding, display also as text).
+    CodeableConcept,
+}
+
+/// How a database value becomes the element's JSON.
+#[derive(Debug, Clone)]
+pub enum Convert {
+    /// Converted to a primitive; `format` parses text dates (chrono strftime syntax).
+    Primitive {
+        /// Target type.
+        to: Primitive,
+        /// Text date/time format, e.g. `%Y%m%d`.
+        format: Option<String>,
+    },
+    /// Looked up in a value map.
+    Mapped {
+        /// The map.
+        map: Arc<ValueMap>,
+        /// Target shape.
+        target: MapTarget,
+    },
+    /// A Reference to another mapped resource: `{"reference": "Type/<prefix><value>"}`.
+    Reference {
+        /// Target resource type.
+        resource_type: String,
+        /// Target source's id prefix.
+        prefix: String,
+    },
+}
+
+/// The value of one mapped element.
+#[derive(Debug, Clone)]
+pub enum ElementValue {
+    /// A constant from the mapping.
+    Constant(serde_json::Value),
+    /// Computed from each row.
+    Sql {
+        /// The column or expression.
+        value: SqlValue,
+        /// The conversion to FHIR.
+        convert: Convert,
+    },
+}
+
+/// One element of a resource (or of a child item) and where its value comes from.
+#[derive(Debug, Clone)]
+pub struct ElementMapping {
+    /// Where it goes.
+    pub path: ElementPath,
+    /// The path as written in the mapping (for messages).
+    pub written: String,
+    /// 1-based line in the mapping file.
+    pub line: usize,
+    /// Where its value comes from.
+    pub value: ElementValue,
+}
+
+/// A child table feeding a repeating element.
+#[derive(Debug, Clone)]
+pub struct Child {
+    /// The repeating element (last segment repeats; its index is where items start).
+    pub path: ElementPath,
+    /// The path as written.
+    pub written: String,
+    /// 1-based line in the mapping file.
+    pub line: usize,
+    /// The child relation.
+    pub relation: Relation,
+    /// Alias of the child relation.
+    pub alias: String,
+    /// Column of the child relation referring to the parent.
+    pub key: ColumnRef,
+    /// Value in the parent source the key refers to.
+    pub parent_key: SqlValue,
+    /// Row condition.
+    pub filter: Option<String>,
+    /// ORDER BY text.
+    pub order_by: Option<String>,
+    /// Item elements (paths relative to the item).
+    pub elements: Vec<ElementMapping>,
+    /// For repeating primitives: the item value.
+    pub value: Option<ElementValue>,
+}
+
+/// A search parameter declared for a source (implemented by the search issues).
+#[derive(Debug, Clone)]
+pub struct SearchDecl {
+    /// Parameter code as used in URLs.
+    pub code: String,
+    /// FHIR search parameter type (token, string, date, ...).
+    pub param_type: String,
+    /// Canonical URL of its definition.
+    pub definition: String,
+}
+
+/// One source of a resource type.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Unique name (used in messages and by references).
+    pub name: String,
+    /// FHIR resource type.
+    pub resource_type: String,
+    /// 1-based line of the `[[resource]]` entry in the mapping file.
+    pub line: usize,
+    /// Where rows come from.
+    pub relation: Relation,
+    /// Alias of the relation in SQL.
+    pub alias: String,
+    /// Left-joined lookup tables.
+    pub joins: Vec<Join>,
+    /// The logical id.
+    pub id: IdMapping,
+    /// Row condition (e.g. not soft-deleted).
+    pub filter: Option<String>,
+    /// Last-modified time.
+    pub last_updated: Option<SqlValue>,
+    /// Row version.
+    pub version: Option<SqlValue>,
+    /// Elements from the source row.
+    pub elements: Vec<ElementMapping>,
+    /// Repeating elements from child tables.
+    pub children: Vec<Child>,
+    /// Declared search parameters.
+    pub search: Vec<SearchDecl>,
+}

@@ -1,0 +1,247 @@
+//! Checks a compiled mapping against the live database's columns (pure; the columns are
+//! introspected by [`crate::db`] and passed in).
+//!
+//! Column names in the mapping are matched to the real columns (exactly, else
+//! case-insensitively) and replaced by the database's own spelling, so generated SQL can quote
+//! them safely. Unknown tables and columns become errors naming the entry and close matches.
+
+use std::collections::HashMap;
+
+use super::error::{MappingError, did_you_mean, suggestions};
+use super::model::{ColumnRef, ElementValue, Mapping, Relation, SqlValue};
+
+/// A column as the database describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbColumn {
+    /// Real name.
+    pub name: String,
+    /// The database's type name (for messages).
+    pub type_name: String,
+    /// Whether the column holds integers.
+    pub integer: bool,
+    /// Whether the façade can decode the column's type.
+    pub decodable: bool,
+}
+
+/// Columns of each relation, keyed by [`relation_key`]; `Err` holds the database's complaint.
+pub type SchemaInfo = HashMap<String, Result<Vec<DbColumn>, String>>;
+
+/// The key of a relation in [`SchemaInfo`].
+pub fn relation_key(r: &Relation) -> String {
+    match r {
+        Relation::Table(t) => format!("table:{t}"),
+        Relation::Query(q) => format!("sql:{q}"),
+    }
+}
+
+/// Every distinct relation the mapping reads (sources, joins, children).
+pub fn relations(mapping: &Mapping) -> Vec<Relation> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for s in &mapping.sources {
+        let rels = std::iter::once(s.relation.clone())
+            .chain(s.joins.iter().map(|j| Relation::Table(j.table.clone())))
+            .chain(s.children.iter().map(|c| c.relation.clone()));
+        for r in rels {
+            if seen.insert(relation_key(&r)) {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+/// Resolves every column of `mapping` against `schema`, or lists every problem.
+pub fn apply_schema(mapping: &mut Mapping, schema: &SchemaInfo) -> Result<(), Vec<MappingError>> {
+    let mut errors = Vec::new();
+    for source in &mut mapping.sources {
+        let entry = format!("resource \"{}\" ({})", source.name, source.resource_type);
+        let mut tables: HashMap<Option<String>, (String, &[DbColumn])> = HashMap::new();
+        let own = lookup(schema, &source.relation, source.line, &entry, &mut errors);
+        let Some(own) = own else { continue };
+        tables.insert(None, (describe(&source.relation), own));
+        let mut joins_ok = true;
+        for j in &source.joins {
+            let rel = Relation::Table(j.table.clone());
+            match lookup(schema, &rel, source.line, &entry, &mut errors) {
+                Some(cols) => {
+                    tables.insert(Some(j.alias.clone()), (describe(&rel), cols));
+                }
+                None => joins_ok = false,
+            }
+        }
+        if !joins_ok {
+            continue;
+        }
+        let line = source.line;
+        let fix = |v: &mut SqlValue, what: &str, line: usize, errors: &mut Vec<MappingError>| {
+            if let SqlValue::Column(c) = v {
+                resolve(c, &tables, &format!("{entry}, {what}"), line, errors);
+            }
+        };
+        fix(&mut source.id.value, "id", line, &mut errors);
+        if let SqlValue::Column(c) = &source.id.value
+            && let Some((_, cols)) = tables.get(&c.qualifier)
+        {
+            source.id.integer = cols.iter().any(|d| d.name == c.name && d.integer);
+        }
+        if let Some(v) = &mut source.last_updated {
+            fix(v, "last_updated", line, &mut errors);
+        }
+        if let Some(v) = &mut source.version {
+            fix(v, "version", line, &mut errors);
+        }
+        for el in &mut source.elements {
+            if let ElementValue::Sql { value, .. } = &mut el.value {
+                fix(
+                    value,
+                    &format!("element \"{}\"", el.written),
+                    el.line,
+                    &mut errors,
+                );
+            }
+        }
+        for child in &mut source.children {
+            fix(
+                &mut child.parent_key,
+                &format!("child \"{}\", parent_key", child.written),
+                child.line,
+                &mut errors,
+            );
+            let centry = format!("{entry}, child \"{}\"", child.written);
+            let Some(ccols) = lookup(schema, &child.relation, child.line, &centry, &mut errors)
+            else {
+                continue;
+            };
+            let child_tables: HashMap<Option<String>, (String, &[DbColumn])> =
+                HashMap::from([(None, (describe(&child.relation), ccols))]);
+            resolve(
+                &mut child.key,
+                &child_tables,
+                &format!("{centry}, key"),
+                child.line,
+                &mut errors,
+            );
+            let values = child
+                .elements
+                .iter_mut()
+                .map(|e| (format!("element \"{}\"", e.written), e.line, &mut e.value))
+                .chain(
+                    child
+                        .value
+                        .iter_mut()
+                        .map(|v| ("value".to_string(), child.line, v)),
+                );
+            for (what, line, value) in values {
+                if let ElementValue::Sql {
+                    value: SqlValue::Column(c),
+                    ..
+                } = value
+                {
+                    resolve(
+                        c,
+                        &child_tables,
+                        &format!("{centry}, {what}"),
+                        line,
+                        &mut errors,
+                    );
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+fn describe(r: &Relation) -> String {
+    match r {
+        Relation::Table(t) => format!("table {t}"),
+        Relation::Query(_) => "the source query".to_string(),
+    }
+}
+
+fn lookup<'s>(
+    schema: &'s SchemaInfo,
+    rel: &Relation,
+    line: usize,
+    entry: &str,
+    errors: &mut Vec<MappingError>,
+) -> Option<&'s [DbColumn]> {
+    match schema.get(&relation_key(rel)) {
+        Some(Ok(cols)) => Some(cols),
+        Some(Err(msg)) => {
+            let (what, hint) = match rel {
+                Relation::Table(t) => (
+                    format!("table '{t}' cannot be read: {msg}"),
+                    "check the table name (schema-qualify it if needed, e.g. dbo.PATIENT) and that the database user may SELECT from it",
+                ),
+                Relation::Query(_) => (
+                    format!("the `sql` query fails: {msg}"),
+                    "run the query in your database client and fix it",
+                ),
+            };
+            errors.push(MappingError::new(line, entry, what).hint(hint));
+            None
+        }
+        None => None,
+    }
+}
+
+fn resolve(
+    c: &mut ColumnRef,
+    tables: &HashMap<Option<String>, (String, &[DbColumn])>,
+    entry: &str,
+    line: usize,
+    errors: &mut Vec<MappingError>,
+) {
+    let Some((what, cols)) = tables.get(&c.qualifier) else {
+        return;
+    };
+    if let Some(col) = cols.iter().find(|d| d.name == c.name) {
+        check_decodable(col, entry, line, errors);
+        return;
+    }
+    let ci: Vec<&DbColumn> = cols
+        .iter()
+        .filter(|d| d.name.eq_ignore_ascii_case(&c.name))
+        .collect();
+    if let [col] = ci.as_slice() {
+        check_decodable(col, entry, line, errors);
+        c.name = col.name.clone();
+        return;
+    }
+    let sug = suggestions(&c.name, cols.iter().map(|d| d.name.as_str()));
+    errors.push(
+        MappingError::new(
+            line,
+            entry,
+            format!("{what} has no column '{}'.{}", c.name, did_you_mean(&sug)),
+        )
+        .hint(format!(
+            "use one of its columns: {}",
+            cols.iter()
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    );
+}
+
+fn check_decodable(col: &DbColumn, entry: &str, line: usize, errors: &mut Vec<MappingError>) {
+    if !col.decodable {
+        errors.push(
+            MappingError::new(
+                line,
+                entry,
+                format!(
+                    "column '{}' has type {}, which the façade cannot read",
+                    col.name, col.type_name
+                ),
+            )
+            .hint("use an `expr` that casts it to text or a number, e.g. CAST(COL AS VARCHAR(50))"),
+        );
+    }
+}

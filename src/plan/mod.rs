@@ -1,0 +1,9 @@
+//! Query planning: typed request + mapping → parameterized SQL for a dialect. Pure, no I/O.
+
+pub mod layout;
+pub mod read;
+pub mod sql;
+
+pub use layout::{ChildLayout, SourceLayout};
+pub use read::KeyValue;
+pub use sql::{SqlWriter, Statement};

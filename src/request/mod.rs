@@ -1,0 +1,29 @@
+//! FHIR request parsing: URL parts and headers → typed requests. Pure, no I/O.
+
+pub mod format;
+pub mod id;
+pub mod read;
+
+pub use format::{ResponseFormat, negotiate};
+pub use id::FhirId;
+pub use read::ReadRequest;
+
+/// A request the client got wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// The resource type is not a FHIR type or is not mapped.
+    #[error("{0}")]
+    UnknownType(String),
+    /// The id is not a valid FHIR id.
+    #[error("'{0}' is not a valid FHIR id (1-64 characters: letters, digits, '-' and '.')")]
+    MalformedId(String),
+    /// No acceptable response format.
+    #[error("{0}")]
+    NotAcceptable(String),
+    /// A parameter this interaction does not support.
+    #[error("{0}")]
+    UnsupportedParameter(String),
+    /// A parameter with a value that cannot be used.
+    #[error("{0}")]
+    InvalidParameter(String),
+}

@@ -1,0 +1,5 @@
+//! Interactions, orchestrated: plan the SQL, run it, assemble the resources. The only layer
+//! besides [`crate::http`] and [`crate::db`] that performs I/O.
+
+pub mod read;
+pub mod rows;
