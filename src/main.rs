@@ -15,7 +15,13 @@ async fn main() -> std::process::ExitCode {
             };
             seed::seed_database(&args.database_url, &opts)
                 .await
-                .map(|report| tracing::info!("{report}"))
+                .map(|report| {
+                    tracing::info!(
+                        rows = report.total(),
+                        seconds = report.elapsed.as_secs_f64(),
+                        "sample database created"
+                    )
+                })
                 .map_err(anyhow::Error::from)
         }
         Some(Command::Serve(args)) => serve(&args).await,

@@ -294,7 +294,7 @@ fn parse_date_text(t: &str, format: Option<&str>) -> Option<String> {
     if let Some(dt) = parse_iso_naive(t) {
         return Some(dt.format("%Y-%m-%d").to_string());
     }
-    if let Some(d) = DateTime::parse_from_rfc3339(t).ok() {
+    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Some(d.format("%Y-%m-%d").to_string());
     }
     partial_date(t)

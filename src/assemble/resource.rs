@@ -6,7 +6,7 @@ use serde_json::{Map, Value as Json};
 use super::convert::{self, convert, id_text, is_valid_id};
 use super::tree::{Origin, Tree};
 use crate::db::{Row, Value};
-use crate::mapping::{Child, ElementMapping, ElementValue, Primitive, Source};
+use crate::mapping::{Child, ElementValue, Primitive, Source};
 use crate::plan::{ChildLayout, SourceLayout};
 
 /// The rows of one child table that belong to one parent row.
@@ -55,7 +55,8 @@ pub fn resource(
     let id = row_id(source, layout, row)?;
     let mut tree = Tree::new();
     for (el, pos) in source.elements.iter().zip(&layout.elements) {
-        let (value, origin) = element_value(source, el, &el.value, *pos, row, tz);
+        let (value, origin) =
+            element_value(source, &el.written, el.required, &el.value, *pos, row, tz);
         tree.set(&el.path, value, origin);
     }
     for cr in children {
@@ -68,20 +69,23 @@ pub fn resource(
             if let Some(last) = base.last_mut() {
                 last.index = idx;
             }
-            let before = idx;
             for (el, pos) in cr.child.elements.iter().zip(&cr.layout.elements) {
-                let (value, origin) = element_value(source, el, &el.value, *pos, child_row, tz);
+                let (value, origin) = element_value(
+                    source,
+                    &el.written,
+                    el.required,
+                    &el.value,
+                    *pos,
+                    child_row,
+                    tz,
+                );
                 tree.set_under(&base, &el.path, value, origin);
             }
             if let Some(v) = &cr.child.value {
                 let (value, origin) = element_value(
                     source,
-                    &ElementMapping {
-                        path: vec![],
-                        written: cr.child.written.clone(),
-                        line: cr.child.line,
-                        value: v.clone(),
-                    },
+                    &cr.child.written,
+                    false,
                     v,
                     cr.layout.value,
                     child_row,
@@ -89,7 +93,6 @@ pub fn resource(
                 );
                 tree.set_under(&base, &[], value, origin);
             }
-            debug_assert!(tree.next_index(&base) >= before);
         }
     }
     let mut out = Map::new();
@@ -122,7 +125,8 @@ pub fn resource(
 
 fn element_value(
     source: &Source,
-    el: &ElementMapping,
+    written: &str,
+    required: bool,
     value: &ElementValue,
     pos: Option<usize>,
     row: &Row,
@@ -132,13 +136,18 @@ fn element_value(
         ElementValue::Constant(c) => (Some(c.clone()), Origin::Constant),
         ElementValue::Sql { convert: conv, .. } => {
             let v = pos.and_then(|p| row.get(p)).unwrap_or(&Value::Null);
+            let origin = if required {
+                Origin::RequiredRow
+            } else {
+                Origin::Row
+            };
             match convert(v, conv, tz) {
-                Ok(json) => (json, Origin::Row),
+                Ok(json) => (json, origin),
                 Err(e) => {
                     // The value itself is not logged: it may be patient data.
-                    tracing::warn!(source = %source.name, element = %el.written, target = %e.target,
+                    tracing::warn!(source = %source.name, element = %written, target = %e.target,
                         "value cannot be converted; element left out");
-                    (None, Origin::Row)
+                    (None, origin)
                 }
             }
         }

@@ -3,7 +3,8 @@
 //! Rules: a value-less element is left out; a list keeps its items in index order with gaps
 //! closed; a complex element whose row-bound values are all absent is left out, even when the
 //! mapping gives it constants (no `valueQuantity` holding only a unit system), while an
-//! element built only from constants is kept.
+//! element built only from constants is kept; and an element with a *required* part that is
+//! absent is left out whatever else it holds.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,8 @@ struct Node {
     slots: usize,
     /// Row-bound values that were present.
     present: usize,
+    /// A required part is absent: leave this element out.
+    vetoed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -37,6 +40,8 @@ pub enum Origin {
     Constant,
     /// A database value (maybe absent).
     Row,
+    /// A database value without which the containing element must be left out.
+    RequiredRow,
 }
 
 /// A JSON object under construction.
@@ -104,7 +109,10 @@ impl Tree {
 }
 
 fn insert(node: &mut Node, path: &[&PathSegment], value: Option<Json>, origin: Origin) {
-    if origin == Origin::Row {
+    if path.len() == 1 && origin == Origin::RequiredRow && value.is_none() {
+        node.vetoed = true;
+    }
+    if origin != Origin::Constant {
         node.slots += 1;
         if value.is_some() {
             node.present += 1;
@@ -122,7 +130,7 @@ fn insert(node: &mut Node, path: &[&PathSegment], value: Option<Json>, origin: O
     };
     let child = map.entry(seg.name.clone()).or_default();
     if seg.repeats {
-        if origin == Origin::Row {
+        if origin != Origin::Constant {
             child.slots += 1;
             if value.is_some() {
                 child.present += 1;
@@ -154,7 +162,7 @@ fn place(node: &mut Node, value: Option<Json>, origin: Origin) {
             };
             for (k, v) in obj {
                 let child = map.entry(k).or_default();
-                if origin == Origin::Row {
+                if origin != Origin::Constant {
                     child.slots += 1;
                     child.present += 1;
                 }
@@ -166,7 +174,7 @@ fn place(node: &mut Node, value: Option<Json>, origin: Origin) {
 }
 
 fn finish(node: Node, root: bool) -> Option<Json> {
-    let keep = root || node.present > 0 || node.slots == 0;
+    let keep = root || ((node.present > 0 || node.slots == 0) && !node.vetoed);
     if !keep {
         return None;
     }
@@ -243,6 +251,18 @@ mod tests {
         assert_eq!(
             Json::Object(t.finish()),
             json!({"status": "final", "category": [{"coding": [{"code": "laboratory"}]}]})
+        );
+    }
+
+    #[test]
+    fn an_absent_required_part_removes_its_element() {
+        let mut t = Tree::new();
+        t.set(&p("valueQuantity.value"), None, Origin::RequiredRow);
+        t.set(&p("valueQuantity.unit"), Some(json!("mg/dL")), Origin::Row);
+        t.set(&p("valueString"), Some(json!("HEMOLYZED")), Origin::Row);
+        assert_eq!(
+            Json::Object(t.finish()),
+            json!({"valueString": "HEMOLYZED"})
         );
     }
 

@@ -67,7 +67,15 @@ struct Scope<'s> {
     join_aliases: Vec<&'s str>,
 }
 
-const ELEMENT_KEYS: &[&str] = &["column", "expr", "constant", "map", "format", "reference"];
+const ELEMENT_KEYS: &[&str] = &[
+    "column",
+    "expr",
+    "constant",
+    "map",
+    "format",
+    "reference",
+    "required",
+];
 
 impl<'a> Compiler<'a> {
     fn line<T>(&self, s: &Spanned<T>) -> usize {
@@ -713,7 +721,7 @@ impl<'a> Compiler<'a> {
             }
             None => None,
         };
-        if value.is_some() == !elements.is_empty() {
+        if value.is_some() != elements.is_empty() {
             self.error(
                 MappingError::new(
                     line,
@@ -820,9 +828,20 @@ impl<'a> Compiler<'a> {
             return None;
         }
         let binding_codes = self.required_codes(leaf);
+        let required = match spec.get("required") {
+            None => false,
+            Some(toml::Value::Boolean(b)) => *b,
+            Some(_) => {
+                self.error(
+                    MappingError::new(line, &entry, "`required` must be true or false")
+                        .hint("write required = true"),
+                );
+                false
+            }
+        };
 
         if let Some(constant) = spec.get("constant") {
-            for k in ["map", "format", "reference"] {
+            for k in ["map", "format", "reference", "required"] {
                 if spec.contains_key(k) {
                     self.error(MappingError::new(
                         line,
@@ -855,6 +874,7 @@ impl<'a> Compiler<'a> {
                 written: written.to_string(),
                 line,
                 value: ElementValue::Constant(json),
+                required: false,
             });
         }
 
@@ -1031,6 +1051,7 @@ impl<'a> Compiler<'a> {
                 value: sql,
                 convert,
             },
+            required,
         })
     }
 

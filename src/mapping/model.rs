@@ -254,6 +254,8 @@ pub struct ElementMapping {
     pub line: usize,
     /// Where its value comes from.
     pub value: ElementValue,
+    /// When the value is absent, leave out the element that contains it.
+    pub required: bool,
 }
 
 /// A child table feeding a repeating element.

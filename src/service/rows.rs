@@ -22,6 +22,13 @@ fn key_value(v: &Value) -> Option<KeyValue> {
     }
 }
 
+/// The rows of one child table for a page of parents.
+struct FetchedChild {
+    rows: Vec<Row>,
+    /// Parent key text → indexes into `rows`.
+    by_parent: HashMap<String, Vec<usize>>,
+}
+
 /// Builds the resources of `rows` (all from `source`), in row order.
 pub async fn build_resources(
     mapping: &Mapping,
@@ -32,8 +39,7 @@ pub async fn build_resources(
     counter: &QueryCounter,
 ) -> Result<Vec<Map<String, Json>>, DbError> {
     let child_layouts: Vec<ChildLayout> = source.children.iter().map(ChildLayout::of).collect();
-    // Per child: parent key text → that parent's child rows.
-    let mut fetched: Vec<(Vec<Row>, HashMap<String, Vec<usize>>)> = Vec::new();
+    let mut fetched: Vec<FetchedChild> = Vec::new();
     for (k, (child, cl)) in source.children.iter().zip(&child_layouts).enumerate() {
         let mut keys: Vec<KeyValue> = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -55,7 +61,10 @@ pub async fn build_resources(
                 by_parent.entry(k).or_default().push(i);
             }
         }
-        fetched.push((child_rows_all, by_parent));
+        fetched.push(FetchedChild {
+            rows: child_rows_all,
+            by_parent,
+        });
     }
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
@@ -65,12 +74,12 @@ pub async fn build_resources(
             .zip(&child_layouts)
             .enumerate()
             .map(|(k, (child, cl))| {
-                let (all, by_parent) = &fetched[k];
+                let f = &fetched[k];
                 let rows = row
                     .get(layout.parent_keys[k])
                     .and_then(Value::key_text)
-                    .and_then(|key| by_parent.get(&key))
-                    .map(|idx| idx.iter().map(|&i| &all[i]).collect())
+                    .and_then(|key| f.by_parent.get(&key))
+                    .map(|idx| idx.iter().map(|&i| &f.rows[i]).collect())
                     .unwrap_or_default();
                 ChildRows {
                     child,
