@@ -101,11 +101,11 @@ async fn postgres_matches_sqlite() {
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
     let result = seed_and_compare("PostgreSQL", &url).await;
-    // Upper-case names are kept (quoted identifiers) and the declared types are real dates.
+    // Names are unquoted, so folded to lower case, and the declared types are real dates.
     let types = admin
         .fetch_strings(&format!(
             "SELECT CAST(data_type AS TEXT) FROM information_schema.columns WHERE table_schema = '{schema}' \
-             AND table_name = 'VISIT' AND column_name IN ('ADMIT_TS') "
+             AND table_name = 'visit' AND column_name IN ('admit_ts') "
         ))
         .await;
     admin

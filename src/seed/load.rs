@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use crate::dialect::Dialect;
 use sqlx::mysql::{MySqlArguments, MySqlConnectOptions, MySqlConnection};
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection};
 use sqlx::query::Query;
@@ -17,57 +18,38 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Connection, MySql, Postgres, Row as Sq
 use super::SeedError;
 use super::rows::{ALL_TABLES, Row, TableDef, Val};
 
-/// A supported SQL dialect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// SQLite 3.
-    Sqlite,
-    /// PostgreSQL.
-    Postgres,
-    /// MySQL or MariaDB.
-    MySql,
+/// The schema script (table DDL, then indexes) of a dialect.
+pub fn schema_sql(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => include_str!("../../migrations/sqlite/0001_schema.sql"),
+        Dialect::Postgres => include_str!("../../migrations/postgres/0001_schema.sql"),
+        Dialect::Mysql => include_str!("../../migrations/mysql/0001_schema.sql"),
+    }
 }
 
-impl Dialect {
-    /// The dialect of a connection URL (`sqlite:`, `postgres:`/`postgresql:`, `mysql:`/`mariadb:`).
-    pub fn from_url(url: &str) -> Result<Self, SeedError> {
-        let scheme = url
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        match scheme.as_str() {
-            "sqlite" => Ok(Dialect::Sqlite),
-            "postgres" | "postgresql" => Ok(Dialect::Postgres),
-            "mysql" | "mariadb" => Ok(Dialect::MySql),
-            _ => Err(SeedError::UnsupportedUrl(scheme)),
-        }
+/// Largest number of bind parameters in one statement.
+fn max_params(dialect: Dialect) -> usize {
+    match dialect {
+        Dialect::Sqlite => 32_766,
+        Dialect::Postgres | Dialect::Mysql => 65_535,
     }
+}
 
-    /// The schema script (table DDL, then indexes) of this dialect.
-    pub fn schema_sql(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => include_str!("../../migrations/sqlite/0001_schema.sql"),
-            Dialect::Postgres => include_str!("../../migrations/postgres/0001_schema.sql"),
-            Dialect::MySql => include_str!("../../migrations/mysql/0001_schema.sql"),
-        }
+/// An identifier of the sample schema as written in SQL. PostgreSQL's schema is created
+/// unquoted, so its names are folded to lower case (as in most real PostgreSQL databases);
+/// the others keep the upper-case spelling.
+pub fn ident(dialect: Dialect, name: &str) -> String {
+    match dialect {
+        Dialect::Postgres => dialect.quote_ident(&name.to_ascii_lowercase()),
+        other => other.quote_ident(name),
     }
+}
 
-    /// Largest number of bind parameters in one statement.
-    fn max_params(self) -> usize {
-        match self {
-            Dialect::Sqlite => 32_766,
-            Dialect::Postgres | Dialect::MySql => 65_535,
-        }
-    }
-
-    /// Quotes an identifier so that its upper-case spelling is kept.
-    pub fn quote(self, ident: &str) -> String {
-        match self {
-            Dialect::Sqlite | Dialect::Postgres => format!("\"{ident}\""),
-            Dialect::MySql => format!("`{ident}`"),
-        }
-    }
+/// The dialect of a seed URL.
+pub fn dialect_of(url: &str) -> Result<Dialect, SeedError> {
+    Dialect::from_url(url).ok_or_else(|| {
+        SeedError::UnsupportedUrl(url.split(':').next().unwrap_or_default().to_string())
+    })
 }
 
 /// Splits a schema script into statements: `--` comment lines are dropped and statements end
@@ -110,7 +92,7 @@ pub enum Conn {
 impl Conn {
     /// Connects to `url`; for SQLite the file is created if missing and bulk-load pragmas set.
     pub async fn open(url: &str) -> Result<Self, SeedError> {
-        Ok(match Dialect::from_url(url)? {
+        Ok(match dialect_of(url)? {
             Dialect::Sqlite => {
                 let opts = SqliteConnectOptions::from_str(url)?
                     .create_if_missing(true)
@@ -126,7 +108,7 @@ impl Conn {
                 let opts = PgConnectOptions::from_str(url)?.disable_statement_logging();
                 Conn::Postgres(opts.connect().await?)
             }
-            Dialect::MySql => {
+            Dialect::Mysql => {
                 let url = match url.strip_prefix("mariadb:") {
                     Some(rest) => format!("mysql:{rest}"),
                     None => url.to_owned(),
@@ -142,7 +124,7 @@ impl Conn {
         match self {
             Conn::Sqlite(_) => Dialect::Sqlite,
             Conn::Postgres(_) => Dialect::Postgres,
-            Conn::MySql(_) => Dialect::MySql,
+            Conn::MySql(_) => Dialect::Mysql,
         }
     }
 
@@ -171,7 +153,7 @@ impl Conn {
                 "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
                  WHERE table_schema = current_schema() AND upper(table_name) IN ({list})"
             ),
-            Dialect::MySql => format!(
+            Dialect::Mysql => format!(
                 "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
                  WHERE table_schema = DATABASE() AND upper(table_name) IN ({list})"
             ),
@@ -229,17 +211,17 @@ impl Conn {
         table: &TableDef,
     ) -> Result<Vec<Vec<Option<String>>>, SeedError> {
         let d = self.dialect();
-        let text = if d == Dialect::MySql { "CHAR" } else { "TEXT" };
+        let text = if d == Dialect::Mysql { "CHAR" } else { "TEXT" };
         let cols: Vec<String> = table
             .columns
             .iter()
-            .map(|c| format!("CAST({} AS {text})", d.quote(c)))
+            .map(|c| format!("CAST({} AS {text})", ident(d, c)))
             .collect();
-        let order: Vec<String> = table.columns.iter().take(2).map(|c| d.quote(c)).collect();
+        let order: Vec<String> = table.columns.iter().take(2).map(|c| ident(d, c)).collect();
         let sql = format!(
             "SELECT {} FROM {} ORDER BY {}",
             cols.join(", "),
-            d.quote(table.name),
+            ident(d, table.name),
             order.join(", ")
         );
         self.fetch_strings(&sql).await
@@ -362,10 +344,10 @@ impl Loader {
     }
 
     fn insert_sql(dialect: Dialect, table: &TableDef, rows: usize) -> String {
-        let cols: Vec<String> = table.columns.iter().map(|c| dialect.quote(c)).collect();
+        let cols: Vec<String> = table.columns.iter().map(|c| ident(dialect, c)).collect();
         let mut sql = format!(
             "INSERT INTO {} ({}) VALUES ",
-            dialect.quote(table.name),
+            ident(dialect, table.name),
             cols.join(", ")
         );
         let n = table.columns.len();
@@ -394,7 +376,7 @@ impl Loader {
         let dialect = self.conn.dialect();
         let max_rows = self.max_rows_per_stmt;
         let buf = self.buffers.entry(table.name).or_insert_with(|| {
-            let full_rows = (dialect.max_params() / table.columns.len())
+            let full_rows = (max_params(dialect) / table.columns.len())
                 .min(max_rows)
                 .max(1);
             Buffer {

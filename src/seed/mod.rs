@@ -7,7 +7,7 @@
 //! be served), a wide VITALS table and a local-code → LOINC map table.
 //!
 //! The schema scripts live in `migrations/<dialect>/0001_schema.sql` (embedded; see
-//! [`Dialect::schema_sql`]). There is no migration-tracking table. No FOREIGN KEY
+//! [`schema_sql`]). There is no migration-tracking table. No FOREIGN KEY
 //! constraints are declared, but every foreign-key column is indexed. On PostgreSQL the
 //! identifiers are created quoted, so they keep their upper-case spelling (`"PATIENT"`).
 //!
@@ -50,8 +50,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+pub use crate::dialect::Dialect;
 pub use generator::{DEFAULT_SEED, Generator, mrn_for, visit_no_for};
-pub use load::{Conn, Dialect, split_statements};
+pub use load::{Conn, ident, schema_sql, split_statements};
 
 /// Options for [`seed_database`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,7 +139,7 @@ pub async fn seed_database(url: &str, opts: &SeedOptions) -> Result<SeedReport, 
     if !existing.is_empty() {
         return Err(SeedError::NotEmpty(existing.join(", ")));
     }
-    let statements = split_statements(dialect.schema_sql());
+    let statements = split_statements(schema_sql(dialect));
     let is_index = |s: &String| {
         s.to_ascii_uppercase().starts_with("CREATE INDEX")
             || s.to_ascii_uppercase().starts_with("CREATE UNIQUE INDEX")
@@ -146,7 +147,7 @@ pub async fn seed_database(url: &str, opts: &SeedOptions) -> Result<SeedReport, 
     for stmt in statements.iter().filter(|s| !is_index(s)) {
         conn.exec(stmt).await?;
     }
-    if dialect == Dialect::MySql {
+    if dialect == Dialect::Mysql {
         conn.exec("SET unique_checks = 0").await?;
     }
 
@@ -222,7 +223,7 @@ pub async fn seed_database(url: &str, opts: &SeedOptions) -> Result<SeedReport, 
             conn.exec("ANALYZE").await?;
         }
         Dialect::Postgres => conn.exec("ANALYZE").await?,
-        Dialect::MySql => conn.exec("SET unique_checks = 1").await?,
+        Dialect::Mysql => conn.exec("SET unique_checks = 1").await?,
     }
     conn.close().await?;
     let rows = rows::ALL_TABLES

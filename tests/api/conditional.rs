@@ -11,17 +11,44 @@ async fn etag_and_last_modified_answer_304() {
     let etag = res.headers()["etag"].to_str().unwrap().to_string();
     let modified = res.headers()["last-modified"].to_str().unwrap().to_string();
     let body: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(etag, format!("W/\"{}\"", body["meta"]["versionId"].as_str().unwrap()));
+    assert_eq!(
+        etag,
+        format!("W/\"{}\"", body["meta"]["versionId"].as_str().unwrap())
+    );
 
-    let res = app.client.get(&url).header("if-none-match", &etag).send().await.unwrap();
+    let res = app
+        .client
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 304);
     assert_eq!(res.headers()["etag"], etag.as_str());
-    let res = app.client.get(&url).header("if-none-match", "W/\"999\"").send().await.unwrap();
+    let res = app
+        .client
+        .get(&url)
+        .header("if-none-match", "W/\"999\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    let res = app.client.get(&url).header("if-none-match", "*").send().await.unwrap();
+    let res = app
+        .client
+        .get(&url)
+        .header("if-none-match", "*")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 304);
 
-    let res = app.client.get(&url).header("if-modified-since", &modified).send().await.unwrap();
+    let res = app
+        .client
+        .get(&url)
+        .header("if-modified-since", &modified)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 304);
     let res = app
         .client

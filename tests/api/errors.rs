@@ -5,7 +5,12 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, spawn_app};
 
-async fn outcome(app: &TestApp, method: Method, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+async fn outcome(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Value) {
     let mut req = app.client.request(method, format!("{}/{path}", app.base));
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -13,7 +18,10 @@ async fn outcome(app: &TestApp, method: Method, path: &str, headers: &[(&str, &s
     let res = req.send().await.unwrap();
     let status = res.status().as_u16();
     let ct = res.headers()["content-type"].to_str().unwrap().to_string();
-    assert!(ct.starts_with("application/fhir+json"), "{path}: content-type {ct}");
+    assert!(
+        ct.starts_with("application/fhir+json"),
+        "{path}: content-type {ct}"
+    );
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["resourceType"], "OperationOutcome", "{path}: {body}");
     crate::fhir_schema::assert_valid(&body);
@@ -37,10 +45,20 @@ async fn unknown_types_and_ids_are_404() {
     assert_eq!(s, 404);
     assert_eq!(b["issue"][0]["code"], "not-found");
     // Ids of a prefixed source that no source serves, or with a non-numeric key.
-    for path in ["Observation/999", "Observation/lab-abc", "Observation/vs-xx-1", "Patient/1.5"] {
+    for path in [
+        "Observation/999",
+        "Observation/lab-abc",
+        "Observation/vs-xx-1",
+        "Patient/1.5",
+    ] {
         assert_eq!(outcome(&app, Method::GET, path, &[]).await.0, 404, "{path}");
     }
-    assert_eq!(outcome(&app, Method::GET, "Patient/1/_history", &[]).await.0, 404);
+    assert_eq!(
+        outcome(&app, Method::GET, "Patient/1/_history", &[])
+            .await
+            .0,
+        404
+    );
 }
 
 #[tokio::test]
@@ -92,7 +110,11 @@ async fn xml_only_is_406_and_json_variants_work() {
     for (query, accept, ct) in [
         ("_format=json", None, "application/fhir+json"),
         ("_format=application/json", None, "application/json"),
-        ("_format=application/fhir%2Bjson", None, "application/fhir+json"),
+        (
+            "_format=application/fhir%2Bjson",
+            None,
+            "application/fhir+json",
+        ),
         ("", Some("application/json"), "application/json"),
         ("", Some("application/fhir+json"), "application/fhir+json"),
         ("", Some("text/html,*/*;q=0.8"), "application/fhir+json"),

@@ -21,11 +21,23 @@ async fn capability_statement_lists_exactly_the_mapped_types_and_read() {
         .collect();
     assert_eq!(
         types,
-        ["Patient", "Practitioner", "Organization", "Encounter", "Condition", "Observation", "MedicationRequest"]
+        [
+            "Patient",
+            "Practitioner",
+            "Organization",
+            "Encounter",
+            "Condition",
+            "Observation",
+            "MedicationRequest"
+        ]
     );
     for r in rest["resource"].as_array().unwrap() {
         // Only read works today: nothing else may be advertised.
-        assert_eq!(r["interaction"], serde_json::json!([{"code": "read"}]), "{r}");
+        assert_eq!(
+            r["interaction"],
+            serde_json::json!([{"code": "read"}]),
+            "{r}"
+        );
         assert!(r.get("searchParam").is_none(), "{r}");
         assert!(r.get("searchInclude").is_none());
     }
@@ -35,7 +47,12 @@ async fn capability_statement_lists_exactly_the_mapped_types_and_read() {
     // Observation has vital-sign sources without a last-modified column.
     let obs = &rest["resource"][5];
     assert_eq!(obs["conditionalRead"], "not-supported");
-    assert!(cs["implementation"]["url"].as_str().unwrap().ends_with("/fhir"));
+    assert!(
+        cs["implementation"]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/fhir")
+    );
 }
 
 #[tokio::test]
@@ -48,7 +65,15 @@ async fn metadata_honours_format_and_pretty() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/fhir+json"));
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/fhir+json")
+    );
     let text = res.text().await.unwrap();
-    assert!(text.contains("\n  \"resourceType\""), "pretty output expected");
+    assert!(
+        text.contains("\n  \"resourceType\""),
+        "pretty output expected"
+    );
 }

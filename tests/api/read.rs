@@ -23,7 +23,8 @@ fn chicago(ts: &str) -> String {
 }
 
 fn text(v: &Value) -> &str {
-    v.as_str().unwrap_or_else(|| panic!("expected a string, got {v}"))
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v}"))
 }
 
 async fn rows(app: &TestApp, sql: &str) -> Vec<sqlx::sqlite::SqliteRow> {
@@ -62,7 +63,10 @@ async fn patients_match_their_rows_and_child_tables() {
         }
         let r = app.resource(&format!("Patient/{id}")).await;
         assert_eq!(r["id"], id.to_string());
-        assert_eq!(r["meta"]["versionId"], i(&p, "ROW_VER").unwrap().to_string());
+        assert_eq!(
+            r["meta"]["versionId"],
+            i(&p, "ROW_VER").unwrap().to_string()
+        );
         assert_eq!(
             r["meta"]["lastUpdated"],
             chicago(&s(&p, "LAST_UPD_TS").unwrap())
@@ -111,7 +115,12 @@ async fn patients_match_their_rows_and_child_tables() {
             .unwrap_or_default();
         let want: Vec<String> = idents.iter().map(|x| s(x, "ID_VAL").unwrap()).collect();
         assert_eq!(got, want, "identifiers of Patient/{id}");
-        for (ident, row) in r["identifier"].as_array().into_iter().flatten().zip(&idents) {
+        for (ident, row) in r["identifier"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .zip(&idents)
+        {
             let (code, system) = match s(row, "ID_TYP").unwrap().as_str() {
                 "MRN" => ("MR", "http://hospital.example.org/fhir/sid/mrn"),
                 "SSN" => ("SS", "http://hl7.org/fhir/sid/us-ssn"),
@@ -147,7 +156,12 @@ async fn patients_match_their_rows_and_child_tables() {
             assert_eq!(a["city"], s(row, "CITY").unwrap());
             assert_eq!(a["state"], s(row, "STATE_CD").unwrap());
             assert_eq!(a["postalCode"], s(row, "ZIP").unwrap());
-            assert_eq!(a.get("period").and_then(|p| p.get("end")).and_then(Value::as_str), s(row, "END_DT").as_deref());
+            assert_eq!(
+                a.get("period")
+                    .and_then(|p| p.get("end"))
+                    .and_then(Value::as_str),
+                s(row, "END_DT").as_deref()
+            );
         }
     }
 }
@@ -194,7 +208,10 @@ async fn practitioners_and_organizations_match_their_rows() {
             // `required`: no telecom holding only its constants.
             None => assert!(r.get("telecom").is_none(), "{r}"),
         }
-        assert_eq!(r["meta"]["lastUpdated"], chicago(&s(&p, "LAST_MOD_TS").unwrap()));
+        assert_eq!(
+            r["meta"]["lastUpdated"],
+            chicago(&s(&p, "LAST_MOD_TS").unwrap())
+        );
     }
     for d in rows(&app, "SELECT * FROM DEPT ORDER BY DEPT_ID").await {
         let id = i(&d, "DEPT_ID").unwrap();
@@ -205,7 +222,11 @@ async fn practitioners_and_organizations_match_their_rows() {
             Some(parent) => assert_eq!(r["partOf"]["reference"], format!("Organization/{parent}")),
             None => assert!(r.get("partOf").is_none()),
         }
-        let expected_type = if s(&d, "DEPT_TYP").as_deref() == Some("HOSP") { "prov" } else { "dept" };
+        let expected_type = if s(&d, "DEPT_TYP").as_deref() == Some("HOSP") {
+            "prov"
+        } else {
+            "dept"
+        };
         assert_eq!(r["type"][0]["coding"][0]["code"], expected_type);
     }
 }
@@ -232,7 +253,10 @@ async fn encounters_and_conditions_match_their_rows() {
             _ => "EMER",
         };
         assert_eq!(r["class"]["code"], class);
-        assert_eq!(r["subject"]["reference"], format!("Patient/{}", i(&v, "PAT_ID").unwrap()));
+        assert_eq!(
+            r["subject"]["reference"],
+            format!("Patient/{}", i(&v, "PAT_ID").unwrap())
+        );
         assert_eq!(r["identifier"][0]["value"], s(&v, "VISIT_NO").unwrap());
         assert_eq!(r["period"]["start"], chicago(&s(&v, "ADMIT_TS").unwrap()));
         match s(&v, "DISCH_TS") {
@@ -256,7 +280,10 @@ async fn encounters_and_conditions_match_their_rows() {
         let r = app.resource(&format!("Condition/{id}")).await;
         // CHAR(8) 'E11.9   ' is served trimmed.
         assert_eq!(r["code"]["coding"][0]["code"], s(&c, "ICD10_CD").unwrap());
-        assert_eq!(r["code"]["coding"][0]["system"], "http://hl7.org/fhir/sid/icd-10-cm");
+        assert_eq!(
+            r["code"]["coding"][0]["system"],
+            "http://hl7.org/fhir/sid/icd-10-cm"
+        );
         let clinical = match s(&c, "CLIN_STAT").unwrap().as_str() {
             "A" => "active",
             "R" => "resolved",
@@ -264,7 +291,10 @@ async fn encounters_and_conditions_match_their_rows() {
         };
         assert_eq!(r["clinicalStatus"]["coding"][0]["code"], clinical);
         assert_eq!(r["onsetDateTime"].as_str(), s(&c, "ONSET_DT").as_deref());
-        assert_eq!(r["abatementDateTime"].as_str(), s(&c, "RESOLVED_DT").as_deref());
+        assert_eq!(
+            r["abatementDateTime"].as_str(),
+            s(&c, "RESOLVED_DT").as_deref()
+        );
         match i(&c, "VISIT_ID") {
             Some(v) => assert_eq!(r["encounter"]["reference"], format!("Encounter/{v}")),
             None => assert!(r.get("encounter").is_none()),
@@ -304,13 +334,20 @@ async fn lab_results_use_the_loinc_code_map_and_keep_decimal_digits() {
         let local = s(&l, "TEST_CD").unwrap();
         match s(&l, "LOINC_CD") {
             Some(loinc) => {
-                assert_eq!(codings[0], json!({"system": "http://loinc.org", "code": loinc,
-                    "display": codings[0]["display"].clone()}));
+                assert_eq!(
+                    codings[0],
+                    json!({"system": "http://loinc.org", "code": loinc,
+                    "display": codings[0]["display"].clone()})
+                );
                 assert_eq!(codings[1]["code"], local);
             }
             None => {
                 unmapped += 1;
-                assert_eq!(codings.len(), 1, "no LOINC coding for an unmapped code: {r}");
+                assert_eq!(
+                    codings.len(),
+                    1,
+                    "no LOINC coding for an unmapped code: {r}"
+                );
                 assert_eq!(codings[0]["code"], local);
             }
         }
@@ -332,9 +369,15 @@ async fn lab_results_use_the_loinc_code_map_and_keep_decimal_digits() {
             _ => "cancelled",
         };
         assert_eq!(r["status"], status);
-        assert_eq!(r["effectiveDateTime"], chicago(&s(&l, "COLLECT_TS").unwrap()));
+        assert_eq!(
+            r["effectiveDateTime"],
+            chicago(&s(&l, "COLLECT_TS").unwrap())
+        );
     }
-    assert!(unmapped > 0, "the sample must exercise unmapped local codes");
+    assert!(
+        unmapped > 0,
+        "the sample must exercise unmapped local codes"
+    );
     assert!(textual > 0, "the sample must exercise non-numeric results");
 }
 
@@ -362,9 +405,15 @@ async fn one_vitals_row_becomes_one_observation_per_measurement() {
                 Some(value) if !deleted => {
                     let r = app.resource(&path).await;
                     assert_eq!(r["code"]["coding"][0]["code"], loinc);
-                    assert_eq!(r["subject"]["reference"], format!("Patient/{}", i(&v, "PAT_ID").unwrap()));
+                    assert_eq!(
+                        r["subject"]["reference"],
+                        format!("Patient/{}", i(&v, "PAT_ID").unwrap())
+                    );
                     if prefix == "bp" {
-                        assert_eq!(r["component"][0]["valueQuantity"]["value"].to_string(), value);
+                        assert_eq!(
+                            r["component"][0]["valueQuantity"]["value"].to_string(),
+                            value
+                        );
                         assert_eq!(
                             r["component"][1]["valueQuantity"]["value"].to_string(),
                             i(&v, "BP_DIA").unwrap().to_string()
@@ -391,7 +440,10 @@ async fn medication_requests_match_their_rows() {
         }
         let r = app.resource(&format!("MedicationRequest/{id}")).await;
         let coding = &r["medicationCodeableConcept"]["coding"][0];
-        assert_eq!(coding["system"], "http://www.nlm.nih.gov/research/umls/rxnorm");
+        assert_eq!(
+            coding["system"],
+            "http://www.nlm.nih.gov/research/umls/rxnorm"
+        );
         assert_eq!(coding["code"], s(&m, "RXNORM_CD").unwrap());
         assert_eq!(coding["display"], s(&m, "DRUG_NM").unwrap());
         let status = match s(&m, "ORDER_STAT").unwrap().as_str() {
@@ -404,11 +456,16 @@ async fn medication_requests_match_their_rows() {
         assert_eq!(r["intent"], "order");
         assert_eq!(r["authoredOn"], chicago(&s(&m, "ORDER_TS").unwrap()));
         assert_eq!(
-            r["dispenseRequest"]["validityPeriod"].get("start").and_then(Value::as_str),
+            r["dispenseRequest"]["validityPeriod"]
+                .get("start")
+                .and_then(Value::as_str),
             s(&m, "START_DT").as_deref()
         );
         let is_prn = s(&m, "FREQ_CD").as_deref() == Some("PRN");
-        assert_eq!(r["dosageInstruction"][0].get("asNeededBoolean").is_some(), is_prn);
+        assert_eq!(
+            r["dosageInstruction"][0].get("asNeededBoolean").is_some(),
+            is_prn
+        );
     }
 }
 

@@ -22,10 +22,17 @@ fn line_of(text: &str, needle: &str) -> usize {
 #[tokio::test]
 async fn unknown_column_is_refused_with_line_and_suggestion() {
     let original = std::fs::read_to_string(MAPPING).unwrap();
-    let text = original.replacen("\"name[0].family\" = \"LAST_NM\"", "\"name[0].family\" = \"LAST_NAME\"", 1);
+    let text = original.replacen(
+        "\"name[0].family\" = \"LAST_NM\"",
+        "\"name[0].family\" = \"LAST_NAME\"",
+        1,
+    );
     let msg = build_with(&text).await;
     let line = line_of(&text, "LAST_NAME");
-    assert!(msg.contains(&format!(":{line}")) || msg.contains(&format!("line {line}")), "{msg}");
+    assert!(
+        msg.contains(&format!(":{line}")) || msg.contains(&format!("line {line}")),
+        "{msg}"
+    );
     assert!(msg.contains("no column 'LAST_NAME'"), "{msg}");
     assert!(msg.contains("Did you mean 'LAST_NM'"), "{msg}");
 }
@@ -36,7 +43,11 @@ async fn unknown_table_and_bad_sql_are_refused() {
     let text = original.replacen("table = \"PROVIDER\"", "table = \"PROVIDERS\"", 1);
     let msg = build_with(&text).await;
     assert!(msg.contains("table 'PROVIDERS' cannot be read"), "{msg}");
-    let text = original.replacen("filter = \"DEL_FLG <> 'Y'\"", "filter = \"DELETED_FLAG = 0\"", 1);
+    let text = original.replacen(
+        "filter = \"DEL_FLG <> 'Y'\"",
+        "filter = \"DELETED_FLAG = 0\"",
+        1,
+    );
     let msg = build_with(&text).await;
     assert!(msg.contains("resource \"Patient\" (Patient)"), "{msg}");
     assert!(msg.contains("the generated SQL fails"), "{msg}");
@@ -48,14 +59,24 @@ async fn fhir_errors_are_refused_before_touching_columns() {
     let text = original.replacen("birthDate = {", "birthdate = {", 1);
     let msg = build_with(&text).await;
     assert!(msg.contains("birthDate"), "{msg}");
-    let text = original.replacen("M = \"male\", F = \"female\"", "M = \"M\", F = \"female\"", 1);
+    let text = original.replacen(
+        "M = \"male\", F = \"female\"",
+        "M = \"M\", F = \"female\"",
+        1,
+    );
     let msg = build_with(&text).await;
-    assert!(msg.contains("'M' is not in the required value set"), "{msg}");
+    assert!(
+        msg.contains("'M' is not in the required value set"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
 async fn a_missing_database_file_is_refused() {
     let s = settings("sqlite:/nonexistent/dir/none.db", MAPPING);
     let err = Application::build(s).await.err().expect("must fail");
-    assert!(format!("{err:#}").contains("cannot open the database"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("cannot open the database"),
+        "{err:#}"
+    );
 }
