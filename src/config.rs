@@ -71,7 +71,7 @@ pub struct SeedArgs {
     #[arg(long, default_value_t = 300)]
     pub patients: u32,
     /// Random seed (the same seed and size always give the same data).
-    #[arg(long, default_value_t = 2024)]
+    #[arg(long, default_value_t = crate::seed::DEFAULT_SEED)]
     pub seed: u64,
 }
 

@@ -1,6 +1,7 @@
 //! Start-up: connect, load and check the mapping against FHIR and the live database, bind
 //! the listener and build the server. Testable: port 0 picks a free port.
 
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use crate::config::Settings;
 use crate::db::{Database, QueryCounter};
 use crate::dialect::Dialect;
 use crate::http::{self, AppState};
-use crate::mapping::schema_check::{SchemaInfo, apply_schema, relation_key, relations};
+use crate::mapping::schema_check::{DbColumn, SchemaInfo, apply_schema, relation_key, relations};
 use crate::mapping::{Mapping, MappingError, MappingLoadError, Relation};
 use crate::plan::read::probes;
 
@@ -123,6 +124,51 @@ fn select_all(r: &Relation) -> String {
     }
 }
 
+/// How a table name from the mapping is written in SQL: quoted as written when that works
+/// (keeps case, survives keywords), else as written (unquoted names folded by the database,
+/// e.g. PostgreSQL's lower case, or names the user quoted themselves).
+async fn resolve_table(db: &Database, table: &str) -> (String, Result<Vec<DbColumn>, String>) {
+    let plain = table
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    if plain {
+        let quoted = table
+            .split('.')
+            .map(|part| db.dialect().quote_ident(part))
+            .collect::<Vec<_>>()
+            .join(".");
+        if let Ok(cols) = db.describe(&format!("SELECT * FROM {quoted}")).await {
+            return (quoted, Ok(cols));
+        }
+    }
+    let described = db
+        .describe(&format!("SELECT * FROM {table}"))
+        .await
+        .map_err(|e| e.to_string());
+    (table.to_string(), described)
+}
+
+fn rename_tables(mapping: &mut Mapping, renamed: &HashMap<String, String>) {
+    let rename = |r: &mut Relation| {
+        if let Relation::Table(t) = r
+            && let Some(new) = renamed.get(t.as_str())
+        {
+            *t = new.clone();
+        }
+    };
+    for s in &mut mapping.sources {
+        rename(&mut s.relation);
+        for j in &mut s.joins {
+            if let Some(new) = renamed.get(&j.table) {
+                j.table = new.clone();
+            }
+        }
+        for c in &mut s.children {
+            rename(&mut c.relation);
+        }
+    }
+}
+
 /// Checks every table, column and SQL fragment of the mapping against the database, and
 /// replaces column names by their real spelling.
 pub async fn check_against_database(
@@ -135,13 +181,24 @@ pub async fn check_against_database(
         errors,
     };
     let mut schema = SchemaInfo::new();
+    let mut renamed = HashMap::new();
     for r in relations(mapping) {
-        let described = db
-            .describe(&select_all(&r))
-            .await
-            .map_err(|e| e.to_string());
-        schema.insert(relation_key(&r), described);
+        match &r {
+            Relation::Table(t) => {
+                let (text, described) = resolve_table(db, t).await;
+                schema.insert(relation_key(&Relation::Table(text.clone())), described);
+                renamed.insert(t.clone(), text);
+            }
+            Relation::Query(_) => {
+                let described = db
+                    .describe(&select_all(&r))
+                    .await
+                    .map_err(|e| e.to_string());
+                schema.insert(relation_key(&r), described);
+            }
+        }
     }
+    rename_tables(mapping, &renamed);
     apply_schema(mapping, &schema).map_err(invalid)?;
     let counter = QueryCounter::default();
     let mut errors = Vec::new();

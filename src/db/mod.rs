@@ -3,6 +3,8 @@
 //! One [`Backend`] implementation per database family, chosen at start-up from the URL's
 //! scheme; each decodes its rows into the neutral [`Value`]. Connections are read-only.
 
+pub mod mysql;
+pub mod postgres;
 pub mod sqlite;
 pub mod value;
 
@@ -48,6 +50,9 @@ impl DbError {
             sqlx::Error::Database(ref d) if is_unavailable_code(d.code().as_deref()) => {
                 DbError::Unavailable(e.to_string())
             }
+            sqlx::Error::Database(ref d) if is_timeout(d.as_ref()) => {
+                DbError::Timeout(Duration::ZERO)
+            }
             other => DbError::Query(other.to_string()),
         }
     }
@@ -59,6 +64,16 @@ fn is_unavailable_code(code: Option<&str>) -> bool {
         code,
         Some("57P01" | "57P02" | "57P03" | "08000" | "08003" | "08006" | "08001" | "08004")
     )
+}
+
+/// Whether the database cancelled the statement for running too long (PostgreSQL
+/// query_canceled, MariaDB max_statement_time, MySQL max_execution_time).
+fn is_timeout(e: &dyn sqlx::error::DatabaseError) -> bool {
+    if matches!(e.code().as_deref(), Some("57014" | "70100")) {
+        return true;
+    }
+    e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+        .is_some_and(|m| matches!(m.number(), 1969 | 3024))
 }
 
 /// Connection settings.
@@ -113,11 +128,8 @@ impl Database {
         })?;
         let backend: Arc<dyn Backend> = match dialect {
             Dialect::Sqlite => Arc::new(sqlite::SqliteBackend::connect(settings).await?),
-            other => {
-                return Err(DbError::Config(format!(
-                    "{other} is not supported by this build yet"
-                )));
-            }
+            Dialect::Postgres => Arc::new(postgres::PostgresBackend::connect(settings).await?),
+            Dialect::Mysql => Arc::new(mysql::MysqlBackend::connect(settings).await?),
         };
         Ok(Database {
             backend,
@@ -138,9 +150,11 @@ impl Database {
     ) -> Result<Vec<Row>, DbError> {
         counter.0.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(sql = %stmt.sql, params = stmt.params.len(), "sql");
-        match tokio::time::timeout(self.statement_timeout, self.backend.fetch(stmt)).await {
+        // The server enforces the timeout too; this one also covers SQLite and a stuck network.
+        let limit = self.statement_timeout + Duration::from_millis(500);
+        match tokio::time::timeout(limit, self.backend.fetch(stmt)).await {
+            Ok(Err(DbError::Timeout(_))) | Err(_) => Err(DbError::Timeout(self.statement_timeout)),
             Ok(result) => result,
-            Err(_) => Err(DbError::Timeout(self.statement_timeout)),
         }
     }
 

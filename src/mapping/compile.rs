@@ -364,10 +364,12 @@ impl<'a> Compiler<'a> {
             .as_ref()
             .map(|a| a.get_ref().clone())
             .unwrap_or(default_alias);
+        self.check_alias(line, &entry, &alias);
         let mut joins = Vec::new();
         for j in &r.join {
             let jl = self.line(j);
             let js = j.get_ref();
+            self.check_alias(jl, &entry, js.alias.get_ref());
             if let Some(on) = self.sql_text(jl, &entry, js.on.get_ref()) {
                 joins.push(Join {
                     table: js.table.get_ref().clone(),
@@ -440,6 +442,25 @@ impl<'a> Compiler<'a> {
             children,
             search,
         })
+    }
+
+    /// Aliases are written into SQL as they are, so they must be plain identifiers.
+    fn check_alias(&mut self, line: usize, entry: &str, alias: &str) {
+        let simple = alias
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && alias.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !simple || RESERVED.contains(&alias.to_ascii_uppercase().as_str()) {
+            self.error(
+                MappingError::new(
+                    line,
+                    entry,
+                    format!("'{alias}' cannot be used as an SQL alias"),
+                )
+                .hint("set `alias` to a plain name such as \"P\" (letters, digits, _; not an SQL keyword)"),
+            );
+        }
     }
 
     fn relation(
@@ -655,6 +676,7 @@ impl<'a> Compiler<'a> {
             .as_ref()
             .map(|a| a.get_ref().clone())
             .unwrap_or(default_alias);
+        self.check_alias(line, &entry, &alias);
         let path = match self.defs.resolve(rt, &written) {
             Ok(p) => p,
             Err(err) => {
@@ -1126,6 +1148,16 @@ impl<'a> Compiler<'a> {
         out
     }
 }
+
+/// SQL keywords that cannot serve as unquoted aliases.
+const RESERVED: &[&str] = &[
+    "ALL", "AND", "AS", "ASC", "BETWEEN", "BY", "CASE", "CHECK", "COLUMN", "CREATE", "CROSS",
+    "DEFAULT", "DELETE", "DESC", "DISTINCT", "DROP", "ELSE", "END", "EXISTS", "FOR", "FROM",
+    "FULL", "GROUP", "HAVING", "IN", "INDEX", "INNER", "INSERT", "INTO", "IS", "JOIN", "KEY",
+    "LEFT", "LIKE", "LIMIT", "NOT", "NULL", "ON", "OR", "ORDER", "OUTER", "PRIMARY", "RIGHT",
+    "SELECT", "SET", "TABLE", "THEN", "TO", "UNION", "UNIQUE", "UPDATE", "USER", "USING", "VALUES",
+    "WHEN", "WHERE", "WITH",
+];
 
 const SEARCH_TYPES: &[&str] = &[
     "number",

@@ -39,7 +39,9 @@ pub fn key_for_id(source: &Source, rest: &str) -> Option<KeyValue> {
 pub fn write_value(w: &mut SqlWriter, alias: &str, v: &SqlValue) {
     match v {
         SqlValue::Column(c) => {
-            w.ident(c.qualifier.as_deref().unwrap_or(alias));
+            // Aliases are written unquoted, exactly as the mapping's own SQL fragments (filters,
+            // join conditions) refer to them; column names are the database's real spelling.
+            w.push(c.qualifier.as_deref().unwrap_or(alias));
             w.push(".").ident(&c.name);
         }
         SqlValue::Expr(e) => {
@@ -53,7 +55,7 @@ fn write_relation(w: &mut SqlWriter, relation: &Relation, alias: &str) {
         Relation::Table(t) => w.push(t),
         Relation::Query(q) => w.push("(").push(q).push(")"),
     };
-    w.push(" ").ident(alias);
+    w.push(" ").push(alias);
 }
 
 /// `SELECT <columns> FROM <source> LEFT JOIN <lookups> WHERE (<filter>)`.
@@ -71,7 +73,7 @@ pub fn write_source_select(w: &mut SqlWriter, source: &Source, layout: &SourceLa
         w.push(" LEFT JOIN ")
             .push(&j.table)
             .push(" ")
-            .ident(&j.alias);
+            .push(&j.alias);
         w.push(" ON (").push(&j.on).push(")");
     }
     w.push(" WHERE ");

@@ -1,0 +1,168 @@
+//! MySQL/MariaDB backend: read-only sessions with a server-side statement time limit; values
+//! decoded by their column type.
+
+use std::str::FromStr;
+
+use futures_util::future::BoxFuture;
+use sea_query_sqlx::SqlxValues;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow, MySqlValueRef};
+use sqlx::{
+    AssertSqlSafe, Column, Decode, Executor, MySql, Row as _, SqlSafeStr, TypeInfo, ValueRef,
+};
+
+use super::{Backend, DbError, DbSettings, Row, Value};
+use crate::dialect::Dialect;
+use crate::mapping::schema_check::DbColumn;
+use crate::plan::Statement;
+
+/// A read-only MySQL/MariaDB pool.
+pub struct MysqlBackend {
+    pool: MySqlPool,
+}
+
+/// sqlx knows only the `mysql:` scheme; `mariadb:` means the same.
+pub fn sqlx_url(url: &str) -> String {
+    match url.split_once(':') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mariadb") => format!("mysql:{rest}"),
+        _ => url.to_string(),
+    }
+}
+
+impl MysqlBackend {
+    /// Opens a pool whose sessions are read-only and time statements out on the server.
+    pub async fn connect(settings: &DbSettings) -> Result<MysqlBackend, DbError> {
+        let options = MySqlConnectOptions::from_str(&sqlx_url(&settings.url))
+            .map_err(|e| DbError::Config(e.to_string()))?;
+        let timeout = settings.statement_timeout;
+        let pool = MySqlPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.connect_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("SET SESSION TRANSACTION READ ONLY").await?;
+                    // MariaDB and MySQL name their statement time limits differently.
+                    let mariadb =
+                        format!("SET SESSION max_statement_time = {}", timeout.as_secs_f64());
+                    let mysql = format!("SET SESSION max_execution_time = {}", timeout.as_millis());
+                    if conn.execute(AssertSqlSafe(mariadb)).await.is_err() {
+                        let _ = conn.execute(AssertSqlSafe(mysql)).await;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(DbError::from_sqlx)?;
+        Ok(MysqlBackend { pool })
+    }
+}
+
+fn d<'r, T: Decode<'r, MySql>>(raw: MySqlValueRef<'r>) -> Result<T, sqlx::Error> {
+    T::decode(raw).map_err(sqlx::Error::Decode)
+}
+
+/// The broad kind of a MySQL type name, or `None` when the façade cannot decode it.
+fn kind(type_name: &str) -> Option<&'static str> {
+    let base = type_name.split_whitespace().next().unwrap_or("");
+    Some(match base {
+        "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" | "YEAR" => {
+            if type_name.ends_with("UNSIGNED") {
+                "uint"
+            } else {
+                "int"
+            }
+        }
+        "BOOLEAN" => "bool",
+        "BIT" => "bit",
+        "DECIMAL" => "decimal",
+        "FLOAT" => "float4",
+        "DOUBLE" => "float8",
+        "CHAR" | "VARCHAR" | "TEXT" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM" | "SET"
+        | "JSON" | "NULL" => "text",
+        "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => "bytes",
+        "DATE" => "date",
+        "TIME" => "time",
+        "DATETIME" => "datetime",
+        "TIMESTAMP" => "timestamp",
+        _ => return None,
+    })
+}
+
+fn decode(row: &MySqlRow, i: usize) -> Result<Value, sqlx::Error> {
+    let raw = row.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let type_name = raw.type_info().name().to_string();
+    Ok(match kind(&type_name).unwrap_or("text") {
+        "int" => Value::Int(d::<i64>(raw)?),
+        "uint" => {
+            Value::Int(i64::try_from(d::<u64>(raw)?).map_err(|e| sqlx::Error::Decode(e.into()))?)
+        }
+        "bool" => Value::Bool(d::<bool>(raw)?),
+        "bit" => {
+            Value::Int(i64::try_from(d::<u64>(raw)?).map_err(|e| sqlx::Error::Decode(e.into()))?)
+        }
+        "decimal" => Value::Decimal(d::<rust_decimal::Decimal>(raw)?.to_string()),
+        "float4" => Value::Float(d::<f32>(raw)?.into()),
+        "float8" => Value::Float(d::<f64>(raw)?),
+        "date" => Value::Date(d::<chrono::NaiveDate>(raw)?),
+        "time" => Value::Time(d::<chrono::NaiveTime>(raw)?),
+        "datetime" => Value::Timestamp(d::<chrono::NaiveDateTime>(raw)?),
+        "timestamp" => Value::TimestampTz(d::<chrono::DateTime<chrono::Utc>>(raw)?.fixed_offset()),
+        "bytes" => match d::<String>(raw.clone()) {
+            // Text computed by expressions may come back with a binary collation.
+            Ok(s) => Value::Text(s),
+            Err(_) => Value::Bytes(d::<Vec<u8>>(raw)?),
+        },
+        _ => Value::Text(d::<String>(raw)?),
+    })
+}
+
+fn decode_row(row: &MySqlRow) -> Result<Row, sqlx::Error> {
+    (0..row.len()).map(|i| decode(row, i)).collect()
+}
+
+impl Backend for MysqlBackend {
+    fn dialect(&self) -> Dialect {
+        Dialect::Mysql
+    }
+
+    fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
+        Box::pin(async move {
+            let values = SqlxValues(sea_query::Values(stmt.params.clone()));
+            // The text comes from the planner and the mapping file only; request values are
+            // bound parameters.
+            let rows = sqlx::query_with(AssertSqlSafe(stmt.sql.as_str()), values)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(DbError::from_sqlx)?;
+            rows.iter()
+                .map(decode_row)
+                .collect::<Result<_, _>>()
+                .map_err(DbError::from_sqlx)
+        })
+    }
+
+    fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>> {
+        Box::pin(async move {
+            let stmt = (&self.pool)
+                .prepare(AssertSqlSafe(select).into_sql_str())
+                .await
+                .map_err(DbError::from_sqlx)?;
+            Ok(sqlx::Statement::columns(&stmt)
+                .iter()
+                .map(|c| {
+                    let type_name = c.type_info().name().to_string();
+                    let k = kind(&type_name);
+                    DbColumn {
+                        name: c.name().to_string(),
+                        integer: matches!(k, Some("int" | "uint")),
+                        decodable: k.is_some(),
+                        type_name,
+                    }
+                })
+                .collect())
+        })
+    }
+}

@@ -1,0 +1,144 @@
+//! PostgreSQL backend: read-only sessions with a server-side statement timeout; values
+//! decoded by their column type.
+
+use std::str::FromStr;
+
+use futures_util::future::BoxFuture;
+use sea_query_sqlx::SqlxValues;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgValueRef};
+use sqlx::{
+    AssertSqlSafe, Column, Decode, Executor, Postgres, Row as _, SqlSafeStr, TypeInfo, ValueRef,
+};
+
+use super::{Backend, DbError, DbSettings, Row, Value};
+use crate::dialect::Dialect;
+use crate::mapping::schema_check::DbColumn;
+use crate::plan::Statement;
+
+/// A read-only PostgreSQL pool.
+pub struct PostgresBackend {
+    pool: PgPool,
+}
+
+impl PostgresBackend {
+    /// Opens a pool whose sessions are read-only and time statements out on the server.
+    pub async fn connect(settings: &DbSettings) -> Result<PostgresBackend, DbError> {
+        let timeout_ms = settings.statement_timeout.as_millis().to_string();
+        let options = PgConnectOptions::from_str(&settings.url)
+            .map_err(|e| DbError::Config(e.to_string()))?
+            .application_name("fhir-facade")
+            .options([
+                ("default_transaction_read_only", "on"),
+                ("statement_timeout", timeout_ms.as_str()),
+            ]);
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.connect_timeout)
+            .connect_with(options)
+            .await
+            .map_err(DbError::from_sqlx)?;
+        Ok(PostgresBackend { pool })
+    }
+}
+
+/// Type names this backend decodes.
+const DECODABLE: &[&str] = &[
+    "INT2",
+    "INT4",
+    "INT8",
+    "OID",
+    "NUMERIC",
+    "FLOAT4",
+    "FLOAT8",
+    "TEXT",
+    "VARCHAR",
+    "BPCHAR",
+    "NAME",
+    "CHAR",
+    "\"CHAR\"",
+    "UNKNOWN",
+    "DATE",
+    "TIME",
+    "TIMESTAMP",
+    "TIMESTAMPTZ",
+    "BOOL",
+    "BYTEA",
+    "UUID",
+];
+
+fn d<'r, T: Decode<'r, Postgres>>(raw: PgValueRef<'r>) -> Result<T, sqlx::Error> {
+    T::decode(raw).map_err(sqlx::Error::Decode)
+}
+
+fn decode(row: &PgRow, i: usize) -> Result<Value, sqlx::Error> {
+    let raw = row.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let kind = raw.type_info().name().to_string();
+    Ok(match kind.as_str() {
+        "INT2" => Value::Int(d::<i16>(raw)?.into()),
+        "INT4" => Value::Int(d::<i32>(raw)?.into()),
+        "INT8" => Value::Int(d::<i64>(raw)?),
+        "OID" => Value::Int(d::<sqlx::postgres::types::Oid>(raw)?.0.into()),
+        "NUMERIC" => Value::Decimal(d::<rust_decimal::Decimal>(raw)?.to_string()),
+        "FLOAT4" => Value::Float(d::<f32>(raw)?.into()),
+        "FLOAT8" => Value::Float(d::<f64>(raw)?),
+        "BOOL" => Value::Bool(d::<bool>(raw)?),
+        "DATE" => Value::Date(d::<chrono::NaiveDate>(raw)?),
+        "TIME" => Value::Time(d::<chrono::NaiveTime>(raw)?),
+        "TIMESTAMP" => Value::Timestamp(d::<chrono::NaiveDateTime>(raw)?),
+        "TIMESTAMPTZ" => {
+            Value::TimestampTz(d::<chrono::DateTime<chrono::Utc>>(raw)?.fixed_offset())
+        }
+        "BYTEA" => Value::Bytes(d::<Vec<u8>>(raw)?),
+        _ => Value::Text(d::<String>(raw)?),
+    })
+}
+
+fn decode_row(row: &PgRow) -> Result<Row, sqlx::Error> {
+    (0..row.len()).map(|i| decode(row, i)).collect()
+}
+
+impl Backend for PostgresBackend {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
+        Box::pin(async move {
+            let values = SqlxValues(sea_query::Values(stmt.params.clone()));
+            // The text comes from the planner and the mapping file only; request values are
+            // bound parameters.
+            let rows = sqlx::query_with(AssertSqlSafe(stmt.sql.as_str()), values)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(DbError::from_sqlx)?;
+            rows.iter()
+                .map(decode_row)
+                .collect::<Result<_, _>>()
+                .map_err(DbError::from_sqlx)
+        })
+    }
+
+    fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>> {
+        Box::pin(async move {
+            let stmt = (&self.pool)
+                .prepare(AssertSqlSafe(select).into_sql_str())
+                .await
+                .map_err(DbError::from_sqlx)?;
+            Ok(sqlx::Statement::columns(&stmt)
+                .iter()
+                .map(|c| {
+                    let type_name = c.type_info().name().to_string();
+                    DbColumn {
+                        name: c.name().to_string(),
+                        integer: matches!(type_name.as_str(), "INT2" | "INT4" | "INT8"),
+                        decodable: DECODABLE.contains(&type_name.as_str()),
+                        type_name,
+                    }
+                })
+                .collect())
+        })
+    }
+}
