@@ -137,14 +137,11 @@ async fn resolve_table(db: &Database, table: &str) -> (String, Result<Vec<DbColu
             .map(|part| db.dialect().quote_ident(part))
             .collect::<Vec<_>>()
             .join(".");
-        if let Ok(cols) = db.describe(&format!("SELECT * FROM {quoted}")).await {
+        if let Ok(cols) = db.describe_table(&quoted).await {
             return (quoted, Ok(cols));
         }
     }
-    let described = db
-        .describe(&format!("SELECT * FROM {table}"))
-        .await
-        .map_err(|e| e.to_string());
+    let described = db.describe_table(table).await.map_err(|e| e.to_string());
     (table.to_string(), described)
 }
 

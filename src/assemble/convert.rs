@@ -33,7 +33,15 @@ pub fn convert(v: &Value, convert: &Convert, tz: Tz) -> Result<Option<Json>, Con
         return Ok(None);
     }
     match convert {
-        Convert::Primitive { to, format } => primitive(v, *to, format.as_deref(), tz),
+        Convert::Primitive {
+            to: Primitive::Decimal,
+            scale: Some(scale),
+            ..
+        } => match v {
+            Value::Int(_) | Value::Float(_) => Ok(scaled(v, *scale)),
+            _ => primitive(v, Primitive::Decimal, None, tz),
+        },
+        Convert::Primitive { to, format, .. } => primitive(v, *to, format.as_deref(), tz),
         Convert::Mapped { map, target } => Ok(mapped(v, map, *target)),
         Convert::Reference {
             resource_type,
@@ -54,6 +62,18 @@ pub fn convert(v: &Value, convert: &Convert, tz: Tz) -> Result<Option<Json>, Con
             Ok(Some(Json::Object(m)))
         }
     }
+}
+
+/// A number written with `scale` decimal places (a `DECIMAL(p,s)` value stored as a plain
+/// number, e.g. SQLite's 500 for 500.00).
+fn scaled(v: &Value, scale: u32) -> Option<Json> {
+    let text = match v {
+        Value::Int(i) if scale == 0 => i.to_string(),
+        Value::Int(i) => format!("{i}.{}", "0".repeat(scale as usize)),
+        Value::Float(f) => format!("{f:.*}", scale as usize),
+        _ => return None,
+    };
+    decimal(&text)
 }
 
 /// The text of a key value used in an id (`None` for NULL or blank).
@@ -464,6 +484,23 @@ mod tests {
             .is_err()
         );
         assert!(primitive(&Value::Text("1.".into()), Primitive::Decimal, None, Tz::UTC).is_err());
+    }
+
+    #[test]
+    fn declared_scale_restores_decimal_places() {
+        let c = Convert::Primitive {
+            to: Primitive::Decimal,
+            format: None,
+            scale: Some(2),
+        };
+        for (v, want) in [
+            (Value::Int(500), "500.00"),
+            (Value::Float(98.6), "98.60"),
+            (Value::Decimal("7.5".into()), "7.5"),
+        ] {
+            let j = convert(&v, &c, Tz::UTC).unwrap().unwrap();
+            assert_eq!(serde_json::to_string(&j).unwrap(), want);
+        }
     }
 
     #[test]

@@ -97,6 +97,24 @@ pub trait Backend: Send + Sync {
     fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>, DbError>>;
     /// The columns a SELECT would return, without running it.
     fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>>;
+    /// Column name → declared type text of a table, for databases whose values do not carry
+    /// the declared precision (SQLite). Others answer nothing.
+    fn declared_types<'a>(
+        &'a self,
+        _table: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>, DbError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
+
+/// The scale `s` of a declared `DECIMAL(p,s)` / `NUMERIC(p,s)` type.
+pub fn declared_scale(type_text: &str) -> Option<u32> {
+    let upper = type_text.to_ascii_uppercase();
+    if !(upper.contains("DEC") || upper.contains("NUM")) {
+        return None;
+    }
+    let inner = upper.split_once('(')?.1.split_once(')')?.0;
+    inner.split_once(',')?.1.trim().parse().ok()
 }
 
 /// Counts the statements one request runs (for logs and tests).
@@ -158,9 +176,20 @@ impl Database {
         }
     }
 
-    /// The columns of a relation (`table` as written, or a query).
+    /// The columns a SELECT returns.
     pub async fn describe(&self, select: &str) -> Result<Vec<DbColumn>, DbError> {
         self.backend.describe(select).await
+    }
+
+    /// The columns of a table (written as in SQL), with declared decimal scales.
+    pub async fn describe_table(&self, table: &str) -> Result<Vec<DbColumn>, DbError> {
+        let mut cols = self.describe(&format!("SELECT * FROM {table}")).await?;
+        for (name, ty) in self.backend.declared_types(table).await.unwrap_or_default() {
+            if let Some(c) = cols.iter_mut().find(|c| c.name == name) {
+                c.scale = declared_scale(&ty);
+            }
+        }
+        Ok(cols)
     }
 }
 
@@ -181,6 +210,14 @@ pub fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn declared_scales_are_read_from_type_text() {
+        assert_eq!(declared_scale("DECIMAL(8,2)"), Some(2));
+        assert_eq!(declared_scale("numeric(5, 1)"), Some(1));
+        assert_eq!(declared_scale("DECIMAL"), None);
+        assert_eq!(declared_scale("VARCHAR(8,2)"), None);
+    }
 
     #[test]
     fn passwords_are_redacted() {

@@ -160,6 +160,7 @@ impl Backend for MysqlBackend {
                         integer: matches!(k, Some("int" | "uint")),
                         decodable: k.is_some(),
                         type_name,
+                        scale: None,
                     }
                 })
                 .collect())

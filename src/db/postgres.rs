@@ -136,6 +136,7 @@ impl Backend for PostgresBackend {
                         integer: matches!(type_name.as_str(), "INT2" | "INT4" | "INT8"),
                         decodable: DECODABLE.contains(&type_name.as_str()),
                         type_name,
+                        scale: None,
                     }
                 })
                 .collect())

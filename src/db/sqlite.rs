@@ -56,6 +56,27 @@ fn decode_row(row: &SqliteRow) -> Result<Row, sqlx::Error> {
 }
 
 impl Backend for SqliteBackend {
+    fn declared_types<'a>(
+        &'a self,
+        table: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>, DbError>> {
+        Box::pin(async move {
+            let (schema, name) = match table.rsplit_once('.') {
+                Some((s, n)) => (s.trim_matches('"'), n),
+                None => ("main", table),
+            };
+            let name = name.trim_matches('"');
+            sqlx::query_as::<_, (String, String)>(
+                "SELECT name, type FROM pragma_table_info(?1, ?2)",
+            )
+            .bind(name)
+            .bind(schema)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(DbError::from_sqlx)
+        })
+    }
+
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
     }
@@ -91,6 +112,7 @@ impl Backend for SqliteBackend {
                         integer: type_name == "INTEGER",
                         decodable: true,
                         type_name,
+                        scale: None,
                     }
                 })
                 .collect())

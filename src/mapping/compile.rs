@@ -1063,7 +1063,11 @@ impl<'a> Compiler<'a> {
                         .hint("use chrono strftime syntax, e.g. \"%Y%m%d\" or \"%m/%d/%Y %H:%M\""),
                 );
             }
-            Convert::Primitive { to, format }
+            Convert::Primitive {
+                to,
+                format,
+                scale: None,
+            }
         };
         Some(ElementMapping {
             path,

@@ -212,6 +212,9 @@ pub enum Convert {
         to: Primitive,
         /// Text date/time format, e.g. `%Y%m%d`.
         format: Option<String>,
+        /// Decimal places declared by the column (`DECIMAL(8,2)`), for databases such as
+        /// SQLite that store such values as plain numbers; set by the schema check.
+        scale: Option<u32>,
     },
     /// Looked up in a value map.
     Mapped {

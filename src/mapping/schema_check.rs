@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::error::{MappingError, did_you_mean, suggestions};
-use super::model::{ColumnRef, ElementValue, Mapping, Relation, SqlValue};
+use super::model::{ColumnRef, Convert, ElementValue, Mapping, Primitive, Relation, SqlValue};
 
 /// A column as the database describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,9 @@ pub struct DbColumn {
     pub integer: bool,
     /// Whether the façade can decode the column's type.
     pub decodable: bool,
+    /// Decimal places of a `DECIMAL(p,s)`/`NUMERIC(p,s)` column, where the database does not
+    /// keep them in the values (SQLite).
+    pub scale: Option<u32>,
 }
 
 /// Columns of each relation, keyed by [`relation_key`]; `Err` holds the database's complaint.
@@ -92,13 +95,14 @@ pub fn apply_schema(mapping: &mut Mapping, schema: &SchemaInfo) -> Result<(), Ve
             fix(v, "version", line, &mut errors);
         }
         for el in &mut source.elements {
-            if let ElementValue::Sql { value, .. } = &mut el.value {
+            if let ElementValue::Sql { value, convert } = &mut el.value {
                 fix(
                     value,
                     &format!("element \"{}\"", el.written),
                     el.line,
                     &mut errors,
                 );
+                set_scale(value, convert, &tables);
             }
         }
         for child in &mut source.children {
@@ -133,18 +137,17 @@ pub fn apply_schema(mapping: &mut Mapping, schema: &SchemaInfo) -> Result<(), Ve
                         .map(|v| ("value".to_string(), child.line, v)),
                 );
             for (what, line, value) in values {
-                if let ElementValue::Sql {
-                    value: SqlValue::Column(c),
-                    ..
-                } = value
-                {
-                    resolve(
-                        c,
-                        &child_tables,
-                        &format!("{centry}, {what}"),
-                        line,
-                        &mut errors,
-                    );
+                if let ElementValue::Sql { value, convert } = value {
+                    if let SqlValue::Column(c) = value {
+                        resolve(
+                            c,
+                            &child_tables,
+                            &format!("{centry}, {what}"),
+                            line,
+                            &mut errors,
+                        );
+                    }
+                    set_scale(value, convert, &child_tables);
                 }
             }
         }
@@ -153,6 +156,26 @@ pub fn apply_schema(mapping: &mut Mapping, schema: &SchemaInfo) -> Result<(), Ve
         Ok(())
     } else {
         Err(errors)
+    }
+}
+
+/// Carries a column's declared decimal places over to a decimal conversion.
+fn set_scale(
+    value: &SqlValue,
+    convert: &mut Convert,
+    tables: &HashMap<Option<String>, (String, &[DbColumn])>,
+) {
+    if let (
+        SqlValue::Column(c),
+        Convert::Primitive {
+            to: Primitive::Decimal,
+            scale,
+            ..
+        },
+    ) = (value, convert)
+        && let Some((_, cols)) = tables.get(&c.qualifier)
+    {
+        *scale = cols.iter().find(|d| d.name == c.name).and_then(|d| d.scale);
     }
 }
 
