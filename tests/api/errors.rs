@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_apps};
 
 async fn outcome(
     app: &TestApp,
@@ -34,130 +34,136 @@ fn diagnostics(body: &Value) -> &str {
 
 #[tokio::test]
 async fn unknown_types_and_ids_are_404() {
-    let app = spawn_app().await;
-    let (s, b) = outcome(&app, Method::GET, "Foo/1", &[]).await;
-    assert_eq!(s, 404);
-    assert!(diagnostics(&b).contains("not a FHIR R4 resource type"));
-    let (s, b) = outcome(&app, Method::GET, "Medication/1", &[]).await;
-    assert_eq!(s, 404);
-    assert!(diagnostics(&b).contains("not served"));
-    let (s, b) = outcome(&app, Method::GET, "Patient/999999", &[]).await;
-    assert_eq!(s, 404);
-    assert_eq!(b["issue"][0]["code"], "not-found");
-    // Ids of a prefixed source that no source serves, or with a non-numeric key.
-    for path in [
-        "Observation/999",
-        "Observation/lab-abc",
-        "Observation/vs-xx-1",
-        "Patient/1.5",
-    ] {
-        assert_eq!(outcome(&app, Method::GET, path, &[]).await.0, 404, "{path}");
+    for app in spawn_apps().await {
+        let (s, b) = outcome(&app, Method::GET, "Foo/1", &[]).await;
+        assert_eq!(s, 404);
+        assert!(diagnostics(&b).contains("not a FHIR R4 resource type"));
+        let (s, b) = outcome(&app, Method::GET, "Medication/1", &[]).await;
+        assert_eq!(s, 404);
+        assert!(diagnostics(&b).contains("not served"));
+        let (s, b) = outcome(&app, Method::GET, "Patient/999999", &[]).await;
+        assert_eq!(s, 404);
+        assert_eq!(b["issue"][0]["code"], "not-found");
+        // Ids of a prefixed source that no source serves, or with a non-numeric key.
+        for path in [
+            "Observation/999",
+            "Observation/lab-abc",
+            "Observation/vs-xx-1",
+            "Patient/1.5",
+        ] {
+            assert_eq!(outcome(&app, Method::GET, path, &[]).await.0, 404, "{path}");
+        }
+        assert_eq!(
+            outcome(&app, Method::GET, "Patient/1/_history", &[])
+                .await
+                .0,
+            404
+        );
     }
-    assert_eq!(
-        outcome(&app, Method::GET, "Patient/1/_history", &[])
-            .await
-            .0,
-        404
-    );
 }
 
 #[tokio::test]
 async fn malformed_ids_are_400() {
-    let app = spawn_app().await;
-    for id in ["a_b", "a%20b", &"x".repeat(65), "%C3%A9"] {
-        let (s, b) = outcome(&app, Method::GET, &format!("Patient/{id}"), &[]).await;
-        assert_eq!(s, 400, "{id}");
-        assert!(diagnostics(&b).contains("not a valid FHIR id"));
+    for app in spawn_apps().await {
+        for id in ["a_b", "a%20b", &"x".repeat(65), "%C3%A9"] {
+            let (s, b) = outcome(&app, Method::GET, &format!("Patient/{id}"), &[]).await;
+            assert_eq!(s, 400, "{id}");
+            assert!(diagnostics(&b).contains("not a valid FHIR id"));
+        }
     }
 }
 
 #[tokio::test]
 async fn writes_are_405() {
-    let app = spawn_app().await;
-    for (m, path) in [
-        (Method::POST, "Patient"),
-        (Method::PUT, "Patient/1"),
-        (Method::PATCH, "Patient/1"),
-        (Method::DELETE, "Patient/1"),
-        (Method::POST, ""),
-        (Method::DELETE, "metadata"),
-    ] {
-        let (s, b) = outcome(&app, m.clone(), path, &[]).await;
-        assert_eq!(s, 405, "{m} {path}");
-        assert!(diagnostics(&b).contains("read-only"));
+    for app in spawn_apps().await {
+        for (m, path) in [
+            (Method::POST, "Patient"),
+            (Method::PUT, "Patient/1"),
+            (Method::PATCH, "Patient/1"),
+            (Method::DELETE, "Patient/1"),
+            (Method::POST, ""),
+            (Method::DELETE, "metadata"),
+        ] {
+            let (s, b) = outcome(&app, m.clone(), path, &[]).await;
+            assert_eq!(s, 405, "{m} {path}");
+            assert!(diagnostics(&b).contains("read-only"));
+        }
+        let res = app
+            .client
+            .delete(format!("{}/Patient/1", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["allow"], "GET");
     }
-    let res = app
-        .client
-        .delete(format!("{}/Patient/1", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.headers()["allow"], "GET");
 }
 
 #[tokio::test]
 async fn xml_only_is_406_and_json_variants_work() {
-    let app = spawn_app().await;
-    for (path, headers) in [
-        ("Patient/1?_format=xml", vec![]),
-        ("Patient/1?_format=application/fhir%2Bxml", vec![]),
-        ("Patient/1", vec![("accept", "application/fhir+xml")]),
-        ("metadata", vec![("accept", "application/xml, text/xml")]),
-    ] {
-        let (s, _) = outcome(&app, Method::GET, path, &headers).await;
-        assert_eq!(s, 406, "{path} {headers:?}");
-    }
-    for (query, accept, ct) in [
-        ("_format=json", None, "application/fhir+json"),
-        ("_format=application/json", None, "application/json"),
-        (
-            "_format=application/fhir%2Bjson",
-            None,
-            "application/fhir+json",
-        ),
-        ("", Some("application/json"), "application/json"),
-        ("", Some("application/fhir+json"), "application/fhir+json"),
-        ("", Some("text/html,*/*;q=0.8"), "application/fhir+json"),
-        ("_pretty=true", None, "application/fhir+json"),
-    ] {
-        let mut req = app.client.get(format!("{}/Patient/1?{query}", app.base));
-        if let Some(a) = accept {
-            req = req.header("accept", a);
+    for app in spawn_apps().await {
+        for (path, headers) in [
+            ("Patient/1?_format=xml", vec![]),
+            ("Patient/1?_format=application/fhir%2Bxml", vec![]),
+            ("Patient/1", vec![("accept", "application/fhir+xml")]),
+            ("metadata", vec![("accept", "application/xml, text/xml")]),
+        ] {
+            let (s, _) = outcome(&app, Method::GET, path, &headers).await;
+            assert_eq!(s, 406, "{path} {headers:?}");
         }
-        let res = req.send().await.unwrap();
-        assert_eq!(res.status(), 200, "{query} {accept:?}");
-        let got = res.headers()["content-type"].to_str().unwrap().to_string();
-        assert!(got.starts_with(ct), "{query} {accept:?}: {got}");
-        let text = res.text().await.unwrap();
-        let v: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["id"], "1");
-        assert_eq!(query == "_pretty=true", text.contains('\n'));
+        for (query, accept, ct) in [
+            ("_format=json", None, "application/fhir+json"),
+            ("_format=application/json", None, "application/json"),
+            (
+                "_format=application/fhir%2Bjson",
+                None,
+                "application/fhir+json",
+            ),
+            ("", Some("application/json"), "application/json"),
+            ("", Some("application/fhir+json"), "application/fhir+json"),
+            ("", Some("text/html,*/*;q=0.8"), "application/fhir+json"),
+            ("_pretty=true", None, "application/fhir+json"),
+        ] {
+            let mut req = app.client.get(format!("{}/Patient/1?{query}", app.base));
+            if let Some(a) = accept {
+                req = req.header("accept", a);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 200, "{query} {accept:?}");
+            let got = res.headers()["content-type"].to_str().unwrap().to_string();
+            assert!(got.starts_with(ct), "{query} {accept:?}: {got}");
+            let text = res.text().await.unwrap();
+            let v: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(v["id"], "1");
+            assert_eq!(query == "_pretty=true", text.contains('\n'));
+        }
     }
 }
 
 #[tokio::test]
 async fn unknown_parameters_are_400_unless_lenient() {
-    let app = spawn_app().await;
-    let (s, b) = outcome(&app, Method::GET, "Patient/1?foo=bar", &[]).await;
-    assert_eq!(s, 400);
-    assert!(diagnostics(&b).contains("'foo'"));
-    let (s, _) = outcome(&app, Method::GET, "Patient/1?_pretty=maybe", &[]).await;
-    assert_eq!(s, 400);
-    let res = app
-        .client
-        .get(format!("{}/Patient/1?foo=bar", app.base))
-        .header("prefer", "handling=lenient")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    for app in spawn_apps().await {
+        let (s, b) = outcome(&app, Method::GET, "Patient/1?foo=bar", &[]).await;
+        assert_eq!(s, 400);
+        assert!(diagnostics(&b).contains("'foo'"));
+        let (s, _) = outcome(&app, Method::GET, "Patient/1?_pretty=maybe", &[]).await;
+        assert_eq!(s, 400);
+        let res = app
+            .client
+            .get(format!("{}/Patient/1?foo=bar", app.base))
+            .header("prefer", "handling=lenient")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
 }
 
 #[tokio::test]
 async fn search_is_not_implemented_yet() {
-    let app = spawn_app().await;
-    let (s, b) = outcome(&app, Method::GET, "Patient?name=smith", &[]).await;
-    assert_eq!(s, 501);
-    assert_eq!(b["issue"][0]["code"], "not-supported");
-    assert_eq!(outcome(&app, Method::GET, "Foo?x=1", &[]).await.0, 404);
+    for app in spawn_apps().await {
+        let (s, b) = outcome(&app, Method::GET, "Patient?name=smith", &[]).await;
+        assert_eq!(s, 501);
+        assert_eq!(b["issue"][0]["code"], "not-supported");
+        assert_eq!(outcome(&app, Method::GET, "Foo?x=1", &[]).await.0, 404);
+    }
 }

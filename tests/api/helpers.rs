@@ -1,13 +1,20 @@
-//! `spawn_app`: a running server on a random port over a seeded sample database.
+//! `spawn_app`: a running server on a random port over a seeded sample database, on SQLite
+//! and on every database server that can be reached (see `support/servers.rs`).
+//!
+//! The sample data is the same on every backend (same generator, same seed), so expected
+//! values are always read from the SQLite copy with SQL written in the tests.
 
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use fhir_facade::config::Settings;
 use fhir_facade::db::DbSettings;
+use fhir_facade::dialect::Dialect;
 use fhir_facade::startup::Application;
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+
+use crate::servers;
 
 /// The repository's sample mapping.
 pub const MAPPING: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml");
@@ -15,31 +22,80 @@ pub const MAPPING: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml");
 /// Patients in the test database.
 pub const PATIENTS: u32 = 120;
 
+/// Name of the test database created on the servers.
+pub const SERVER_DB: &str = "fhir_facade_api_test";
+
+/// Runs `f` to completion on a runtime of its own (for one-time set-up from any test).
+fn block_on<F: std::future::Future + Send + 'static>(f: F) -> F::Output
+where
+    F::Output: Send + 'static,
+{
+    std::thread::spawn(move || tokio::runtime::Runtime::new().unwrap().block_on(f))
+        .join()
+        .expect("set-up thread")
+}
+
+async fn seed(url: &str) {
+    let opts = fhir_facade::seed::SeedOptions {
+        patients: PATIENTS,
+        ..Default::default()
+    };
+    fhir_facade::seed::seed_database(url, &opts)
+        .await
+        .expect("seed the sample database");
+}
+
 /// A seeded SQLite sample database shared by every test of this binary (the server opens it
-/// read-only, so tests cannot disturb each other). Seeded once, on its own runtime.
+/// read-only, so tests cannot disturb each other).
 static SAMPLE_DB: LazyLock<PathBuf> = LazyLock::new(|| {
     let dir = tempfile::tempdir().expect("temp dir").keep();
     let path = dir.join("sample.db");
     let url = format!("sqlite:{}", path.display());
-    std::thread::spawn(move || {
-        tokio::runtime::Runtime::new().unwrap().block_on(async {
-            let opts = fhir_facade::seed::SeedOptions {
-                patients: PATIENTS,
-                ..Default::default()
-            };
-            fhir_facade::seed::seed_database(&url, &opts)
-                .await
-                .expect("seed the sample database");
-        })
-    })
-    .join()
-    .expect("seeding thread");
+    block_on(async move { seed(&url).await });
     path
 });
 
 /// The sample database file.
 pub fn sample_db() -> &'static Path {
     &SAMPLE_DB
+}
+
+/// A database the server can run on.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    /// Its dialect.
+    pub dialect: Dialect,
+    /// Its URL.
+    pub url: String,
+}
+
+/// The seeded sample on every reachable backend, SQLite first. Seeded once per run.
+static BACKENDS: LazyLock<Vec<Backend>> = LazyLock::new(|| {
+    let mut out = vec![Backend {
+        dialect: Dialect::Sqlite,
+        url: format!("sqlite:{}", sample_db().display()),
+    }];
+    for dialect in [Dialect::Postgres, Dialect::Mysql] {
+        let url = block_on(async move {
+            let url = servers::fresh_database(dialect, SERVER_DB).await?;
+            seed(&url).await;
+            Some(url)
+        });
+        if let Some(url) = url {
+            out.push(Backend { dialect, url });
+        }
+    }
+    out
+});
+
+/// Every backend the suite runs against.
+pub fn backends() -> &'static [Backend] {
+    &BACKENDS
+}
+
+/// The backend of `dialect`, when it is reachable.
+pub fn backend(dialect: Dialect) -> Option<&'static Backend> {
+    backends().iter().find(|b| b.dialect == dialect)
 }
 
 /// Settings for a test server over `database_url` with `mapping`.
@@ -61,6 +117,8 @@ pub fn settings(database_url: &str, mapping: &str) -> Settings {
 
 /// A running test server.
 pub struct TestApp {
+    /// The database it serves.
+    pub dialect: Dialect,
     /// `http://127.0.0.1:PORT/fhir`
     pub base: String,
     /// HTTP client.
@@ -86,27 +144,49 @@ impl TestApp {
     /// GET a resource that must exist, validated against the FHIR schema.
     pub async fn resource(&self, path: &str) -> Value {
         let (status, body) = self.get(path).await;
-        assert_eq!(status, 200, "GET {path}: {body}");
+        assert_eq!(status, 200, "{}: GET {path}: {body}", self.dialect);
         crate::fhir_schema::assert_valid(&body);
         body
     }
 }
 
-/// Starts the server over the shared sample database.
+/// Starts the server over the shared SQLite sample database.
 pub async fn spawn_app() -> TestApp {
-    let path = sample_db();
-    let url = format!("sqlite:{}", path.display());
-    let app = Application::build(settings(&url, MAPPING))
+    spawn_app_on(&backends()[0]).await
+}
+
+/// Starts the server over the sample database of `backend`.
+pub async fn spawn_app_on(backend: &Backend) -> TestApp {
+    spawn_with(backend, settings(&backend.url, MAPPING)).await
+}
+
+/// Starts the server for `backend` with `settings`.
+pub async fn spawn_with(backend: &Backend, settings: Settings) -> TestApp {
+    let app = Application::build(settings)
         .await
-        .expect("build the app");
+        .unwrap_or_else(|e| panic!("{}: build the app: {e:#}", backend.dialect));
     let base = app.base_url().to_string();
     tokio::spawn(app.run_until_stopped());
-    let db = SqlitePool::connect_with(SqliteConnectOptions::new().filename(path).read_only(true))
-        .await
-        .expect("test connection");
+    let db = SqlitePool::connect_with(
+        SqliteConnectOptions::new()
+            .filename(sample_db())
+            .read_only(true),
+    )
+    .await
+    .expect("test connection");
     TestApp {
+        dialect: backend.dialect,
         base,
         client: reqwest::Client::new(),
         db,
     }
+}
+
+/// One running server per backend.
+pub async fn spawn_apps() -> Vec<TestApp> {
+    let mut apps = Vec::new();
+    for b in backends() {
+        apps.push(spawn_app_on(b).await);
+    }
+    apps
 }

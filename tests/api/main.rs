@@ -3,7 +3,10 @@
 
 #[path = "../support/fhir_schema.rs"]
 mod fhir_schema;
+#[path = "../support/servers.rs"]
+mod servers;
 
+mod backends;
 mod conditional;
 mod errors;
 mod helpers;

@@ -1,0 +1,217 @@
+//! The same mapping over SQLite, PostgreSQL and MySQL/MariaDB: identical resources,
+//! read-only sessions, statement timeouts, outages and start-up type checks.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use fhir_facade::dialect::Dialect;
+use fhir_facade::startup::Application;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use crate::helpers::{Backend, MAPPING, backend, backends, settings, spawn_apps, spawn_with};
+use crate::servers::{exec, in_ci};
+
+#[test]
+fn every_backend_runs_under_ci() {
+    if in_ci() {
+        let got: Vec<Dialect> = backends().iter().map(|b| b.dialect).collect();
+        assert_eq!(got, [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql]);
+    }
+}
+
+/// Ids read on every backend: every type, including soft-deleted and missing rows.
+fn sample_paths() -> Vec<String> {
+    let mut paths = Vec::new();
+    for id in 1..=40 {
+        for t in ["Patient", "Encounter", "Condition", "MedicationRequest"] {
+            paths.push(format!("{t}/{id}"));
+        }
+        for p in ["lab", "vs-hr", "vs-bp", "vs-temp", "vs-wt"] {
+            paths.push(format!("Observation/{p}-{id}"));
+        }
+    }
+    for id in 1..=14 {
+        paths.push(format!("Organization/{id}"));
+        paths.push(format!("Practitioner/{id}"));
+    }
+    paths
+}
+
+#[tokio::test]
+async fn every_backend_serves_byte_identical_resources() {
+    let apps = spawn_apps().await;
+    for path in sample_paths() {
+        let mut reference: Option<(Dialect, u16, String)> = None;
+        for app in &apps {
+            let res = app
+                .client
+                .get(format!("{}/{path}", app.base))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let text = res.text().await.unwrap();
+            match &reference {
+                None => reference = Some((app.dialect, status, text)),
+                Some((d, s, t)) => {
+                    assert_eq!((status, &text), (*s, t), "{path}: {} differs from {d}", app.dialect);
+                }
+            }
+        }
+    }
+}
+
+fn mapping_with(replace: &str, by: &str) -> tempfile::TempPath {
+    let original = std::fs::read_to_string(MAPPING).unwrap();
+    assert!(original.contains(replace), "{replace}");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), original.replacen(replace, by, 1)).unwrap();
+    file.into_temp_path()
+}
+
+#[tokio::test]
+async fn server_sessions_are_read_only() {
+    let expr = r#"name = { expr = { postgres = "current_setting('transaction_read_only')", mysql = "CASE WHEN @@session.tx_read_only = 1 THEN 'on' ELSE 'off' END", default = "DEPT_NM" } }"#;
+    let mapping = mapping_with("name = \"DEPT_NM\"", expr);
+    for b in backends().iter().filter(|b| b.dialect != Dialect::Sqlite) {
+        let app = spawn_with(b, settings(&b.url, mapping.to_str().unwrap())).await;
+        let org = app.resource("Organization/1").await;
+        assert_eq!(org["name"], "on", "{}: session must be read-only", b.dialect);
+    }
+}
+
+#[tokio::test]
+async fn a_statement_timeout_is_a_clean_503() {
+    let slow = r#"name = { expr = { postgres = "(SELECT CAST(COUNT(*) AS TEXT) FROM generate_series(1, 500000000))", mysql = "CASE WHEN SLEEP(5) = 0 THEN DEPT_NM END", sqlite = "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000000) SELECT CAST(COUNT(*) AS TEXT) FROM c)" } }"#;
+    let mapping = mapping_with("name = \"DEPT_NM\"", slow);
+    for b in backends() {
+        let mut s = settings(&b.url, mapping.to_str().unwrap());
+        s.db.statement_timeout = Duration::from_millis(700);
+        let app = spawn_with(b, s).await;
+        let started = Instant::now();
+        let (status, body) = app.get("Organization/1").await;
+        assert_eq!(status, 503, "{}: {body}", b.dialect);
+        assert_eq!(body["issue"][0]["code"], "timeout");
+        assert!(started.elapsed() < Duration::from_secs(4), "{}: took {:?}", b.dialect, started.elapsed());
+        // Other requests still work.
+        assert_eq!(app.get("Patient/1").await.0, 200, "{}", b.dialect);
+    }
+}
+
+#[tokio::test]
+async fn a_column_of_an_unreadable_type_is_refused_at_start_up() {
+    let Some(pg) = backend(Dialect::Postgres) else {
+        return;
+    };
+    exec(&pg.url, "DROP TABLE IF EXISTS odd_types").await;
+    exec(&pg.url, "CREATE TABLE odd_types (dept_id INTEGER PRIMARY KEY, span INTERVAL)").await;
+    let text = std::fs::read_to_string(MAPPING).unwrap().replacen(
+        "\"identifier[0].value\" = \"DEPT_CD\"",
+        "\"identifier[0].value\" = \"ODD.SPAN\"",
+        1,
+    );
+    let (head, tail) = text.split_once("table = \"DEPT\"").unwrap();
+    let tail = tail.replacen(
+        "[resource.elements]",
+        "[[resource.join]]\ntable = \"odd_types\"\nalias = \"ODD\"\non = \"ODD.dept_id = DEPT.DEPT_ID\"\n\n[resource.elements]",
+        1,
+    );
+    let text = format!("{head}table = \"DEPT\"{tail}");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &text).unwrap();
+    let err = Application::build(settings(&pg.url, file.path().to_str().unwrap()))
+        .await
+        .err()
+        .expect("start-up must fail");
+    let msg = format!("{err:#}");
+    assert!(msg.contains("column 'span' has type INTERVAL"), "{msg}");
+    assert!(msg.contains("identifier[0].value"), "{msg}");
+}
+
+/// A TCP proxy in front of a database server that can be cut and restored, to simulate the
+/// database going away and coming back.
+struct Proxy {
+    port: u16,
+    up: Arc<AtomicBool>,
+    links: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: String) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let links: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let (up2, links2) = (up.clone(), links.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                if !up2.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                links2.lock().unwrap().push(tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                }));
+            }
+        });
+        Proxy { port, up, links }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+async fn outage_and_recovery(b: &Backend, upstream_port: u16) {
+    let proxy = Proxy::start(format!("127.0.0.1:{upstream_port}")).await;
+    let url = b.url.replacen(&format!(":{upstream_port}/"), &format!(":{}/", proxy.port), 1);
+    let app = spawn_with(b, settings(&url, MAPPING)).await;
+    assert_eq!(app.get("Patient/1").await.0, 200);
+
+    proxy.cut();
+    let (status, body) = app.get("Patient/1").await;
+    assert_eq!(status, 503, "{}: {body}", b.dialect);
+    assert_eq!(body["resourceType"], "OperationOutcome");
+    assert_eq!(body["issue"][0]["code"], "transient");
+    let text = body.to_string();
+    assert!(!text.contains("127.0.0.1") && !text.contains("SELECT"), "leaks detail: {text}");
+
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, _) = app.get("Patient/1").await;
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}: no recovery, last status {status}", b.dialect);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn database_outage_is_503_then_recovers_without_restart() {
+    if let Some(b) = backend(Dialect::Postgres) {
+        outage_and_recovery(b, 5432).await;
+    }
+    if let Some(b) = backend(Dialect::Mysql) {
+        outage_and_recovery(b, 3306).await;
+    }
+    if !in_ci() && backends().len() == 1 {
+        eprintln!("NOTICE: outage test skipped: no database server reachable");
+    }
+}
