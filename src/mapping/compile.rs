@@ -743,7 +743,7 @@ impl<'a> Compiler<'a> {
             }
             None => None,
         };
-        if value.is_some() != elements.is_empty() {
+        if cs.value.is_some() != cs.elements.is_empty() {
             self.error(
                 MappingError::new(
                     line,
