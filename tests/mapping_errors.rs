@@ -1124,6 +1124,7 @@ fn col(name: &str, integer: bool) -> DbColumn {
         type_name: if integer { "INTEGER" } else { "TEXT" }.to_string(),
         integer,
         decodable: true,
+        scale: None,
     }
 }
 
@@ -1274,6 +1275,7 @@ fn undecodable_column_type() {
                 type_name: "GEOMETRY".into(),
                 integer: false,
                 decodable: false,
+                scale: None,
             },
         ]),
     );
@@ -1402,4 +1404,126 @@ fn relations_lists_each_table_once() {
         keys,
         ["table:PATIENT", "table:PAT_PHONE", "table:LAB_RESULT"]
     );
+}
+
+// ----------------------------------------------------------------------------------------------
+// Combinations and shapes that used to be accepted silently
+// ----------------------------------------------------------------------------------------------
+
+#[test]
+fn a_constant_for_a_complex_element_must_be_a_table() {
+    let e = one(&patient("maritalStatus = { constant = \"M\" }\n"));
+    check(
+        &e,
+        6,
+        "a constant for it must be a table",
+        Some("maritalStatus"),
+    );
+    compiles(&patient(
+        "maritalStatus = { constant = { coding = [{ system = \"http://x\", code = \"M\" }] } }\n",
+    ));
+}
+
+#[test]
+fn value_map_entries_must_fit_the_element_type() {
+    let text = format!(
+        "[maps.yn]\nvalues = {{ Y = \"true\", N = \"false\" }}\n{}",
+        patient("active = { column = \"ACT\", map = \"yn\" }\n")
+    );
+    let e = one(&text);
+    check(
+        &e,
+        8,
+        "do not fit the FHIR type boolean",
+        Some("constant = true"),
+    );
+    compiles(&format!(
+        "[maps.yn]\nvalues = {{ Y = true, N = false }}\n{}",
+        patient("active = { column = \"ACT\", map = \"yn\" }\n")
+    ));
+}
+
+#[test]
+fn keys_that_cannot_be_combined() {
+    for (spec, a, b) in [
+        ("map = \"m\", reference = \"Patient\"", "map", "reference"),
+        ("format = \"%Y\", map = \"m\"", "format", "map"),
+        (
+            "format = \"%Y\", reference = \"Patient\"",
+            "format",
+            "reference",
+        ),
+    ] {
+        let text = format!(
+            "[maps.m]\nvalues = {{ A = \"x\" }}\n{}",
+            patient(&format!(
+                "\"generalPractitioner[0]\" = {{ column = \"PCP\", {spec} }}\n"
+            ))
+        );
+        let e = one(&text);
+        check(
+            &e,
+            8,
+            &format!("`{a}` and `{b}` cannot be combined"),
+            Some("keep one"),
+        );
+    }
+}
+
+#[test]
+fn unknown_keys_of_last_updated_and_version() {
+    let text = "[[resource]]\ntype = \"Patient\"\ntable = \"P\"\nid = \"PAT_ID\"\n\
+                last_updated = { column = \"TS\", format = \"%Y\" }\n";
+    let e = one(text);
+    check(
+        &e,
+        5,
+        "unknown key 'format'",
+        Some("last_updated takes: column, expr"),
+    );
+}
+
+#[test]
+fn a_misspelled_dialect_is_an_error() {
+    let text = "[[resource]]\ntype = \"Patient\"\ntable = \"P\"\nid = \"PAT_ID\"\n\
+                filter = { sqlit = \"1=1\", default = \"1=1\" }\n";
+    let e = errors(text);
+    assert!(!e.is_empty());
+}
+
+#[test]
+fn required_on_a_top_level_element_is_refused() {
+    let e = one(&patient("gender = { column = \"SEX\", required = true }\n"));
+    check(
+        &e,
+        6,
+        "a top-level element has none",
+        Some("valueQuantity.value"),
+    );
+}
+
+#[test]
+fn an_unquoted_dotted_path_gets_a_hint() {
+    let e = one(&patient("name.family = \"LAST_NM\"\n"));
+    check(&e, 6, "unknown key 'family'", Some("\"name.family\""));
+}
+
+#[test]
+fn a_join_alias_cannot_be_used_twice() {
+    let text = "[[resource]]\ntype = \"Patient\"\ntable = \"P\"\nid = \"PAT_ID\"\n\
+                [[resource.join]]\ntable = \"A\"\nalias = \"X\"\non = \"1=1\"\n\
+                [[resource.join]]\ntable = \"B\"\nalias = \"X\"\non = \"1=1\"\n";
+    let e = one(text);
+    check(&e, 9, "alias 'X' is used twice", Some("distinct alias"));
+}
+
+#[test]
+fn column_suggestions_include_prefixes() {
+    let mut s = SchemaInfo::new();
+    s.insert(
+        relation_key(&Relation::Table("PATIENT".into())),
+        Ok(vec![col("PAT_ID", true), col("PHONE_NO", false)]),
+    );
+    let e = schema_errors(&patient("\"telecom[0].value\" = \"PHONE\"\n"), &s);
+    assert!(e[0].message.contains("Did you mean 'PHONE_NO'"), "{}", e[0]);
 }

@@ -93,6 +93,10 @@ pub fn is_valid_id(s: &str) -> bool {
 fn mapped(v: &Value, map: &ValueMap, target: MapTarget) -> Option<Json> {
     let key = v.key_text()?;
     let key = key.trim();
+    if key.is_empty() {
+        // Blank text is absent, as everywhere else (the default is for unlisted codes).
+        return None;
+    }
     let entry = map.values.get(key).or(map.default.as_ref())?;
     Some(match (target, entry) {
         (MapTarget::Primitive(_), MapValue::Scalar(s)) => s.clone(),
@@ -177,7 +181,11 @@ pub fn primitive(
             Value::Text(_) | Value::Decimal(_) => match text(v) {
                 None => Ok(None),
                 Some(t) => {
-                    let t = t.strip_suffix(".0").unwrap_or(&t);
+                    // A DECIMAL value with an all-zero fraction ("5.00") is a whole number.
+                    let t = match t.split_once('.') {
+                        Some((int, frac)) if frac.bytes().all(|b| b == b'0') => int,
+                        _ => t.as_str(),
+                    };
                     t.parse::<i64>()
                         .map(|i| Some(Json::from(i)))
                         .map_err(|_| fail(v, "integer"))
@@ -501,6 +509,23 @@ mod tests {
             let j = convert(&v, &c, Tz::UTC).unwrap().unwrap();
             assert_eq!(serde_json::to_string(&j).unwrap(), want);
         }
+    }
+
+    #[test]
+    fn whole_decimals_fill_integers() {
+        assert_eq!(
+            prim(Value::Decimal("5.00".into()), Primitive::Integer, None),
+            Some(Json::from(5))
+        );
+        assert!(
+            primitive(
+                &Value::Decimal("5.50".into()),
+                Primitive::Integer,
+                None,
+                Tz::UTC
+            )
+            .is_err()
+        );
     }
 
     #[test]

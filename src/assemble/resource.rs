@@ -28,8 +28,12 @@ pub fn row_id(source: &Source, layout: &SourceLayout, row: &Row) -> Option<Strin
 
 /// The row's last-modified time as a FHIR instant.
 pub fn last_updated(source: &Source, layout: &SourceLayout, row: &Row, tz: Tz) -> Option<String> {
-    let v = row.get(layout.last_updated?)?;
-    match convert::primitive(v, Primitive::Instant, None, tz) {
+    let v = match row.get(layout.last_updated?)? {
+        // A date-only column: the start of that day in the mapping's time zone.
+        Value::Date(d) => Value::Timestamp(d.and_time(chrono::NaiveTime::MIN)),
+        other => other.clone(),
+    };
+    match convert::primitive(&v, Primitive::Instant, None, tz) {
         Ok(Some(Json::String(s))) => Some(s),
         Ok(_) => None,
         Err(e) => {
@@ -39,9 +43,18 @@ pub fn last_updated(source: &Source, layout: &SourceLayout, row: &Row, tz: Tz) -
     }
 }
 
-/// The row's version text.
+/// The row's version as a FHIR id (`meta.versionId`, the ETag). A value that is not a valid
+/// id (e.g. a timestamp used as version) is replaced by a stable hash of it.
 pub fn version(layout: &SourceLayout, row: &Row) -> Option<String> {
-    id_text(row.get(layout.version?)?)
+    let text = id_text(row.get(layout.version?)?)?;
+    if is_valid_id(&text) {
+        return Some(text);
+    }
+    // FNV-1a: stable across runs and instances (unlike std's randomly keyed hasher).
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    Some(format!("{hash:016x}"))
 }
 
 /// Builds the resource for `row`. `None` when the row has no usable id.
@@ -151,5 +164,40 @@ fn element_value(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{ColumnRef, SqlValue};
+
+    fn layout_with_version() -> SourceLayout {
+        SourceLayout {
+            columns: vec![SqlValue::Column(ColumnRef {
+                qualifier: None,
+                name: "V".into(),
+            })],
+            id: 0,
+            last_updated: None,
+            version: Some(0),
+            elements: vec![],
+            parent_keys: vec![],
+        }
+    }
+
+    #[test]
+    fn versions_are_always_valid_ids() {
+        let layout = layout_with_version();
+        assert_eq!(version(&layout, &vec![Value::Int(4)]).as_deref(), Some("4"));
+        let ts = vec![Value::Text("2024-12-30 19:02:11".into())];
+        let v = version(&layout, &ts).unwrap();
+        assert!(is_valid_id(&v), "{v}");
+        assert_eq!(version(&layout, &ts), Some(v), "stable");
+        assert_ne!(
+            version(&layout, &vec![Value::Text("2024-12-30 19:02:12".into())]),
+            version(&layout, &ts)
+        );
+        assert_eq!(version(&layout, &vec![Value::Null]), None);
     }
 }

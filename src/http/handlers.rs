@@ -104,6 +104,7 @@ pub async fn read(
     let etag = found
         .version
         .as_ref()
+        // Versions are valid FHIR ids, so always valid entity tags.
         .map(|v| EntityTag::new_weak(v.clone()));
     let modified = found
         .last_updated

@@ -303,12 +303,12 @@ impl<'a> Compiler<'a> {
     fn sql_text(&mut self, line: usize, entry: &str, text: &SqlText) -> Option<String> {
         match text {
             SqlText::Any(s) => Some(s.clone()),
-            SqlText::PerDialect {
+            SqlText::PerDialect(super::file::PerDialectSql {
                 sqlite,
                 postgres,
                 mysql,
                 default,
-            } => {
+            }) => {
                 let pick = match self.dialect {
                     Dialect::Sqlite => sqlite,
                     Dialect::Postgres => postgres,
@@ -366,9 +366,21 @@ impl<'a> Compiler<'a> {
             .unwrap_or(default_alias);
         self.check_alias(line, &entry, &alias);
         let mut joins = Vec::new();
+        let mut aliases = vec![alias.clone()];
         for j in &r.join {
             let jl = self.line(j);
             let js = j.get_ref();
+            if aliases.contains(js.alias.get_ref()) {
+                self.error(
+                    MappingError::new(
+                        jl,
+                        &entry,
+                        format!("alias '{}' is used twice", js.alias.get_ref()),
+                    )
+                    .hint("give the source and each join a distinct alias"),
+                );
+            }
+            aliases.push(js.alias.get_ref().clone());
             self.check_alias(jl, &entry, js.alias.get_ref());
             if let Some(on) = self.sql_text(jl, &entry, js.on.get_ref()) {
                 joins.push(Join {
@@ -557,7 +569,24 @@ impl<'a> Compiler<'a> {
             toml::Value::String(col) => self
                 .column_ref(line, what, col, scope)
                 .map(SqlValue::Column),
-            toml::Value::Table(t) => self.sql_value_of_table(line, t, scope, what),
+            toml::Value::Table(t) => {
+                // `id` checks its own keys (it also takes `prefix`).
+                let allowed: &[&str] = &["column", "expr"];
+                if what != "id"
+                    && let Some(k) = t.keys().find(|k| !allowed.contains(&k.as_str()))
+                {
+                    self.error(
+                        MappingError::new(
+                            line,
+                            format!("{}, {what}", scope.entry),
+                            format!("unknown key '{k}'"),
+                        )
+                        .hint(format!("{what} takes: {}", allowed.join(", "))),
+                    );
+                    return None;
+                }
+                self.sql_value_of_table(line, t, scope, what)
+            }
             other => {
                 self.error(
                     MappingError::new(
@@ -827,6 +856,21 @@ impl<'a> Compiler<'a> {
         for k in spec.keys() {
             if !ELEMENT_KEYS.contains(&k.as_str()) {
                 let sug = suggestions(k, ELEMENT_KEYS.iter().copied());
+                if sug.is_empty()
+                    && !["column", "expr", "constant"]
+                        .iter()
+                        .any(|s| spec.contains_key(*s))
+                {
+                    // `name.family = ..` without quotes is a TOML table `name = { family = .. }`.
+                    self.error(
+                        MappingError::new(line, &entry, format!("unknown key '{k}'")).hint(
+                            format!(
+                                "an element path with dots must be quoted: \"{written}.{k}\" = ..."
+                            ),
+                        ),
+                    );
+                    return None;
+                }
                 self.error(
                     MappingError::new(
                         line,
@@ -852,6 +896,19 @@ impl<'a> Compiler<'a> {
         let binding_codes = self.required_codes(leaf);
         let required = match spec.get("required") {
             None => false,
+            Some(toml::Value::Boolean(true))
+                if resolved.segments.len() < 2 && !spec.contains_key("constant") =>
+            {
+                self.error(
+                    MappingError::new(
+                        line,
+                        &entry,
+                        "`required` leaves out the element that contains this one, and a top-level element has none",
+                    )
+                    .hint("use `required` on a part, e.g. \"valueQuantity.value\"; leave it out here"),
+                );
+                false
+            }
             Some(toml::Value::Boolean(b)) => *b,
             Some(_) => {
                 self.error(
@@ -873,6 +930,19 @@ impl<'a> Compiler<'a> {
                 }
             }
             let json = toml_to_json(constant);
+            if Primitive::from_fhir(&fhir_type).is_none() && !json.is_object() {
+                self.error(
+                    MappingError::new(
+                        line,
+                        &entry,
+                        format!("'{written}' is a {fhir_type}; a constant for it must be a table"),
+                    )
+                    .hint(format!(
+                        "write its parts, e.g. {{ constant = {{ ... }} }}, or map the primitive parts such as {written}.<part>"
+                    )),
+                );
+                return None;
+            }
             if let Some(prim) = Primitive::from_fhir(&fhir_type)
                 && !constant_fits(prim, &json)
             {
@@ -900,6 +970,19 @@ impl<'a> Compiler<'a> {
             });
         }
 
+        for (a, b) in [
+            ("map", "reference"),
+            ("format", "map"),
+            ("format", "reference"),
+        ] {
+            if spec.contains_key(a) && spec.contains_key(b) {
+                self.error(
+                    MappingError::new(line, &entry, format!("`{a}` and `{b}` cannot be combined"))
+                        .hint(format!("keep one of `{a}` or `{b}`")),
+                );
+                return None;
+            }
+        }
         let sql = self.sql_value_of_table(line, &spec, scope, &format!("element \"{written}\""))?;
         let format = spec
             .get("format")
@@ -1011,6 +1094,28 @@ impl<'a> Compiler<'a> {
                     }
                 },
             };
+            if let MapTarget::Primitive(p) = target {
+                for v in map.values.values().chain(map.default.iter()) {
+                    let fits = match v {
+                        MapValue::Scalar(json) => constant_fits(p, json),
+                        MapValue::Coding { .. } => !matches!(
+                            p,
+                            Primitive::Boolean | Primitive::Integer | Primitive::Decimal
+                        ),
+                    };
+                    if !fits {
+                        self.error(
+                            MappingError::new(
+                                line,
+                                &entry,
+                                format!("value map '{map_name}' has entries that do not fit the FHIR type {fhir_type}"),
+                            )
+                            .hint(format!("[maps.{map_name}]: {}", constant_hint(p))),
+                        );
+                        return None;
+                    }
+                }
+            }
             if let Some((vs, codes)) = &binding_codes {
                 for v in map.values.values().chain(map.default.iter()) {
                     let code = match v {

@@ -108,10 +108,14 @@ pub fn suggestions<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a st
     let mut scored: Vec<(usize, &str)> = candidates
         .into_iter()
         .filter_map(|c| {
-            let d = if c.to_ascii_lowercase() == lower {
+            let cl = c.to_ascii_lowercase();
+            let d = if cl == lower {
                 0
+            } else if cl.starts_with(&lower) || lower.starts_with(&cl) {
+                // PHONE → PHONE_NO, LAST_NAME_TX → LAST_NAME
+                1
             } else {
-                edit_distance(&lower, &c.to_ascii_lowercase())
+                edit_distance(&lower, &cl)
             };
             (d <= (wanted.len() / 3).max(2)).then_some((d, c))
         })

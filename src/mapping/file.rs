@@ -51,16 +51,21 @@ pub enum SqlText {
     /// The same SQL for every database.
     Any(String),
     /// Per-dialect SQL; `default` is used for dialects not listed.
-    PerDialect {
-        /// SQL for SQLite.
-        sqlite: Option<String>,
-        /// SQL for PostgreSQL.
-        postgres: Option<String>,
-        /// SQL for MySQL and MariaDB.
-        mysql: Option<String>,
-        /// SQL for every dialect not listed.
-        default: Option<String>,
-    },
+    PerDialect(PerDialectSql),
+}
+
+/// SQL per dialect (unknown keys, such as a misspelled dialect, are errors).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerDialectSql {
+    /// SQL for SQLite.
+    pub sqlite: Option<String>,
+    /// SQL for PostgreSQL.
+    pub postgres: Option<String>,
+    /// SQL for MySQL and MariaDB.
+    pub mysql: Option<String>,
+    /// SQL for every dialect not listed.
+    pub default: Option<String>,
 }
 
 /// `[[resource]]`: one source (table, view or query) of one FHIR resource type.

@@ -199,7 +199,7 @@ pub enum MapTarget {
     Primitive(Primitive),
     /// A Coding.
     Coding,
-    /// A CodeableConcept (one coding, display also as text).
+    /// A CodeableConcept with one coding.
     CodeableConcept,
 }
 

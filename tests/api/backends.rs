@@ -56,7 +56,12 @@ async fn every_backend_serves_byte_identical_resources() {
             match &reference {
                 None => reference = Some((app.dialect, status, text)),
                 Some((d, s, t)) => {
-                    assert_eq!((status, &text), (*s, t), "{path}: {} differs from {d}", app.dialect);
+                    assert_eq!(
+                        (status, &text),
+                        (*s, t),
+                        "{path}: {} differs from {d}",
+                        app.dialect
+                    );
                 }
             }
         }
@@ -78,7 +83,11 @@ async fn server_sessions_are_read_only() {
     for b in backends().iter().filter(|b| b.dialect != Dialect::Sqlite) {
         let app = spawn_with(b, settings(&b.url, mapping.to_str().unwrap())).await;
         let org = app.resource("Organization/1").await;
-        assert_eq!(org["name"], "on", "{}: session must be read-only", b.dialect);
+        assert_eq!(
+            org["name"], "on",
+            "{}: session must be read-only",
+            b.dialect
+        );
     }
 }
 
@@ -94,7 +103,12 @@ async fn a_statement_timeout_is_a_clean_503() {
         let (status, body) = app.get("Organization/1").await;
         assert_eq!(status, 503, "{}: {body}", b.dialect);
         assert_eq!(body["issue"][0]["code"], "timeout");
-        assert!(started.elapsed() < Duration::from_secs(4), "{}: took {:?}", b.dialect, started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{}: took {:?}",
+            b.dialect,
+            started.elapsed()
+        );
         // Other requests still work.
         assert_eq!(app.get("Patient/1").await.0, 200, "{}", b.dialect);
     }
@@ -106,7 +120,11 @@ async fn a_column_of_an_unreadable_type_is_refused_at_start_up() {
         return;
     };
     exec(&pg.url, "DROP TABLE IF EXISTS odd_types").await;
-    exec(&pg.url, "CREATE TABLE odd_types (dept_id INTEGER PRIMARY KEY, span INTERVAL)").await;
+    exec(
+        &pg.url,
+        "CREATE TABLE odd_types (dept_id INTEGER PRIMARY KEY, span INTERVAL)",
+    )
+    .await;
     let text = std::fs::read_to_string(MAPPING).unwrap().replacen(
         "\"identifier[0].value\" = \"DEPT_CD\"",
         "\"identifier[0].value\" = \"ODD.SPAN\"",
@@ -179,7 +197,11 @@ impl Proxy {
 
 async fn outage_and_recovery(b: &Backend, upstream_port: u16) {
     let proxy = Proxy::start(format!("127.0.0.1:{upstream_port}")).await;
-    let url = b.url.replacen(&format!(":{upstream_port}/"), &format!(":{}/", proxy.port), 1);
+    let url = b.url.replacen(
+        &format!(":{upstream_port}/"),
+        &format!(":{}/", proxy.port),
+        1,
+    );
     let app = spawn_with(b, settings(&url, MAPPING)).await;
     assert_eq!(app.get("Patient/1").await.0, 200);
 
@@ -189,7 +211,10 @@ async fn outage_and_recovery(b: &Backend, upstream_port: u16) {
     assert_eq!(body["resourceType"], "OperationOutcome");
     assert_eq!(body["issue"][0]["code"], "transient");
     let text = body.to_string();
-    assert!(!text.contains("127.0.0.1") && !text.contains("SELECT"), "leaks detail: {text}");
+    assert!(
+        !text.contains("127.0.0.1") && !text.contains("SELECT"),
+        "leaks detail: {text}"
+    );
 
     proxy.restore();
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -198,7 +223,11 @@ async fn outage_and_recovery(b: &Backend, upstream_port: u16) {
         if status == 200 {
             break;
         }
-        assert!(Instant::now() < deadline, "{}: no recovery, last status {status}", b.dialect);
+        assert!(
+            Instant::now() < deadline,
+            "{}: no recovery, last status {status}",
+            b.dialect
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

@@ -150,11 +150,6 @@ impl TestApp {
     }
 }
 
-/// Starts the server over the shared SQLite sample database.
-pub async fn spawn_app() -> TestApp {
-    spawn_app_on(&backends()[0]).await
-}
-
 /// Starts the server over the sample database of `backend`.
 pub async fn spawn_app_on(backend: &Backend) -> TestApp {
     spawn_with(backend, settings(&backend.url, MAPPING)).await
