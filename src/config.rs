@@ -41,6 +41,14 @@ pub struct ServeArgs {
     /// created on first run.
     #[arg(long, env = "FHIR_FACADE_DATABASE_URL", default_value = SAMPLE_DATABASE_URL)]
     pub database_url: String,
+    /// A read replica of the database (repeat for several; in the environment, separate them
+    /// with commas). Requests are spread over the database and its replicas.
+    #[arg(
+        long = "replica-url",
+        env = "FHIR_FACADE_REPLICA_URLS",
+        value_delimiter = ','
+    )]
+    pub replica_urls: Vec<String>,
     /// Address to listen on.
     #[arg(long, env = "FHIR_FACADE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
@@ -106,6 +114,7 @@ impl Settings {
             mapping_path: a.mapping.clone(),
             db: DbSettings {
                 url: a.database_url.clone(),
+                replicas: a.replica_urls.clone(),
                 max_connections: a.max_connections.max(1),
                 connect_timeout: seconds("--connect-timeout", a.connect_timeout)?,
                 statement_timeout: seconds("--statement-timeout", a.statement_timeout)?,

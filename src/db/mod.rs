@@ -9,8 +9,8 @@ pub mod sqlite;
 pub mod value;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 
@@ -81,6 +81,8 @@ fn is_timeout(e: &dyn sqlx::error::DatabaseError) -> bool {
 pub struct DbSettings {
     /// Database URL (`sqlite:`, `postgres:`, `mysql:`).
     pub url: String,
+    /// URLs of read replicas (same schema and data), sharing the requests.
+    pub replicas: Vec<String>,
     /// Maximum pool size.
     pub max_connections: u32,
     /// How long to wait for a connection.
@@ -117,6 +119,9 @@ pub fn declared_scale(type_text: &str) -> Option<u32> {
     inner.split_once(',')?.1.trim().parse().ok()
 }
 
+/// How long a copy that failed is left out of the rotation.
+const REST_MS: u64 = 5_000;
+
 /// Counts the statements one request runs (for logs and tests).
 #[derive(Debug, Default)]
 pub struct QueryCounter(AtomicUsize);
@@ -128,36 +133,89 @@ impl QueryCounter {
     }
 }
 
-/// The database as the rest of the server sees it.
+/// The database as the rest of the server sees it: one or more interchangeable copies (a
+/// primary and read replicas) of the same schema.
+///
+/// [`Database::for_request`] picks a copy round-robin, so a request's statements all see the
+/// same copy; a copy that is unreachable is skipped for the next one.
 #[derive(Clone)]
 pub struct Database {
-    backend: Arc<dyn Backend>,
+    /// Copies, in the order they are tried.
+    backends: Arc<[Arc<dyn Backend>]>,
+    /// Where the next request starts.
+    next: Arc<AtomicUsize>,
+    /// Per copy: until when (ms since `epoch`) it is considered down after failing.
+    down_until: Arc<[AtomicU64]>,
+    epoch: Instant,
+    /// Index of the copy this handle tries first.
+    first: usize,
     statement_timeout: Duration,
 }
 
 impl Database {
-    /// Opens a read-only pool for `settings.url`.
+    /// Opens read-only pools for `settings.url` (connected now) and every replica (connected
+    /// when first used, so a replica that is down does not stop the server).
     pub async fn connect(settings: &DbSettings) -> Result<Database, DbError> {
-        let dialect = Dialect::from_url(&settings.url).ok_or_else(|| {
-            DbError::Config(format!(
-                "unsupported database URL scheme in '{}': use sqlite:, postgres: or mysql:",
-                redact(&settings.url)
-            ))
-        })?;
-        let backend: Arc<dyn Backend> = match dialect {
-            Dialect::Sqlite => Arc::new(sqlite::SqliteBackend::connect(settings).await?),
-            Dialect::Postgres => Arc::new(postgres::PostgresBackend::connect(settings).await?),
-            Dialect::Mysql => Arc::new(mysql::MysqlBackend::connect(settings).await?),
-        };
+        let dialect = dialect_of(&settings.url)?;
+        let mut backends: Vec<Arc<dyn Backend>> = Vec::new();
+        for (i, url) in std::iter::once(&settings.url)
+            .chain(&settings.replicas)
+            .enumerate()
+        {
+            if dialect_of(url)? != dialect {
+                return Err(DbError::Config(format!(
+                    "every database URL must be of the same kind; {} is not {dialect}",
+                    redact(url)
+                )));
+            }
+            let lazy = i > 0;
+            let backend: Arc<dyn Backend> = match dialect {
+                Dialect::Sqlite => {
+                    Arc::new(sqlite::SqliteBackend::connect(settings, url, lazy).await?)
+                }
+                Dialect::Postgres => {
+                    Arc::new(postgres::PostgresBackend::connect(settings, url, lazy).await?)
+                }
+                Dialect::Mysql => {
+                    Arc::new(mysql::MysqlBackend::connect(settings, url, lazy).await?)
+                }
+            };
+            backends.push(backend);
+        }
         Ok(Database {
-            backend,
+            down_until: backends.iter().map(|_| AtomicU64::new(0)).collect(),
+            backends: backends.into(),
+            next: Arc::new(AtomicUsize::new(0)),
+            epoch: Instant::now(),
+            first: 0,
             statement_timeout: settings.statement_timeout,
         })
     }
 
     /// The SQL dialect.
     pub fn dialect(&self) -> Dialect {
-        self.backend.dialect()
+        self.backends[0].dialect()
+    }
+
+    /// A handle for one request: it uses the next copy in turn (and the others only when
+    /// that one is unreachable).
+    pub fn for_request(&self) -> Database {
+        let n = self.backends.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        let now = self.now_ms();
+        // The next copy in turn that is not resting after a failure (else the one in turn).
+        let first = (0..n)
+            .map(|k| (start + k) % n)
+            .find(|&i| self.down_until[i].load(Ordering::Relaxed) <= now)
+            .unwrap_or(start);
+        Database {
+            first,
+            ..self.clone()
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     /// Runs `stmt` within the statement timeout, counting it in `counter`.
@@ -168,29 +226,61 @@ impl Database {
     ) -> Result<Vec<Row>, DbError> {
         counter.0.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(sql = %stmt.sql, params = stmt.params.len(), "sql");
+        let n = self.backends.len();
+        let mut last = None;
+        for k in 0..n {
+            let i = (self.first + k) % n;
+            match self.fetch_on(self.backends[i].as_ref(), stmt).await {
+                Err(DbError::Unavailable(e)) => {
+                    if n > 1 {
+                        tracing::warn!(error = %e, copy = i, "database copy unavailable; trying the next");
+                        self.down_until[i].store(self.now_ms() + REST_MS, Ordering::Relaxed);
+                    }
+                    last = Some(DbError::Unavailable(e));
+                }
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or_else(|| DbError::Unavailable("no database".into())))
+    }
+
+    async fn fetch_on(&self, backend: &dyn Backend, stmt: &Statement) -> Result<Vec<Row>, DbError> {
         // The server enforces the timeout too; this one also covers SQLite and a stuck network.
         let limit = self.statement_timeout + Duration::from_millis(500);
-        match tokio::time::timeout(limit, self.backend.fetch(stmt)).await {
+        match tokio::time::timeout(limit, backend.fetch(stmt)).await {
             Ok(Err(DbError::Timeout(_))) | Err(_) => Err(DbError::Timeout(self.statement_timeout)),
             Ok(result) => result,
         }
     }
 
-    /// The columns a SELECT returns.
+    /// The columns a SELECT returns (asked of the primary).
     pub async fn describe(&self, select: &str) -> Result<Vec<DbColumn>, DbError> {
-        self.backend.describe(select).await
+        self.backends[0].describe(select).await
     }
 
     /// The columns of a table (written as in SQL), with declared decimal scales.
     pub async fn describe_table(&self, table: &str) -> Result<Vec<DbColumn>, DbError> {
         let mut cols = self.describe(&format!("SELECT * FROM {table}")).await?;
-        for (name, ty) in self.backend.declared_types(table).await.unwrap_or_default() {
+        for (name, ty) in self.backends[0]
+            .declared_types(table)
+            .await
+            .unwrap_or_default()
+        {
             if let Some(c) = cols.iter_mut().find(|c| c.name == name) {
                 c.scale = declared_scale(&ty);
             }
         }
         Ok(cols)
     }
+}
+
+fn dialect_of(url: &str) -> Result<Dialect, DbError> {
+    Dialect::from_url(url).ok_or_else(|| {
+        DbError::Config(format!(
+            "unsupported database URL scheme in '{}': use sqlite:, postgres: or mysql:",
+            redact(url)
+        ))
+    })
 }
 
 /// The URL with any password replaced by `***`, for messages.

@@ -30,8 +30,12 @@ pub fn sqlx_url(url: &str) -> String {
 
 impl MysqlBackend {
     /// Opens a pool whose sessions are read-only and time statements out on the server.
-    pub async fn connect(settings: &DbSettings) -> Result<MysqlBackend, DbError> {
-        let options = MySqlConnectOptions::from_str(&sqlx_url(&settings.url))
+    pub async fn connect(
+        settings: &DbSettings,
+        url: &str,
+        lazy: bool,
+    ) -> Result<MysqlBackend, DbError> {
+        let options = MySqlConnectOptions::from_str(&sqlx_url(url))
             .map_err(|e| DbError::Config(e.to_string()))?;
         let timeout = settings.statement_timeout;
         let pool = MySqlPoolOptions::new()
@@ -49,10 +53,14 @@ impl MysqlBackend {
                     }
                     Ok(())
                 })
-            })
-            .connect_with(options)
-            .await
-            .map_err(DbError::from_sqlx)?;
+            });
+        let pool = if lazy {
+            pool.connect_lazy_with(options)
+        } else {
+            pool.connect_with(options)
+                .await
+                .map_err(DbError::from_sqlx)?
+        };
         Ok(MysqlBackend { pool })
     }
 }

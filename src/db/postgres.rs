@@ -22,9 +22,13 @@ pub struct PostgresBackend {
 
 impl PostgresBackend {
     /// Opens a pool whose sessions are read-only and time statements out on the server.
-    pub async fn connect(settings: &DbSettings) -> Result<PostgresBackend, DbError> {
+    pub async fn connect(
+        settings: &DbSettings,
+        url: &str,
+        lazy: bool,
+    ) -> Result<PostgresBackend, DbError> {
         let timeout_ms = settings.statement_timeout.as_millis().to_string();
-        let options = PgConnectOptions::from_str(&settings.url)
+        let options = PgConnectOptions::from_str(url)
             .map_err(|e| DbError::Config(e.to_string()))?
             .application_name("fhir-facade")
             .options([
@@ -33,10 +37,14 @@ impl PostgresBackend {
             ]);
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
-            .acquire_timeout(settings.connect_timeout)
-            .connect_with(options)
-            .await
-            .map_err(DbError::from_sqlx)?;
+            .acquire_timeout(settings.connect_timeout);
+        let pool = if lazy {
+            pool.connect_lazy_with(options)
+        } else {
+            pool.connect_with(options)
+                .await
+                .map_err(DbError::from_sqlx)?
+        };
         Ok(PostgresBackend { pool })
     }
 }

@@ -21,17 +21,25 @@ pub struct SqliteBackend {
 
 impl SqliteBackend {
     /// Opens `settings.url` read-only. The file must exist.
-    pub async fn connect(settings: &DbSettings) -> Result<SqliteBackend, DbError> {
-        let options = SqliteConnectOptions::from_str(&settings.url)
+    pub async fn connect(
+        settings: &DbSettings,
+        url: &str,
+        lazy: bool,
+    ) -> Result<SqliteBackend, DbError> {
+        let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| DbError::Config(e.to_string()))?
             .read_only(true)
             .create_if_missing(false);
         let pool = SqlitePoolOptions::new()
             .max_connections(settings.max_connections)
-            .acquire_timeout(settings.connect_timeout)
-            .connect_with(options)
-            .await
-            .map_err(DbError::from_sqlx)?;
+            .acquire_timeout(settings.connect_timeout);
+        let pool = if lazy {
+            pool.connect_lazy_with(options)
+        } else {
+            pool.connect_with(options)
+                .await
+                .map_err(DbError::from_sqlx)?
+        };
         Ok(SqliteBackend { pool })
     }
 }

@@ -94,7 +94,8 @@ pub async fn read(
     let format = format_of(&req, &params)?;
     let request = ReadRequest::parse(&state.mapping, &resource_type, &id, &params, lenient(&req))?;
     let counter = counter(&req);
-    let found = service::read::read(&state.mapping, &state.db, &request, &counter).await?;
+    let found =
+        service::read::read(&state.mapping, &state.db.for_request(), &request, &counter).await?;
     let Some(found) = found else {
         return Err(ApiError::NotFound(format!(
             "{resource_type}/{} is not known",

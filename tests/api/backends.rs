@@ -152,6 +152,8 @@ async fn a_column_of_an_unreadable_type_is_refused_at_start_up() {
 /// database going away and coming back.
 struct Proxy {
     port: u16,
+    /// Connections accepted and forwarded so far.
+    forwarded: Arc<std::sync::atomic::AtomicUsize>,
     up: Arc<AtomicBool>,
     links: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>,
 }
@@ -161,8 +163,9 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let up = Arc::new(AtomicBool::new(true));
+        let forwarded: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
         let links: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let (up2, links2) = (up.clone(), links.clone());
+        let (up2, links2, forwarded2) = (up.clone(), links.clone(), forwarded.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((mut client, _)) = listener.accept().await else {
@@ -172,6 +175,7 @@ impl Proxy {
                     drop(client);
                     continue;
                 }
+                forwarded2.fetch_add(1, Ordering::SeqCst);
                 let upstream = upstream.clone();
                 links2.lock().unwrap().push(tokio::spawn(async move {
                     if let Ok(mut server) = TcpStream::connect(upstream).await {
@@ -180,7 +184,12 @@ impl Proxy {
                 }));
             }
         });
-        Proxy { port, up, links }
+        Proxy {
+            port,
+            forwarded,
+            up,
+            links,
+        }
     }
 
     fn cut(&self) {
@@ -242,5 +251,78 @@ async fn database_outage_is_503_then_recovers_without_restart() {
     }
     if !in_ci() && backends().len() == 1 {
         eprintln!("NOTICE: outage test skipped: no database server reachable");
+    }
+}
+
+async fn replicas_share_requests_and_cover_for_each_other(b: &Backend, upstream_port: u16) {
+    let primary = Proxy::start(format!("127.0.0.1:{upstream_port}")).await;
+    let replica = Proxy::start(format!("127.0.0.1:{upstream_port}")).await;
+    let via = |p: &Proxy| {
+        b.url
+            .replacen(&format!(":{upstream_port}/"), &format!(":{}/", p.port), 1)
+    };
+    let mut s = settings(&via(&primary), MAPPING);
+    s.db.replicas = vec![via(&replica)];
+    let app = spawn_with(b, s).await;
+    for _ in 0..6 {
+        assert_eq!(app.get("Patient/1").await.0, 200);
+    }
+    assert!(primary.forwarded.load(Ordering::SeqCst) > 0);
+    assert!(
+        replica.forwarded.load(Ordering::SeqCst) > 0,
+        "the replica must take requests"
+    );
+
+    // Either copy going away is invisible to clients.
+    primary.cut();
+    for _ in 0..4 {
+        assert_eq!(
+            app.get("Patient/1").await.0,
+            200,
+            "{}: replica must cover",
+            b.dialect
+        );
+    }
+    primary.restore();
+    replica.cut();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut ok_in_a_row = 0;
+    while ok_in_a_row < 4 {
+        if app.get("Patient/1").await.0 == 200 {
+            ok_in_a_row += 1;
+        } else {
+            ok_in_a_row = 0;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: primary did not cover",
+            b.dialect
+        );
+    }
+}
+
+#[tokio::test]
+async fn read_replicas_share_the_load_and_fail_over() {
+    if let Some(b) = backend(Dialect::Postgres) {
+        replicas_share_requests_and_cover_for_each_other(b, 5432).await;
+    }
+    if let Some(b) = backend(Dialect::Mysql) {
+        replicas_share_requests_and_cover_for_each_other(b, 3306).await;
+    }
+}
+
+#[tokio::test]
+async fn postgres_connections_can_use_tls() {
+    let Some(b) = backend(Dialect::Postgres) else {
+        return;
+    };
+    let expr = r#"name = { expr = { postgres = "(SELECT CASE WHEN ssl THEN 'tls' ELSE 'plain' END FROM pg_stat_ssl WHERE pid = pg_backend_pid())", default = "DEPT_NM" } }"#;
+    let mapping = mapping_with("name = \"DEPT_NM\"", expr);
+    let sep = if b.url.contains('?') { '&' } else { '?' };
+    for (mode, want) in [("require", "tls"), ("disable", "plain")] {
+        let url = format!("{}{sep}sslmode={mode}", b.url);
+        let app = spawn_with(b, settings(&url, mapping.to_str().unwrap())).await;
+        let org = app.resource("Organization/1").await;
+        assert_eq!(org["name"], want, "sslmode={mode}");
     }
 }

@@ -104,6 +104,7 @@ pub fn settings(database_url: &str, mapping: &str) -> Settings {
         mapping_path: mapping.to_string(),
         db: DbSettings {
             url: database_url.to_string(),
+            replicas: vec![],
             max_connections: 4,
             connect_timeout: std::time::Duration::from_secs(2),
             statement_timeout: std::time::Duration::from_secs(5),
