@@ -41,10 +41,13 @@ impl DbError {
     /// Classifies an sqlx error.
     pub fn from_sqlx(e: sqlx::Error) -> DbError {
         match e {
+            // A broken connection shows as I/O, TLS or protocol errors (garbage or EOF where the
+            // server's answer was expected).
             sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
             | sqlx::Error::WorkerCrashed => DbError::Unavailable(e.to_string()),
             sqlx::Error::Configuration(_) => DbError::Config(e.to_string()),
             sqlx::Error::Database(ref d) if is_unavailable_code(d.code().as_deref()) => {
