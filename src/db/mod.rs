@@ -3,6 +3,7 @@
 //! One [`Backend`] implementation per database family, chosen at start-up from the URL's
 //! scheme; each decodes its rows into the neutral [`Value`]. Connections are read-only.
 
+mod common;
 pub mod mysql;
 pub mod postgres;
 pub mod sqlite;

@@ -3,13 +3,10 @@
 use std::str::FromStr;
 
 use futures_util::future::BoxFuture;
-use sea_query_sqlx::SqlxValues;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
-use sqlx::{
-    AssertSqlSafe, Column, Decode, Executor, Row as _, SqlSafeStr, Sqlite, TypeInfo, ValueRef,
-};
+use sqlx::{Decode, Executor, Row as _, Sqlite, TypeInfo, ValueRef};
 
-use super::{Backend, DbError, DbSettings, Row, Value};
+use super::{Backend, DbError, DbSettings, Row, Value, common};
 use crate::dialect::Dialect;
 use crate::mapping::schema_check::DbColumn;
 use crate::plan::Statement;
@@ -90,40 +87,12 @@ impl Backend for SqliteBackend {
     }
 
     fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
-        Box::pin(async move {
-            let values = SqlxValues(sea_query::Values(stmt.params.clone()));
-            // The text comes from the planner and the mapping file only; request values are
-            // bound parameters.
-            let rows = sqlx::query_with(AssertSqlSafe(stmt.sql.as_str()), values)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(DbError::from_sqlx)?;
-            rows.iter()
-                .map(decode_row)
-                .collect::<Result<_, _>>()
-                .map_err(DbError::from_sqlx)
-        })
+        Box::pin(common::fetch(&self.pool, stmt, decode_row))
     }
 
     fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>> {
-        Box::pin(async move {
-            let stmt = (&self.pool)
-                .prepare(AssertSqlSafe(select).into_sql_str())
-                .await
-                .map_err(DbError::from_sqlx)?;
-            Ok(sqlx::Statement::columns(&stmt)
-                .iter()
-                .map(|c| {
-                    let type_name = c.type_info().name().to_string();
-                    DbColumn {
-                        name: c.name().to_string(),
-                        integer: type_name == "INTEGER",
-                        decodable: true,
-                        type_name,
-                        scale: None,
-                    }
-                })
-                .collect())
-        })
+        Box::pin(common::describe(&self.pool, select, |t| {
+            (t == "INTEGER", true)
+        }))
     }
 }

@@ -1,0 +1,66 @@
+//! What the three backends do alike: run a statement and decode its rows, describe a query's
+//! columns. Each backend supplies only its row decoder and its type classification.
+
+use sea_query_sqlx::SqlxValues;
+use sqlx::{AssertSqlSafe, Column, Executor, IntoArguments, Pool, SqlSafeStr, TypeInfo};
+
+use super::{DbError, Row};
+use crate::mapping::schema_check::DbColumn;
+use crate::plan::Statement;
+
+/// Runs `stmt` on `pool` and decodes every row with `decode`.
+pub(super) async fn fetch<DB>(
+    pool: &Pool<DB>,
+    stmt: &Statement,
+    decode: fn(&DB::Row) -> Result<Row, sqlx::Error>,
+) -> Result<Vec<Row>, DbError>
+where
+    DB: sqlx::Database,
+    SqlxValues: IntoArguments<DB>,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+{
+    let values = SqlxValues(sea_query::Values(stmt.params.clone()));
+    // The text comes from the planner and the mapping file only; request values are bound
+    // parameters.
+    let rows = sqlx::query_with(AssertSqlSafe(stmt.sql.as_str()), values)
+        .fetch_all(pool)
+        .await
+        .map_err(DbError::from_sqlx)?;
+    rows.iter()
+        .map(decode)
+        .collect::<Result<_, _>>()
+        .map_err(DbError::from_sqlx)
+}
+
+/// How a backend classifies a column type: (holds integers, can be decoded).
+pub(super) type Classify = fn(&str) -> (bool, bool);
+
+/// The columns `select` would return, without running it.
+pub(super) async fn describe<DB>(
+    pool: &Pool<DB>,
+    select: &str,
+    classify: Classify,
+) -> Result<Vec<DbColumn>, DbError>
+where
+    DB: sqlx::Database,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+{
+    let stmt = pool
+        .prepare(AssertSqlSafe(select).into_sql_str())
+        .await
+        .map_err(DbError::from_sqlx)?;
+    Ok(sqlx::Statement::columns(&stmt)
+        .iter()
+        .map(|c| {
+            let type_name = c.type_info().name().to_string();
+            let (integer, decodable) = classify(&type_name);
+            DbColumn {
+                name: c.name().to_string(),
+                integer,
+                decodable,
+                type_name,
+                scale: None,
+            }
+        })
+        .collect())
+}
