@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use futures_util::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
-use sqlx::{Decode, Executor, Row as _, Sqlite, TypeInfo, ValueRef};
+use sqlx::{Decode, Row as _, Sqlite, TypeInfo, ValueRef};
 
 use super::{Backend, DbError, DbSettings, Row, Value, common};
 use crate::dialect::Dialect;
