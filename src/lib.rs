@@ -4,6 +4,7 @@
 //! - [`mapping`]: `mapping.toml` → a validated, typed [`mapping::Mapping`].
 //! - [`request`]: URL → typed FHIR request (pure).
 //! - [`plan`]: typed request + mapping → parameterized SQL per dialect (pure).
+//! - [`search`]: search semantics (prefixes, date and number ranges) shared by every dialect.
 //! - [`db`]: connection pools, statement execution, row decoding (I/O).
 //! - [`assemble`]: rows → FHIR JSON resources, Bundles, OperationOutcomes (pure).
 //! - [`service`]: interactions orchestrated (plan → execute → assemble).
@@ -23,6 +24,7 @@ pub mod http;
 pub mod mapping;
 pub mod plan;
 pub mod request;
+pub mod search;
 pub mod service;
 pub mod startup;
 pub mod telemetry;

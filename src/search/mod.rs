@@ -1,0 +1,7 @@
+//! Search semantics, one module per hard part (pure, no I/O): the prefixes, date ranges,
+//! number and quantity ranges. Each module parses its search values and writes the SQL
+//! predicate for a mapped column with bound parameters, for every dialect.
+
+pub mod prefix;
+
+pub use prefix::Prefix;
