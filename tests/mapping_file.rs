@@ -23,3 +23,4 @@ fn sample_mapping_compiles_for_every_dialect() {
         assert_eq!(m.sources_of("Observation").count(), 5);
     }
 }
+

@@ -99,7 +99,7 @@ pub fn resource(
                     source,
                     &cr.child.written,
                     false,
-                    v,
+                    &v.value,
                     cr.layout.value,
                     child_row,
                     tz,

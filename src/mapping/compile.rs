@@ -14,6 +14,7 @@ use toml::Spanned;
 use super::error::{MappingError, did_you_mean, line_of, suggestions};
 use super::file::{ChildSection, MapSection, MappingFile, ResourceSection, SqlText};
 use super::model::*;
+use super::search_bind;
 use crate::dialect::Dialect;
 use crate::fhir::{BindingStrength, Definitions, PathError, ResolvedPath};
 
@@ -431,7 +432,6 @@ impl<'a> Compiler<'a> {
                 children.push(child);
             }
         }
-        let search = self.search_decls(&rt, &entry, &r.search);
         let id = id?;
         for child in &mut children {
             // A child without `parent_key` refers to the parent's id value.
@@ -439,9 +439,9 @@ impl<'a> Compiler<'a> {
                 child.parent_key = id.value.clone();
             }
         }
-        Some(Source {
+        let mut source = Source {
             name: head.name.clone(),
-            resource_type: rt,
+            resource_type: rt.clone(),
             line,
             relation,
             alias,
@@ -452,8 +452,10 @@ impl<'a> Compiler<'a> {
             version,
             elements,
             children,
-            search,
-        })
+            search: Vec::new(),
+        };
+        source.search = self.search_decls(&rt, &entry, &r.search, &source);
+        Some(source)
     }
 
     /// Aliases are written into SQL as they are, so they must be plain identifiers.
@@ -767,8 +769,9 @@ impl<'a> Compiler<'a> {
         }
         let value = match &cs.value {
             Some(v) => {
-                let el = self.element(rt, &written, None, v, &scope, heads)?;
-                Some(el.value)
+                let mut el = self.element(rt, &written, None, v, &scope, heads)?;
+                el.path.clear();
+                Some(el)
             }
             None => None,
         };
@@ -894,6 +897,7 @@ impl<'a> Compiler<'a> {
             return None;
         }
         let binding_codes = self.required_codes(leaf);
+        let code_system = self.single_code_system(leaf);
         let required = match spec.get("required") {
             None => false,
             Some(toml::Value::Boolean(true))
@@ -967,6 +971,8 @@ impl<'a> Compiler<'a> {
                 line,
                 value: ElementValue::Constant(json),
                 required: false,
+                fhir_type,
+                code_system,
             });
         }
 
@@ -1183,6 +1189,8 @@ impl<'a> Compiler<'a> {
                 convert,
             },
             required,
+            fhir_type,
+            code_system,
         })
     }
 
@@ -1197,23 +1205,35 @@ impl<'a> Compiler<'a> {
         Some((vs.clone(), codes.iter().map(|c| c.code.clone()).collect()))
     }
 
+    /// The one code system of a `code` element's required binding, if there is exactly one.
+    fn single_code_system(&self, leaf: &crate::fhir::ResolvedSegment) -> Option<String> {
+        let vs = leaf.binding.as_ref()?.value_set.as_ref()?;
+        let codes = self.defs.value_set_codes(vs)?;
+        let first = &codes.first()?.system;
+        codes
+            .iter()
+            .all(|c| &c.system == first)
+            .then(|| first.clone())
+    }
+
     fn search_decls(
         &mut self,
         rt: &str,
         entry: &str,
         search: &IndexMap<String, Spanned<toml::Value>>,
+        source: &Source,
     ) -> Vec<SearchDecl> {
         let mut out = Vec::new();
         for (code, v) in search {
             let line = self.line(v);
             let entry = format!("{entry}, search \"{code}\"");
-            match v.get_ref() {
+            let (param_type, definition, expression) = match v.get_ref() {
                 toml::Value::Boolean(true) => match self.defs.search_param(rt, code) {
-                    Some(sp) => out.push(SearchDecl {
-                        code: code.clone(),
-                        param_type: sp.param_type.to_string(),
-                        definition: sp.url.clone(),
-                    }),
+                    Some(sp) => (
+                        sp.param_type.to_string(),
+                        sp.url.clone(),
+                        sp.expression.clone(),
+                    ),
                     None => {
                         let sug =
                             suggestions(code, self.defs.search_params(rt).map(|p| p.code.as_str()));
@@ -1221,36 +1241,80 @@ impl<'a> Compiler<'a> {
                             MappingError::new(
                                 line,
                                 &entry,
-                                format!("'{code}' is not a standard search parameter of {rt}.{}", did_you_mean(&sug)),
+                                format!(
+                                    "'{code}' is not a standard search parameter of {rt}.{}",
+                                    did_you_mean(&sug)
+                                ),
                             )
-                            .hint("for a custom parameter write { type = \"token\", definition = \"http://...\" }"),
+                            .hint("for a custom parameter write { type = \"token\", definition = \"http://...\", path = \"element.path\" }"),
                         );
+                        continue;
                     }
                 },
                 toml::Value::Table(t) => {
                     let ty = t.get("type").and_then(|x| x.as_str());
                     let def = t.get("definition").and_then(|x| x.as_str());
-                    match (ty, def) {
-                        (Some(ty), Some(def)) if SEARCH_TYPES.contains(&ty) => {
-                            out.push(SearchDecl {
-                                code: code.clone(),
-                                param_type: ty.to_string(),
-                                definition: def.to_string(),
-                            })
-                        }
-                        _ => self.error(
-                            MappingError::new(
-                                line,
-                                &entry,
-                                "a custom search parameter needs `type` and `definition`",
-                            )
-                            .hint(format!("type is one of {}", SEARCH_TYPES.join(", "))),
+                    let path = t.get("path").and_then(|x| x.as_str());
+                    match (ty, def, path) {
+                        (Some(ty), Some(def), Some(path)) if SEARCH_TYPES.contains(&ty) => (
+                            ty.to_string(),
+                            def.to_string(),
+                            Some(
+                                path.split('|')
+                                    .map(|p| format!("{rt}.{}", p.trim()))
+                                    .collect::<Vec<_>>()
+                                    .join(" | "),
+                            ),
                         ),
+                        _ => {
+                            self.error(
+                                MappingError::new(
+                                    line,
+                                    &entry,
+                                    "a custom search parameter needs `type`, `definition` and `path`",
+                                )
+                                .hint(format!(
+                                    "type is one of {}; path names the element it searches, e.g. \"code\"",
+                                    SEARCH_TYPES.join(", ")
+                                )),
+                            );
+                            continue;
+                        }
                     }
                 }
-                _ => self.error(
-                    MappingError::new(line, &entry, "expected `true` or a table")
-                        .hint(format!("write {code} = true for the standard parameter")),
+                _ => {
+                    self.error(
+                        MappingError::new(line, &entry, "expected `true` or a table")
+                            .hint(format!("write {code} = true for the standard parameter")),
+                    );
+                    continue;
+                }
+            };
+            let targets = match code.as_str() {
+                "_id" => Ok(vec![SearchTarget::Id]),
+                "_lastUpdated" if source.last_updated.is_some() => {
+                    Ok(vec![SearchTarget::LastUpdated])
+                }
+                "_lastUpdated" => Err("the source has no `last_updated`".to_string()),
+                _ => expression
+                    .ok_or_else(|| "it has no expression".to_string())
+                    .and_then(|e| search_bind::parse_expression(&e, rt))
+                    .and_then(|paths| search_bind::targets(source, &param_type, &paths)),
+            };
+            match targets {
+                Ok(targets) => out.push(SearchDecl {
+                    code: code.clone(),
+                    param_type,
+                    definition,
+                    targets,
+                }),
+                Err(why) => self.error(
+                    MappingError::new(
+                        line,
+                        &entry,
+                        format!("'{code}' cannot be searched: {why}"),
+                    )
+                    .hint("map the element the parameter searches (see its FHIRPath expression), or remove the parameter"),
                 ),
             }
         }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod file;
 pub mod model;
 pub mod schema_check;
+pub mod search_bind;
 
 pub use error::{MappingError, MappingLoadError};
 pub use model::*;

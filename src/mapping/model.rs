@@ -259,6 +259,11 @@ pub struct ElementMapping {
     pub value: ElementValue,
     /// When the value is absent, leave out the element that contains it.
     pub required: bool,
+    /// The FHIR type of the element (`date`, `code`, `CodeableConcept`, `Reference`...).
+    pub fhir_type: String,
+    /// For a `code` element with a required binding to one code system: that system (token
+    /// searches with `system|code` compare against it).
+    pub code_system: Option<String>,
 }
 
 /// A child table feeding a repeating element.
@@ -284,11 +289,11 @@ pub struct Child {
     pub order_by: Option<String>,
     /// Item elements (paths relative to the item).
     pub elements: Vec<ElementMapping>,
-    /// For repeating primitives: the item value.
-    pub value: Option<ElementValue>,
+    /// For repeating primitives: the item value (its path is empty).
+    pub value: Option<ElementMapping>,
 }
 
-/// A search parameter declared for a source (implemented by the search issues).
+/// A search parameter declared for a source, with the mapped values that back it.
 #[derive(Debug, Clone)]
 pub struct SearchDecl {
     /// Parameter code as used in URLs.
@@ -297,6 +302,92 @@ pub struct SearchDecl {
     pub param_type: String,
     /// Canonical URL of its definition.
     pub definition: String,
+    /// What the parameter searches in this source.
+    pub targets: Vec<SearchTarget>,
+}
+
+/// Where a mapped value lives: the source row or a child table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Location {
+    /// The source row (or its joins).
+    Row,
+    /// The child table at this index of `Source::children`.
+    Child(usize),
+}
+
+/// A mapped element used by a search target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LeafRef {
+    /// Row or child table.
+    pub location: Location,
+    /// Index into the source's (or the child's) `elements`; `None` for a child's `value`.
+    pub element: Option<usize>,
+}
+
+/// The part of a value map's entry a token part reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapField {
+    /// The coding's system.
+    System,
+    /// The code.
+    Code,
+    /// The display.
+    Display,
+}
+
+/// One part (system, code, display, unit) of a token or quantity target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenPart {
+    /// Not mapped.
+    Absent,
+    /// A constant.
+    Const(String),
+    /// A mapped element's value as it is.
+    Leaf(LeafRef),
+    /// A mapped element's value translated by its value map.
+    Mapped(LeafRef, MapField),
+}
+
+/// What one search parameter compares against in one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchTarget {
+    /// The logical id (`_id`).
+    Id,
+    /// The last-modified time (`_lastUpdated`).
+    LastUpdated,
+    /// A coded value: a code, Coding, CodeableConcept coding, Identifier, boolean...
+    Token {
+        /// Its system.
+        system: TokenPart,
+        /// Its code (or identifier value).
+        code: TokenPart,
+        /// Its display text (`:text`).
+        display: TokenPart,
+    },
+    /// A string (a HumanName or Address part, a plain string).
+    String(LeafRef),
+    /// A date, dateTime, instant, or a Period (`end`).
+    Date {
+        /// The value, or the start of the period.
+        start: LeafRef,
+        /// The end of the period.
+        end: Option<LeafRef>,
+    },
+    /// A reference to another mapped resource.
+    Reference(LeafRef),
+    /// A number.
+    Number(LeafRef),
+    /// A Quantity.
+    Quantity {
+        /// Its value.
+        value: LeafRef,
+        /// Its system.
+        system: TokenPart,
+        /// Its code.
+        code: TokenPart,
+        /// Its unit.
+        unit: TokenPart,
+    },
 }
 
 /// One source of a resource type.

@@ -134,7 +134,7 @@ pub fn apply_schema(mapping: &mut Mapping, schema: &SchemaInfo) -> Result<(), Ve
                     child
                         .value
                         .iter_mut()
-                        .map(|v| ("value".to_string(), child.line, v)),
+                        .map(|v| ("value".to_string(), child.line, &mut v.value)),
                 );
             for (what, line, value) in values {
                 if let ElementValue::Sql { value, convert } = value {

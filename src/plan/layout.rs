@@ -97,7 +97,7 @@ impl ChildLayout {
         let value = child
             .value
             .as_ref()
-            .and_then(|v| element_position(&mut columns, v));
+            .and_then(|v| element_position(&mut columns, &v.value));
         ChildLayout {
             columns,
             key,
