@@ -1125,6 +1125,7 @@ fn col(name: &str, integer: bool) -> DbColumn {
         integer,
         decodable: true,
         scale: None,
+        char_len: None,
     }
 }
 
@@ -1276,6 +1277,7 @@ fn undecodable_column_type() {
                 integer: false,
                 decodable: false,
                 scale: None,
+                char_len: None,
             },
         ]),
     );

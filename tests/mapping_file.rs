@@ -23,4 +23,3 @@ fn sample_mapping_compiles_for_every_dialect() {
         assert_eq!(m.sources_of("Observation").count(), 5);
     }
 }
-

@@ -1,6 +1,7 @@
 //! Assembly: rows → FHIR JSON resources, Bundles, OperationOutcomes and the
 //! CapabilityStatement. Pure, no I/O.
 
+pub mod bundle;
 pub mod capability;
 pub mod convert;
 pub mod outcome;

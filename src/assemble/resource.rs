@@ -177,6 +177,7 @@ mod tests {
             columns: vec![SqlValue::Column(ColumnRef {
                 qualifier: None,
                 name: "V".into(),
+                info: Default::default(),
             })],
             id: 0,
             last_updated: None,

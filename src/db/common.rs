@@ -60,6 +60,7 @@ where
                 decodable,
                 type_name,
                 scale: None,
+                char_len: None,
             }
         })
         .collect())

@@ -113,6 +113,25 @@ pub trait Backend: Send + Sync {
     }
 }
 
+/// The width `n` of a declared `CHAR(n)` / `CHARACTER(n)` type (not VARCHAR).
+pub fn declared_char_len(type_text: &str) -> Option<u32> {
+    let upper = type_text.trim().to_ascii_uppercase();
+    if !(upper.starts_with("CHAR(")
+        || upper.starts_with("CHARACTER(")
+        || upper.starts_with("NCHAR("))
+    {
+        return None;
+    }
+    upper
+        .split_once('(')?
+        .1
+        .split_once(')')?
+        .0
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// The scale `s` of a declared `DECIMAL(p,s)` / `NUMERIC(p,s)` type.
 pub fn declared_scale(type_text: &str) -> Option<u32> {
     let upper = type_text.to_ascii_uppercase();
@@ -272,6 +291,7 @@ impl Database {
         {
             if let Some(c) = cols.iter_mut().find(|c| c.name == name) {
                 c.scale = declared_scale(&ty);
+                c.char_len = declared_char_len(&ty);
             }
         }
         Ok(cols)
@@ -311,6 +331,8 @@ mod tests {
         assert_eq!(declared_scale("numeric(5, 1)"), Some(1));
         assert_eq!(declared_scale("DECIMAL"), None);
         assert_eq!(declared_scale("VARCHAR(8,2)"), None);
+        assert_eq!(declared_char_len("CHAR(8)"), Some(8));
+        assert_eq!(declared_char_len("VARCHAR(8)"), None);
     }
 
     #[test]

@@ -556,6 +556,7 @@ impl<'a> Compiler<'a> {
         Some(ColumnRef {
             qualifier,
             name: name.to_string(),
+            info: ColumnInfo::default(),
         })
     }
 
@@ -744,6 +745,7 @@ impl<'a> Compiler<'a> {
             None => SqlValue::Column(ColumnRef {
                 qualifier: None,
                 name: String::new(),
+                info: ColumnInfo::default(),
             }),
         };
         let filter = cs

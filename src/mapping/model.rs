@@ -76,6 +76,19 @@ pub struct ColumnRef {
     pub qualifier: Option<String>,
     /// Column name; after the schema check, the database's own spelling.
     pub name: String,
+    /// What the database says of the column (filled by the schema check).
+    pub info: ColumnInfo,
+}
+
+/// A column's type as the database describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnInfo {
+    /// The database's type name (`INTEGER`, `TIMESTAMP`, `VARCHAR`...).
+    pub type_name: String,
+    /// Whether it holds integers (search values are bound as integers then).
+    pub integer: bool,
+    /// Width of a blank-padded `CHAR(n)` column where the database compares padding (SQLite).
+    pub pad_to: Option<u32>,
 }
 
 /// A value computed by SQL for each row.

@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 
 use super::error::{MappingError, did_you_mean, suggestions};
-use super::model::{ColumnRef, Convert, ElementValue, Mapping, Primitive, Relation, SqlValue};
+use super::model::{
+    ColumnInfo, ColumnRef, Convert, ElementValue, Mapping, Primitive, Relation, SqlValue,
+};
 
 /// A column as the database describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +26,18 @@ pub struct DbColumn {
     /// Decimal places of a `DECIMAL(p,s)`/`NUMERIC(p,s)` column, where the database does not
     /// keep them in the values (SQLite).
     pub scale: Option<u32>,
+    /// Width of a `CHAR(n)` column whose stored padding counts in comparisons (SQLite).
+    pub char_len: Option<u32>,
+}
+
+impl DbColumn {
+    fn info(&self) -> ColumnInfo {
+        ColumnInfo {
+            type_name: self.type_name.clone(),
+            integer: self.integer,
+            pad_to: self.char_len,
+        }
+    }
 }
 
 /// Columns of each relation, keyed by [`relation_key`]; `Err` holds the database's complaint.
@@ -225,6 +239,7 @@ fn resolve(
     };
     if let Some(col) = cols.iter().find(|d| d.name == c.name) {
         check_decodable(col, entry, line, errors);
+        c.info = col.info();
         return;
     }
     let ci: Vec<&DbColumn> = cols
@@ -234,6 +249,7 @@ fn resolve(
     if let [col] = ci.as_slice() {
         check_decodable(col, entry, line, errors);
         c.name = col.name.clone();
+        c.info = col.info();
         return;
     }
     let sug = suggestions(&c.name, cols.iter().map(|d| d.name.as_str()));

@@ -248,7 +248,10 @@ pub fn targets(
                     m.leaf.el.fhir_type.as_str(),
                     "decimal" | "integer" | "positiveInt" | "unsignedInt"
                 );
-                if numeric && m.rel.is_empty() && matches!(m.leaf.el.value, ElementValue::Sql { .. }) {
+                if numeric
+                    && m.rel.is_empty()
+                    && matches!(m.leaf.el.value, ElementValue::Sql { .. })
+                {
                     out.push(SearchTarget::Number(m.leaf.at));
                 }
             }
@@ -303,7 +306,10 @@ fn token_targets(matched: &[(Matched, &ExprPath)], out: &mut Vec<SearchTarget>) 
                     display: TokenPart::Mapped(m.leaf.at, MapField::Display),
                 },
                 MapTarget::Primitive(_) => SearchTarget::Token {
-                    system: el.code_system.clone().map_or(TokenPart::Absent, TokenPart::Const),
+                    system: el
+                        .code_system
+                        .clone()
+                        .map_or(TokenPart::Absent, TokenPart::Const),
                     code: TokenPart::Mapped(m.leaf.at, MapField::Code),
                     display: TokenPart::Absent,
                 },
@@ -314,7 +320,10 @@ fn token_targets(matched: &[(Matched, &ExprPath)], out: &mut Vec<SearchTarget>) 
             ) =>
             {
                 SearchTarget::Token {
-                    system: el.code_system.clone().map_or(TokenPart::Absent, TokenPart::Const),
+                    system: el
+                        .code_system
+                        .clone()
+                        .map_or(TokenPart::Absent, TokenPart::Const),
                     code: part_of(m),
                     display: TokenPart::Absent,
                 }
@@ -345,7 +354,10 @@ fn token_targets(matched: &[(Matched, &ExprPath)], out: &mut Vec<SearchTarget>) 
 
 fn date_targets(matched: &[(Matched, &ExprPath)], out: &mut Vec<SearchTarget>) {
     for (m, _) in matched {
-        let is_date = matches!(m.leaf.el.fhir_type.as_str(), "date" | "dateTime" | "instant");
+        let is_date = matches!(
+            m.leaf.el.fhir_type.as_str(),
+            "date" | "dateTime" | "instant"
+        );
         if is_date && m.rel.is_empty() && matches!(m.leaf.el.value, ElementValue::Sql { .. }) {
             out.push(SearchTarget::Date {
                 start: m.leaf.at,
@@ -390,7 +402,11 @@ mod tests {
 
     #[test]
     fn expressions_of_r4_parameters_parse() {
-        let p = parse_expression("Observation.subject.where(resolve() is Patient)", "Observation").unwrap();
+        let p = parse_expression(
+            "Observation.subject.where(resolve() is Patient)",
+            "Observation",
+        )
+        .unwrap();
         assert_eq!(p[0].names, ["subject"]);
         assert_eq!(p[0].resolve_is.as_deref(), Some("Patient"));
         let p = parse_expression(
@@ -400,7 +416,11 @@ mod tests {
         .unwrap();
         assert_eq!(p.len(), 2);
         assert_eq!(p[0].cast.as_deref(), Some("Quantity"));
-        let p = parse_expression("Condition.onset.as(dateTime) | Condition.onset.as(Period)", "Condition").unwrap();
+        let p = parse_expression(
+            "Condition.onset.as(dateTime) | Condition.onset.as(Period)",
+            "Condition",
+        )
+        .unwrap();
         assert_eq!(p[1].cast.as_deref(), Some("Period"));
         let p = parse_expression("Patient.name.family", "Patient").unwrap();
         assert_eq!(p[0].names, ["name", "family"]);
@@ -421,14 +441,20 @@ mod tests {
             resolve_is: None,
         };
         assert_eq!(match_len(&effective, &[seg("effectiveDateTime")]), Some(1));
-        assert_eq!(match_len(&effective, &[seg("effectivePeriod"), seg("start")]), Some(1));
+        assert_eq!(
+            match_len(&effective, &[seg("effectivePeriod"), seg("start")]),
+            Some(1)
+        );
         assert_eq!(match_len(&effective, &[seg("effects")]), None);
         let value_q = ExprPath {
             names: vec!["value".into()],
             cast: Some("Quantity".into()),
             resolve_is: None,
         };
-        assert_eq!(match_len(&value_q, &[seg("valueQuantity"), seg("value")]), Some(1));
+        assert_eq!(
+            match_len(&value_q, &[seg("valueQuantity"), seg("value")]),
+            Some(1)
+        );
         assert_eq!(match_len(&value_q, &[seg("valueString")]), None);
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod layout;
 pub mod read;
+pub mod search;
 pub mod sql;
 
 pub use layout::{ChildLayout, SourceLayout};

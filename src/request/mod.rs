@@ -1,8 +1,10 @@
 //! FHIR request parsing: URL parts and headers → typed requests. Pure, no I/O.
 
+pub mod cursor;
 pub mod format;
 pub mod id;
 pub mod read;
+pub mod search;
 
 pub use format::{ResponseFormat, negotiate};
 pub use id::FhirId;

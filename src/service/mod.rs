@@ -3,3 +3,4 @@
 
 pub mod read;
 pub mod rows;
+pub mod search;
