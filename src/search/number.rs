@@ -1,0 +1,1276 @@
+//! Number and quantity search (FHIR R4 search, sections "number", "quantity" and "prefix").
+//!
+//! # Numbers
+//!
+//! A search number is a decimal with an optional sign and exponent (`100`, `100.00`, `1e2`,
+//! `-0.5`, `5.4e-3`), optionally preceded by a [`Prefix`]. The digits written give the
+//! number an *implicit range*: half a unit of the last digit written on each side, low end
+//! inclusive, high end exclusive:
+//!
+//! | search   | last digit | implicit range        |
+//! |----------|------------|-----------------------|
+//! | `100`    | 1          | [99.5, 100.5)         |
+//! | `100.00` | 0.01       | [99.995, 100.005)     |
+//! | `1e2`    | 100        | [50, 150)             |
+//! | `1.0e2`  | 10         | [95, 105)             |
+//! | `-0.5`   | 0.1        | [-0.55, -0.45)        |
+//! | `5.4e-3` | 0.0001     | [0.00535, 0.00545)    |
+//!
+//! `1e2` has one significant figure, so its range is 100 ± 50. (The R4 page's example table
+//! says "1 significant figure … 95 … 105", which contradicts its own rule; later FHIR versions
+//! corrected the example to [50 … 150), which is what is implemented here. Write `1.0e2` for
+//! 100 ± 5.)
+//!
+//! Stored values are taken as exact points (a legacy column has no notion of precision). The
+//! prefixes then mean, for a stored value `t` and a search value `v` with implicit range
+//! `[low, high)`:
+//!
+//! - `eq` (or none): `low <= t < high`;
+//! - `ne`: not `eq` (`t < low` or `t >= high`);
+//! - `gt`, `lt`, `ge`, `le`: compare with `v` exactly: the spec says the implicit precision is
+//!   ignored for these prefixes and the number treated as arbitrarily precise;
+//! - `sa`, `eb`: the same rule makes them `t > v` and `t < v` (a point starts after `v` when it
+//!   is above it, ends before `v` when it is below it), i.e. like `gt` and `lt`;
+//! - `ap`: within 10% of `v`: `v - d <= t <= v + d` with `d = max(|v| / 10, (high - low) / 2)`,
+//!   so `ap` is never narrower than the implicit range (`ap0` is [-0.5, 0.5]).
+//!
+//! A row whose value is NULL (missing, or non-numeric text made NULL by the mapping) matches
+//! no prefix, not even `ne`.
+//!
+//! # Quantities
+//!
+//! A quantity search is `[prefix]number|system|code`, `[prefix]number||code` or
+//! `[prefix]number`. The number is matched as above; `number|system|code` also requires the
+//! system and the code to be equal, `number||code` requires the code *or* the human unit to be
+//! equal, and a bare number matches any unit. An empty system or code means "not given". In
+//! the system and code, `\|`, `\,`, `\$` and `\\` stand for `|`, `,`, `$` and `\`. There is no
+//! unit conversion: `5.4|http://unitsofmeasure.org|mg` does not find `0.0054 g`. Coded parts
+//! are compared exactly; constant parts (a mapping's fixed UCUM system, say) are decided here
+//! and an SQL part is compared with `=` (so with the column's collation, which on MySQL is
+//! usually case-insensitive).
+//!
+//! # SQL
+//!
+//! A target is either numeric SQL, compared as it is so an index on the column can be used, or
+//! text SQL, cast to a number per dialect: `CAST(x AS REAL)` on SQLite, `CAST(x AS NUMERIC)` on
+//! PostgreSQL, `CAST(x AS DECIMAL(38,10))` on MySQL/MariaDB. Guarding against non-numeric text is
+//! the mapping's job (its expression yields NULL then). Search values are always bound:
+//! as `NUMERIC`/`DECIMAL` on PostgreSQL and MySQL (exact), and as a double on SQLite, which has
+//! no decimal type.
+//!
+//! Known limits of the databases, not of the semantics:
+//! - SQLite compares as IEEE doubles: values and bounds that differ only beyond ~15 significant
+//!   digits compare equal there, and integers beyond 2^53 lose precision.
+//! - A PostgreSQL `real` (float4) column compares at float4 precision (`5.7` is stored as
+//!   5.69999980926…); `double precision`, `numeric` and integer columns are exact or as exact as
+//!   the stored double.
+//! - On MySQL/MariaDB text values are cast to `DECIMAL(38,10)`, so text with more than 10
+//!   decimal places is rounded before the comparison.
+
+use rust_decimal::Decimal;
+use sea_query::Value;
+
+use super::Prefix;
+use crate::dialect::Dialect;
+use crate::plan::SqlWriter;
+
+/// At most this many decimal places in a search number (one more is needed for its range).
+pub const MAX_DECIMAL_PLACES: u32 = 27;
+
+/// At most this many digits in a search number written without exponent, leading zeros aside
+/// (`1e25` has 26, `0.0012` has 2).
+pub const MAX_DIGITS: u32 = 26;
+
+/// Why a number or quantity search value was refused. The messages are meant for clients.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NumberError {
+    /// Not a decimal number.
+    #[error("'{0}' is not a number")]
+    NotANumber(String),
+    /// A number too large or too precise to compare exactly.
+    #[error(
+        "'{0}' is beyond the numbers this server can search (at most {MAX_DIGITS} digits, \
+         at most {MAX_DECIMAL_PLACES} decimal places)"
+    )]
+    OutOfRange(String),
+    /// Not one of the three forms of a quantity.
+    #[error(
+        "'{0}' is not a quantity: write number, number|system|code or number||code \
+         (escape a '|' inside a system or code as '\\|')"
+    )]
+    NotAQuantity(String),
+}
+
+/// A parsed number search value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberSearch {
+    /// The comparison (absent means [`Prefix::Eq`]).
+    pub prefix: Prefix,
+    /// The number exactly as written (`100.00` keeps its scale of 2).
+    pub value: Decimal,
+    /// Low end of the implicit range, inclusive.
+    pub low: Decimal,
+    /// High end of the implicit range, exclusive.
+    pub high: Decimal,
+    /// The search value normalized, as a client would write it again (for self links): the
+    /// prefix (omitted for `eq`) and the number with its precision kept (`gt1.50e2`, `100.00`).
+    pub text: String,
+}
+
+impl NumberSearch {
+    /// The inclusive range `ap` accepts: the value ± the larger of 10% of its magnitude and
+    /// half its implicit range.
+    pub fn approx_range(&self) -> (Decimal, Decimal) {
+        let mut tenth = self.value.abs();
+        // |v| / 10, exactly; parsing keeps the scale below the limit.
+        if tenth.set_scale(tenth.scale() + 1).is_err() {
+            tenth = self.value.abs() / Decimal::TEN;
+        }
+        let half = self.high.saturating_sub(self.value);
+        let d = tenth.max(half);
+        (self.value.saturating_sub(d), self.value.saturating_add(d))
+    }
+}
+
+/// Parses a number search value (`[prefix]number`).
+pub fn parse_number(value: &str) -> Result<NumberSearch, NumberError> {
+    let (prefix, number) = Prefix::split(value);
+    let not_a_number = || NumberError::NotANumber(value.to_string());
+    let p = Digits::parse(number).ok_or_else(not_a_number)?;
+    let out_of_range = || NumberError::OutOfRange(value.to_string());
+
+    // The value is `significant × 10^-scale`.
+    let all = format!("{}{}", p.int, p.frac);
+    let significant = all.trim_start_matches('0');
+    let scale = p.frac.len() as i64 - p.exp;
+    if scale > i64::from(MAX_DECIMAL_PLACES) {
+        return Err(out_of_range());
+    }
+    // The bounds need one more decimal place, and `ap`'s +10% may need one more integer
+    // digit: at most MAX_DIGITS + 2 digits, which a decimal's 96-bit mantissa holds.
+    if significant.len() as i64 + (-scale).max(0) > i64::from(MAX_DIGITS) {
+        return Err(out_of_range());
+    }
+    let mut m: i128 = if significant.is_empty() {
+        0
+    } else {
+        significant.parse().map_err(|_| out_of_range())?
+    };
+    if p.negative {
+        m = -m;
+    }
+    let value = scaled(m, scale).ok_or_else(out_of_range)?;
+    let half = scaled(5, scale + 1).ok_or_else(out_of_range)?;
+    let low = value.checked_sub(half).ok_or_else(out_of_range)?;
+    let high = value.checked_add(half).ok_or_else(out_of_range)?;
+
+    let mut text = String::new();
+    if prefix != Prefix::Eq {
+        text.push_str(prefix.code());
+    }
+    if p.negative && m != 0 {
+        text.push('-');
+    }
+    let int = p.int.trim_start_matches('0');
+    text.push_str(if int.is_empty() { "0" } else { int });
+    if !p.frac.is_empty() {
+        text.push('.');
+        text.push_str(p.frac);
+    }
+    if p.exp != 0 {
+        text.push_str(&format!("e{}", p.exp));
+    }
+    Ok(NumberSearch {
+        prefix,
+        value,
+        low,
+        high,
+        text,
+    })
+}
+
+/// `m × 10^-scale` as a decimal, if representable.
+fn scaled(m: i128, scale: i64) -> Option<Decimal> {
+    if scale >= 0 {
+        Decimal::try_from_i128_with_scale(m, u32::try_from(scale).ok()?).ok()
+    } else {
+        let factor = 10i128.checked_pow(u32::try_from(-scale).ok()?)?;
+        Decimal::try_from_i128_with_scale(m.checked_mul(factor)?, 0).ok()
+    }
+}
+
+/// The parts of a written decimal: `[+-]digits[.digits][e[+-]digits]`.
+struct Digits<'a> {
+    negative: bool,
+    int: &'a str,
+    frac: &'a str,
+    exp: i64,
+}
+
+impl<'a> Digits<'a> {
+    fn parse(s: &'a str) -> Option<Digits<'a>> {
+        let (negative, s) = match s.as_bytes().first()? {
+            b'-' => (true, &s[1..]),
+            b'+' => (false, &s[1..]),
+            _ => (false, s),
+        };
+        let (mantissa, exp) = match s.find(['e', 'E']) {
+            Some(i) => (&s[..i], Some(&s[i + 1..])),
+            None => (s, None),
+        };
+        let (int, frac) = match mantissa.split_once('.') {
+            Some((int, frac)) if !frac.is_empty() => (int, frac),
+            Some(_) => return None,
+            None => (mantissa, ""),
+        };
+        let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+        if !digits(int) || !digits(frac) || (int.is_empty() && frac.is_empty()) {
+            return None;
+        }
+        let exp = match exp {
+            None => 0,
+            Some(e) => {
+                let body = e.strip_prefix(['+', '-']).unwrap_or(e);
+                if body.is_empty() || !digits(body) {
+                    return None;
+                }
+                let body = body.trim_start_matches('0');
+                // Beyond any decimal's range; refused later as out of range.
+                let n: i64 = if body.len() > 6 {
+                    1_000_000
+                } else {
+                    body.parse().unwrap_or(0)
+                };
+                if e.starts_with('-') { -n } else { n }
+            }
+        };
+        Some(Digits {
+            negative,
+            int,
+            frac,
+            exp,
+        })
+    }
+}
+
+/// A parsed quantity search value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuantitySearch {
+    /// The number and its prefix.
+    pub number: NumberSearch,
+    /// The unit system, unescaped (`None` when absent or empty).
+    pub system: Option<String>,
+    /// The unit code, unescaped (`None` when absent or empty). Without a system it matches the
+    /// code or the human unit.
+    pub code: Option<String>,
+}
+
+impl QuantitySearch {
+    /// The search value normalized, as a client would write it again (for self links), with
+    /// `|`, `,`, `$` and `\` escaped in the system and code.
+    pub fn text(&self) -> String {
+        let mut out = self.number.text.clone();
+        if self.system.is_some() || self.code.is_some() {
+            for part in [&self.system, &self.code] {
+                out.push('|');
+                if let Some(p) = part {
+                    for c in p.chars() {
+                        if matches!(c, '|' | ',' | '$' | '\\') {
+                            out.push('\\');
+                        }
+                        out.push(c);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Parses a quantity search value: `[prefix]number`, `[prefix]number|system|code` or
+/// `[prefix]number||code`.
+pub fn parse_quantity(value: &str) -> Result<QuantitySearch, NumberError> {
+    let parts = split_escaped(value);
+    let (number, system, code) = match parts.as_slice() {
+        [n] => (n, None, None),
+        [n, s, c] => (n, Some(s), Some(c)),
+        _ => return Err(NumberError::NotAQuantity(value.to_string())),
+    };
+    let number = parse_number(number)?;
+    let given = |p: Option<&&str>| p.map(|s| unescape(s)).filter(|s| !s.is_empty());
+    Ok(QuantitySearch {
+        number,
+        system: given(system),
+        code: given(code),
+    })
+}
+
+/// Splits on `|` not preceded by an escaping backslash; the parts keep their escapes.
+fn split_escaped(value: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut escaped = false;
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '|' => {
+                parts.push(&value[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&value[start..]);
+    parts
+}
+
+/// Undoes the search escapes `\|`, `\,`, `\$` and `\\`; any other backslash is kept.
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\'
+            && let Some(&next) = chars.peek()
+            && matches!(next, '|' | ',' | '$' | '\\')
+        {
+            out.push(next);
+            chars.next();
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The SQL of a number to compare: trusted text rendered by the planner, e.g. `O."HR"` or
+/// `(CASE ... END)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberTarget {
+    /// The SQL expression.
+    pub sql: String,
+    /// Whether the expression yields text (numeric text or NULL) to be cast to a number; a
+    /// numeric expression is compared as it is, so an index on the column can be used.
+    pub is_text: bool,
+}
+
+impl NumberTarget {
+    /// A numeric expression.
+    pub fn numeric(sql: impl Into<String>) -> Self {
+        NumberTarget {
+            sql: sql.into(),
+            is_text: false,
+        }
+    }
+
+    /// A text expression holding numbers (or NULL).
+    pub fn text(sql: impl Into<String>) -> Self {
+        NumberTarget {
+            sql: sql.into(),
+            is_text: true,
+        }
+    }
+
+    /// The expression to compare in `dialect`: the SQL itself, or its cast to a number.
+    pub fn expr(&self, dialect: Dialect) -> String {
+        if !self.is_text {
+            return self.sql.clone();
+        }
+        match dialect {
+            Dialect::Sqlite => format!("CAST({} AS REAL)", self.sql),
+            Dialect::Postgres => format!("CAST({} AS NUMERIC)", self.sql),
+            Dialect::Mysql => format!("CAST({} AS DECIMAL(38,10))", self.sql),
+        }
+    }
+}
+
+/// A decimal bound as a parameter of `dialect`: exact `NUMERIC`/`DECIMAL` on PostgreSQL and
+/// MySQL, a double on SQLite (no decimal type there; the conversion goes through the decimal
+/// text so it is correctly rounded, as SQLite's own conversion of stored text is).
+pub fn decimal_param(dialect: Dialect, d: Decimal) -> Value {
+    match dialect {
+        Dialect::Sqlite => Value::Double(Some(
+            d.to_string()
+                .parse::<f64>()
+                .expect("a decimal's text is a valid float"),
+        )),
+        Dialect::Postgres | Dialect::Mysql => Value::Decimal(Some(d)),
+    }
+}
+
+/// Writes the predicate "the target matches the number search", parenthesized. NULL targets
+/// never match.
+pub fn write_number_predicate(w: &mut SqlWriter, target: &NumberTarget, search: &NumberSearch) {
+    let d = w.dialect();
+    let e = target.expr(d);
+    let p = |v: Decimal| decimal_param(d, v);
+    let (op, v) = match search.prefix {
+        Prefix::Eq => {
+            w.push("(").push(&e).push(" >= ").param(p(search.low));
+            w.push(" AND ").push(&e).push(" < ").param(p(search.high));
+            w.push(")");
+            return;
+        }
+        Prefix::Ne => {
+            w.push("(").push(&e).push(" < ").param(p(search.low));
+            w.push(" OR ").push(&e).push(" >= ").param(p(search.high));
+            w.push(")");
+            return;
+        }
+        Prefix::Ap => {
+            let (lo, hi) = search.approx_range();
+            w.push("(").push(&e).push(" BETWEEN ").param(p(lo));
+            w.push(" AND ").param(p(hi)).push(")");
+            return;
+        }
+        Prefix::Gt | Prefix::Sa => (" > ", search.value),
+        Prefix::Lt | Prefix::Eb => (" < ", search.value),
+        Prefix::Ge => (" >= ", search.value),
+        Prefix::Le => (" <= ", search.value),
+    };
+    w.push("(").push(&e).push(op).param(p(v)).push(")");
+}
+
+/// Does a stored (non-NULL) value match the search? The pure statement of what
+/// [`write_number_predicate`] selects, for tests and for values filtered in memory.
+pub fn matches(stored: Decimal, search: &NumberSearch) -> bool {
+    let in_range = search.low <= stored && stored < search.high;
+    match search.prefix {
+        Prefix::Eq => in_range,
+        Prefix::Ne => !in_range,
+        Prefix::Gt | Prefix::Sa => stored > search.value,
+        Prefix::Lt | Prefix::Eb => stored < search.value,
+        Prefix::Ge => stored >= search.value,
+        Prefix::Le => stored <= search.value,
+        Prefix::Ap => {
+            let (lo, hi) = search.approx_range();
+            lo <= stored && stored <= hi
+        }
+    }
+}
+
+/// A coded part of a quantity target: a constant of the mapping, or SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    /// A fixed value (`None`: the target never has this part).
+    Const(Option<String>),
+    /// Trusted SQL yielding the part (text or NULL).
+    Sql(String),
+}
+
+/// Where a quantity lives: its value and coded parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuantityTarget {
+    /// The number.
+    pub value: NumberTarget,
+    /// The unit system (`Quantity.system`).
+    pub system: Part,
+    /// The unit code (`Quantity.code`).
+    pub code: Part,
+    /// The human-readable unit (`Quantity.unit`).
+    pub unit: Part,
+}
+
+/// A condition on the coded parts: decided here, or equalities of which one must hold.
+enum Check<'a> {
+    Const(bool),
+    AnyEq(Vec<(&'a str, &'a str)>),
+}
+
+impl<'a> Check<'a> {
+    fn part(part: &'a Part, wanted: &'a str) -> Check<'a> {
+        match part {
+            Part::Const(c) => Check::Const(c.as_deref() == Some(wanted)),
+            Part::Sql(sql) => Check::AnyEq(vec![(sql.as_str(), wanted)]),
+        }
+    }
+
+    fn or(self, other: Check<'a>) -> Check<'a> {
+        match (self, other) {
+            (Check::Const(true), _) | (_, Check::Const(true)) => Check::Const(true),
+            (Check::Const(false), c) | (c, Check::Const(false)) => c,
+            (Check::AnyEq(mut a), Check::AnyEq(b)) => {
+                a.extend(b);
+                Check::AnyEq(a)
+            }
+        }
+    }
+}
+
+/// Writes the predicate "the target matches the quantity search", parenthesized: the number as
+/// in [`write_number_predicate`], and the system and code (or code or unit) when given. Parts
+/// that are constants are decided here (`1=0` when one can never match).
+pub fn write_quantity_predicate(
+    w: &mut SqlWriter,
+    target: &QuantityTarget,
+    search: &QuantitySearch,
+) {
+    let mut checks = Vec::new();
+    if let Some(system) = &search.system {
+        checks.push(Check::part(&target.system, system));
+    }
+    if let Some(code) = &search.code {
+        let check = Check::part(&target.code, code);
+        checks.push(if search.system.is_some() {
+            check
+        } else {
+            check.or(Check::part(&target.unit, code))
+        });
+    }
+    if checks.iter().any(|c| matches!(c, Check::Const(false))) {
+        w.push("1=0");
+        return;
+    }
+    checks.retain(|c| !matches!(c, Check::Const(true)));
+    if checks.is_empty() {
+        write_number_predicate(w, &target.value, &search.number);
+        return;
+    }
+    w.push("(");
+    write_number_predicate(w, &target.value, &search.number);
+    for check in checks {
+        let Check::AnyEq(eqs) = check else {
+            unreachable!("constant checks were decided above")
+        };
+        let several = eqs.len() > 1;
+        w.push(if several { " AND (" } else { " AND " });
+        for (i, (sql, wanted)) in eqs.into_iter().enumerate() {
+            if i > 0 {
+                w.push(" OR ");
+            }
+            w.push(sql).push(" = ").param(wanted);
+        }
+        if several {
+            w.push(")");
+        }
+    }
+    w.push(")");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+    use crate::plan::Statement;
+
+    fn dec(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn precision_gives_the_implicit_range() {
+        for (input, prefix, value, low, high, text) in [
+            ("100", Prefix::Eq, "100", "99.5", "100.5", "100"),
+            (
+                "100.00",
+                Prefix::Eq,
+                "100.00",
+                "99.995",
+                "100.005",
+                "100.00",
+            ),
+            ("1e2", Prefix::Eq, "100", "50", "150", "1e2"),
+            ("1.0e2", Prefix::Eq, "100", "95", "105", "1.0e2"),
+            ("1.5E+02", Prefix::Eq, "150", "145", "155", "1.5e2"),
+            ("-0.5", Prefix::Eq, "-0.5", "-0.55", "-0.45", "-0.5"),
+            (
+                "5.4e-3",
+                Prefix::Eq,
+                "0.0054",
+                "0.00535",
+                "0.00545",
+                "5.4e-3",
+            ),
+            ("0", Prefix::Eq, "0", "-0.5", "0.5", "0"),
+            ("-0", Prefix::Eq, "0", "-0.5", "0.5", "0"),
+            ("0.000", Prefix::Eq, "0.000", "-0.0005", "0.0005", "0.000"),
+            (".5", Prefix::Eq, "0.5", "0.45", "0.55", "0.5"),
+            ("007.50", Prefix::Eq, "7.50", "7.495", "7.505", "7.50"),
+            ("+3", Prefix::Eq, "3", "2.5", "3.5", "3"),
+            ("12e0", Prefix::Eq, "12", "11.5", "12.5", "12"),
+            (
+                "2.50e-1",
+                Prefix::Eq,
+                "0.250",
+                "0.2495",
+                "0.2505",
+                "2.50e-1",
+            ),
+            ("-1e-2", Prefix::Eq, "-0.01", "-0.015", "-0.005", "-1e-2"),
+            ("-12", Prefix::Eq, "-12", "-12.5", "-11.5", "-12"),
+            ("eq5", Prefix::Eq, "5", "4.5", "5.5", "5"),
+            ("gt100", Prefix::Gt, "100", "99.5", "100.5", "gt100"),
+            (
+                "le-3.25",
+                Prefix::Le,
+                "-3.25",
+                "-3.255",
+                "-3.245",
+                "le-3.25",
+            ),
+            ("ap.5", Prefix::Ap, "0.5", "0.45", "0.55", "ap0.5"),
+            (
+                "sa1e-27",
+                Prefix::Sa,
+                "0.000000000000000000000000001",
+                "0.0000000000000000000000000005",
+                "0.0000000000000000000000000015",
+                "sa1e-27",
+            ),
+            (
+                "1e25",
+                Prefix::Eq,
+                "10000000000000000000000000",
+                "5000000000000000000000000",
+                "15000000000000000000000000",
+                "1e25",
+            ),
+        ] {
+            let s = parse_number(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(s.prefix, prefix, "{input}");
+            assert_eq!(s.value.to_string(), value, "{input}");
+            assert_eq!(s.low, dec(low), "{input}");
+            assert_eq!(s.high, dec(high), "{input}");
+            assert_eq!(s.text, text, "{input}");
+            // The text parses back to the same search.
+            assert_eq!(parse_number(&s.text).unwrap(), s, "{input}");
+        }
+    }
+
+    #[test]
+    fn bad_numbers_are_explained() {
+        for bad in [
+            "", "abc", "1.", "1e", "1e+", "e5", "--1", "-", ".", "1..2", "1.2.3", "0x10", "1,5",
+            " 5", "5 ", "gt", "gt+", "NaN", "inf", "1_000", "1e2.5", "١٢",
+        ] {
+            assert_eq!(
+                parse_number(bad).unwrap_err().to_string(),
+                format!("'{bad}' is not a number"),
+            );
+        }
+        for huge in [
+            "1e-28",
+            "0.0000000000000000000000000001",
+            "1e26",
+            "0e30",
+            "1e40",
+            "1e-99999999999",
+            "1e99999999999",
+            "12345678901234567890123456789",
+        ] {
+            let e = parse_number(huge).unwrap_err();
+            assert_eq!(e, NumberError::OutOfRange(huge.into()));
+            assert!(
+                e.to_string().starts_with(&format!(
+                    "'{huge}' is beyond the numbers this server can search"
+                )),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn ap_is_ten_percent_or_the_implicit_range() {
+        for (input, lo, hi) in [
+            ("ap100", "90", "110"),
+            ("ap-3.0", "-3.3", "-2.7"),
+            ("ap0", "-0.5", "0.5"),
+            ("ap1e2", "50", "150"),
+            ("ap5.4e-3", "0.00486", "0.00594"),
+        ] {
+            let (l, h) = parse_number(input).unwrap().approx_range();
+            assert_eq!((l, h), (dec(lo), dec(hi)), "{input}");
+        }
+    }
+
+    #[test]
+    fn the_oracle_follows_the_spec_examples() {
+        let m = |search: &str, stored: &str| matches(dec(stored), &parse_number(search).unwrap());
+        assert!(m("100", "99.5") && m("100", "100.4999") && m("100", "100"));
+        assert!(!m("100", "100.5") && !m("100", "99.4999"));
+        assert!(m("100.00", "100.004") && !m("100.00", "100.005") && !m("100.00", "99.99"));
+        assert!(m("1e2", "50") && m("1e2", "149.9") && !m("1e2", "150"));
+        assert!(m("ne100", "100.5") && m("ne100", "99") && !m("ne100", "99.5"));
+        assert!(m("gt100", "100.0001") && !m("gt100", "100") && !m("gt100", "99"));
+        assert!(m("ge100", "100") && !m("ge100", "99.9999"));
+        assert!(m("lt100", "99.9999") && !m("lt100", "100"));
+        assert!(m("le100", "100") && !m("le100", "100.0001"));
+        assert!(m("sa100", "100.0001") && !m("sa100", "100"));
+        assert!(m("eb100", "99.9999") && !m("eb100", "100"));
+        assert!(m("ap100", "90") && m("ap100", "110") && !m("ap100", "110.01"));
+        assert!(m("-0.5", "-0.55") && !m("-0.5", "-0.45"));
+    }
+
+    #[test]
+    fn quantities_parse_in_all_three_forms() {
+        let q = parse_quantity("5.4|http://unitsofmeasure.org|mg").unwrap();
+        assert_eq!(q.number, parse_number("5.4").unwrap());
+        assert_eq!(q.system.as_deref(), Some("http://unitsofmeasure.org"));
+        assert_eq!(q.code.as_deref(), Some("mg"));
+        assert_eq!(q.text(), "5.4|http://unitsofmeasure.org|mg");
+
+        let q = parse_quantity("ap5.4||mg").unwrap();
+        assert_eq!(q.number.prefix, Prefix::Ap);
+        assert_eq!((q.system, q.code.as_deref()), (None, Some("mg")));
+
+        let q = parse_quantity("le1.5e2").unwrap();
+        assert_eq!(q.number, parse_number("le1.5e2").unwrap());
+        assert_eq!((q.system.as_deref(), q.code.as_deref()), (None, None));
+        assert_eq!(q.text(), "le1.5e2");
+
+        let q = parse_quantity("5|http://unitsofmeasure.org|").unwrap();
+        assert_eq!(
+            (q.system.as_deref(), q.code.as_deref()),
+            (Some("http://unitsofmeasure.org"), None)
+        );
+        assert_eq!(q.text(), "5|http://unitsofmeasure.org|");
+
+        let q = parse_quantity("5||").unwrap();
+        assert_eq!((&q.system, &q.code), (&None, &None));
+        assert_eq!(q.text(), "5");
+    }
+
+    #[test]
+    fn quantity_codes_unescape() {
+        let q = parse_quantity(r"5|urn:a\|b|m\,g\$\\x\y").unwrap();
+        assert_eq!(q.system.as_deref(), Some("urn:a|b"));
+        assert_eq!(q.code.as_deref(), Some(r"m,g$\x\y"));
+        assert_eq!(q.text(), r"5|urn:a\|b|m\,g\$\\x\\y");
+        assert_eq!(parse_quantity(&q.text()).unwrap(), q);
+        // An escaped backslash does not escape the bar after it.
+        let q = parse_quantity(r"5|s\\|c").unwrap();
+        assert_eq!(
+            (q.system.as_deref(), q.code.as_deref()),
+            (Some("s\\"), Some("c"))
+        );
+    }
+
+    #[test]
+    fn bad_quantities_are_explained() {
+        for bad in ["5|mg", "5|a|b|c", "|", r"5\|a|b"] {
+            assert_eq!(
+                parse_quantity(bad).unwrap_err(),
+                NumberError::NotAQuantity(bad.into()),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            parse_quantity("abc||mg").unwrap_err().to_string(),
+            "'abc' is not a number"
+        );
+        assert_eq!(
+            parse_quantity("5|mg").unwrap_err().to_string(),
+            "'5|mg' is not a quantity: write number, number|system|code or number||code \
+             (escape a '|' inside a system or code as '\\|')"
+        );
+    }
+
+    /// The statement as one line: SQL, then the parameters (`d` decimal, `f` double).
+    fn render(stmt: &Statement) -> String {
+        let params: Vec<String> = stmt
+            .params
+            .iter()
+            .map(|v| match v {
+                Value::Decimal(Some(d)) => format!("{d}d"),
+                Value::Double(Some(f)) => format!("{f}f"),
+                Value::String(Some(s)) => format!("'{s}'"),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        format!("{} ; {}", stmt.sql, params.join(", "))
+    }
+
+    fn number_sql(dialect: Dialect, target: &NumberTarget, search: &str) -> String {
+        let mut w = SqlWriter::new(dialect);
+        write_number_predicate(&mut w, target, &parse_number(search).unwrap());
+        render(&w.finish())
+    }
+
+    #[test]
+    fn number_sql_on_postgres() {
+        let t = NumberTarget::numeric(r#"O."HR""#);
+        let cases = [
+            ("100", r#"(O."HR" >= $1 AND O."HR" < $2) ; 99.5d, 100.5d"#),
+            (
+                "eq100.00",
+                r#"(O."HR" >= $1 AND O."HR" < $2) ; 99.995d, 100.005d"#,
+            ),
+            ("ne1e2", r#"(O."HR" < $1 OR O."HR" >= $2) ; 50d, 150d"#),
+            ("gt100", r#"(O."HR" > $1) ; 100d"#),
+            ("lt-0.5", r#"(O."HR" < $1) ; -0.5d"#),
+            ("ge5.4e-3", r#"(O."HR" >= $1) ; 0.0054d"#),
+            ("le100", r#"(O."HR" <= $1) ; 100d"#),
+            ("sa100", r#"(O."HR" > $1) ; 100d"#),
+            ("eb100", r#"(O."HR" < $1) ; 100d"#),
+            ("ap100", r#"(O."HR" BETWEEN $1 AND $2) ; 90.0d, 110.0d"#),
+        ];
+        for (search, expected) in cases {
+            assert_eq!(
+                number_sql(Dialect::Postgres, &t, search),
+                expected,
+                "{search}"
+            );
+        }
+        let t = NumberTarget::text("L.RESULT");
+        assert_eq!(
+            number_sql(Dialect::Postgres, &t, "5.70"),
+            "(CAST(L.RESULT AS NUMERIC) >= $1 AND CAST(L.RESULT AS NUMERIC) < $2) ; 5.695d, 5.705d"
+        );
+    }
+
+    #[test]
+    fn number_sql_on_sqlite_and_mysql() {
+        let t = NumberTarget::text("L.RESULT");
+        assert_eq!(
+            number_sql(Dialect::Sqlite, &t, "5.70"),
+            "(CAST(L.RESULT AS REAL) >= ? AND CAST(L.RESULT AS REAL) < ?) ; 5.695f, 5.705f"
+        );
+        assert_eq!(
+            number_sql(Dialect::Mysql, &t, "ne5.70"),
+            "(CAST(L.RESULT AS DECIMAL(38,10)) < ? OR CAST(L.RESULT AS DECIMAL(38,10)) >= ?) ; \
+             5.695d, 5.705d"
+        );
+        let t = NumberTarget::numeric("`O`.`HR`");
+        assert_eq!(
+            number_sql(Dialect::Mysql, &t, "ap-3.0"),
+            "(`O`.`HR` BETWEEN ? AND ?) ; -3.30d, -2.70d"
+        );
+        let t = NumberTarget::numeric(r#"O."HR""#);
+        assert_eq!(
+            number_sql(Dialect::Sqlite, &t, "gt1.5e2"),
+            r#"(O."HR" > ?) ; 150f"#
+        );
+    }
+
+    #[test]
+    fn number_sql_for_every_prefix_dialect_and_kind() {
+        // The shape of each prefix's predicate: `{e}` the compared expression, `{p}` a placeholder.
+        let shapes = [
+            ("eq", "({e} >= {p} AND {e} < {p})", vec!["99.5", "100.5"]),
+            ("ne", "({e} < {p} OR {e} >= {p})", vec!["99.5", "100.5"]),
+            ("gt", "({e} > {p})", vec!["100"]),
+            ("lt", "({e} < {p})", vec!["100"]),
+            ("ge", "({e} >= {p})", vec!["100"]),
+            ("le", "({e} <= {p})", vec!["100"]),
+            ("sa", "({e} > {p})", vec!["100"]),
+            ("eb", "({e} < {p})", vec!["100"]),
+            ("ap", "({e} BETWEEN {p} AND {p})", vec!["90", "110"]),
+        ];
+        let kinds = [
+            (Dialect::Sqlite, false, "t.v"),
+            (Dialect::Sqlite, true, "CAST(t.v AS REAL)"),
+            (Dialect::Postgres, false, "t.v"),
+            (Dialect::Postgres, true, "CAST(t.v AS NUMERIC)"),
+            (Dialect::Mysql, false, "t.v"),
+            (Dialect::Mysql, true, "CAST(t.v AS DECIMAL(38,10))"),
+        ];
+        for (dialect, is_text, expr) in kinds {
+            let target = NumberTarget {
+                sql: "t.v".into(),
+                is_text,
+            };
+            for (prefix, shape, values) in &shapes {
+                let mut w = SqlWriter::new(dialect);
+                write_number_predicate(
+                    &mut w,
+                    &target,
+                    &parse_number(&format!("{prefix}100")).unwrap(),
+                );
+                let stmt = w.finish();
+                let mut expected = shape.replace("{e}", expr);
+                for n in 1..=values.len() {
+                    expected = expected.replacen("{p}", &dialect.placeholder(n), 1);
+                }
+                assert_eq!(stmt.sql, expected, "{dialect} {prefix} text={is_text}");
+                let params: Vec<Value> = values
+                    .iter()
+                    .map(|v| decimal_param(dialect, dec(v)))
+                    .collect();
+                assert_eq!(stmt.params, params, "{dialect} {prefix} text={is_text}");
+                for p in &stmt.params {
+                    match dialect {
+                        Dialect::Sqlite => assert!(matches!(p, Value::Double(Some(_)))),
+                        _ => assert!(matches!(p, Value::Decimal(Some(_)))),
+                    }
+                }
+            }
+        }
+    }
+
+    fn quantity_sql(dialect: Dialect, target: &QuantityTarget, search: &str) -> String {
+        let mut w = SqlWriter::new(dialect);
+        write_quantity_predicate(&mut w, target, &parse_quantity(search).unwrap());
+        render(&w.finish())
+    }
+
+    #[test]
+    fn quantity_sql_decides_constant_parts() {
+        let ucum = "http://unitsofmeasure.org";
+        let t = QuantityTarget {
+            value: NumberTarget::text("Q.VAL"),
+            system: Part::Const(Some(ucum.into())),
+            code: Part::Sql("Q.UCUM".into()),
+            unit: Part::Sql("Q.UNIT".into()),
+        };
+        let pg = |s: &str| quantity_sql(Dialect::Postgres, &t, s);
+        let num = "(CAST(Q.VAL AS NUMERIC) >= $1 AND CAST(Q.VAL AS NUMERIC) < $2)";
+        assert_eq!(pg("5.4"), format!("{num} ; 5.35d, 5.45d"));
+        assert_eq!(pg("5.4||"), format!("{num} ; 5.35d, 5.45d"));
+        assert_eq!(
+            pg("5.4|http://unitsofmeasure.org|mg"),
+            format!("({num} AND Q.UCUM = $3) ; 5.35d, 5.45d, 'mg'")
+        );
+        assert_eq!(
+            pg("5.4|http://unitsofmeasure.org|"),
+            format!("{num} ; 5.35d, 5.45d")
+        );
+        assert_eq!(pg("5.4|http://loinc.org|mg"), "1=0 ; ");
+        assert_eq!(pg("5.4|http://loinc.org|"), "1=0 ; ");
+        assert_eq!(
+            pg("5.4||mg"),
+            format!("({num} AND (Q.UCUM = $3 OR Q.UNIT = $4)) ; 5.35d, 5.45d, 'mg', 'mg'")
+        );
+        assert_eq!(
+            quantity_sql(Dialect::Mysql, &t, "gt5||m\\|g"),
+            "((CAST(Q.VAL AS DECIMAL(38,10)) > ?) AND (Q.UCUM = ? OR Q.UNIT = ?)) ; \
+             5d, 'm|g', 'm|g'"
+        );
+
+        // A fixed code and a unit column; no system at all.
+        let t = QuantityTarget {
+            value: NumberTarget::numeric("Q.VAL"),
+            system: Part::Const(None),
+            code: Part::Const(Some("mg".into())),
+            unit: Part::Sql("Q.UNIT".into()),
+        };
+        let lite = |s: &str| quantity_sql(Dialect::Sqlite, &t, s);
+        assert_eq!(lite("lt5||mg"), "(Q.VAL < ?) ; 5f");
+        assert_eq!(lite("lt5||g"), "((Q.VAL < ?) AND Q.UNIT = ?) ; 5f, 'g'");
+        assert_eq!(lite("lt5|http://unitsofmeasure.org|mg"), "1=0 ; ");
+
+        // Everything in columns.
+        let t = QuantityTarget {
+            value: NumberTarget::numeric("Q.VAL"),
+            system: Part::Sql("Q.SYS".into()),
+            code: Part::Sql("Q.CODE".into()),
+            unit: Part::Const(None),
+        };
+        let lite = |s: &str| quantity_sql(Dialect::Sqlite, &t, s);
+        assert_eq!(
+            lite("ge5|urn:s|c"),
+            "((Q.VAL >= ?) AND Q.SYS = ? AND Q.CODE = ?) ; 5f, 'urn:s', 'c'"
+        );
+        assert_eq!(lite("ge5||c"), "((Q.VAL >= ?) AND Q.CODE = ?) ; 5f, 'c'");
+        assert_eq!(
+            lite("ge5|urn:s|"),
+            "((Q.VAL >= ?) AND Q.SYS = ?) ; 5f, 'urn:s'"
+        );
+    }
+}
+
+/// The predicates run on real databases and compared with [`matches`].
+#[cfg(test)]
+mod db_tests {
+    use std::cell::RefCell;
+    use std::str::FromStr;
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    use sea_query_sqlx::SqlxValues;
+    use sqlx::pool::PoolOptions;
+    use sqlx::{AssertSqlSafe, ColumnIndex, Connection, Decode, Executor, IntoArguments, Pool};
+
+    use super::*;
+    use crate::plan::Statement;
+
+    /// A search value: random prefix, sign, digits, decimal places and exponent.
+    fn search_text() -> impl Strategy<Value = String> {
+        (
+            proptest::sample::select(Prefix::ALL.to_vec()),
+            any::<bool>(),
+            0u32..20_000,
+            0usize..4,
+            proptest::option::of(-3i32..=3),
+        )
+            .prop_map(|(prefix, negative, m, places, exp)| {
+                let mut digits = format!("{m:0>width$}", width = places + 1);
+                if places > 0 {
+                    digits.insert(digits.len() - places, '.');
+                }
+                let mut s = String::new();
+                if prefix != Prefix::Eq {
+                    s.push_str(prefix.code());
+                }
+                if negative {
+                    s.push('-');
+                }
+                s.push_str(&digits);
+                if let Some(e) = exp {
+                    s.push_str(&format!("e{e}"));
+                }
+                s
+            })
+    }
+
+    /// Stored values: few digits, so that every one is distinct and ordered as a double.
+    fn stored_values() -> impl Strategy<Value = Vec<Decimal>> {
+        proptest::collection::vec(
+            (-30_000i64..30_000, 0u32..5).prop_map(|(m, s)| Decimal::new(m, s)),
+            0..30,
+        )
+    }
+
+    /// Values on and just beside every bound the search uses, where mistakes would show.
+    fn probes(search: &NumberSearch) -> Vec<Decimal> {
+        let (ap_lo, ap_hi) = search.approx_range();
+        let mut out = Vec::new();
+        for b in [search.value, search.low, search.high, ap_lo, ap_hi] {
+            let eps = Decimal::new(1, b.scale() + 2);
+            out.extend([b, b - eps, b + eps]);
+        }
+        out
+    }
+
+    /// The ids a statement selects (its only column).
+    async fn ids<DB>(pool: &Pool<DB>, stmt: Statement) -> Vec<i64>
+    where
+        DB: sqlx::Database,
+        SqlxValues: IntoArguments<DB>,
+        for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+        for<'r> i64: Decode<'r, DB> + sqlx::Type<DB>,
+        usize: ColumnIndex<DB::Row>,
+    {
+        use sqlx::Row as _;
+        let rows = sqlx::query_with(
+            AssertSqlSafe(stmt.sql.clone()),
+            SqlxValues(sea_query::Values(stmt.params)),
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", stmt.sql));
+        let mut ids: Vec<i64> = rows.iter().map(|r| r.get::<i64, _>(0)).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// `SELECT id FROM number_probe WHERE <predicate on column>`.
+    fn select(dialect: Dialect, column: &str, is_text: bool, search: &NumberSearch) -> Statement {
+        let mut w = SqlWriter::new(dialect);
+        w.push("SELECT id FROM number_probe WHERE ");
+        let target = NumberTarget {
+            sql: column.to_string(),
+            is_text,
+        };
+        write_number_predicate(&mut w, &target, search);
+        w.push(" ORDER BY id");
+        w.finish()
+    }
+
+    fn expected(values: &[(i64, Option<Decimal>)], search: &NumberSearch) -> Vec<i64> {
+        values
+            .iter()
+            .filter(|(_, v)| v.is_some_and(|v| matches(v, search)))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// SQLite: the same decimals stored as REAL, NUMERIC and TEXT select the rows the oracle
+    /// picks, for random searches of every prefix and precision.
+    #[test]
+    fn sqlite_agrees_with_the_oracle() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let pool = rt.block_on(async {
+            let pool = PoolOptions::<sqlx::Sqlite>::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect("sqlite::memory:")
+                .await
+                .unwrap();
+            pool.execute("CREATE TABLE number_probe (id INTEGER, r REAL, n NUMERIC, s TEXT)")
+                .await
+                .unwrap();
+            pool
+        });
+        let pool = RefCell::new(pool);
+        let mut runner = TestRunner::new(Config {
+            cases: 400,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        runner
+            .run(&(search_text(), stored_values()), |(text, stored)| {
+                let search = parse_number(&text).unwrap();
+                let mut values = stored;
+                values.extend(probes(&search));
+                let rows: Vec<(i64, Option<Decimal>)> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (i as i64, Some(*v)))
+                    .collect();
+                let pool = pool.borrow();
+                rt.block_on(async {
+                    pool.execute("DELETE FROM number_probe").await.unwrap();
+                    for (id, v) in &rows {
+                        let v = v.unwrap();
+                        let mut w = SqlWriter::new(Dialect::Sqlite);
+                        w.push("INSERT INTO number_probe VALUES (").param(*id);
+                        w.push(", ").param(decimal_param(Dialect::Sqlite, v));
+                        w.push(", ").param(v.to_string());
+                        w.push(", ").param(v.to_string()).push(")");
+                        ids(&pool, w.finish()).await;
+                    }
+                    let want = expected(&rows, &search);
+                    for (column, is_text) in [("r", false), ("n", false), ("s", true)] {
+                        let got =
+                            ids(&pool, select(Dialect::Sqlite, column, is_text, &search)).await;
+                        prop_assert_eq!(&got, &want, "{} on {}", text, column);
+                    }
+                    Ok(())
+                })
+            })
+            .unwrap();
+    }
+
+    /// Whether this is a CI run (every backend must be reachable).
+    fn ci() -> bool {
+        std::env::var("CI").is_ok_and(|v| v == "true")
+    }
+
+    /// Searches of every prefix with values of several precisions and signs.
+    fn server_searches() -> Vec<NumberSearch> {
+        let mut out = Vec::new();
+        for v in [
+            "100", "100.00", "1e2", "1.0e2", "-0.5", "5.4e-3", "0", "99.5", "2.50", "-12", "1.5e1",
+            "7", "0.001",
+        ] {
+            for p in Prefix::ALL {
+                out.push(parse_number(&format!("{}{v}", p.code())).unwrap());
+            }
+        }
+        out
+    }
+
+    /// Rows: every probe of every search, and a grid; `id` orders them.
+    fn server_rows(searches: &[NumberSearch]) -> Vec<(i64, Option<Decimal>)> {
+        let mut values: Vec<Decimal> = searches.iter().flat_map(probes).collect();
+        values.extend((-80..=480).map(|k| Decimal::new(k, 0) / Decimal::new(4, 0)));
+        values.sort();
+        values.dedup();
+        let mut rows: Vec<(i64, Option<Decimal>)> = values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (i as i64, Some(v)))
+            .collect();
+        rows.push((rows.len() as i64, None));
+        rows
+    }
+
+    /// Runs every search on NUMERIC, DOUBLE, BIGINT (integral rows only) and VARCHAR columns
+    /// of a temporary table and compares with the oracle.
+    async fn server_agrees_with_the_oracle<DB>(url: &str, dialect: Dialect, ddl: &str)
+    where
+        DB: sqlx::Database,
+        SqlxValues: IntoArguments<DB>,
+        for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+        for<'r> i64: Decode<'r, DB> + sqlx::Type<DB>,
+        usize: ColumnIndex<DB::Row>,
+        DB::Connection: Connection,
+    {
+        let pool = match PoolOptions::<DB>::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await
+        {
+            Ok(pool) => pool,
+            Err(e) if !ci() => {
+                println!("skipping the {dialect} number search test: {url} unreachable: {e}");
+                return;
+            }
+            Err(e) => panic!("{dialect} unreachable at {url} (CI=true): {e}"),
+        };
+        // One connection, so the temporary table is seen by every statement.
+        pool.execute(AssertSqlSafe(ddl)).await.unwrap();
+        let searches = server_searches();
+        let rows = server_rows(&searches);
+        for (id, v) in &rows {
+            let mut w = SqlWriter::new(dialect);
+            w.push("INSERT INTO number_probe (id, n, d, i, s) VALUES (")
+                .param(*id);
+            w.push(", ").param(Value::Decimal(*v));
+            w.push(", ")
+                .param(Value::Double(v.map(|v| v.to_string().parse().unwrap())));
+            let int = v
+                .filter(|v| v.fract().is_zero())
+                .map(|v| i64::try_from(v).unwrap());
+            w.push(", ").param(Value::BigInt(int));
+            w.push(", ").param(Value::String(v.map(|v| v.to_string())));
+            w.push(")");
+            ids(&pool, w.finish()).await;
+        }
+        let integral: Vec<(i64, Option<Decimal>)> = rows
+            .iter()
+            .map(|(id, v)| (*id, v.filter(|v| v.fract().is_zero())))
+            .collect();
+        for search in &searches {
+            let want = expected(&rows, search);
+            for (column, is_text) in [("n", false), ("d", false), ("s", true)] {
+                let got = ids(&pool, select(dialect, column, is_text, search)).await;
+                assert_eq!(got, want, "{dialect}: {} on {column}", search.text);
+            }
+            let got = ids(&pool, select(dialect, "i", false, search)).await;
+            assert_eq!(
+                got,
+                expected(&integral, search),
+                "{dialect}: {} on i",
+                search.text
+            );
+        }
+        pool.execute("DROP TABLE number_probe").await.unwrap();
+        pool.close().await;
+    }
+
+    #[tokio::test]
+    async fn postgres_agrees_with_the_oracle() {
+        let url = std::env::var("FHIR_FACADE_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        server_agrees_with_the_oracle::<sqlx::Postgres>(
+            &url,
+            Dialect::Postgres,
+            "CREATE TEMPORARY TABLE number_probe (id BIGINT PRIMARY KEY, n NUMERIC(30,10), \
+             d DOUBLE PRECISION, i BIGINT, s VARCHAR(64))",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn mysql_agrees_with_the_oracle() {
+        let url = std::env::var("FHIR_FACADE_TEST_MYSQL_URL")
+            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
+        server_agrees_with_the_oracle::<sqlx::MySql>(
+            &url,
+            Dialect::Mysql,
+            "CREATE TEMPORARY TABLE number_probe (id BIGINT PRIMARY KEY, n DECIMAL(30,10), \
+             d DOUBLE, i BIGINT, s VARCHAR(64))",
+        )
+        .await;
+    }
+
+    #[test]
+    fn decimal_text_converts_like_sqlite() {
+        // The SQLite binding relies on both sides of a comparison going through a correctly
+        // rounded text → double conversion.
+        let d = Decimal::from_str("99.995").unwrap();
+        assert_eq!(
+            decimal_param(Dialect::Sqlite, d),
+            Value::Double(Some(99.995))
+        );
+    }
+}
