@@ -64,6 +64,13 @@ pub struct ServeArgs {
     /// Seconds one SQL statement may run.
     #[arg(long, env = "FHIR_FACADE_STATEMENT_TIMEOUT", default_value_t = 10.0)]
     pub statement_timeout: f64,
+    /// Largest page size a client may ask for with `_count`.
+    #[arg(long, env = "FHIR_FACADE_MAX_COUNT", default_value_t = 1000)]
+    pub max_count: usize,
+    /// Secret that signs paging cursors; instances behind one load balancer must share it
+    /// (default: derived from the mapping file, which they share anyway).
+    #[arg(long, env = "FHIR_FACADE_CURSOR_SECRET", hide_env_values = true)]
+    pub cursor_secret: Option<String>,
     /// Add an `X-Sql-Statements` header with the number of SQL statements a request ran.
     #[arg(long, env = "FHIR_FACADE_EXPOSE_SQL_COUNT", default_value_t = false)]
     pub expose_sql_count: bool,
@@ -98,6 +105,10 @@ pub struct Settings {
     pub create_sample: bool,
     /// Expose the SQL statement count header.
     pub expose_sql_count: bool,
+    /// Largest `_count`.
+    pub max_count: usize,
+    /// Cursor signing secret.
+    pub cursor_secret: Option<String>,
 }
 
 fn seconds(name: &str, s: f64) -> Result<Duration, String> {
@@ -126,6 +137,8 @@ impl Settings {
                 .map(|u| u.trim_end_matches('/').to_string()),
             create_sample: a.database_url == SAMPLE_DATABASE_URL,
             expose_sql_count: a.expose_sql_count,
+            max_count: a.max_count.max(1),
+            cursor_secret: a.cursor_secret.clone(),
         })
     }
 }

@@ -38,6 +38,7 @@ impl Application {
                 crate::db::redact(&settings.db.url)
             )
         })?;
+        let mapping_text = std::fs::read(&settings.mapping_path).unwrap_or_default();
         let mut mapping = crate::mapping::load(&settings.mapping_path, db.dialect())?;
         check_against_database(&settings.mapping_path, &mut mapping, &db).await?;
 
@@ -53,11 +54,21 @@ impl Application {
             base_url: base_url.clone(),
             started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         };
+        let secret = match &settings.cursor_secret {
+            Some(s) => s.as_bytes().to_vec(),
+            None => {
+                use sha2::Digest;
+                sha2::Sha256::digest(&mapping_text).to_vec()
+            }
+        };
         let state = web::Data::new(AppState {
             capability: capability_statement(&mapping, &info),
             mapping: Arc::new(mapping),
             db,
             expose_query_count: settings.expose_sql_count,
+            base_url: base_url.clone(),
+            cursors: crate::request::cursor::CursorCodec::new(&secret),
+            max_count: settings.max_count,
         });
         let server =
             HttpServer::new(move || {

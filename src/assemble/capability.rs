@@ -3,6 +3,8 @@
 use serde_json::{Value as Json, json};
 
 use crate::mapping::Mapping;
+use crate::plan::search::searchable;
+use crate::request::search::supported_modifiers;
 
 /// Facts about this server instance that go into the statement.
 #[derive(Debug, Clone)]
@@ -27,10 +29,46 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
                 (true, false) => "not-match",
                 (false, false) => "not-supported",
             };
+            let mut params: Vec<Json> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for d in sources.iter().flat_map(|s| &s.search) {
+                if !searchable(&d.param_type, &d.code) || !seen.insert(d.code.clone()) {
+                    continue;
+                }
+                let modifiers = supported_modifiers(&d.param_type);
+                let mut doc = if modifiers.is_empty() {
+                    "No modifiers.".to_string()
+                } else {
+                    format!("Modifiers: {}.", modifiers.join(", "))
+                };
+                if matches!(d.param_type.as_str(), "number" | "quantity" | "date") {
+                    doc.push_str(" Prefixes: eq, ne, gt, lt, ge, le, sa, eb, ap.");
+                }
+                if sources.len() > 1
+                    && sources
+                        .iter()
+                        .any(|s| !s.search.iter().any(|x| x.code == d.code))
+                {
+                    doc.push_str(
+                        " Not every source of this type declares it; those match nothing.",
+                    );
+                }
+                params.push(json!({
+                    "name": d.code,
+                    "definition": d.definition,
+                    "type": d.param_type,
+                    "documentation": doc,
+                }));
+            }
+            let mut interactions = vec![json!({"code": "read"})];
+            if !params.is_empty() {
+                interactions.push(json!({"code": "search-type"}));
+            }
             json!({
                 "type": rt,
                 "profile": format!("http://hl7.org/fhir/StructureDefinition/{rt}"),
-                "interaction": [{"code": "read"}],
+                "interaction": interactions,
+                "searchParam": params,
                 "versioning": if versioned { "versioned" } else { "no-version" },
                 "readHistory": false,
                 "updateCreate": false,

@@ -12,10 +12,14 @@ use super::AppState;
 use super::error::ApiError;
 use super::logging::SQL_COUNT_HEADER;
 use super::respond;
+use crate::assemble::bundle::{SearchSet, searchset};
+use crate::assemble::outcome::{Issue, Severity};
 use crate::db::QueryCounter;
-use crate::request::read::check_type;
+use crate::plan::search::PlanError;
+use crate::request::search::SearchRequest;
 use crate::request::{ReadRequest, RequestError, ResponseFormat, negotiate};
 use crate::service;
+use crate::service::search::SearchError;
 
 /// Query parameters in order, as sent.
 fn query_params(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
@@ -150,19 +154,124 @@ fn not_modified(req: &HttpRequest, etag: Option<&EntityTag>, modified: Option<Ht
     }
 }
 
-/// `GET [base]/[type]` and `POST [base]/[type]/_search`: not available yet.
-pub async fn search_type(
+/// `GET [base]/[type]?...`.
+pub async fn search_get(
     req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let resource_type = path.into_inner();
-    check_type(&state.mapping, &resource_type)?;
     let params = query_params(&req)?;
-    format_of(&req, &params)?;
-    Err(ApiError::NotImplemented(format!(
-        "search on {resource_type} is not supported by this server yet (see the CapabilityStatement)"
-    )))
+    run_search(&req, &state, &path.into_inner(), params).await
+}
+
+/// `POST [base]/[type]/_search` with a form body: the same as GET with the form's parameters
+/// added to the URL's.
+pub async fn search_post(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !body.is_empty() && !ct.starts_with("application/x-www-form-urlencoded") {
+        return Err(ApiError::Request(RequestError::InvalidParameter(format!(
+            "a POST _search body must be application/x-www-form-urlencoded, not '{ct}'"
+        ))));
+    }
+    let mut params = query_params(&req)?;
+    params.extend(form_urlencoded::parse(&body).into_owned());
+    run_search(&req, &state, &path.into_inner(), params).await
+}
+
+fn encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// `name=value` link parameters as a query string.
+fn query_string(params: &[String]) -> String {
+    params
+        .iter()
+        .map(|p| match p.split_once('=') {
+            Some((n, v)) => format!("{}={}", encode(n), encode(v)),
+            None => encode(p),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+async fn run_search(
+    req: &HttpRequest,
+    state: &AppState,
+    resource_type: &str,
+    params: Vec<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let format = format_of(req, &params)?;
+    let request = SearchRequest::parse(
+        &state.mapping,
+        resource_type,
+        &params,
+        lenient(req),
+        state.max_count,
+    )?;
+    let link_params = request.link_params();
+    let cursor = match &request.cursor {
+        Some(token) => Some(state.cursors.decode(token, resource_type, &link_params)?),
+        None => None,
+    };
+    let counter = counter(req);
+    let page = service::search::search(
+        &state.mapping,
+        &state.db.for_request(),
+        &request,
+        cursor.as_ref(),
+        &state.base_url,
+        &counter,
+    )
+    .await
+    .map_err(|e| match e {
+        SearchError::Plan(p) => ApiError::Request(match p {
+            PlanError::InvalidValue(m) => RequestError::InvalidParameter(m),
+            PlanError::Unsupported(m) => RequestError::UnsupportedParameter(m),
+        }),
+        SearchError::Db(d) => ApiError::Db(d),
+    })?;
+    let base = format!("{}/{resource_type}", state.base_url);
+    let mut self_params = link_params.clone();
+    if let Some(token) = &request.cursor {
+        self_params.push(format!("_cursor={token}"));
+    }
+    let next_link = page.next.as_ref().map(|c| {
+        let token = state.cursors.encode(c, resource_type, &link_params);
+        let mut p = link_params.clone();
+        p.push(format!("_cursor={token}"));
+        format!("{base}?{}", query_string(&p))
+    });
+    let warnings = request
+        .ignored
+        .iter()
+        .map(|(_, why)| Issue {
+            severity: Severity::Warning,
+            code: "not-supported",
+            diagnostics: format!("{why}; it was ignored"),
+        })
+        .collect();
+    let bundle = searchset(SearchSet {
+        base_url: &state.base_url,
+        resources: page.resources,
+        self_link: format!("{base}?{}", query_string(&self_params)),
+        next_link,
+        total: page.total,
+        warnings,
+    });
+    Ok(with_count(
+        state,
+        &counter,
+        respond::json(StatusCode::OK, format, &bundle),
+    ))
 }
 
 /// Any other GET under the base.

@@ -25,6 +25,12 @@ pub struct AppState {
     pub capability: Json,
     /// Send the number of SQL statements in a response header (for tests and diagnostics).
     pub expose_query_count: bool,
+    /// The public FHIR base URL.
+    pub base_url: String,
+    /// Signs and checks paging cursors.
+    pub cursors: crate::request::cursor::CursorCodec,
+    /// Largest `_count` accepted.
+    pub max_count: usize,
 }
 
 /// Registers the FHIR routes under `/fhir`.
@@ -34,8 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/metadata", web::get().to(handlers::metadata))
             .route("/metadata", web::route().to(handlers::method_not_allowed))
             .route("/{type}/{id}", web::get().to(handlers::read))
-            .route("/{type}", web::get().to(handlers::search_type))
-            .route("/{type}/_search", web::post().to(handlers::search_type))
+            .route("/{type}", web::get().to(handlers::search_get))
+            .route("/{type}/_search", web::post().to(handlers::search_post))
             .route("/{tail:.*}", web::get().to(handlers::not_found))
             .route("/{tail:.*}", web::route().to(handlers::method_not_allowed)),
     )

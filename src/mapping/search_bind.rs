@@ -192,6 +192,12 @@ fn part_of(m: &Matched) -> TokenPart {
             serde_json::Value::String(s) => TokenPart::Const(s.clone()),
             other => TokenPart::Const(other.to_string()),
         },
+        // A value-mapped part (e.g. an identifier system chosen by a type code) is searched
+        // through its map.
+        ElementValue::Sql {
+            convert: Convert::Mapped { .. },
+            ..
+        } => TokenPart::Mapped(m.leaf.at, MapField::Code),
         ElementValue::Sql { .. } => TokenPart::Leaf(m.leaf.at),
     }
 }

@@ -17,6 +17,7 @@ use crate::mapping::{
     SearchTarget, Source, SqlValue, TokenPart,
 };
 use crate::request::search::{Filter, Modifier, TokenValue, token_value, unescape};
+use crate::search::number;
 
 /// Why a search cannot be planned (the client's values are wrong).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,6 +28,14 @@ pub enum PlanError {
     /// Something this server does not support yet.
     #[error("{0}")]
     Unsupported(String),
+}
+
+/// Whether parameters of this type can be searched (what the CapabilityStatement lists).
+pub fn searchable(param_type: &str, code: &str) -> bool {
+    match param_type {
+        "token" | "string" | "reference" | "number" | "quantity" => true,
+        _ => code == "_id",
+    }
 }
 
 /// Everything the predicates need to know besides the criterion.
@@ -220,7 +229,7 @@ fn in_location(
 }
 
 /// The element a leaf refers to.
-fn element<'a>(source: &'a Source, l: LeafRef) -> &'a ElementMapping {
+fn element(source: &Source, l: LeafRef) -> &ElementMapping {
     match (l.location, l.element) {
         (Location::Row, Some(i)) => &source.elements[i],
         (Location::Child(c), Some(i)) => &source.children[c].elements[i],
@@ -470,10 +479,36 @@ fn write_value_match(
                     _ => write_bool(w, false),
                 }
             }
-            SearchTarget::LastUpdated
-            | SearchTarget::Date { .. }
-            | SearchTarget::Number(_)
-            | SearchTarget::Quantity { .. } => {
+            SearchTarget::Number(l) => {
+                let search = number::parse_number(raw)
+                    .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", f.code)))?;
+                in_location(w, cx, l.location, |w| {
+                    let (sql, el) = leaf_sql(cx, *l);
+                    number::write_number_predicate(w, &number_target(sql, el), &search);
+                    Ok(())
+                })?;
+            }
+            SearchTarget::Quantity {
+                value,
+                system,
+                code,
+                unit,
+            } => {
+                let search = number::parse_quantity(raw)
+                    .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", f.code)))?;
+                in_location(w, cx, value.location, |w| {
+                    let (sql, el) = leaf_sql(cx, *value);
+                    let target = number::QuantityTarget {
+                        value: number_target(sql, el),
+                        system: quantity_part(cx, system),
+                        code: quantity_part(cx, code),
+                        unit: quantity_part(cx, unit),
+                    };
+                    number::write_quantity_predicate(w, &target, &search);
+                    Ok(())
+                })?;
+            }
+            SearchTarget::LastUpdated | SearchTarget::Date { .. } => {
                 return Err(PlanError::Unsupported(format!(
                     "{} search is not supported yet ('{}')",
                     f.param_type, f.code
@@ -483,6 +518,32 @@ fn write_value_match(
     }
     w.push(")");
     Ok(())
+}
+
+/// A number target: text columns and expressions are cast to a number, numeric columns are
+/// compared as they are (so their indexes serve).
+fn number_target(sql: String, el: &ElementMapping) -> number::NumberTarget {
+    let numeric_column = column_info(el).is_some_and(|i| {
+        let t = i.type_name.to_ascii_uppercase();
+        ["INT", "DEC", "NUM", "REAL", "FLOAT", "DOUBLE"]
+            .iter()
+            .any(|k| t.contains(k))
+    });
+    if numeric_column {
+        number::NumberTarget::numeric(sql)
+    } else {
+        number::NumberTarget::text(sql)
+    }
+}
+
+/// A quantity's system/code/unit as the number module takes it. Value-mapped parts are not
+/// searchable (they count as absent).
+fn quantity_part(cx: &Context, part: &TokenPart) -> number::Part {
+    match part {
+        TokenPart::Const(c) => number::Part::Const(Some(c.clone())),
+        TokenPart::Leaf(l) => number::Part::Sql(leaf_sql(cx, *l).0),
+        TokenPart::Absent | TokenPart::Mapped(..) => number::Part::Const(None),
+    }
 }
 
 fn write_id(w: &mut SqlWriter, cx: &Context, raw: &str) {
@@ -561,6 +622,10 @@ fn write_string_match(w: &mut SqlWriter, sql: &str, text: &str, modifier: Option
     match modifier {
         Some(Modifier::Exact) => {
             w.push(sql).push(" = ").param(text.to_string());
+            if w.dialect() == Dialect::Mysql {
+                // MySQL's usual collations ignore case; :exact must not.
+                w.push(" AND BINARY ").push(sql).push(" = ").param(text.to_string());
+            }
         }
         Some(Modifier::Contains) => {
             w.push("LOWER(").push(sql).push(") LIKE ");

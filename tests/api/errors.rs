@@ -159,11 +159,40 @@ async fn unknown_parameters_are_400_unless_lenient() {
 }
 
 #[tokio::test]
-async fn search_is_not_implemented_yet() {
+async fn search_errors_are_400_with_outcomes() {
     for app in spawn_apps().await {
-        let (s, b) = outcome(&app, Method::GET, "Patient?name=smith", &[]).await;
-        assert_eq!(s, 501);
-        assert_eq!(b["issue"][0]["code"], "not-supported");
+        for (path, needle) in [
+            ("Patient?foo=bar", "unknown search parameter 'foo'"),
+            (
+                "Patient?gender:exact=male",
+                "modifier ':exact' is not supported",
+            ),
+            ("Patient?_count=abc", "_count must be a whole number"),
+            ("Patient?_count=100000", "_count must be at most"),
+            ("Patient?_total=maybe", "_total must be"),
+            ("Patient?_cursor=abc.def", "_cursor is invalid"),
+            ("Patient?_sort=family", "'_sort' is not supported"),
+            ("Observation?value-quantity=abc", "is not a number"),
+            ("Observation?subject=Patient/", "is not a reference"),
+            ("Patient?family=", "has an empty value"),
+            ("Patient?gender:missing=maybe", "takes true or false"),
+        ] {
+            let (s, b) = outcome(&app, Method::GET, path, &[]).await;
+            assert_eq!(s, 400, "{}: {path}: {b}", app.dialect);
+            assert!(diagnostics(&b).contains(needle), "{path}: {b}");
+        }
         assert_eq!(outcome(&app, Method::GET, "Foo?x=1", &[]).await.0, 404);
+        // A cursor of another search is refused.
+        let (_, first) = app.get("Patient?gender=female&_count=2").await;
+        let next = first["link"][1]["url"].as_str().unwrap().to_string();
+        let token = next.split("_cursor=").nth(1).unwrap();
+        let (s, _) = outcome(
+            &app,
+            Method::GET,
+            &format!("Patient?gender=male&_count=2&_cursor={token}"),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 400);
     }
 }

@@ -113,6 +113,8 @@ pub fn settings(database_url: &str, mapping: &str) -> Settings {
         base_url: None,
         create_sample: false,
         expose_sql_count: true,
+        max_count: 1000,
+        cursor_secret: None,
     }
 }
 

@@ -12,4 +12,5 @@ mod errors;
 mod helpers;
 mod metadata;
 mod read;
+mod search;
 mod startup;

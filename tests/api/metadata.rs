@@ -32,14 +32,41 @@ async fn capability_statement_lists_exactly_the_mapped_types_and_read() {
             ]
         );
         for r in rest["resource"].as_array().unwrap() {
-            // Only read works today: nothing else may be advertised.
+            // Read and search-type work; nothing else may be advertised.
             assert_eq!(
                 r["interaction"],
-                serde_json::json!([{"code": "read"}]),
+                serde_json::json!([{"code": "read"}, {"code": "search-type"}]),
                 "{r}"
             );
-            assert!(r.get("searchParam").is_none(), "{r}");
             assert!(r.get("searchInclude").is_none());
+            for p in r["searchParam"].as_array().unwrap() {
+                let t = p["type"].as_str().unwrap();
+                assert!(
+                    ["token", "string", "reference", "number", "quantity", "date"].contains(&t),
+                    "{p}"
+                );
+                assert!(
+                    p["definition"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("http://hl7.org/fhir/SearchParameter/")
+                );
+                assert!(p["documentation"].as_str().unwrap().contains("odifiers"));
+            }
+        }
+        let names = |i: usize| -> Vec<String> {
+            rest["resource"][i]["searchParam"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        for p in ["_id", "identifier", "family", "given", "name", "gender"] {
+            assert!(names(0).contains(&p.to_string()), "Patient {p}");
+        }
+        for p in ["code", "patient", "category", "value-quantity"] {
+            assert!(names(5).contains(&p.to_string()), "Observation {p}");
         }
         let patient = &rest["resource"][0];
         assert_eq!(patient["versioning"], "versioned");

@@ -1,0 +1,405 @@
+//! Search on every backend, the matches compared with ids computed by SQL written here over
+//! the SQLite copy of the same sample data (not by the code under test).
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use sqlx::Row;
+
+use crate::helpers::{TestApp, spawn_apps};
+
+/// Ids selected by `sql` (first column), each with `prefix`.
+async fn expected(app: &TestApp, prefix: &str, sql: &str) -> BTreeSet<String> {
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{prefix}{}", r.get::<i64, _>(0)))
+        .collect()
+}
+
+/// Every id of every page of `query`, following the next links; fails on a repeated id.
+async fn all_pages(app: &TestApp, query: &str) -> Vec<String> {
+    let mut url = format!("{}/{query}", app.base);
+    let mut ids = Vec::new();
+    let mut pages = 0;
+    loop {
+        let res = app.client.get(&url).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{}: {url}", app.dialect);
+        let bundle: Value = res.json().await.unwrap();
+        crate::fhir_schema::assert_valid(&bundle);
+        assert_eq!(bundle["type"], "searchset");
+        for e in bundle["entry"].as_array().into_iter().flatten() {
+            assert_eq!(e["search"]["mode"], "match");
+            let r = &e["resource"];
+            let id = r["id"].as_str().unwrap().to_string();
+            assert_eq!(
+                e["fullUrl"],
+                format!("{}/{}/{id}", app.base, r["resourceType"].as_str().unwrap())
+            );
+            assert!(
+                !ids.contains(&id),
+                "{}: {id} served twice by {query}",
+                app.dialect
+            );
+            ids.push(id);
+        }
+        pages += 1;
+        assert!(pages < 500, "too many pages");
+        match bundle["link"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["relation"] == "next")
+        {
+            Some(next) => url = next["url"].as_str().unwrap().to_string(),
+            None => break,
+        }
+    }
+    ids
+}
+
+async fn check(app: &TestApp, query: &str, want: BTreeSet<String>) {
+    let got: BTreeSet<String> = all_pages(app, query).await.into_iter().collect();
+    assert_eq!(got, want, "{}: {query}", app.dialect);
+}
+
+const PATIENTS: &str = "SELECT PAT_ID FROM PATIENT WHERE DEL_FLG <> 'Y'";
+
+#[tokio::test]
+async fn token_searches() {
+    for app in spawn_apps().await {
+        let f = expected(&app, "", &format!("{PATIENTS} AND SEX_CD = 'F'")).await;
+        assert!(!f.is_empty());
+        check(&app, "Patient?gender=female", f.clone()).await;
+        check(
+            &app,
+            "Patient?gender=http://hl7.org/fhir/administrative-gender|female",
+            f.clone(),
+        )
+        .await;
+        check(&app, "Patient?gender=|female", BTreeSet::new()).await;
+        check(&app, "Patient?gender=http://other|female", BTreeSet::new()).await;
+        let not_f = expected(&app, "", &format!("{PATIENTS} AND SEX_CD <> 'F'")).await;
+        check(&app, "Patient?gender:not=female", not_f).await;
+        let fm = expected(&app, "", &format!("{PATIENTS} AND SEX_CD IN ('F', 'M')")).await;
+        check(&app, "Patient?gender=female,male", fm).await;
+        check(&app, "Patient?gender:missing=true", BTreeSet::new()).await;
+
+        // Identifiers live in a child table; CHAR-padded type codes pick the system.
+        check(
+            &app,
+            "Patient?identifier=http://hospital.example.org/fhir/sid/mrn|M1242486",
+            ["1".to_string()].into(),
+        )
+        .await;
+        let ssn = expected(
+            &app,
+            "",
+            &format!(
+                "{PATIENTS} AND PAT_ID IN (SELECT PAT_ID FROM PAT_IDENT WHERE ID_TYP = 'SSN ')"
+            ),
+        )
+        .await;
+        check(
+            &app,
+            "Patient?identifier=http://hl7.org/fhir/sid/us-ssn|",
+            ssn,
+        )
+        .await;
+
+        // LOINC through the code-map join; constants of the vital-sign sources.
+        let glucose = expected(
+            &app,
+            "lab-",
+            "SELECT RSLT_ID FROM LAB_RESULT WHERE DEL_FLG <> 'Y' AND TEST_CD = 'GLU   '",
+        )
+        .await;
+        assert!(!glucose.is_empty());
+        check(&app, "Observation?code=http://loinc.org|2339-0", glucose).await;
+        let hr = expected(
+            &app,
+            "vs-hr-",
+            "SELECT VS_ID FROM VITALS WHERE DEL_FLG <> 'Y' AND HR IS NOT NULL",
+        )
+        .await;
+        check(&app, "Observation?code=http://loinc.org|8867-4", hr).await;
+        // CHAR(8) ICD-10 codes, stored blank-padded.
+        let dm = expected(
+            &app,
+            "",
+            "SELECT DX_ID FROM DIAGNOSIS WHERE DEL_FLG <> 'Y' AND TRIM(ICD10_CD) = 'E11.9'",
+        )
+        .await;
+        assert!(!dm.is_empty());
+        check(&app, "Condition?code=E11.9", dm).await;
+        let done = expected(
+            &app,
+            "",
+            "SELECT VISIT_ID FROM VISIT WHERE DEL_FLG <> 'Y' AND VISIT_STAT IN ('D', 'C')",
+        )
+        .await;
+        check(&app, "Encounter?status=finished,cancelled", done).await;
+        let metformin = expected(
+            &app,
+            "",
+            "SELECT RX_ID FROM RX_ORDER WHERE DEL_FLG <> 'Y' AND RXNORM_CD = '861007'",
+        )
+        .await;
+        check(
+            &app,
+            "MedicationRequest?code=http://www.nlm.nih.gov/research/umls/rxnorm|861007",
+            metformin,
+        )
+        .await;
+        check(
+            &app,
+            "Patient?_id=1,2,3",
+            expected(&app, "", &format!("{PATIENTS} AND PAT_ID IN (1, 2, 3)")).await,
+        )
+        .await;
+        // :text searches the display.
+        let glucose_text = expected(
+            &app,
+            "lab-",
+            "SELECT R.RSLT_ID FROM LAB_RESULT R JOIN LAB_TEST_MAP M ON M.LOCAL_CD = R.TEST_CD \
+             WHERE R.DEL_FLG <> 'Y' AND lower(M.LOINC_NM) LIKE 'glucose%'",
+        )
+        .await;
+        check(&app, "Observation?code:text=Glucose", glucose_text).await;
+    }
+}
+
+#[tokio::test]
+async fn string_searches() {
+    for app in spawn_apps().await {
+        let cha = expected(
+            &app,
+            "",
+            &format!("{PATIENTS} AND lower(LAST_NM) LIKE 'cha%'"),
+        )
+        .await;
+        assert!(cha.contains("1"));
+        check(&app, "Patient?family=cha", cha.clone()).await;
+        check(&app, "Patient?family=CHA", cha).await;
+        check(
+            &app,
+            "Patient?family:exact=CHALMERS",
+            expected(&app, "", &format!("{PATIENTS} AND LAST_NM = 'CHALMERS'")).await,
+        )
+        .await;
+        check(&app, "Patient?family:exact=Chalmers", BTreeSet::new()).await;
+        let ete = expected(
+            &app,
+            "",
+            &format!(
+                "{PATIENTS} AND (lower(LAST_NM) LIKE '%ete%' OR lower(FIRST_NM) LIKE '%ete%' \
+                 OR lower(COALESCE(MID_NM, '')) LIKE '%ete%' OR lower(COALESCE(SUFFIX, '')) LIKE '%ete%')"
+            ),
+        )
+        .await;
+        assert!(!ete.is_empty());
+        check(&app, "Patient?name:contains=ete", ete).await;
+        let j = expected(
+            &app,
+            "",
+            &format!("{PATIENTS} AND (lower(FIRST_NM) LIKE 'j%' OR lower(COALESCE(MID_NM, '')) LIKE 'j%')"),
+        )
+        .await;
+        check(&app, "Patient?given=j", j).await;
+        // AND of two parameters, and a LIKE wildcard taken literally.
+        let both = expected(
+            &app,
+            "",
+            &format!("{PATIENTS} AND lower(LAST_NM) LIKE 'cha%' AND SEX_CD = 'M'"),
+        )
+        .await;
+        check(&app, "Patient?family=cha&gender=male", both).await;
+        check(&app, "Patient?family=%25", BTreeSet::new()).await;
+    }
+}
+
+#[tokio::test]
+async fn reference_and_quantity_searches() {
+    for app in spawn_apps().await {
+        let mut of_patient_1 = expected(
+            &app,
+            "lab-",
+            "SELECT RSLT_ID FROM LAB_RESULT WHERE DEL_FLG <> 'Y' AND PAT_ID = 1",
+        )
+        .await;
+        for (prefix, col) in [
+            ("vs-hr-", "HR"),
+            ("vs-bp-", "BP_SYS"),
+            ("vs-temp-", "TEMP_F"),
+            ("vs-wt-", "WT_KG"),
+        ] {
+            of_patient_1.extend(
+                expected(
+                    &app,
+                    prefix,
+                    &format!(
+                        "SELECT VS_ID FROM VITALS WHERE DEL_FLG <> 'Y' AND PAT_ID = 1 AND {col} IS NOT NULL"
+                    ),
+                )
+                .await,
+            );
+        }
+        check(&app, "Observation?patient=Patient/1", of_patient_1.clone()).await;
+        check(&app, "Observation?subject=Patient/1", of_patient_1.clone()).await;
+        check(
+            &app,
+            &format!("Observation?subject={}/Patient/1", app.base),
+            of_patient_1.clone(),
+        )
+        .await;
+        check(&app, "Observation?subject:Patient=1", of_patient_1).await;
+        check(&app, "Observation?subject=Practitioner/1", BTreeSet::new()).await;
+        check(
+            &app,
+            "Observation?subject=http://elsewhere/fhir/Patient/1",
+            BTreeSet::new(),
+        )
+        .await;
+
+        let mut high = expected(
+            &app,
+            "lab-",
+            "SELECT RSLT_ID FROM LAB_RESULT WHERE DEL_FLG <> 'Y' AND RSLT_VAL GLOB '[0-9]*' \
+             AND RSLT_VAL NOT GLOB '*[^0-9.]*' AND CAST(RSLT_VAL AS REAL) > 150",
+        )
+        .await;
+        for (prefix, col) in [
+            ("vs-hr-", "HR"),
+            ("vs-temp-", "TEMP_F"),
+            ("vs-wt-", "WT_KG"),
+        ] {
+            high.extend(
+                expected(
+                    &app,
+                    prefix,
+                    &format!("SELECT VS_ID FROM VITALS WHERE DEL_FLG <> 'Y' AND {col} > 150"),
+                )
+                .await,
+            );
+        }
+        assert!(!high.is_empty());
+        check(&app, "Observation?value-quantity=gt150", high).await;
+        let glucose_mg = expected(
+            &app,
+            "lab-",
+            "SELECT RSLT_ID FROM LAB_RESULT WHERE DEL_FLG <> 'Y' AND TEST_CD = 'GLU   ' \
+             AND RSLT_VAL GLOB '[0-9]*' AND RSLT_VAL NOT GLOB '*[^0-9.]*' \
+             AND CAST(RSLT_VAL AS REAL) >= 99.5 AND CAST(RSLT_VAL AS REAL) < 100.5",
+        )
+        .await;
+        check(
+            &app,
+            "Observation?value-quantity=100|http://unitsofmeasure.org|mg/dL&code=2339-0",
+            glucose_mg,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn paging_totals_and_post() {
+    for app in spawn_apps().await {
+        let all: BTreeSet<String> = expected(&app, "", PATIENTS).await;
+        // Every match once, none twice, across pages of 7.
+        let paged = all_pages(&app, "Patient?_count=7").await;
+        assert_eq!(paged.len(), all.len());
+        assert_eq!(paged.iter().cloned().collect::<BTreeSet<_>>(), all);
+        // Within one source, pages follow the key order.
+        let keys: Vec<i64> = paged.iter().map(|s| s.parse().unwrap()).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        // Across sources of a multi-source type.
+        let obs = all_pages(&app, "Observation?patient=Patient/1&_count=5").await;
+        assert_eq!(obs.len(), obs.iter().collect::<BTreeSet<_>>().len());
+
+        let (_, b) = app
+            .get("Patient?gender=female&_total=accurate&_count=2")
+            .await;
+        let females = expected(&app, "", &format!("{PATIENTS} AND SEX_CD = 'F'")).await;
+        assert_eq!(b["total"], females.len());
+        assert_eq!(b["entry"].as_array().unwrap().len(), 2);
+        let (_, b) = app.get("Patient?gender=female&_summary=count").await;
+        assert_eq!(b["total"], females.len());
+        assert!(b.get("entry").is_none());
+        let (_, b) = app.get("Patient?gender=female&_count=0").await;
+        assert!(b.get("entry").is_none());
+
+        // Links echo the normalized parameters.
+        let (_, b) = app.get("Patient?family=cha&_count=5").await;
+        assert_eq!(
+            b["link"][0]["url"],
+            format!("{}/Patient?family=cha&_count=5", app.base)
+        );
+
+        // POST _search with a form body answers the same.
+        let res = app
+            .client
+            .post(format!("{}/Patient/_search", app.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("gender=female&_count=1000")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let b: Value = res.json().await.unwrap();
+        let got: BTreeSet<String> = b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["resource"]["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(got, females);
+    }
+}
+
+#[tokio::test]
+async fn lenient_handling_drops_unknown_parameters_and_says_so() {
+    for app in spawn_apps().await {
+        let res = app
+            .client
+            .get(format!(
+                "{}/Patient?foo=bar&gender=female&_count=3",
+                app.base
+            ))
+            .header("prefer", "handling=lenient")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let b: Value = res.json().await.unwrap();
+        crate::fhir_schema::assert_valid(&b);
+        let self_url = b["link"][0]["url"].as_str().unwrap();
+        assert!(!self_url.contains("foo"), "{self_url}");
+        let entries = b["entry"].as_array().unwrap();
+        let outcome = entries.last().unwrap();
+        assert_eq!(outcome["search"]["mode"], "outcome");
+        assert_eq!(outcome["resource"]["resourceType"], "OperationOutcome");
+        assert!(
+            outcome["resource"]["issue"][0]["diagnostics"]
+                .as_str()
+                .unwrap()
+                .contains("foo")
+        );
+        assert_eq!(entries.len(), 4);
+    }
+}
+
+#[tokio::test]
+async fn a_page_takes_a_constant_number_of_statements() {
+    for app in spawn_apps().await {
+        let res = app
+            .client
+            .get(format!("{}/Patient?_count=100", app.base))
+            .send()
+            .await
+            .unwrap();
+        // One page statement and one per child table, however many patients.
+        assert_eq!(res.headers()["x-sql-statements"], "4", "{}", app.dialect);
+    }
+}
