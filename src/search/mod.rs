@@ -2,6 +2,7 @@
 //! number and quantity ranges. Each module parses its search values and writes the SQL
 //! predicate for a mapped column with bound parameters, for every dialect.
 
+pub mod date;
 pub mod number;
 pub mod prefix;
 
