@@ -234,7 +234,22 @@ pub fn targets(
                 }
             }
         }
-        "date" => date_targets(&matched, &mut out),
+        "date" => {
+            date_targets(&matched, &mut out);
+            for t in &out {
+                if let SearchTarget::Date { start, end } = t {
+                    for l in std::iter::once(start).chain(end.iter()) {
+                        if let Some(f) = leaf_format(source, *l)
+                            && !crate::search::date::sortable_format(f)
+                        {
+                            return Err(format!(
+                                "dates stored as text in the format '{f}' cannot be compared without reading every row (use a year-month-day order such as %Y%m%d, or an `expr` that converts them)"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
         "reference" => {
             for (m, expr) in &matched {
                 if let ElementValue::Sql {
@@ -269,6 +284,22 @@ pub fn targets(
         return Err("none of the elements it searches is mapped".to_string());
     }
     Ok(out)
+}
+
+fn leaf_format(source: &Source, l: LeafRef) -> Option<&str> {
+    let el = match (l.location, l.element) {
+        (Location::Row, Some(i)) => &source.elements[i],
+        (Location::Child(c), Some(i)) => &source.children[c].elements[i],
+        (Location::Child(c), None) => source.children[c].value.as_ref()?,
+        (Location::Row, None) => return None,
+    };
+    match &el.value {
+        ElementValue::Sql {
+            convert: Convert::Primitive { format, .. },
+            ..
+        } => format.as_deref(),
+        _ => None,
+    }
 }
 
 /// Groups matched leaves by the value they belong to (location + path above the last segment).

@@ -17,7 +17,7 @@ use crate::mapping::{
     SearchTarget, Source, SqlValue, TokenPart,
 };
 use crate::request::search::{Filter, Modifier, TokenValue, token_value, unescape};
-use crate::search::number;
+use crate::search::{date, number};
 
 /// Why a search cannot be planned (the client's values are wrong).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,7 +33,7 @@ pub enum PlanError {
 /// Whether parameters of this type can be searched (what the CapabilityStatement lists).
 pub fn searchable(param_type: &str, code: &str) -> bool {
     match param_type {
-        "token" | "string" | "reference" | "number" | "quantity" => true,
+        "token" | "string" | "reference" | "number" | "quantity" | "date" => true,
         _ => code == "_id",
     }
 }
@@ -508,16 +508,90 @@ fn write_value_match(
                     Ok(())
                 })?;
             }
-            SearchTarget::LastUpdated | SearchTarget::Date { .. } => {
-                return Err(PlanError::Unsupported(format!(
-                    "{} search is not supported yet ('{}')",
-                    f.param_type, f.code
-                )));
+            SearchTarget::Date { start, end } => {
+                let search = date::parse(raw, cx.tz)
+                    .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", f.code)))?;
+                in_location(w, cx, start.location, |w| {
+                    let (start_sql, el) = leaf_sql(cx, *start);
+                    let target = date::DateTarget {
+                        start: start_sql,
+                        end: end.map(|e| leaf_sql(cx, e).0),
+                        storage: date_storage(cx.dialect, el_info(el), el_format(el)),
+                    };
+                    date::write_predicate(w, &target, &search, cx.tz)
+                        .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", f.code)))
+                })?;
+            }
+            SearchTarget::LastUpdated => {
+                let search = date::parse(raw, cx.tz)
+                    .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", f.code)))?;
+                let Some(value) = &cx.source.last_updated else {
+                    write_bool(w, false);
+                    continue;
+                };
+                let mut vw = SqlWriter::new(cx.dialect);
+                write_value(&mut vw, &cx.source.alias, value);
+                let info = match value {
+                    SqlValue::Column(c) => Some(&c.info),
+                    SqlValue::Expr(_) => None,
+                };
+                let target = date::DateTarget {
+                    start: vw.finish().sql,
+                    end: None,
+                    storage: date_storage(cx.dialect, info, None),
+                };
+                w.push("(");
+                date::write_predicate(w, &target, &search, cx.tz)
+                    .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", f.code)))?;
+                w.push(")");
             }
         }
     }
     w.push(")");
     Ok(())
+}
+
+fn el_info(el: &ElementMapping) -> Option<&crate::mapping::ColumnInfo> {
+    column_info(el)
+}
+
+fn el_format(el: &ElementMapping) -> Option<&str> {
+    match &el.value {
+        ElementValue::Sql {
+            convert: Convert::Primitive { format, .. },
+            ..
+        } => format.as_deref(),
+        _ => None,
+    }
+}
+
+/// How a date is stored, from the column's type (and the mapping's `format` for text dates).
+/// Expressions are taken to yield timestamps.
+pub fn date_storage(
+    dialect: Dialect,
+    info: Option<&crate::mapping::ColumnInfo>,
+    format: Option<&str>,
+) -> date::DateStorage {
+    if let Some(f) = format {
+        return date::DateStorage::Text {
+            format: f.to_string(),
+        };
+    }
+    let t = info
+        .map(|i| i.type_name.to_ascii_uppercase())
+        .unwrap_or_default();
+    if t.contains("TIMESTAMPTZ") || t.contains("WITH TIME ZONE") {
+        date::DateStorage::TimestampTz
+    } else if t == "TIMESTAMP" && dialect == Dialect::Mysql {
+        // MySQL TIMESTAMP values are instants (read in the session's UTC).
+        date::DateStorage::TimestampTz
+    } else if t.contains("TIME") {
+        date::DateStorage::Timestamp
+    } else if t.contains("DATE") {
+        date::DateStorage::Date
+    } else {
+        date::DateStorage::Timestamp
+    }
 }
 
 /// A number target: text columns and expressions are cast to a number, numeric columns are
@@ -624,7 +698,10 @@ fn write_string_match(w: &mut SqlWriter, sql: &str, text: &str, modifier: Option
             w.push(sql).push(" = ").param(text.to_string());
             if w.dialect() == Dialect::Mysql {
                 // MySQL's usual collations ignore case; :exact must not.
-                w.push(" AND BINARY ").push(sql).push(" = ").param(text.to_string());
+                w.push(" AND BINARY ")
+                    .push(sql)
+                    .push(" = ")
+                    .param(text.to_string());
             }
         }
         Some(Modifier::Contains) => {

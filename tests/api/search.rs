@@ -403,3 +403,135 @@ async fn a_page_takes_a_constant_number_of_statements() {
         assert_eq!(res.headers()["x-sql-statements"], "4", "{}", app.dialect);
     }
 }
+
+#[tokio::test]
+async fn date_searches() {
+    for app in spawn_apps().await {
+        // Text 'YYYYMMDD' birth dates.
+        let y1974 = expected(&app, "", &format!("{PATIENTS} AND BIRTH_DT LIKE '1974%'")).await;
+        assert!(y1974.contains("1"));
+        check(&app, "Patient?birthdate=1974", y1974).await;
+        check(
+            &app,
+            "Patient?birthdate=1974-06-25",
+            ["1".to_string()].into(),
+        )
+        .await;
+        check(
+            &app,
+            "Patient?birthdate=lt1930",
+            expected(&app, "", &format!("{PATIENTS} AND BIRTH_DT < '19300101'")).await,
+        )
+        .await;
+        check(
+            &app,
+            "Patient?birthdate=ge1990-06",
+            expected(&app, "", &format!("{PATIENTS} AND BIRTH_DT >= '19900601'")).await,
+        )
+        .await;
+        check(
+            &app,
+            "Patient?birthdate=gt1990-06",
+            expected(&app, "", &format!("{PATIENTS} AND BIRTH_DT >= '19900701'")).await,
+        )
+        .await;
+        check(
+            &app,
+            "Patient?birthdate=le1950-01-01",
+            expected(&app, "", &format!("{PATIENTS} AND BIRTH_DT <= '19500101'")).await,
+        )
+        .await;
+        check(
+            &app,
+            "Patient?birthdate=ne1974",
+            expected(
+                &app,
+                "",
+                &format!("{PATIENTS} AND BIRTH_DT NOT LIKE '1974%'"),
+            )
+            .await,
+        )
+        .await;
+        check(
+            &app,
+            "Patient?birthdate=ge1960&birthdate=lt1970",
+            expected(
+                &app,
+                "",
+                &format!("{PATIENTS} AND BIRTH_DT >= '19600101' AND BIRTH_DT < '19700101'"),
+            )
+            .await,
+        )
+        .await;
+        // A period (admission to discharge): eq needs the whole stay inside the month.
+        let march = expected(
+            &app,
+            "",
+            "SELECT VISIT_ID FROM VISIT WHERE DEL_FLG <> 'Y' AND ADMIT_TS >= '2019-03-01 00:00:00' \
+             AND DISCH_TS IS NOT NULL AND DISCH_TS < '2019-04-01 00:00:00'",
+        )
+        .await;
+        assert!(march.contains("1"));
+        check(&app, "Encounter?date=2019-03", march).await;
+        // Open stays (no discharge yet) go on for ever.
+        let open_after = expected(
+            &app,
+            "",
+            "SELECT VISIT_ID FROM VISIT WHERE DEL_FLG <> 'Y' AND (DISCH_TS IS NULL OR DISCH_TS >= '2024-01-01 00:00:00')",
+        )
+        .await;
+        check(&app, "Encounter?date=gt2023", open_after).await;
+        // Timestamps of several sources.
+        let mut before_2016 = expected(
+            &app,
+            "lab-",
+            "SELECT RSLT_ID FROM LAB_RESULT WHERE DEL_FLG <> 'Y' AND COLLECT_TS < '2016-01-01 00:00:00'",
+        )
+        .await;
+        for (prefix, col) in [
+            ("vs-hr-", "HR"),
+            ("vs-bp-", "BP_SYS"),
+            ("vs-temp-", "TEMP_F"),
+            ("vs-wt-", "WT_KG"),
+        ] {
+            before_2016.extend(
+                expected(
+                    &app,
+                    prefix,
+                    &format!(
+                        "SELECT VS_ID FROM VITALS WHERE DEL_FLG <> 'Y' AND {col} IS NOT NULL AND TAKEN_TS < '2016-01-01 00:00:00'"
+                    ),
+                )
+                .await,
+            );
+        }
+        assert!(!before_2016.is_empty());
+        check(&app, "Observation?date=lt2016", before_2016).await;
+        // With a time zone: 2019-03-14T15:00:00Z is 10:00:00 in Chicago (CDT, -05:00); `sa`
+        // wants stays that start after that second.
+        let after_10 = expected(
+            &app,
+            "",
+            "SELECT VISIT_ID FROM VISIT WHERE DEL_FLG <> 'Y' AND ADMIT_TS >= '2019-03-14 10:00:01' \
+             AND ADMIT_TS < '2019-03-15 00:00:00'",
+        )
+        .await;
+        check(
+            &app,
+            "Encounter?date=sa2019-03-14T15:00:00Z&date=lt2019-03-15",
+            after_10,
+        )
+        .await;
+        check(
+            &app,
+            "Patient?_lastUpdated=ge2024-06-01",
+            expected(
+                &app,
+                "",
+                &format!("{PATIENTS} AND LAST_UPD_TS >= '2024-06-01 00:00:00'"),
+            )
+            .await,
+        )
+        .await;
+    }
+}
