@@ -1,0 +1,57 @@
+//! SQL snapshots of representative searches, for each dialect: what the planner sends to the
+//! database, with its bound parameters. Review changes with `cargo insta review`.
+
+use fhir_facade::dialect::Dialect;
+use fhir_facade::mapping::Mapping;
+use fhir_facade::plan::SourceLayout;
+use fhir_facade::plan::search::{Context, count_statement, page_statement};
+use fhir_facade::request::search::SearchRequest;
+
+const SEARCHES: &[(&str, &str)] = &[
+    ("patient_family_gender", "Patient?family=smi&gender=female"),
+    ("patient_identifier", "Patient?identifier=http://hospital.example.org/fhir/sid/mrn|M1242486"),
+    ("patient_birthdate_range", "Patient?birthdate=ge1960&birthdate=lt1970-06"),
+    ("patient_name_contains_not_gender", "Patient?name:contains=ann&gender:not=male"),
+    ("observation_code_value", "Observation?code=http://loinc.org|2339-0&value-quantity=gt150||mg/dL"),
+    ("observation_patient_date", "Observation?patient=Patient/1&date=ge2020-01-01T00:00:00Z"),
+    ("encounter_period_status", "Encounter?date=2019-03&status=finished,cancelled"),
+    ("condition_code_missing_onset", "Condition?code=E11.9&onset-date:missing=true"),
+];
+
+fn mapping(dialect: Dialect) -> Mapping {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml");
+    fhir_facade::mapping::load(path, dialect).unwrap()
+}
+
+fn plan(m: &Mapping, dialect: Dialect, query: &str) -> String {
+    let (rt, qs) = query.split_once('?').unwrap();
+    let params: Vec<(String, String)> = form_urlencoded::parse(qs.as_bytes()).into_owned().collect();
+    let req = SearchRequest::parse(m, rt, &params, false, 1000).unwrap();
+    let mut out = String::new();
+    for source in m.sources_of(rt) {
+        let cx = Context {
+            source,
+            dialect,
+            tz: m.timezone,
+            base_url: "http://localhost/fhir",
+        };
+        let layout = SourceLayout::of(source);
+        let page = page_statement(&cx, &layout, &req.filters, None, 21).unwrap();
+        let count = count_statement(&cx, &req.filters).unwrap();
+        out.push_str(&format!(
+            "-- {}\n{}\n-- params: {:?}\n-- count:\n{}\n\n",
+            source.name, page.sql, page.params, count.sql
+        ));
+    }
+    out
+}
+
+#[test]
+fn search_sql_per_dialect() {
+    for dialect in Dialect::ALL {
+        let m = mapping(dialect);
+        for (name, query) in SEARCHES {
+            insta::assert_snapshot!(format!("{name}_{}", dialect.key()), plan(&m, dialect, query), query);
+        }
+    }
+}
