@@ -9,13 +9,34 @@ use fhir_facade::request::search::SearchRequest;
 
 const SEARCHES: &[(&str, &str)] = &[
     ("patient_family_gender", "Patient?family=smi&gender=female"),
-    ("patient_identifier", "Patient?identifier=http://hospital.example.org/fhir/sid/mrn|M1242486"),
-    ("patient_birthdate_range", "Patient?birthdate=ge1960&birthdate=lt1970-06"),
-    ("patient_name_contains_not_gender", "Patient?name:contains=ann&gender:not=male"),
-    ("observation_code_value", "Observation?code=http://loinc.org|2339-0&value-quantity=gt150||mg/dL"),
-    ("observation_patient_date", "Observation?patient=Patient/1&date=ge2020-01-01T00:00:00Z"),
-    ("encounter_period_status", "Encounter?date=2019-03&status=finished,cancelled"),
-    ("condition_code_missing_onset", "Condition?code=E11.9&onset-date:missing=true"),
+    (
+        "patient_identifier",
+        "Patient?identifier=http://hospital.example.org/fhir/sid/mrn|M1242486",
+    ),
+    (
+        "patient_birthdate_range",
+        "Patient?birthdate=ge1960&birthdate=lt1970-06",
+    ),
+    (
+        "patient_name_contains_not_gender",
+        "Patient?name:contains=ann&gender:not=male",
+    ),
+    (
+        "observation_code_value",
+        "Observation?code=http://loinc.org|2339-0&value-quantity=gt150||mg/dL",
+    ),
+    (
+        "observation_patient_date",
+        "Observation?patient=Patient/1&date=ge2020-01-01T00:00:00Z",
+    ),
+    (
+        "encounter_period_status",
+        "Encounter?date=2019-03&status=finished,cancelled",
+    ),
+    (
+        "condition_code_missing_onset",
+        "Condition?code=E11.9&onset-date:missing=true",
+    ),
 ];
 
 fn mapping(dialect: Dialect) -> Mapping {
@@ -25,7 +46,8 @@ fn mapping(dialect: Dialect) -> Mapping {
 
 fn plan(m: &Mapping, dialect: Dialect, query: &str) -> String {
     let (rt, qs) = query.split_once('?').unwrap();
-    let params: Vec<(String, String)> = form_urlencoded::parse(qs.as_bytes()).into_owned().collect();
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(qs.as_bytes()).into_owned().collect();
     let req = SearchRequest::parse(m, rt, &params, false, 1000).unwrap();
     let mut out = String::new();
     for source in m.sources_of(rt) {
@@ -51,7 +73,11 @@ fn search_sql_per_dialect() {
     for dialect in Dialect::ALL {
         let m = mapping(dialect);
         for (name, query) in SEARCHES {
-            insta::assert_snapshot!(format!("{name}_{}", dialect.key()), plan(&m, dialect, query), query);
+            insta::assert_snapshot!(
+                format!("{name}_{}", dialect.key()),
+                plan(&m, dialect, query),
+                query
+            );
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::assemble::bundle::{SearchSet, searchset};
 use crate::assemble::outcome::{Issue, Severity};
 use crate::db::QueryCounter;
 use crate::plan::search::PlanError;
-use crate::request::search::SearchRequest;
+use crate::request::search::{SearchRequest, apply_elements, parse_elements};
 use crate::request::{ReadRequest, RequestError, ResponseFormat, negotiate};
 use crate::service;
 use crate::service::search::SearchError;
@@ -97,6 +97,10 @@ pub async fn read(
     let params = query_params(&req)?;
     let format = format_of(&req, &params)?;
     let request = ReadRequest::parse(&state.mapping, &resource_type, &id, &params, lenient(&req))?;
+    let elements = match param(&params, "_elements") {
+        Some(v) => Some(parse_elements(&resource_type, v)?),
+        None => None,
+    };
     let counter = counter(&req);
     let found =
         service::read::read(&state.mapping, &state.db.for_request(), &request, &counter).await?;
@@ -116,10 +120,14 @@ pub async fn read(
         .as_deref()
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| HttpDate::from(std::time::SystemTime::from(t)));
+    let mut resource = found.resource;
+    if let Some(e) = &elements {
+        apply_elements(&mut resource, e);
+    }
     let res = if not_modified(&req, etag.as_ref(), modified) {
         HttpResponse::NotModified().finish()
     } else {
-        respond::json(StatusCode::OK, format, &found.resource)
+        respond::json(StatusCode::OK, format, &resource)
     };
     let mut res = with_count(&state, &counter, res);
     if let Some(tag) = etag {
@@ -259,9 +267,15 @@ async fn run_search(
             diagnostics: format!("{why}; it was ignored"),
         })
         .collect();
+    let mut resources = page.resources;
+    if let Some(elements) = &request.elements {
+        for r in &mut resources {
+            apply_elements(r, elements);
+        }
+    }
     let bundle = searchset(SearchSet {
         base_url: &state.base_url,
-        resources: page.resources,
+        resources,
         self_link: format!("{base}?{}", query_string(&self_params)),
         next_link,
         total: page.total,

@@ -4,7 +4,7 @@ use super::{FhirId, RequestError};
 use crate::mapping::Mapping;
 
 /// Parameters every interaction accepts (they shape the response, not the result).
-pub const FORMAT_PARAMS: &[&str] = &["_format", "_pretty"];
+pub const FORMAT_PARAMS: &[&str] = &["_format", "_pretty", "_elements"];
 
 /// A parsed read request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -100,6 +100,8 @@ pub struct SearchRequest {
     pub summary_count: bool,
     /// The paging cursor of a next link.
     pub cursor: Option<String>,
+    /// `_elements`: the top-level elements to return.
+    pub elements: Option<Vec<String>>,
     /// Parameters ignored under lenient handling, with the reason.
     pub ignored: Vec<(String, String)>,
 }
@@ -114,6 +116,9 @@ impl SearchRequest {
         }
         if self.summary_count {
             out.push("_summary=count".into());
+        }
+        if let Some(e) = &self.elements {
+            out.push(format!("_elements={}", e.join(",")));
         }
         out.push(format!("_count={}", self.count));
         out
@@ -180,7 +185,13 @@ pub fn token_value(raw: &str) -> TokenValue {
 }
 
 const RESULT_PARAMS: &[&str] = &[
-    "_count", "_total", "_summary", "_format", "_pretty", "_cursor",
+    "_count",
+    "_total",
+    "_summary",
+    "_format",
+    "_pretty",
+    "_cursor",
+    "_elements",
 ];
 
 fn unsupported(
@@ -214,6 +225,7 @@ impl SearchRequest {
             total: TotalMode::None,
             summary_count: false,
             cursor: None,
+            elements: None,
             ignored: Vec::new(),
         };
         for (name, value) in params {
@@ -343,9 +355,51 @@ impl SearchRequest {
                 }
             },
             "_cursor" => self.cursor = Some(value.to_string()),
+            "_elements" => {
+                self.elements = Some(parse_elements(&self.resource_type, value)?);
+            }
             _ => {} // _format and _pretty shape the response only
         }
         Ok(())
+    }
+}
+
+/// Parses `_elements`: top-level element names of `resource_type`.
+pub fn parse_elements(resource_type: &str, value: &str) -> Result<Vec<String>, RequestError> {
+    let defs = crate::fhir::Definitions::r4();
+    let mut out = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if name.contains('.') || defs.resolve(resource_type, name).is_err() {
+            return Err(RequestError::InvalidParameter(format!(
+                "_elements: '{name}' is not a top-level element of {resource_type}"
+            )));
+        }
+        out.push(name.to_string());
+    }
+    Ok(out)
+}
+
+/// Keeps only the `elements` of a resource (and what it must keep: `resourceType`, `id`,
+/// `meta`), marking it SUBSETTED as the specification asks.
+pub fn apply_elements(
+    resource: &mut serde_json::Map<String, serde_json::Value>,
+    elements: &[String],
+) {
+    resource.retain(|k, _| {
+        matches!(k.as_str(), "resourceType" | "id" | "meta") || elements.iter().any(|e| e == k)
+    });
+    let meta = resource
+        .entry("meta")
+        .or_insert_with(|| serde_json::json!({}));
+    if let Some(m) = meta.as_object_mut() {
+        let tags = m.entry("tag").or_insert_with(|| serde_json::json!([]));
+        if let Some(t) = tags.as_array_mut() {
+            t.push(serde_json::json!({
+                "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+                "code": "SUBSETTED",
+                "display": "subsetted"
+            }));
+        }
     }
 }
 

@@ -535,3 +535,30 @@ async fn date_searches() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn elements_subset_resources() {
+    for app in spawn_apps().await {
+        let (s, b) = app.get("Patient?_id=1&_elements=name,gender").await;
+        assert_eq!(s, 200);
+        crate::fhir_schema::assert_valid(&b);
+        let r = &b["entry"][0]["resource"];
+        let keys: BTreeSet<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["resourceType", "id", "meta", "name", "gender"].into()
+        );
+        assert!(r["meta"]["tag"].to_string().contains("SUBSETTED"));
+        assert!(
+            b["link"][0]["url"]
+                .as_str()
+                .unwrap()
+                .contains("_elements=name%2Cgender")
+        );
+        let r = app.resource("Patient/1?_elements=birthDate").await;
+        assert_eq!(r["birthDate"], "1974-06-25");
+        assert!(r.get("name").is_none());
+        let (s, b) = app.get("Patient?_elements=nonsense").await;
+        assert_eq!(s, 400, "{b}");
+    }
+}
