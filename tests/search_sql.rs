@@ -1,10 +1,13 @@
 //! SQL snapshots of representative searches, for each dialect: what the planner sends to the
 //! database, with its bound parameters. Review changes with `cargo insta review`.
 
+use fhir_facade::db::Value;
 use fhir_facade::dialect::Dialect;
 use fhir_facade::mapping::Mapping;
-use fhir_facade::plan::SourceLayout;
-use fhir_facade::plan::search::{Context, count_statement, page_statement};
+use fhir_facade::plan::KeyValue;
+use fhir_facade::plan::search::{
+    Context, Keyset, count_statement, order, page_layout, page_statement,
+};
 use fhir_facade::request::search::SearchRequest;
 
 const SEARCHES: &[(&str, &str)] = &[
@@ -57,8 +60,9 @@ fn plan(m: &Mapping, dialect: Dialect, query: &str) -> String {
             tz: m.timezone,
             base_url: "http://localhost/fhir",
         };
-        let layout = SourceLayout::of(source);
-        let page = page_statement(&cx, &layout, &req.filters, None, 21).unwrap();
+        let order = order(&cx, &req.sort).unwrap();
+        let layout = page_layout(source, &order);
+        let page = page_statement(&cx, &layout, &req.filters, &order, None, 21).unwrap();
         let count = count_statement(&cx, &req.filters).unwrap();
         out.push_str(&format!(
             "-- {}\n{}\n-- params: {:?}\n-- count:\n{}\n\n",
@@ -79,5 +83,35 @@ fn search_sql_per_dialect() {
                 query
             );
         }
+    }
+}
+
+#[test]
+fn sorted_page_after_a_keyset_per_dialect() {
+    for dialect in Dialect::ALL {
+        let m = mapping(dialect);
+        let params: Vec<(String, String)> = vec![
+            ("family".into(), "s".into()),
+            ("_sort".into(), "-birthdate,family".into()),
+        ];
+        let req = SearchRequest::parse(&m, "Patient", &params, false, 1000).unwrap();
+        let source = m.sources_of("Patient").next().unwrap();
+        let cx = Context {
+            source,
+            dialect,
+            tz: m.timezone,
+            base_url: "http://localhost/fhir",
+        };
+        let order = order(&cx, &req.sort).unwrap();
+        let layout = page_layout(source, &order);
+        let after = Keyset {
+            sort: vec![Value::Text("19740625".into()), Value::Null],
+            key: KeyValue::Int(1),
+        };
+        let page = page_statement(&cx, &layout, &req.filters, &order, Some(&after), 11).unwrap();
+        insta::assert_snapshot!(
+            format!("patient_sorted_after_{}", dialect.key()),
+            format!("{}\n-- params: {:?}", page.sql, page.params)
+        );
     }
 }

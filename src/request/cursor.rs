@@ -14,12 +14,76 @@ use super::RequestError;
 use crate::plan::KeyValue;
 
 /// Where the next page starts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
     /// Index of the source (in mapping order) the next page starts in.
     pub source: usize,
     /// The last key served from that source (`None`: start at its first row).
     pub after: Option<CursorKey>,
+    /// The sort values of the last row served (with `_sort`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sort: Vec<SortValue>,
+}
+
+/// A sort value in a cursor: a database value, kept with its type so it binds back exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SortValue {
+    /// NULL.
+    N,
+    /// Boolean.
+    B(bool),
+    /// Integer.
+    I(i64),
+    /// Float.
+    F(f64),
+    /// Decimal text.
+    D(String),
+    /// Text.
+    S(String),
+    /// Date `YYYY-MM-DD`.
+    Date(chrono::NaiveDate),
+    /// Time.
+    Time(chrono::NaiveTime),
+    /// Timestamp without zone.
+    Ts(chrono::NaiveDateTime),
+    /// Timestamp with zone.
+    Tz(chrono::DateTime<chrono::FixedOffset>),
+}
+
+impl From<&crate::db::Value> for SortValue {
+    fn from(v: &crate::db::Value) -> Self {
+        use crate::db::Value as V;
+        match v {
+            V::Null | V::Bytes(_) => SortValue::N,
+            V::Bool(b) => SortValue::B(*b),
+            V::Int(i) => SortValue::I(*i),
+            V::Float(f) => SortValue::F(*f),
+            V::Decimal(d) => SortValue::D(d.clone()),
+            V::Text(s) => SortValue::S(s.clone()),
+            V::Date(d) => SortValue::Date(*d),
+            V::Time(t) => SortValue::Time(*t),
+            V::Timestamp(t) => SortValue::Ts(*t),
+            V::TimestampTz(t) => SortValue::Tz(*t),
+        }
+    }
+}
+
+impl From<&SortValue> for crate::db::Value {
+    fn from(v: &SortValue) -> Self {
+        use crate::db::Value as V;
+        match v {
+            SortValue::N => V::Null,
+            SortValue::B(b) => V::Bool(*b),
+            SortValue::I(i) => V::Int(*i),
+            SortValue::F(f) => V::Float(*f),
+            SortValue::D(d) => V::Decimal(d.clone()),
+            SortValue::S(s) => V::Text(s.clone()),
+            SortValue::Date(d) => V::Date(*d),
+            SortValue::Time(t) => V::Time(*t),
+            SortValue::Ts(t) => V::Timestamp(*t),
+            SortValue::Tz(t) => V::TimestampTz(*t),
+        }
+    }
 }
 
 /// A key in a cursor.
@@ -145,6 +209,7 @@ mod tests {
         let c = Cursor {
             source: 2,
             after: Some(CursorKey::I(41)),
+            sort: vec![SortValue::S("SMITH".into()), SortValue::N],
         };
         let token = codec.encode(&c, "Patient", &params);
         assert_eq!(codec.decode(&token, "Patient", &params).unwrap(), c);
@@ -165,6 +230,7 @@ mod tests {
             &Cursor {
                 source: 0,
                 after: None,
+                sort: vec![],
             },
             "Patient",
             &params,

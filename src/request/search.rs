@@ -76,6 +76,15 @@ pub struct Filter {
     pub link: String,
 }
 
+/// One `_sort` key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    /// Parameter code.
+    pub code: String,
+    /// Descending (`-code`).
+    pub desc: bool,
+}
+
 /// `_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TotalMode {
@@ -102,6 +111,8 @@ pub struct SearchRequest {
     pub cursor: Option<String>,
     /// `_elements`: the top-level elements to return.
     pub elements: Option<Vec<String>>,
+    /// `_sort` keys, in order.
+    pub sort: Vec<SortKey>,
     /// Parameters ignored under lenient handling, with the reason.
     pub ignored: Vec<(String, String)>,
 }
@@ -119,6 +130,14 @@ impl SearchRequest {
         }
         if let Some(e) = &self.elements {
             out.push(format!("_elements={}", e.join(",")));
+        }
+        if !self.sort.is_empty() {
+            let keys: Vec<String> = self
+                .sort
+                .iter()
+                .map(|k| format!("{}{}", if k.desc { "-" } else { "" }, k.code))
+                .collect();
+            out.push(format!("_sort={}", keys.join(",")));
         }
         out.push(format!("_count={}", self.count));
         out
@@ -192,6 +211,7 @@ const RESULT_PARAMS: &[&str] = &[
     "_pretty",
     "_cursor",
     "_elements",
+    "_sort",
 ];
 
 fn unsupported(
@@ -226,6 +246,7 @@ impl SearchRequest {
             summary_count: false,
             cursor: None,
             elements: None,
+            sort: Vec::new(),
             ignored: Vec::new(),
         };
         for (name, value) in params {
@@ -357,6 +378,18 @@ impl SearchRequest {
             "_cursor" => self.cursor = Some(value.to_string()),
             "_elements" => {
                 self.elements = Some(parse_elements(&self.resource_type, value)?);
+            }
+            "_sort" => {
+                for k in value.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+                    let (code, desc) = match k.strip_prefix('-') {
+                        Some(c) => (c, true),
+                        None => (k, false),
+                    };
+                    self.sort.push(SortKey {
+                        code: code.to_string(),
+                        desc,
+                    });
+                }
             }
             _ => {} // _format and _pretty shape the response only
         }

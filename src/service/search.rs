@@ -6,9 +6,11 @@ use serde_json::{Map, Value as Json};
 use super::rows::build_resources;
 use crate::db::{Database, DbError, QueryCounter, Value};
 use crate::mapping::Mapping;
-use crate::plan::search::{Context, PlanError, count_statement, page_statement};
-use crate::plan::{KeyValue, SourceLayout};
-use crate::request::cursor::{Cursor, CursorKey};
+use crate::plan::KeyValue;
+use crate::plan::search::{
+    Context, Keyset, PlanError, count_statement, order, page_layout, page_statement,
+};
+use crate::request::cursor::{Cursor, CursorKey, SortValue};
 use crate::request::search::SearchRequest;
 
 /// Why a search failed.
@@ -56,7 +58,21 @@ pub async fn search(
         tz: mapping.timezone,
         base_url,
     };
+    if !req.sort.is_empty()
+        && sources.len() > 1
+        && req.sort.first().is_some_and(|k| k.code != "_id")
+    {
+        return Err(PlanError::Unsupported(format!(
+            "_sort is not supported on {} yet: its resources come from several sources",
+            req.resource_type
+        ))
+        .into());
+    }
     // Plan everything first: a bad value is reported before any statement runs.
+    let mut orders = Vec::new();
+    for s in &sources {
+        orders.push(order(&context(s), &req.sort)?);
+    }
     let mut counts = Vec::new();
     if req.summary_count || req.total == crate::request::search::TotalMode::Accurate {
         for s in &sources {
@@ -93,15 +109,23 @@ pub async fn search(
     let mut resources = Vec::new();
     let mut next = None;
     for (i, source) in sources.iter().enumerate().skip(start) {
-        let after: Option<KeyValue> = cursor
+        let order = &orders[i];
+        let after: Option<Keyset> = cursor
             .filter(|c| c.source == i)
-            .and_then(|c| c.after.as_ref())
-            .map(KeyValue::from);
-        let layout = SourceLayout::of(source);
+            .and_then(|c| {
+                let key = KeyValue::from(c.after.as_ref()?);
+                Some(Keyset {
+                    sort: c.sort.iter().map(crate::db::Value::from).collect(),
+                    key,
+                })
+            })
+            .filter(|k| k.sort.len() == order.sort.len());
+        let layout = page_layout(source, order);
         let stmt = page_statement(
             &context(source),
             &layout,
             &req.filters,
+            order,
             after.as_ref(),
             remaining + 1,
         )?;
@@ -112,9 +136,11 @@ pub async fn search(
         if let Some(last) = rows.last() {
             let last_key = key_of(&last[layout.id]);
             if more_here || (remaining == 0 && i + 1 < sources.len()) {
+                let first_sort = layout.columns.len() - order.sort.len();
                 next = Some(Cursor {
                     source: i,
                     after: last_key.as_ref().map(CursorKey::from),
+                    sort: last[first_sort..].iter().map(SortValue::from).collect(),
                 });
             }
         }
@@ -124,6 +150,7 @@ pub async fn search(
                 next = Some(Cursor {
                     source: i + 1,
                     after: None,
+                    sort: Vec::new(),
                 });
             }
             break;
