@@ -1059,7 +1059,9 @@ fn unknown_standard_search_parameter_with_suggestion() {
         &e,
         6,
         "'birthDate' is not a standard search parameter of Patient. Did you mean 'birthdate'?",
-        Some("for a custom parameter write { type = \"token\", definition = \"http://...\" }"),
+        Some(
+            "for a custom parameter write { type = \"token\", definition = \"http://...\", path = \"element.path\" }",
+        ),
     );
     assert_eq!(
         e.entry,
@@ -1078,7 +1080,7 @@ fn custom_search_parameter_needs_type_and_definition() {
         check(
             &e,
             6,
-            "a custom search parameter needs `type` and `definition`",
+            "a custom search parameter needs `type`, `definition` and `path`",
             Some("type is one of number, date, string, token, reference"),
         );
     }
@@ -1098,10 +1100,13 @@ fn search_parameter_of_the_wrong_kind() {
 }
 
 #[test]
-fn search_declarations_are_kept() {
-    let m = compiles(&patient_search(
-        "_id = true\nbirthdate = true\nmrn = { type = \"token\", definition = \"http://h/sp/mrn\" }\n",
-    ));
+fn search_declarations_are_bound_to_mapped_elements() {
+    let text = "[[resource]]\ntype = \"Patient\"\ntable = \"PATIENT\"\nid = \"PAT_ID\"\n\
+                [resource.elements]\nbirthDate = { column = \"BIRTH_DT\", format = \"%Y%m%d\" }\n\
+                \"identifier[0].value\" = \"MRN\"\n\
+                [resource.search]\n_id = true\nbirthdate = true\n\
+                mrn = { type = \"token\", definition = \"http://h/sp/mrn\", path = \"identifier\" }\n";
+    let m = compiles(text);
     let s: Vec<(&str, &str)> = m.sources[0]
         .search
         .iter()
@@ -1112,6 +1117,26 @@ fn search_declarations_are_kept() {
         [("_id", "token"), ("birthdate", "date"), ("mrn", "token")]
     );
     assert_eq!(m.sources[0].search[2].definition, "http://h/sp/mrn");
+}
+
+#[test]
+fn a_search_parameter_needs_its_element_mapped() {
+    let e = one(&patient_search("family = true\n"));
+    check(
+        &e,
+        6,
+        "'family' cannot be searched: none of the elements it searches is mapped",
+        Some("map the element the parameter searches"),
+    );
+}
+
+#[test]
+fn dates_in_unsortable_text_formats_cannot_be_searched() {
+    let text = "[[resource]]\ntype = \"Patient\"\ntable = \"PATIENT\"\nid = \"PAT_ID\"\n\
+                [resource.elements]\nbirthDate = { column = \"BIRTH_DT\", format = \"%m/%d/%Y\" }\n\
+                [resource.search]\nbirthdate = true\n";
+    let e = one(text);
+    check(&e, 8, "cannot be compared without reading every row", None);
 }
 
 // ----------------------------------------------------------------------------------------------
