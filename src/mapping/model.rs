@@ -376,6 +376,8 @@ pub enum SearchTarget {
         code: TokenPart,
         /// Its display text (`:text`).
         display: TokenPart,
+        /// For an Identifier: its type's system and code (`:of-type`).
+        of_type: Option<(TokenPart, TokenPart)>,
     },
     /// A string (a HumanName or Address part, a plain string).
     String(LeafRef),

@@ -341,6 +341,7 @@ fn token_targets(matched: &[(Matched, &ExprPath)], out: &mut Vec<SearchTarget>) 
                     system: TokenPart::Mapped(m.leaf.at, MapField::System),
                     code: TokenPart::Mapped(m.leaf.at, MapField::Code),
                     display: TokenPart::Mapped(m.leaf.at, MapField::Display),
+                    of_type: None,
                 },
                 MapTarget::Primitive(_) => SearchTarget::Token {
                     system: el
@@ -349,6 +350,7 @@ fn token_targets(matched: &[(Matched, &ExprPath)], out: &mut Vec<SearchTarget>) 
                         .map_or(TokenPart::Absent, TokenPart::Const),
                     code: TokenPart::Mapped(m.leaf.at, MapField::Code),
                     display: TokenPart::Absent,
+                    of_type: None,
                 },
             },
             _ if matches!(
@@ -363,6 +365,7 @@ fn token_targets(matched: &[(Matched, &ExprPath)], out: &mut Vec<SearchTarget>) 
                         .map_or(TokenPart::Absent, TokenPart::Const),
                     code: part_of(m),
                     display: TokenPart::Absent,
+                    of_type: None,
                 }
             }
             _ => continue,
@@ -385,8 +388,52 @@ fn token_targets(matched: &[(Matched, &ExprPath)], out: &mut Vec<SearchTarget>) 
             system,
             code: part_of(code),
             display,
+            of_type: identifier_type(matched, code),
         });
     }
+}
+
+/// For an Identifier's `value`: its `type` as (system, code), mapped as a whole CodeableConcept
+/// by a value map, or by `type.coding[0].system` / `.code`.
+fn identifier_type(
+    matched: &[(Matched, &ExprPath)],
+    value: &Matched,
+) -> Option<(TokenPart, TokenPart)> {
+    if value.leaf.path.last()?.name != "value" {
+        return None;
+    }
+    let base = &value.leaf.path[..value.leaf.path.len() - 1];
+    let under_type = |m: &&Matched| {
+        m.leaf.at.location == value.leaf.at.location
+            && m.leaf.path.len() > base.len()
+            && m.leaf.path[..base.len()] == *base
+            && m.leaf.path[base.len()].name == "type"
+    };
+    let in_type: Vec<&Matched> = matched.iter().map(|(m, _)| m).filter(under_type).collect();
+    if let Some(t) = in_type.iter().find(|m| m.leaf.path.len() == base.len() + 1)
+        && let ElementValue::Sql {
+            convert: Convert::Mapped { .. },
+            ..
+        } = &t.leaf.el.value
+    {
+        return Some((
+            TokenPart::Mapped(t.leaf.at, MapField::System),
+            TokenPart::Mapped(t.leaf.at, MapField::Code),
+        ));
+    }
+    let part = |name: &str| {
+        in_type
+            .iter()
+            .find(|m| {
+                m.leaf.path.len() == base.len() + 3
+                    && m.leaf.path[base.len() + 1].name == "coding"
+                    && m.leaf.path[base.len() + 1].index == 0
+                    && m.leaf.path[base.len() + 2].name == name
+            })
+            .map(|m| part_of(m))
+    };
+    let code = part("code")?;
+    Some((part("system").unwrap_or(TokenPart::Absent), code))
 }
 
 fn date_targets(matched: &[(Matched, &ExprPath)], out: &mut Vec<SearchTarget>) {

@@ -16,7 +16,7 @@ use crate::mapping::{
     Convert, ElementMapping, ElementValue, LeafRef, Location, MapField, MapValue, SearchDecl,
     SearchTarget, Source, SqlValue, TokenPart,
 };
-use crate::request::search::{Filter, Modifier, TokenValue, token_value, unescape};
+use crate::request::search::{Filter, Modifier, TokenValue, split_escaped, token_value, unescape};
 use crate::search::{date, number};
 
 /// Why a search cannot be planned (the client's values are wrong).
@@ -572,6 +572,7 @@ fn write_value_match(
                 system,
                 code,
                 display,
+                of_type,
             } => {
                 let location = part_location(code)
                     .or(part_location(system))
@@ -590,6 +591,30 @@ fn write_value_match(
                             }
                             _ => write_bool(w, false),
                         }
+                        Ok(())
+                    })?;
+                    continue;
+                }
+                if f.modifier == Some(Modifier::OfType) {
+                    let parts = split_escaped(raw, '|');
+                    let [type_system, type_code, value] = parts.as_slice() else {
+                        return Err(PlanError::InvalidValue(format!(
+                            "{}:of-type takes type-system|type-code|value, not '{raw}'",
+                            f.code
+                        )));
+                    };
+                    let Some((ts, tc)) = of_type else {
+                        write_bool(w, false);
+                        continue;
+                    };
+                    let (ts_v, tc_v, v) =
+                        (unescape(type_system), unescape(type_code), unescape(value));
+                    in_location(w, cx, location, |w| {
+                        write_part(w, cx, ts, Some(&ts_v));
+                        w.push(" AND ");
+                        write_part(w, cx, tc, Some(&tc_v));
+                        w.push(" AND ");
+                        write_part(w, cx, code, Some(&v));
                         Ok(())
                     })?;
                     continue;

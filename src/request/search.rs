@@ -23,6 +23,8 @@ pub enum Modifier {
     Not,
     /// `:text` (token)
     Text,
+    /// `:of-type` (token, identifiers: `type-system|type-code|value`)
+    OfType,
     /// `:[Type]` (reference)
     Type(String),
 }
@@ -36,6 +38,7 @@ impl Modifier {
             Modifier::Contains => "contains".into(),
             Modifier::Not => "not".into(),
             Modifier::Text => "text".into(),
+            Modifier::OfType => "of-type".into(),
             Modifier::Type(t) => t.clone(),
         }
     }
@@ -44,7 +47,7 @@ impl Modifier {
 /// The modifiers each parameter type supports (also documented in the CapabilityStatement).
 pub fn supported_modifiers(param_type: &str) -> &'static [&'static str] {
     match param_type {
-        "token" => &["missing", "not", "text"],
+        "token" => &["missing", "not", "text", "of-type"],
         "string" => &["missing", "exact", "contains"],
         "reference" => &["missing", "[type]"],
         "date" | "number" | "quantity" | "uri" => &["missing"],
@@ -463,6 +466,7 @@ fn parse_modifier(param_type: &str, m: &str) -> Option<Modifier> {
         "contains" => Modifier::Contains,
         "not" => Modifier::Not,
         "text" => Modifier::Text,
+        "of-type" => Modifier::OfType,
         t if param_type == "reference" && crate::fhir::Definitions::r4().is_resource_type(t) => {
             Modifier::Type(t.to_string())
         }

@@ -176,6 +176,10 @@ async fn search_errors_are_400_with_outcomes() {
             ("Observation?subject=Patient/", "is not a reference"),
             ("Patient?family=", "has an empty value"),
             ("Patient?gender:missing=maybe", "takes true or false"),
+            (
+                "Patient?identifier:of-type=a|b",
+                "of-type takes type-system|type-code|value",
+            ),
         ] {
             let (s, b) = outcome(&app, Method::GET, path, &[]).await;
             assert_eq!(s, 400, "{}: {path}: {b}", app.dialect);
