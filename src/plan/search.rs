@@ -365,7 +365,7 @@ fn write_present(w: &mut SqlWriter, cx: &Context, d: &SearchDecl) -> Result<(), 
     Ok(())
 }
 
-/// Writes `body` for the source row, or inside an `EXISTS` over the child table.
+/// Writes `body` for the source row, or for the rows of a child table (a semi-join).
 fn in_location(
     w: &mut SqlWriter,
     cx: &Context,
@@ -379,22 +379,28 @@ fn in_location(
             w.push(")");
         }
         Location::Child(c) => {
+            // `parent IN (SELECT key ...)` rather than a correlated EXISTS: every database
+            // runs it as a semi-join from the child's index.
             let child = &cx.source.children[c];
-            w.push("EXISTS (SELECT 1 FROM ");
+            let key = SqlValue::Column(child.key.clone());
+            w.push("(");
+            write_value(w, &cx.source.alias, &child.parent_key);
+            w.push(" IN (SELECT ");
+            write_value(w, &child.alias, &key);
+            w.push(" FROM ");
             match &child.relation {
                 crate::mapping::Relation::Table(t) => w.push(t),
                 crate::mapping::Relation::Query(q) => w.push("(").push(q).push(")"),
             };
             w.push(" ").push(&child.alias).push(" WHERE ");
-            write_value(w, &child.alias, &SqlValue::Column(child.key.clone()));
-            w.push(" = ");
-            write_value(w, &cx.source.alias, &child.parent_key);
+            write_value(w, &child.alias, &key);
+            w.push(" IS NOT NULL");
             if let Some(f) = &child.filter {
                 w.push(" AND (").push(f).push(")");
             }
             w.push(" AND (");
             body(w)?;
-            w.push("))");
+            w.push(")))");
         }
     }
     Ok(())
