@@ -58,10 +58,8 @@ pub async fn search(
         tz: mapping.timezone,
         base_url,
     };
-    if !req.sort.is_empty()
-        && sources.len() > 1
-        && req.sort.first().is_some_and(|k| k.code != "_id")
-    {
+    let default_order = req.sort.first().is_none_or(|k| k.code == "_id" && !k.desc);
+    if sources.len() > 1 && !default_order {
         return Err(PlanError::Unsupported(format!(
             "_sort is not supported on {} yet: its resources come from several sources",
             req.resource_type

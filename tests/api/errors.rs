@@ -186,6 +186,18 @@ async fn search_errors_are_400_with_outcomes() {
             assert!(diagnostics(&b).contains(needle), "{path}: {b}");
         }
         assert_eq!(outcome(&app, Method::GET, "Foo?x=1", &[]).await.0, 404);
+        let (s, b) = outcome(&app, Method::GET, "Observation?_sort=-_id", &[]).await;
+        assert_eq!(s, 400, "{b}");
+        assert!(diagnostics(&b).contains("several sources"));
+        let res = app
+            .client
+            .post(format!("{}/Patient/_search", app.base))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
         // A cursor of another search is refused.
         let (_, first) = app.get("Patient?gender=female&_count=2").await;
         let next = first["link"][1]["url"].as_str().unwrap().to_string();
