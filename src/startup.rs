@@ -210,6 +210,14 @@ pub async fn check_against_database(
     apply_schema(mapping, &schema).map_err(invalid)?;
     let counter = QueryCounter::default();
     let mut errors = Vec::new();
+    for source in &mut mapping.sources {
+        // The type of each selected value: a multi-source search types its NULL slots with it.
+        if let Some((_, stmt)) = probes(source, db.dialect()).first()
+            && let Ok(cols) = db.describe(&stmt.sql).await
+        {
+            source.column_types = cols.into_iter().map(|c| c.type_name).collect();
+        }
+    }
     for source in &mapping.sources {
         for (entry, stmt) in probes(source, db.dialect()) {
             if let Err(e) = db.fetch(&stmt, &counter).await {

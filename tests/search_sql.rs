@@ -6,7 +6,7 @@ use fhir_facade::dialect::Dialect;
 use fhir_facade::mapping::Mapping;
 use fhir_facade::plan::KeyValue;
 use fhir_facade::plan::search::{
-    Context, Keyset, count_statement, order, page_layout, page_statement,
+    Branch, Context, Keyset, count_statement, effective_sort, page_query, sort_values,
 };
 use fhir_facade::request::search::SearchRequest;
 
@@ -53,6 +53,7 @@ fn plan(m: &Mapping, dialect: Dialect, query: &str) -> String {
         form_urlencoded::parse(qs.as_bytes()).into_owned().collect();
     let req = SearchRequest::parse(m, rt, &params, false, 1000).unwrap();
     let mut out = String::new();
+    let mut branches = Vec::new();
     for source in m.sources_of(rt) {
         let cx = Context {
             source,
@@ -60,15 +61,24 @@ fn plan(m: &Mapping, dialect: Dialect, query: &str) -> String {
             tz: m.timezone,
             base_url: "http://localhost/fhir",
         };
-        let order = order(&cx, &req.sort).unwrap();
-        let layout = page_layout(source, &order);
-        let page = page_statement(&cx, &layout, &req.filters, &order, None, 21).unwrap();
         let count = count_statement(&cx, &req.filters).unwrap();
-        out.push_str(&format!(
-            "-- {}\n{}\n-- params: {:?}\n-- count:\n{}\n\n",
-            source.name, page.sql, page.params, count.sql
-        ));
+        out.push_str(&format!("-- count, {}:\n{}\n", source.name, count.sql));
+        let (sort, _) = sort_values(&cx, &req.sort).unwrap();
+        branches.push(Branch { cx, sort });
     }
+    let page = page_query(
+        &branches,
+        effective_sort(&req.sort),
+        false,
+        &req.filters,
+        None,
+        21,
+    )
+    .unwrap();
+    out.push_str(&format!(
+        "-- page:\n{}\n-- params: {:?}\n",
+        page.statement.sql, page.statement.params
+    ));
     out
 }
 
@@ -102,13 +112,22 @@ fn sorted_page_after_a_keyset_per_dialect() {
             tz: m.timezone,
             base_url: "http://localhost/fhir",
         };
-        let order = order(&cx, &req.sort).unwrap();
-        let layout = page_layout(source, &order);
+        let (sort, key_desc) = sort_values(&cx, &req.sort).unwrap();
         let after = Keyset {
+            source: 0,
             sort: vec![Value::Text("19740625".into()), Value::Null],
             key: KeyValue::Int(1),
         };
-        let page = page_statement(&cx, &layout, &req.filters, &order, Some(&after), 11).unwrap();
+        let page = page_query(
+            &[Branch { cx, sort }],
+            effective_sort(&req.sort),
+            key_desc,
+            &req.filters,
+            Some(&after),
+            11,
+        )
+        .unwrap()
+        .statement;
         insta::assert_snapshot!(
             format!("patient_sorted_after_{}", dialect.key()),
             format!("{}\n-- params: {:?}", page.sql, page.params)

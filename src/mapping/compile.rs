@@ -453,6 +453,7 @@ impl<'a> Compiler<'a> {
             elements,
             children,
             search: Vec::new(),
+            column_types: Vec::new(),
         };
         source.search = self.search_decls(&rt, &entry, &r.search, &source);
         Some(source)

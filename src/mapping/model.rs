@@ -434,4 +434,7 @@ pub struct Source {
     pub children: Vec<Child>,
     /// Declared search parameters.
     pub search: Vec<SearchDecl>,
+    /// The database's type name of each column of the source's select layout
+    /// (`plan::SourceLayout`), filled at start-up; empty when unknown.
+    pub column_types: Vec<String>,
 }

@@ -1,6 +1,7 @@
 //! Query planning: typed request + mapping → parameterized SQL for a dialect. Pure, no I/O.
 
 pub mod layout;
+pub mod page;
 pub mod read;
 pub mod search;
 pub mod sql;

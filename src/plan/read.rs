@@ -67,6 +67,11 @@ pub fn write_source_select(w: &mut SqlWriter, source: &Source, layout: &SourceLa
         }
         write_value(w, &source.alias, c);
     }
+    write_source_select_list(w, source);
+}
+
+/// ` FROM <source> LEFT JOIN <lookups> WHERE (<filter>)`: what follows a select list.
+pub fn write_source_select_list(w: &mut SqlWriter, source: &Source) {
     w.push(" FROM ");
     write_relation(w, &source.relation, &source.alias);
     for j in &source.joins {

@@ -8,8 +8,7 @@
 use chrono_tz::Tz;
 use sea_query::Value;
 
-use super::layout::SourceLayout;
-use super::read::{KeyValue, write_source_select, write_value};
+use super::read::write_value;
 use super::sql::{SqlWriter, Statement};
 use crate::dialect::Dialect;
 use crate::mapping::{
@@ -38,6 +37,10 @@ pub fn searchable(param_type: &str, code: &str) -> bool {
     }
 }
 
+pub use super::page::{Branch, Keyset, PageQuery, page_query};
+pub use crate::request::search::SortKey as SortSpec;
+use crate::request::search::SortKey;
+
 /// Everything the predicates need to know besides the criterion.
 pub struct Context<'a> {
     /// The source searched.
@@ -50,203 +53,104 @@ pub struct Context<'a> {
     pub base_url: &'a str,
 }
 
-/// A `_sort` key resolved for one source.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SortExpr {
-    /// What to order by.
-    pub value: SqlValue,
-    /// Descending.
-    pub desc: bool,
-}
-
-/// The order of a page: sort keys, then the id key (in `key_desc` direction) as the stable
-/// tie-breaker.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Order {
-    /// Sort keys.
-    pub sort: Vec<SortExpr>,
-    /// Whether the id key runs descending (`_sort=-_id`).
-    pub key_desc: bool,
-}
-
-/// Where the previous page ended: its last row's sort values and key.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Keyset {
-    /// Sort values of the last row, parallel to `Order::sort`.
-    pub sort: Vec<crate::db::Value>,
-    /// Its key.
-    pub key: KeyValue,
-}
-
-/// Resolves `_sort` keys for `cx.source`. Only single-valued values of the source row can be
+/// What `_sort` key `code` orders `cx.source` by: `Ok(None)` when the source does not declare
+/// the parameter (its rows sort last). Only single-valued values of the source row can be
 /// sorted on (a token through a value map, or anything in a child table, cannot).
-pub fn order(cx: &Context, keys: &[crate::request::search::SortKey]) -> Result<Order, PlanError> {
-    let mut out = Order::default();
+fn sort_value(cx: &Context, code: &str) -> Result<Option<SqlValue>, PlanError> {
+    if code == "_lastUpdated" {
+        return Ok(cx.source.last_updated.clone());
+    }
+    let Some(d) = decl(cx.source, code) else {
+        return Ok(None);
+    };
+    let value = d.targets.iter().find_map(|t| {
+        let l = match t {
+            SearchTarget::String(l)
+            | SearchTarget::Reference(l)
+            | SearchTarget::Number(l)
+            | SearchTarget::Date { start: l, .. }
+            | SearchTarget::Quantity { value: l, .. } => *l,
+            SearchTarget::Token {
+                code: TokenPart::Leaf(l),
+                ..
+            } => *l,
+            _ => return None,
+        };
+        if l.location != Location::Row {
+            return None;
+        }
+        match &element(cx.source, l).value {
+            ElementValue::Sql { value, .. } => Some(value.clone()),
+            ElementValue::Constant(_) => None,
+        }
+    });
+    match value {
+        Some(v) => Ok(Some(v)),
+        None => Err(PlanError::Unsupported(format!(
+            "_sort: {} cannot be sorted on '{code}' (supported: parameters backed by one column of the resource's own row, _id, _lastUpdated)",
+            cx.source.resource_type
+        ))),
+    }
+}
+
+/// The sort values of `cx.source` for `keys` (up to a `_id` key, which is the tie-breaker
+/// anyway), and whether the id key runs descending.
+pub fn sort_values(
+    cx: &Context,
+    keys: &[SortKey],
+) -> Result<(Vec<Option<SqlValue>>, bool), PlanError> {
+    let mut out = Vec::new();
     for k in keys {
         if k.code == "_id" {
-            // The id key is the tie-breaker anyway; later keys cannot matter.
-            out.key_desc = k.desc;
-            break;
+            return Ok((out, k.desc));
         }
-        let value = match k.code.as_str() {
-            "_lastUpdated" => cx.source.last_updated.clone(),
-            code => decl(cx.source, code).and_then(|d| {
-                d.targets.iter().find_map(|t| {
-                    let l = match t {
-                        SearchTarget::String(l)
-                        | SearchTarget::Reference(l)
-                        | SearchTarget::Number(l)
-                        | SearchTarget::Date { start: l, .. }
-                        | SearchTarget::Quantity { value: l, .. } => *l,
-                        SearchTarget::Token {
-                            code: TokenPart::Leaf(l),
-                            ..
-                        } => *l,
-                        _ => return None,
-                    };
-                    if l.location != Location::Row {
-                        return None;
-                    }
-                    match &element(cx.source, l).value {
-                        ElementValue::Sql { value, .. } => Some(value.clone()),
-                        ElementValue::Constant(_) => None,
-                    }
-                })
-            }),
-        };
-        let Some(value) = value else {
-            return Err(PlanError::Unsupported(format!(
-                "_sort: {} cannot be sorted on '{}' (supported: parameters backed by one column of the resource's own row, _id, _lastUpdated)",
-                cx.source.resource_type, k.code
-            )));
-        };
-        out.sort.push(SortExpr {
-            value,
-            desc: k.desc,
-        });
+        out.push(sort_value(cx, &k.code)?);
     }
-    Ok(out)
+    Ok((out, false))
 }
 
-/// The layout of a page: the source's columns, then the sort values.
-pub fn page_layout(source: &Source, order: &Order) -> SourceLayout {
-    let mut layout = SourceLayout::of(source);
-    for s in &order.sort {
-        layout.columns.push(s.value.clone());
+/// The `_sort` keys that matter (those before a `_id` key).
+pub fn effective_sort(keys: &[SortKey]) -> &[SortKey] {
+    let end = keys
+        .iter()
+        .position(|k| k.code == "_id")
+        .unwrap_or(keys.len());
+    &keys[..end]
+}
+
+/// Several sources can be merged on a sort key only when they store it alike (the database
+/// compares their values in one column of the union).
+pub fn check_sort_types(branches: &[Branch], keys: &[SortKey]) -> Result<(), PlanError> {
+    if branches.len() < 2 {
+        return Ok(());
     }
-    layout
-}
-
-/// Binds a database value read from a row back into a statement (a keyset bound).
-fn bind_db_value(w: &mut SqlWriter, v: &crate::db::Value) {
-    use crate::db::Value as V;
-    let value: Value = match v {
-        V::Null => Value::String(None),
-        V::Bool(b) => Value::from(*b),
-        V::Int(i) => Value::from(*i),
-        V::Float(f) => Value::from(*f),
-        V::Decimal(d) => match d.parse::<rust_decimal::Decimal>() {
-            Ok(dec) if w.dialect() != Dialect::Sqlite => Value::from(dec),
-            _ => Value::from(d.parse::<f64>().unwrap_or_default()),
-        },
-        V::Text(t) => Value::from(t.clone()),
-        V::Date(d) => Value::from(*d),
-        V::Time(t) => Value::from(*t),
-        V::Timestamp(t) => Value::from(*t),
-        V::TimestampTz(t) => Value::from(t.with_timezone(&chrono::Utc)),
-        V::Bytes(b) => Value::from(b.clone()),
-    };
-    w.param(value);
-}
-
-/// Rows strictly after `after` in `order`: NULL sort values come last in either direction.
-fn write_keyset(w: &mut SqlWriter, cx: &Context, order: &Order, after: &Keyset) {
-    let alias = &cx.source.alias;
-    let sql_of = |v: &SqlValue| {
-        let mut t = SqlWriter::new(cx.dialect);
-        write_value(&mut t, alias, v);
-        t.finish().sql
-    };
-    w.push("(");
-    for j in 0..=order.sort.len() {
-        if j > 0 {
-            w.push(" OR ");
-        }
-        w.push("(");
-        for (i, s) in order.sort.iter().take(j).enumerate() {
-            let sql = sql_of(&s.value);
-            match &after.sort[i] {
-                crate::db::Value::Null => {
-                    w.push(&sql).push(" IS NULL");
-                }
-                v => {
-                    w.push(&sql).push(" = ");
-                    bind_db_value(w, v);
-                }
-            }
-            w.push(" AND ");
-        }
-        match order.sort.get(j) {
-            Some(s) => {
-                let sql = sql_of(&s.value);
-                match &after.sort[j] {
-                    crate::db::Value::Null => {
-                        w.push("1=0");
-                    }
-                    v => {
-                        w.push("(").push(&sql);
-                        w.push(if s.desc { " < " } else { " > " });
-                        bind_db_value(w, v);
-                        w.push(" OR ").push(&sql).push(" IS NULL)");
-                    }
-                }
-            }
-            None => {
-                write_value(w, alias, &cx.source.id.value);
-                w.push(if order.key_desc { " < " } else { " > " });
-                w.param(after.key.clone());
+    for (j, k) in keys.iter().enumerate() {
+        let mut seen: Option<String> = None;
+        for b in branches {
+            let t = match &b.sort[j] {
+                None => continue,
+                Some(SqlValue::Column(c)) => c.info.type_name.to_ascii_uppercase(),
+                Some(SqlValue::Expr(_)) => String::new(),
+            };
+            let same = seen.get_or_insert_with(|| t.clone()) == &t;
+            if t.is_empty() || !same {
+                return Err(PlanError::Unsupported(format!(
+                    "_sort: {}'s sources store '{}' differently, so they cannot be sorted together",
+                    b.cx.source.resource_type, k.code
+                )));
             }
         }
-        w.push(")");
     }
-    w.push(")");
+    Ok(())
 }
 
-/// The page statement: rows of `source` matching every filter, after `after`, in `order`, at
-/// most `limit` rows. `layout` comes from [`page_layout`].
-pub fn page_statement(
-    cx: &Context,
-    layout: &SourceLayout,
-    filters: &[Filter],
-    order: &Order,
-    after: Option<&Keyset>,
-    limit: usize,
-) -> Result<Statement, PlanError> {
-    let source = cx.source;
-    let mut w = SqlWriter::new(cx.dialect);
-    write_source_select(&mut w, source, layout);
+/// ` AND <criterion>` for every filter.
+pub fn write_filters(w: &mut SqlWriter, cx: &Context, filters: &[Filter]) -> Result<(), PlanError> {
     for f in filters {
         w.push(" AND ");
-        write_filter(&mut w, cx, f)?;
+        write_filter(w, cx, f)?;
     }
-    if let Some(k) = after {
-        w.push(" AND ");
-        write_keyset(&mut w, cx, order, k);
-    }
-    w.push(" ORDER BY ");
-    for s in &order.sort {
-        w.push("(");
-        write_value(&mut w, &source.alias, &s.value);
-        w.push(" IS NULL), ");
-        write_value(&mut w, &source.alias, &s.value);
-        w.push(if s.desc { " DESC, " } else { ", " });
-    }
-    write_value(&mut w, &source.alias, &source.id.value);
-    if order.key_desc {
-        w.push(" DESC");
-    }
-    w.push(" LIMIT ").param(limit as i64);
-    Ok(w.finish())
+    Ok(())
 }
 
 /// `SELECT COUNT(*)` of the rows of `source` matching every filter.

@@ -54,7 +54,7 @@ pub async fn read(
         counter,
     )
     .await?;
-    let Some(resource) = built.pop() else {
+    let Some(Some(resource)) = built.pop() else {
         return Ok(None);
     };
     let last_updated = resource

@@ -29,7 +29,8 @@ struct FetchedChild {
     by_parent: HashMap<String, Vec<usize>>,
 }
 
-/// Builds the resources of `rows` (all from `source`), in row order.
+/// Builds the resources of `rows` (all from `source`), parallel to `rows` (`None` for a row
+/// without a usable id).
 pub async fn build_resources(
     mapping: &Mapping,
     db: &Database,
@@ -37,7 +38,7 @@ pub async fn build_resources(
     layout: &SourceLayout,
     rows: &[Row],
     counter: &QueryCounter,
-) -> Result<Vec<Map<String, Json>>, DbError> {
+) -> Result<Vec<Option<Map<String, Json>>>, DbError> {
     let child_layouts: Vec<ChildLayout> = source.children.iter().map(ChildLayout::of).collect();
     let mut fetched: Vec<FetchedChild> = Vec::new();
     for (k, (child, cl)) in source.children.iter().zip(&child_layouts).enumerate() {
@@ -88,10 +89,11 @@ pub async fn build_resources(
                 }
             })
             .collect();
-        match resource(source, layout, row, &children, mapping.timezone) {
-            Some(r) => out.push(r),
-            None => tracing::warn!(source = %source.name, "row without a usable id skipped"),
+        let r = resource(source, layout, row, &children, mapping.timezone);
+        if r.is_none() {
+            tracing::warn!(source = %source.name, "row without a usable id skipped");
         }
+        out.push(r);
     }
     Ok(out)
 }

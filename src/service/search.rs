@@ -8,10 +8,11 @@ use crate::db::{Database, DbError, QueryCounter, Value};
 use crate::mapping::Mapping;
 use crate::plan::KeyValue;
 use crate::plan::search::{
-    Context, Keyset, PlanError, count_statement, order, page_layout, page_statement,
+    Branch, Context, Keyset, PlanError, check_sort_types, count_statement, effective_sort,
+    page_query, sort_values,
 };
 use crate::request::cursor::{Cursor, CursorKey, SortValue};
-use crate::request::search::SearchRequest;
+use crate::request::search::{SearchRequest, TotalMode};
 
 /// Why a search failed.
 #[derive(Debug, thiserror::Error)]
@@ -58,28 +59,54 @@ pub async fn search(
         tz: mapping.timezone,
         base_url,
     };
-    let default_order = req.sort.first().is_none_or(|k| k.code == "_id" && !k.desc);
-    if sources.len() > 1 && !default_order {
+    // Plan everything first: a bad value is reported before any statement runs.
+    let spec = effective_sort(&req.sort);
+    let mut branches = Vec::new();
+    let mut key_desc = false;
+    for s in &sources {
+        let cx = context(s);
+        let (sort, desc) = sort_values(&cx, &req.sort)?;
+        key_desc = desc;
+        branches.push(Branch { cx, sort });
+    }
+    if sources.len() > 1 && key_desc {
         return Err(PlanError::Unsupported(format!(
-            "_sort is not supported on {} yet: its resources come from several sources",
+            "_sort=-_id is not supported on {}: its resources come from several sources",
             req.resource_type
         ))
         .into());
     }
-    // Plan everything first: a bad value is reported before any statement runs.
-    let mut orders = Vec::new();
-    for s in &sources {
-        orders.push(order(&context(s), &req.sort)?);
+    check_sort_types(&branches, spec)?;
+    let after = cursor.and_then(|c| {
+        Some(Keyset {
+            source: c.source,
+            key: KeyValue::from(c.after.as_ref()?),
+            sort: c.sort.iter().map(crate::db::Value::from).collect(),
+        })
+    });
+    if after
+        .as_ref()
+        .is_some_and(|k| k.sort.len() != spec.len() || k.source >= sources.len())
+    {
+        return Err(PlanError::InvalidValue("the _cursor does not fit this search".into()).into());
     }
+    let page = page_query(
+        &branches,
+        spec,
+        key_desc,
+        &req.filters,
+        after.as_ref(),
+        req.count + 1,
+    )?;
     let mut counts = Vec::new();
-    if req.summary_count || req.total == crate::request::search::TotalMode::Accurate {
-        for s in &sources {
-            counts.push(count_statement(&context(s), &req.filters)?);
+    if req.summary_count || req.total == TotalMode::Accurate {
+        for b in &branches {
+            counts.push(count_statement(&b.cx, &req.filters)?);
         }
     }
-    let total = if counts.is_empty() {
-        None
-    } else {
+
+    let mut total = None;
+    if !counts.is_empty() {
         let mut n = 0u64;
         for stmt in &counts {
             let rows = db.fetch(stmt, counter).await?;
@@ -93,8 +120,8 @@ pub async fn search(
                 })
                 .unwrap_or(0);
         }
-        Some(n)
-    };
+        total = Some(n);
+    }
     if req.summary_count || req.count == 0 {
         return Ok(Page {
             resources: Vec::new(),
@@ -102,58 +129,46 @@ pub async fn search(
             total,
         });
     }
-    let start = cursor.map_or(0, |c| c.source);
-    let mut remaining = req.count;
-    let mut resources = Vec::new();
+
+    let mut rows = db.fetch(&page.statement, counter).await?;
+    let more = rows.len() > req.count;
+    rows.truncate(req.count);
+    // Rows per source (for batched child reads), and the page order.
+    let mut per_source: Vec<Vec<crate::db::Row>> = vec![Vec::new(); sources.len()];
+    let mut order = Vec::with_capacity(rows.len());
     let mut next = None;
-    for (i, source) in sources.iter().enumerate().skip(start) {
-        let order = &orders[i];
-        let after: Option<Keyset> = cursor
-            .filter(|c| c.source == i)
-            .and_then(|c| {
-                let key = KeyValue::from(c.after.as_ref()?);
-                Some(Keyset {
-                    sort: c.sort.iter().map(crate::db::Value::from).collect(),
-                    key,
-                })
-            })
-            .filter(|k| k.sort.len() == order.sort.len());
-        let layout = page_layout(source, order);
-        let stmt = page_statement(
-            &context(source),
-            &layout,
-            &req.filters,
-            order,
-            after.as_ref(),
-            remaining + 1,
-        )?;
-        let mut rows = db.fetch(&stmt, counter).await?;
-        let more_here = rows.len() > remaining;
-        rows.truncate(remaining);
-        remaining -= rows.len();
-        if let Some(last) = rows.last() {
-            let last_key = key_of(&last[layout.id]);
-            if more_here || (remaining == 0 && i + 1 < sources.len()) {
-                let first_sort = layout.columns.len() - order.sort.len();
-                next = Some(Cursor {
-                    source: i,
-                    after: last_key.as_ref().map(CursorKey::from),
-                    sort: last[first_sort..].iter().map(SortValue::from).collect(),
-                });
-            }
-        }
-        resources.extend(build_resources(mapping, db, source, &layout, &rows, counter).await?);
-        if more_here || remaining == 0 {
-            if next.is_none() && i + 1 < sources.len() {
-                next = Some(Cursor {
-                    source: i + 1,
-                    after: None,
-                    sort: Vec::new(),
-                });
-            }
-            break;
+    for (n, row) in rows.iter().enumerate() {
+        let Some(r) = page.split(row) else {
+            continue;
+        };
+        order.push((r.source, per_source[r.source].len()));
+        per_source[r.source].push(r.columns.to_vec());
+        if more && n + 1 == rows.len() {
+            next = key_of(r.key).map(|k| Cursor {
+                source: r.source,
+                after: Some(CursorKey::from(&k)),
+                sort: r.sort.iter().map(SortValue::from).collect(),
+            });
         }
     }
+    let mut built: Vec<Vec<Option<Map<String, Json>>>> = Vec::with_capacity(sources.len());
+    for (i, source) in sources.iter().enumerate() {
+        built.push(
+            build_resources(
+                mapping,
+                db,
+                source,
+                &page.layouts[i],
+                &per_source[i],
+                counter,
+            )
+            .await?,
+        );
+    }
+    let resources = order
+        .into_iter()
+        .filter_map(|(s, i)| built[s][i].take())
+        .collect();
     Ok(Page {
         resources,
         next,

@@ -401,6 +401,18 @@ async fn a_page_takes_a_constant_number_of_statements() {
             .unwrap();
         // One page statement and one per child table, however many patients.
         assert_eq!(res.headers()["x-sql-statements"], "4", "{}", app.dialect);
+        // Five sources, one statement: a UNION ALL, each branch ordered and limited.
+        let res = app
+            .client
+            .get(format!(
+                "{}/Observation?patient=Patient/1&_count=100&_sort=date",
+                app.base
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["x-sql-statements"], "1", "{}", app.dialect);
     }
 }
 
@@ -587,8 +599,33 @@ async fn sorted_paging_serves_every_match_once_in_order() {
         let keys: Vec<i64> = by_id.iter().map(|s| s.parse().unwrap()).collect();
         assert!(keys.windows(2).all(|w| w[0] > w[1]));
         assert_eq!(keys.len(), birth.len());
-        let (s, b) = app.get("Observation?_sort=date").await;
-        assert_eq!(s, 400, "{b}");
+        // Several sources merged in one order.
+        let mut when: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        for r in sqlx::query("SELECT RSLT_ID, COLLECT_TS FROM LAB_RESULT WHERE PAT_ID = 1")
+            .fetch_all(&app.db)
+            .await
+            .unwrap()
+        {
+            when.insert(format!("lab-{}", r.get::<i64, _>(0)), r.get::<String, _>(1));
+        }
+        for r in sqlx::query("SELECT VS_ID, TAKEN_TS FROM VITALS WHERE PAT_ID = 1")
+            .fetch_all(&app.db)
+            .await
+            .unwrap()
+        {
+            for p in ["vs-hr-", "vs-bp-", "vs-temp-", "vs-wt-"] {
+                when.insert(format!("{p}{}", r.get::<i64, _>(0)), r.get::<String, _>(1));
+            }
+        }
+        let merged = all_pages(&app, "Observation?patient=Patient/1&_sort=-date&_count=4").await;
+        let unsorted = all_pages(&app, "Observation?patient=Patient/1").await;
+        assert_eq!(merged.len(), unsorted.len(), "{}", app.dialect);
+        let times: Vec<&String> = merged.iter().map(|i| &when[i]).collect();
+        assert!(
+            times.windows(2).all(|w| w[0] >= w[1]),
+            "{}: {times:?}",
+            app.dialect
+        );
         let (s, b) = app.get("Patient?_sort=gender").await;
         assert_eq!(s, 400, "{b}");
         if app.dialect == fhir_facade::dialect::Dialect::Sqlite {
