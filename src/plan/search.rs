@@ -8,7 +8,7 @@
 use chrono_tz::Tz;
 use sea_query::Value;
 
-use super::read::write_value;
+use super::read::{write_source_select_list, write_value};
 use super::sql::{SqlWriter, Statement};
 use crate::dialect::Dialect;
 use crate::mapping::{
@@ -155,30 +155,10 @@ pub fn write_filters(w: &mut SqlWriter, cx: &Context, filters: &[Filter]) -> Res
 
 /// `SELECT COUNT(*)` of the rows of `source` matching every filter.
 pub fn count_statement(cx: &Context, filters: &[Filter]) -> Result<Statement, PlanError> {
-    let source = cx.source;
     let mut w = SqlWriter::new(cx.dialect);
-    w.push("SELECT COUNT(*) FROM ");
-    match &source.relation {
-        crate::mapping::Relation::Table(t) => w.push(t),
-        crate::mapping::Relation::Query(q) => w.push("(").push(q).push(")"),
-    };
-    w.push(" ").push(&source.alias);
-    for j in &source.joins {
-        w.push(" LEFT JOIN ")
-            .push(&j.table)
-            .push(" ")
-            .push(&j.alias);
-        w.push(" ON (").push(&j.on).push(")");
-    }
-    w.push(" WHERE ");
-    match &source.filter {
-        Some(f) => w.push("(").push(f).push(")"),
-        None => w.push("1=1"),
-    };
-    for f in filters {
-        w.push(" AND ");
-        write_filter(&mut w, cx, f)?;
-    }
+    w.push("SELECT COUNT(*)");
+    write_source_select_list(&mut w, cx.source);
+    write_filters(&mut w, cx, filters)?;
     Ok(w.finish())
 }
 
