@@ -50,7 +50,8 @@ pub fn write_value(w: &mut SqlWriter, alias: &str, v: &SqlValue) {
     }
 }
 
-fn write_relation(w: &mut SqlWriter, relation: &Relation, alias: &str) {
+/// `<table> <alias>` or `(<query>) <alias>`.
+pub fn write_relation(w: &mut SqlWriter, relation: &Relation, alias: &str) {
     match relation {
         Relation::Table(t) => w.push(t),
         Relation::Query(q) => w.push("(").push(q).push(")"),

@@ -8,7 +8,7 @@
 use chrono_tz::Tz;
 use sea_query::Value;
 
-use super::read::{write_source_select_list, write_value};
+use super::read::{write_relation, write_source_select_list, write_value};
 use super::sql::{SqlWriter, Statement};
 use crate::dialect::Dialect;
 use crate::mapping::{
@@ -272,11 +272,8 @@ fn in_location(
             w.push(" IN (SELECT ");
             write_value(w, &child.alias, &key);
             w.push(" FROM ");
-            match &child.relation {
-                crate::mapping::Relation::Table(t) => w.push(t),
-                crate::mapping::Relation::Query(q) => w.push("(").push(q).push(")"),
-            };
-            w.push(" ").push(&child.alias).push(" WHERE ");
+            write_relation(w, &child.relation, &child.alias);
+            w.push(" WHERE ");
             write_value(w, &child.alias, &key);
             w.push(" IS NOT NULL");
             if let Some(f) = &child.filter {
