@@ -36,9 +36,19 @@ pub fn with_database(url: &str, db: &str) -> String {
     format!("{}/{db}{query}", &base[..cut])
 }
 
+/// `name` suffixed with a short hash of this checkout's path, so test runs of several
+/// checkouts (git worktrees) on one machine do not drop each other's databases.
+fn checkout_scoped(name: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    env!("CARGO_MANIFEST_DIR").hash(&mut h);
+    format!("{name}_{:08x}", h.finish() as u32)
+}
+
 /// Creates (or re-creates) an empty database `name` on the server of `dialect` and returns
 /// its URL; `None` (after a notice) when the server is unreachable outside CI.
 pub async fn fresh_database(dialect: Dialect, name: &str) -> Option<String> {
+    let name = &checkout_scoped(name);
     let admin = admin_url(dialect);
     let mut conn = match Conn::open(&admin).await {
         Ok(c) => c,
