@@ -866,18 +866,20 @@ fn reference_by_source_name_takes_its_prefix() {
         patient("\"generalPractitioner[0]\" = { column = \"PCP\", reference = \"nurses\" }\n")
     ));
     let ElementValue::Sql {
-        convert: Convert::Reference {
-            resource_type,
-            prefix,
-        },
+        convert:
+            Convert::Reference {
+                resource_type,
+                prefix,
+                source,
+            },
         ..
     } = &m.sources[0].elements[0].value
     else {
         panic!()
     };
     assert_eq!(
-        (resource_type.as_str(), prefix.as_str()),
-        ("Practitioner", "n-")
+        (resource_type.as_str(), prefix.as_str(), source.as_str()),
+        ("Practitioner", "n-", "nurses")
     );
 }
 

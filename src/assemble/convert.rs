@@ -46,6 +46,7 @@ pub fn convert(v: &Value, convert: &Convert, tz: Tz) -> Result<Option<Json>, Con
         Convert::Reference {
             resource_type,
             prefix,
+            ..
         } => {
             let Some(id) = id_text(v) else {
                 return Ok(None);
@@ -597,6 +598,7 @@ mod tests {
         let r = Convert::Reference {
             resource_type: "Observation".into(),
             prefix: "lab-".into(),
+            source: "lab".into(),
         };
         assert_eq!(
             convert(&Value::Int(7), &r, Tz::UTC).unwrap(),

@@ -1068,6 +1068,7 @@ impl<'a> Compiler<'a> {
             Convert::Reference {
                 resource_type: head.resource_type.clone(),
                 prefix: head.prefix.clone(),
+                source: head.name.clone(),
             }
         } else if let Some(map_name) = spec.get("map") {
             let map_name = map_name.as_str().unwrap_or_default();

@@ -242,6 +242,8 @@ pub enum Convert {
         resource_type: String,
         /// Target source's id prefix.
         prefix: String,
+        /// Target source's name (the one source whose ids the values are).
+        source: String,
     },
 }
 

@@ -536,6 +536,7 @@ fn write_value_match(
                         Convert::Reference {
                             resource_type,
                             prefix,
+                            ..
                         },
                     ..
                 } = &el.value
