@@ -54,6 +54,7 @@ async fn main() {
         create_sample: false,
         expose_sql_count: false,
         max_count: 1000,
+        max_chain_depth: fhir_facade::request::search::DEFAULT_MAX_CHAIN_DEPTH,
         cursor_secret: None,
     };
     let app = Application::build(settings).await.unwrap();

@@ -67,6 +67,10 @@ pub struct ServeArgs {
     /// Largest page size a client may ask for with `_count`.
     #[arg(long, env = "FHIR_FACADE_MAX_COUNT", default_value_t = 1000)]
     pub max_count: usize,
+    /// How many resources a chained or `_has` search parameter may cross
+    /// (`subject:Patient.organization.name` crosses 2).
+    #[arg(long, env = "FHIR_FACADE_MAX_CHAIN_DEPTH", default_value_t = crate::request::search::DEFAULT_MAX_CHAIN_DEPTH)]
+    pub max_chain_depth: usize,
     /// Secret that signs paging cursors; instances behind one load balancer must share it
     /// (default: derived from the mapping file, which they share anyway).
     #[arg(long, env = "FHIR_FACADE_CURSOR_SECRET", hide_env_values = true)]
@@ -107,6 +111,8 @@ pub struct Settings {
     pub expose_sql_count: bool,
     /// Largest `_count`.
     pub max_count: usize,
+    /// Most resources a chain or `_has` may cross.
+    pub max_chain_depth: usize,
     /// Cursor signing secret.
     pub cursor_secret: Option<String>,
 }
@@ -138,6 +144,7 @@ impl Settings {
             create_sample: a.database_url == SAMPLE_DATABASE_URL,
             expose_sql_count: a.expose_sql_count,
             max_count: a.max_count.max(1),
+            max_chain_depth: a.max_chain_depth,
             cursor_secret: a.cursor_secret.clone(),
         })
     }

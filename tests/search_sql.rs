@@ -40,6 +40,22 @@ const SEARCHES: &[(&str, &str)] = &[
         "condition_code_missing_onset",
         "Condition?code=E11.9&onset-date:missing=true",
     ),
+    (
+        "observation_chained_patient",
+        "Observation?subject:Patient.name=smi&patient.birthdate=lt1960",
+    ),
+    (
+        "observation_two_level_chain",
+        "Observation?encounter.service-provider.name=card",
+    ),
+    (
+        "patient_has_observation_code",
+        "Patient?_has:Observation:patient:code=http://loinc.org|2339-0",
+    ),
+    (
+        "medication_request_requester_identifier",
+        "MedicationRequest?requester:identifier=http://hl7.org/fhir/sid/us-npi|1234567890",
+    ),
 ];
 
 fn mapping(dialect: Dialect) -> Mapping {
@@ -51,7 +67,7 @@ fn plan(m: &Mapping, dialect: Dialect, query: &str) -> String {
     let (rt, qs) = query.split_once('?').unwrap();
     let params: Vec<(String, String)> =
         form_urlencoded::parse(qs.as_bytes()).into_owned().collect();
-    let req = SearchRequest::parse(m, rt, &params, false, 1000).unwrap();
+    let req = SearchRequest::parse(m, rt, &params, false, 1000, 3).unwrap();
     let mut out = String::new();
     let mut branches = Vec::new();
     for source in m.sources_of(rt) {
@@ -60,6 +76,7 @@ fn plan(m: &Mapping, dialect: Dialect, query: &str) -> String {
             dialect,
             tz: m.timezone,
             base_url: "http://localhost/fhir",
+            mapping: m,
         };
         let count = count_statement(&cx, &req.filters).unwrap();
         out.push_str(&format!("-- count, {}:\n{}\n", source.name, count.sql));
@@ -104,13 +121,14 @@ fn sorted_page_after_a_keyset_per_dialect() {
             ("family".into(), "s".into()),
             ("_sort".into(), "-birthdate,family".into()),
         ];
-        let req = SearchRequest::parse(&m, "Patient", &params, false, 1000).unwrap();
+        let req = SearchRequest::parse(&m, "Patient", &params, false, 1000, 3).unwrap();
         let source = m.sources_of("Patient").next().unwrap();
         let cx = Context {
             source,
             dialect,
             tz: m.timezone,
             base_url: "http://localhost/fhir",
+            mapping: &m,
         };
         let (sort, key_desc) = sort_values(&cx, &req.sort).unwrap();
         let after = Keyset {

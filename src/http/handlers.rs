@@ -16,6 +16,8 @@ use crate::assemble::bundle::{SearchSet, searchset};
 use crate::assemble::outcome::{Issue, Severity};
 use crate::db::QueryCounter;
 use crate::plan::search::PlanError;
+use crate::request::compartment::Compartment;
+use crate::request::everything::EverythingRequest;
 use crate::request::search::{SearchRequest, apply_elements, parse_elements};
 use crate::request::{ReadRequest, RequestError, ResponseFormat, negotiate};
 use crate::service;
@@ -169,7 +171,135 @@ pub async fn search_get(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let params = query_params(&req)?;
-    run_search(&req, &state, &path.into_inner(), params).await
+    run_search(&req, &state, &path.into_inner(), params, None).await
+}
+
+/// `GET [base]/Patient/[id]/[type]?...`: a search within the patient's compartment.
+pub async fn compartment_search_get(
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (compartment, id, resource_type) = path.into_inner();
+    check_compartment(&compartment)?;
+    let params = query_params(&req)?;
+    run_search(&req, &state, &resource_type, params, Some(&id)).await
+}
+
+/// `POST [base]/Patient/[id]/[type]/_search`.
+pub async fn compartment_search_post(
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (compartment, id, resource_type) = path.into_inner();
+    check_compartment(&compartment)?;
+    let params = form_params(&req, &body)?;
+    run_search(&req, &state, &resource_type, params, Some(&id)).await
+}
+
+fn check_compartment(compartment: &str) -> Result<(), ApiError> {
+    if compartment == "Patient" {
+        return Ok(());
+    }
+    Err(ApiError::Request(RequestError::UnsupportedParameter(
+        format!(
+            "searches in the {compartment} compartment are not supported (only the Patient compartment: [base]/Patient/[id]/[type])"
+        ),
+    )))
+}
+
+/// `GET [base]/Patient/[id]/$everything`.
+pub async fn everything(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (resource_type, id) = path.into_inner();
+    if resource_type != "Patient" {
+        return Err(ApiError::NotFound(format!(
+            "$everything is defined on Patient here, not on {resource_type}"
+        )));
+    }
+    let params = query_params(&req)?;
+    let format = format_of(&req, &params)?;
+    let request =
+        EverythingRequest::parse(&state.mapping, &id, &params, lenient(&req), state.max_count)?;
+    let scope = format!("Patient/{}/$everything", request.id);
+    let link_params = request.link_params();
+    let cursor = match &request.cursor {
+        Some(token) => Some(state.cursors.decode(token, &scope, &link_params)?),
+        None => None,
+    };
+    let counter = counter(&req);
+    let page = service::everything::everything(
+        &state.mapping,
+        &state.db.for_request(),
+        &request,
+        cursor.as_ref(),
+        &state.base_url,
+        &counter,
+    )
+    .await
+    .map_err(search_error)?;
+    let Some(page) = page else {
+        return Err(ApiError::NotFound(format!(
+            "Patient/{} is not known",
+            request.id
+        )));
+    };
+    let base = format!("{}/{scope}", state.base_url);
+    let mut self_params = link_params.clone();
+    if let Some(token) = &request.cursor {
+        self_params.push(format!("_cursor={token}"));
+    }
+    let next_link = page.next.as_ref().map(|c| {
+        let token = state.cursors.encode(c, &scope, &link_params);
+        let mut p = link_params.clone();
+        p.push(format!("_cursor={token}"));
+        format!("{base}?{}", query_string(&p))
+    });
+    let mut warnings: Vec<Issue> = ignored_warnings(&request.ignored);
+    warnings.extend(page.warnings.into_iter().map(|w| Issue {
+        severity: Severity::Warning,
+        code: "informational",
+        diagnostics: w,
+    }));
+    let bundle = searchset(SearchSet {
+        base_url: &state.base_url,
+        resources: page.resources,
+        self_link: format!("{base}?{}", query_string(&self_params)),
+        next_link,
+        total: None,
+        warnings,
+    });
+    Ok(with_count(
+        &state,
+        &counter,
+        respond::json(StatusCode::OK, format, &bundle),
+    ))
+}
+
+fn search_error(e: SearchError) -> ApiError {
+    match e {
+        SearchError::Plan(p) => ApiError::Request(match p {
+            PlanError::InvalidValue(m) => RequestError::InvalidParameter(m),
+            PlanError::Unsupported(m) => RequestError::UnsupportedParameter(m),
+        }),
+        SearchError::Db(d) => ApiError::Db(d),
+    }
+}
+
+fn ignored_warnings(ignored: &[(String, String)]) -> Vec<Issue> {
+    ignored
+        .iter()
+        .map(|(_, why)| Issue {
+            severity: Severity::Warning,
+            code: "not-supported",
+            diagnostics: format!("{why}; it was ignored"),
+        })
+        .collect()
 }
 
 /// `POST [base]/[type]/_search` with a form body: the same as GET with the form's parameters
@@ -180,6 +310,12 @@ pub async fn search_post(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let params = form_params(&req, &body)?;
+    run_search(&req, &state, &path.into_inner(), params, None).await
+}
+
+/// The URL's query parameters followed by those of a form-encoded body.
+fn form_params(req: &HttpRequest, body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -190,9 +326,9 @@ pub async fn search_post(
             "a POST _search body must be application/x-www-form-urlencoded, not '{ct}'"
         ))));
     }
-    let mut params = query_params(&req)?;
-    params.extend(form_urlencoded::parse(&body).into_owned());
-    run_search(&req, &state, &path.into_inner(), params).await
+    let mut params = query_params(req)?;
+    params.extend(form_urlencoded::parse(body).into_owned());
+    Ok(params)
 }
 
 fn encode(s: &str) -> String {
@@ -216,18 +352,30 @@ async fn run_search(
     state: &AppState,
     resource_type: &str,
     params: Vec<(String, String)>,
+    compartment: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
     let format = format_of(req, &params)?;
-    let request = SearchRequest::parse(
+    let mut request = SearchRequest::parse(
         &state.mapping,
         resource_type,
         &params,
         lenient(req),
         state.max_count,
+        state.max_chain_depth,
     )?;
+    // The path the search runs on (also what its cursors are bound to).
+    let scope = match compartment {
+        Some(id) => {
+            let c = Compartment::patient(&state.mapping, id, resource_type)?;
+            let scope = format!("Patient/{}/{resource_type}", c.id);
+            request.compartment = Some(c);
+            scope
+        }
+        None => resource_type.to_string(),
+    };
     let link_params = request.link_params();
     let cursor = match &request.cursor {
-        Some(token) => Some(state.cursors.decode(token, resource_type, &link_params)?),
+        Some(token) => Some(state.cursors.decode(token, &scope, &link_params)?),
         None => None,
     };
     let counter = counter(req);
@@ -240,33 +388,19 @@ async fn run_search(
         &counter,
     )
     .await
-    .map_err(|e| match e {
-        SearchError::Plan(p) => ApiError::Request(match p {
-            PlanError::InvalidValue(m) => RequestError::InvalidParameter(m),
-            PlanError::Unsupported(m) => RequestError::UnsupportedParameter(m),
-        }),
-        SearchError::Db(d) => ApiError::Db(d),
-    })?;
-    let base = format!("{}/{resource_type}", state.base_url);
+    .map_err(search_error)?;
+    let base = format!("{}/{scope}", state.base_url);
     let mut self_params = link_params.clone();
     if let Some(token) = &request.cursor {
         self_params.push(format!("_cursor={token}"));
     }
     let next_link = page.next.as_ref().map(|c| {
-        let token = state.cursors.encode(c, resource_type, &link_params);
+        let token = state.cursors.encode(c, &scope, &link_params);
         let mut p = link_params.clone();
         p.push(format!("_cursor={token}"));
         format!("{base}?{}", query_string(&p))
     });
-    let warnings = request
-        .ignored
-        .iter()
-        .map(|(_, why)| Issue {
-            severity: Severity::Warning,
-            code: "not-supported",
-            diagnostics: format!("{why}; it was ignored"),
-        })
-        .collect();
+    let warnings = ignored_warnings(&request.ignored);
     let mut resources = page.resources;
     if let Some(elements) = &request.elements {
         for r in &mut resources {

@@ -31,6 +31,8 @@ pub struct AppState {
     pub cursors: crate::request::cursor::CursorCodec,
     /// Largest `_count` accepted.
     pub max_count: usize,
+    /// Most resources a chain or `_has` may cross.
+    pub max_chain_depth: usize,
 }
 
 /// Registers the FHIR routes under `/fhir`.
@@ -40,6 +42,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/metadata", web::get().to(handlers::metadata))
             .route("/metadata", web::route().to(handlers::method_not_allowed))
             .route("/{type}/{id}", web::get().to(handlers::read))
+            .route(
+                "/{type}/{id}/$everything",
+                web::get().to(handlers::everything),
+            )
+            .route(
+                "/{compartment}/{id}/{type}",
+                web::get().to(handlers::compartment_search_get),
+            )
+            .route(
+                "/{compartment}/{id}/{type}/_search",
+                web::post().to(handlers::compartment_search_post),
+            )
             .route("/{type}", web::get().to(handlers::search_get))
             .route("/{type}/_search", web::post().to(handlers::search_post))
             .route("/{tail:.*}", web::get().to(handlers::not_found))

@@ -12,8 +12,8 @@ use super::read::{write_relation, write_source_select_list, write_value};
 use super::sql::{SqlWriter, Statement};
 use crate::dialect::Dialect;
 use crate::mapping::{
-    Convert, ElementMapping, ElementValue, LeafRef, Location, MapField, MapValue, SearchDecl,
-    SearchTarget, Source, SqlValue, TokenPart,
+    Convert, ElementMapping, ElementValue, LeafRef, Location, MapField, MapValue, Mapping,
+    SearchDecl, SearchTarget, Source, SqlValue, TokenPart,
 };
 use crate::request::search::{Filter, Modifier, TokenValue, split_escaped, token_value, unescape};
 use crate::search::{date, number};
@@ -51,6 +51,21 @@ pub struct Context<'a> {
     pub tz: Tz,
     /// The server's FHIR base URL (absolute references on it are accepted).
     pub base_url: &'a str,
+    /// The whole mapping (chains and `_has` go to other sources).
+    pub mapping: &'a Mapping,
+}
+
+impl<'a> Context<'a> {
+    /// The same context for another source.
+    pub fn with_source(&self, source: &'a Source) -> Context<'a> {
+        Context {
+            source,
+            dialect: self.dialect,
+            tz: self.tz,
+            base_url: self.base_url,
+            mapping: self.mapping,
+        }
+    }
 }
 
 /// What `_sort` key `code` orders `cx.source` by: `Ok(None)` when the source does not declare
@@ -166,9 +181,52 @@ fn decl<'a>(source: &'a Source, code: &str) -> Option<&'a SearchDecl> {
     source.search.iter().find(|d| d.code == code)
 }
 
-/// One criterion: its values OR-ed over every target.
-fn write_filter(w: &mut SqlWriter, cx: &Context, f: &Filter) -> Result<(), PlanError> {
-    let Some(d) = decl(cx.source, &f.code) else {
+/// `_id`, and `_lastUpdated` where the source has a last-updated time, for criteria the
+/// server makes itself (compartments, `$everything`'s `_since`) on sources that do not
+/// declare them. Requests can only use declared parameters.
+fn implicit_decl(source: &Source, code: &str) -> Option<SearchDecl> {
+    let (param_type, target) = match code {
+        "_id" => ("token", SearchTarget::Id),
+        "_lastUpdated" if source.last_updated.is_some() => ("date", SearchTarget::LastUpdated),
+        _ => return None,
+    };
+    Some(SearchDecl {
+        code: code.to_string(),
+        param_type: param_type.to_string(),
+        definition: String::new(),
+        targets: vec![target],
+    })
+}
+
+/// One criterion: its values OR-ed over every target (or, with hops, over the resources the
+/// hops lead to), OR-ed with its alternatives.
+pub(super) fn write_filter(w: &mut SqlWriter, cx: &Context, f: &Filter) -> Result<(), PlanError> {
+    if f.alternatives.is_empty() {
+        return write_one_filter(w, cx, f);
+    }
+    w.push("(");
+    write_one_filter(w, cx, f)?;
+    for alt in &f.alternatives {
+        w.push(" OR ");
+        write_filter(w, cx, alt)?;
+    }
+    w.push(")");
+    Ok(())
+}
+
+fn write_one_filter(w: &mut SqlWriter, cx: &Context, f: &Filter) -> Result<(), PlanError> {
+    if !f.hops.is_empty() {
+        return super::chain::write_hops(w, cx, f);
+    }
+    let implicit;
+    let d = match decl(cx.source, &f.code) {
+        Some(d) => Some(d),
+        None => {
+            implicit = implicit_decl(cx.source, &f.code);
+            implicit.as_ref()
+        }
+    };
+    let Some(d) = d else {
         // The source does not have this parameter: nothing in it can match, except a
         // `:missing=true` (it has no such value at all).
         let missing_true = f.modifier == Some(Modifier::Missing) && f.values == ["true"];
@@ -250,7 +308,7 @@ fn write_present(w: &mut SqlWriter, cx: &Context, d: &SearchDecl) -> Result<(), 
 }
 
 /// Writes `body` for the source row, or for the rows of a child table (a semi-join).
-fn in_location(
+pub(super) fn in_location(
     w: &mut SqlWriter,
     cx: &Context,
     location: Location,
@@ -289,19 +347,11 @@ fn in_location(
 
 /// The element a leaf refers to.
 fn element(source: &Source, l: LeafRef) -> &ElementMapping {
-    match (l.location, l.element) {
-        (Location::Row, Some(i)) => &source.elements[i],
-        (Location::Child(c), Some(i)) => &source.children[c].elements[i],
-        (Location::Child(c), None) => source.children[c]
-            .value
-            .as_ref()
-            .expect("a child value leaf has a value"),
-        (Location::Row, None) => unreachable!("row leaves name an element"),
-    }
+    source.leaf(l)
 }
 
 /// The SQL text of a leaf's value (qualified for its location) and its element.
-fn leaf_sql<'a>(cx: &'a Context, l: LeafRef) -> (String, &'a ElementMapping) {
+pub(super) fn leaf_sql<'a>(cx: &'a Context, l: LeafRef) -> (String, &'a ElementMapping) {
     let el = element(cx.source, l);
     let alias = match l.location {
         Location::Row => cx.source.alias.as_str(),

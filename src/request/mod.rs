@@ -1,6 +1,9 @@
 //! FHIR request parsing: URL parts and headers → typed requests. Pure, no I/O.
 
+pub mod chain;
+pub mod compartment;
 pub mod cursor;
+pub mod everything;
 pub mod format;
 pub mod id;
 pub mod read;

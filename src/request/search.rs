@@ -5,10 +5,14 @@
 //! reported. Values are split on unescaped commas (OR); repeated parameters are ANDed.
 
 use super::RequestError;
+use super::chain::{self, ChainError, Hop};
 use crate::mapping::Mapping;
 
 /// Default page size.
 pub const DEFAULT_COUNT: usize = 20;
+
+/// Default for how many resources a chained or `_has` parameter may cross.
+pub const DEFAULT_MAX_CHAIN_DEPTH: usize = 3;
 
 /// A modifier after the parameter name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +71,10 @@ pub struct TokenValue {
 /// One search criterion: a parameter with its OR-ed values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
-    /// Parameter code.
+    /// The resources crossed before `code` is compared (chains, `_has`); empty for a
+    /// parameter of the searched type itself.
+    pub hops: Vec<Hop>,
+    /// Parameter code (of the type the hops lead to).
     pub code: String,
     /// Its type (token, string, date, reference, number, quantity).
     pub param_type: String,
@@ -77,6 +84,9 @@ pub struct Filter {
     pub values: Vec<String>,
     /// `name[:modifier]=value` as it will appear in links (normalized).
     pub link: String,
+    /// Other criteria, any of which also satisfies this one (a compartment's several
+    /// parameters); empty for a parameter of the request.
+    pub alternatives: Vec<Filter>,
 }
 
 /// One `_sort` key.
@@ -118,9 +128,37 @@ pub struct SearchRequest {
     pub sort: Vec<SortKey>,
     /// Parameters ignored under lenient handling, with the reason.
     pub ignored: Vec<(String, String)>,
+    /// The Patient compartment the search is restricted to
+    /// (`GET [base]/Patient/[id]/[type]`).
+    pub compartment: Option<super::compartment::Compartment>,
 }
 
 impl SearchRequest {
+    /// A search of every `resource_type`, `count` per page, with no criteria.
+    pub fn new(resource_type: &str, count: usize) -> SearchRequest {
+        SearchRequest {
+            resource_type: resource_type.to_string(),
+            filters: Vec::new(),
+            count,
+            total: TotalMode::None,
+            summary_count: false,
+            cursor: None,
+            elements: None,
+            sort: Vec::new(),
+            ignored: Vec::new(),
+            compartment: None,
+        }
+    }
+
+    /// Every criterion to apply: the parameters' and the compartment's.
+    pub fn criteria(&self) -> Vec<Filter> {
+        let mut out = self.filters.clone();
+        if let Some(c) = &self.compartment {
+            out.push(c.filter());
+        }
+        out
+    }
+
     /// The normalized parameters of this search (for links and the cursor's binding).
     pub fn link_params(&self) -> Vec<String> {
         let mut out: Vec<String> = self.filters.iter().map(|f| f.link.clone()).collect();
@@ -239,19 +277,10 @@ impl SearchRequest {
         params: &[(String, String)],
         lenient: bool,
         max_count: usize,
+        max_chain_depth: usize,
     ) -> Result<SearchRequest, RequestError> {
         super::read::check_type(mapping, resource_type)?;
-        let mut req = SearchRequest {
-            resource_type: resource_type.to_string(),
-            filters: Vec::new(),
-            count: DEFAULT_COUNT.min(max_count),
-            total: TotalMode::None,
-            summary_count: false,
-            cursor: None,
-            elements: None,
-            sort: Vec::new(),
-            ignored: Vec::new(),
-        };
+        let mut req = SearchRequest::new(resource_type, DEFAULT_COUNT.min(max_count));
         for (name, value) in params {
             let (code, modifier) = match name.split_once(':') {
                 Some((c, m)) => (c, Some(m)),
@@ -266,7 +295,7 @@ impl SearchRequest {
                 req.result_param(code, value, max_count)?;
                 continue;
             }
-            if code.starts_with('_') && code != "_id" && code != "_lastUpdated" {
+            if code.starts_with('_') && !matches!(code, "_id" | "_lastUpdated" | "_has") {
                 unsupported(
                     lenient,
                     &mut req.ignored,
@@ -275,25 +304,19 @@ impl SearchRequest {
                 )?;
                 continue;
             }
-            let Some(param_type) = mapping
-                .sources_of(resource_type)
-                .flat_map(|s| &s.search)
-                .find(|d| d.code == code)
-                .map(|d| d.param_type.clone())
-            else {
-                let known: Vec<String> = declared(mapping, resource_type);
-                unsupported(
-                    lenient,
-                    &mut req.ignored,
-                    name,
-                    format!(
-                        "unknown search parameter '{code}' for {resource_type} (supported: {})",
-                        known.join(", ")
-                    ),
-                )?;
-                continue;
+            let chained = match chain::resolve(mapping, resource_type, name, max_chain_depth) {
+                Ok(c) => c,
+                Err(ChainError::Unknown(why)) => {
+                    unsupported(lenient, &mut req.ignored, name, why)?;
+                    continue;
+                }
+                Err(ChainError::Invalid(why)) => {
+                    return Err(RequestError::InvalidParameter(why));
+                }
             };
-            let modifier = match modifier {
+            let code = chained.code.as_str();
+            let param_type = chained.param_type.clone();
+            let modifier = match chained.modifier.as_deref() {
                 None => None,
                 Some(m) => match parse_modifier(&param_type, m) {
                     Some(m) => Some(m),
@@ -333,11 +356,13 @@ impl SearchRequest {
                     .join(",")
             );
             req.filters.push(Filter {
+                hops: chained.hops,
                 code: code.to_string(),
                 param_type,
                 modifier,
                 values,
                 link,
+                alternatives: Vec::new(),
             });
         }
         Ok(req)

@@ -58,7 +58,9 @@ pub async fn search(
         dialect: db.dialect(),
         tz: mapping.timezone,
         base_url,
+        mapping,
     };
+    let criteria = req.criteria();
     // Plan everything first: a bad value is reported before any statement runs.
     let spec = effective_sort(&req.sort);
     let mut branches = Vec::new();
@@ -94,14 +96,14 @@ pub async fn search(
         &branches,
         spec,
         key_desc,
-        &req.filters,
+        &criteria,
         after.as_ref(),
         req.count + 1,
     )?;
     let mut counts = Vec::new();
     if req.summary_count || req.total == TotalMode::Accurate {
         for b in &branches {
-            counts.push(count_statement(&b.cx, &req.filters)?);
+            counts.push(count_statement(&b.cx, &criteria)?);
         }
     }
 

@@ -114,6 +114,7 @@ pub fn settings(database_url: &str, mapping: &str) -> Settings {
         create_sample: false,
         expose_sql_count: true,
         max_count: 1000,
+        max_chain_depth: fhir_facade::request::search::DEFAULT_MAX_CHAIN_DEPTH,
         cursor_secret: None,
     }
 }

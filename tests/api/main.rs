@@ -8,6 +8,7 @@ mod servers;
 
 mod backends;
 mod conditional;
+mod crossref;
 mod errors;
 mod helpers;
 mod metadata;

@@ -9,7 +9,7 @@ use sqlx::Row;
 use crate::helpers::{TestApp, spawn_apps};
 
 /// Ids selected by `sql` (first column), each with `prefix`.
-async fn expected(app: &TestApp, prefix: &str, sql: &str) -> BTreeSet<String> {
+pub(crate) async fn expected(app: &TestApp, prefix: &str, sql: &str) -> BTreeSet<String> {
     sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
         .fetch_all(&app.db)
         .await
@@ -20,7 +20,7 @@ async fn expected(app: &TestApp, prefix: &str, sql: &str) -> BTreeSet<String> {
 }
 
 /// Every id of every page of `query`, following the next links; fails on a repeated id.
-async fn all_pages(app: &TestApp, query: &str) -> Vec<String> {
+pub(crate) async fn all_pages(app: &TestApp, query: &str) -> Vec<String> {
     let mut url = format!("{}/{query}", app.base);
     let mut ids = Vec::new();
     let mut pages = 0;
@@ -60,7 +60,7 @@ async fn all_pages(app: &TestApp, query: &str) -> Vec<String> {
     ids
 }
 
-async fn check(app: &TestApp, query: &str, want: BTreeSet<String>) {
+pub(crate) async fn check(app: &TestApp, query: &str, want: BTreeSet<String>) {
     let got: BTreeSet<String> = all_pages(app, query).await.into_iter().collect();
     assert_eq!(got, want, "{}: {query}", app.dialect);
 }

@@ -1,0 +1,156 @@
+//! Criteria that cross resources (chains, `_has`, compartments) as uncorrelated `IN`
+//! subqueries over the other resource's sources. Pure.
+//!
+//! A forward hop (`subject:Patient.name=x`) keeps the rows whose reference column is among the
+//! keys of the patients matching `name=x`; a reverse hop (`_has:Observation:patient:code=y`)
+//! keeps the rows whose key is among the reference columns of the observations matching
+//! `code=y`. The rest of the criterion is planned in the other source's context, so every
+//! parameter type, modifier and further hop works there too. Subqueries do not refer to the
+//! outer query, so aliases cannot clash and databases run them as semi-joins.
+
+use super::read::{write_relation, write_source_select_list, write_value};
+use super::search::{Context, PlanError, in_location, leaf_sql, write_filter};
+use super::sql::SqlWriter;
+use crate::mapping::{Location, Source, SqlValue};
+use crate::request::chain::Hop;
+use crate::request::search::Filter;
+
+/// Writes `f`, whose first hop is `hops[0]`, for `cx.source`.
+pub fn write_hops(w: &mut SqlWriter, cx: &Context, f: &Filter) -> Result<(), PlanError> {
+    let (hop, rest) = f.hops.split_first().expect("a chained filter has hops");
+    let inner = Filter {
+        hops: rest.to_vec(),
+        ..f.clone()
+    };
+    match hop {
+        Hop::Forward { param, targets } => write_forward(w, cx, param, targets, &inner),
+        Hop::Reverse {
+            resource_type,
+            param,
+        } => write_reverse(w, cx, resource_type, param, &inner),
+    }
+}
+
+/// `(ref IN (SELECT target.key ... WHERE <inner>) OR ...)` over every reference of `param`
+/// to one of `targets`.
+fn write_forward(
+    w: &mut SqlWriter,
+    cx: &Context,
+    param: &str,
+    targets: &[String],
+    inner: &Filter,
+) -> Result<(), PlanError> {
+    let links: Vec<_> = cx
+        .source
+        .reference_links(param)
+        .into_iter()
+        .filter(|l| targets.iter().any(|t| t == l.resource_type))
+        .collect();
+    if links.is_empty() {
+        w.push("1=0");
+        return Ok(());
+    }
+    w.push("(");
+    for (i, link) in links.iter().enumerate() {
+        if i > 0 {
+            w.push(" OR ");
+        }
+        let target = target_source(cx, link.source)?;
+        in_location(w, cx, link.leaf.location, |w| {
+            let (sql, _) = leaf_sql(cx, link.leaf);
+            w.push(&sql).push(" IN (");
+            write_keys_matching(w, cx, target, inner)?;
+            w.push(")");
+            Ok(())
+        })?;
+    }
+    w.push(")");
+    Ok(())
+}
+
+/// `(key IN (SELECT ref FROM <referring source> WHERE <inner>) OR ...)` over every source of
+/// `resource_type` whose parameter `param` refers to `cx.source`.
+fn write_reverse(
+    w: &mut SqlWriter,
+    cx: &Context,
+    resource_type: &str,
+    param: &str,
+    inner: &Filter,
+) -> Result<(), PlanError> {
+    let mut any = false;
+    w.push("(");
+    for referring in cx.mapping.sources_of(resource_type) {
+        for link in referring.reference_links(param) {
+            if link.source != cx.source.name {
+                continue;
+            }
+            if any {
+                w.push(" OR ");
+            }
+            any = true;
+            let rcx = cx.with_source(referring);
+            write_value(w, &cx.source.alias, &cx.source.id.value);
+            w.push(" IN (");
+            match link.leaf.location {
+                Location::Row => {
+                    w.push("SELECT ");
+                    w.push(&leaf_sql(&rcx, link.leaf).0);
+                    write_source_select_list(w, referring);
+                    w.push(" AND ").push(&leaf_sql(&rcx, link.leaf).0);
+                    w.push(" IS NOT NULL AND ");
+                    write_filter(w, &rcx, inner)?;
+                }
+                Location::Child(c) => {
+                    // The reference is in a child table: its rows whose parent matches.
+                    let child = &referring.children[c];
+                    let (sql, _) = leaf_sql(&rcx, link.leaf);
+                    let key = SqlValue::Column(child.key.clone());
+                    w.push("SELECT ").push(&sql).push(" FROM ");
+                    write_relation(w, &child.relation, &child.alias);
+                    w.push(" WHERE ").push(&sql).push(" IS NOT NULL");
+                    if let Some(f) = &child.filter {
+                        w.push(" AND (").push(f).push(")");
+                    }
+                    w.push(" AND ");
+                    write_value(w, &child.alias, &key);
+                    w.push(" IN (SELECT ");
+                    write_value(w, &referring.alias, &child.parent_key);
+                    write_source_select_list(w, referring);
+                    w.push(" AND ");
+                    write_filter(w, &rcx, inner)?;
+                    w.push(")");
+                }
+            }
+            w.push(")");
+        }
+    }
+    if !any {
+        w.push("1=0");
+    }
+    w.push(")");
+    Ok(())
+}
+
+/// `SELECT <key> FROM <target> WHERE <key> IS NOT NULL AND <inner>`.
+fn write_keys_matching(
+    w: &mut SqlWriter,
+    cx: &Context,
+    target: &Source,
+    inner: &Filter,
+) -> Result<(), PlanError> {
+    let tcx = cx.with_source(target);
+    w.push("SELECT ");
+    write_value(w, &target.alias, &target.id.value);
+    write_source_select_list(w, target);
+    w.push(" AND ");
+    write_value(w, &target.alias, &target.id.value);
+    w.push(" IS NOT NULL AND ");
+    write_filter(w, &tcx, inner)
+}
+
+fn target_source<'a>(cx: &Context<'a>, name: &str) -> Result<&'a Source, PlanError> {
+    cx.mapping.source_by_name(name).ok_or_else(|| {
+        // The mapping was checked at start-up: every reference names a source.
+        PlanError::Unsupported(format!("reference target '{name}' is not mapped"))
+    })
+}

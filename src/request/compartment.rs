@@ -1,0 +1,158 @@
+//! The Patient compartment (`GET [base]/Patient/[id]/[type]`, `$everything`): which mapped
+//! types are in it and through which of their declared parameters. Pure.
+//!
+//! Membership follows the Patient CompartmentDefinition of FHIR R4: a resource is in the
+//! compartment of `Patient/123` when one of the type's compartment parameters refers to it.
+//! Only parameters the mapping declares as references to Patient count.
+
+use super::RequestError;
+use super::search::Filter;
+use crate::mapping::Mapping;
+
+/// The canonical URL of the Patient CompartmentDefinition.
+pub const PATIENT_COMPARTMENT: &str = "http://hl7.org/fhir/CompartmentDefinition/patient";
+
+/// A compartment a search is restricted to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compartment {
+    /// The compartment's patient id.
+    pub id: String,
+    /// The searched type's parameters that place a resource in the compartment.
+    pub params: Vec<String>,
+    /// Whether the searched type is Patient itself (the patient is in its own compartment).
+    pub is_patient: bool,
+}
+
+/// The parameters of `resource_type` through which it is in the Patient compartment, as the
+/// mapping declares them (reference parameters that can refer to Patient).
+pub fn patient_params(mapping: &Mapping, resource_type: &str) -> Vec<String> {
+    let Some(params) = crate::fhir::Definitions::r4().patient_compartment_params(resource_type)
+    else {
+        return Vec::new();
+    };
+    params
+        .iter()
+        .filter(|p| {
+            mapping
+                .reference_types(resource_type, p)
+                .iter()
+                .any(|t| t == "Patient")
+        })
+        .cloned()
+        .collect()
+}
+
+/// The mapped types in the Patient compartment, in mapping order (Patient itself first).
+pub fn patient_types(mapping: &Mapping) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if mapping.has_type("Patient") {
+        out.push("Patient".into());
+    }
+    for t in mapping.resource_types() {
+        if t != "Patient" && !patient_params(mapping, t).is_empty() {
+            out.push(t.to_string());
+        }
+    }
+    out
+}
+
+impl Compartment {
+    /// The compartment of `Patient/id` for a search of `resource_type`.
+    pub fn patient(
+        mapping: &Mapping,
+        id: &str,
+        resource_type: &str,
+    ) -> Result<Compartment, RequestError> {
+        super::read::check_type(mapping, "Patient")?;
+        super::read::check_type(mapping, resource_type)?;
+        let id = super::FhirId::parse(id)?.to_string();
+        let params = patient_params(mapping, resource_type);
+        let is_patient = resource_type == "Patient";
+        if params.is_empty() && !is_patient {
+            let defined = crate::fhir::Definitions::r4().patient_compartment_params(resource_type);
+            return Err(RequestError::InvalidParameter(match defined {
+                Some(p) if !p.is_empty() => format!(
+                    "{resource_type} is in the Patient compartment through {}, but this server declares none of those as a reference to Patient",
+                    p.join(", ")
+                ),
+                _ => format!("{resource_type} is not in the Patient compartment"),
+            }));
+        }
+        Ok(Compartment {
+            id,
+            params,
+            is_patient,
+        })
+    }
+
+    /// The criterion for membership: any compartment parameter refers to the patient (or, for
+    /// Patient, it is the patient).
+    pub fn filter(&self) -> Filter {
+        let reference = |code: &str| Filter {
+            hops: Vec::new(),
+            code: code.to_string(),
+            param_type: "reference".into(),
+            modifier: None,
+            values: vec![format!("Patient/{}", self.id)],
+            link: String::new(),
+            alternatives: Vec::new(),
+        };
+        let mut all: Vec<Filter> = Vec::new();
+        if self.is_patient {
+            all.push(Filter {
+                code: "_id".into(),
+                param_type: "token".into(),
+                values: vec![self.id.clone()],
+                ..reference("_id")
+            });
+        }
+        all.extend(self.params.iter().map(|p| reference(p)));
+        let mut first = all.remove(0);
+        first.alternatives = all;
+        first
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::Dialect;
+
+    fn sample() -> Mapping {
+        crate::mapping::load(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml"),
+            Dialect::Sqlite,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn membership_follows_the_definition_and_the_mapping() {
+        let m = sample();
+        assert_eq!(
+            patient_types(&m),
+            [
+                "Patient",
+                "Encounter",
+                "Condition",
+                "Observation",
+                "MedicationRequest"
+            ]
+        );
+        // Observation's compartment parameters are subject and performer; performer refers
+        // to practitioners here, so only subject counts.
+        assert_eq!(patient_params(&m, "Observation"), ["subject"]);
+        assert_eq!(patient_params(&m, "Condition"), ["patient"]);
+        assert!(patient_params(&m, "Practitioner").is_empty());
+        let c = Compartment::patient(&m, "7", "Observation").unwrap();
+        let f = c.filter();
+        assert_eq!(
+            (f.code.as_str(), f.values.as_slice(), f.alternatives.len()),
+            ("subject", &["Patient/7".to_string()][..], 0)
+        );
+        let p = Compartment::patient(&m, "7", "Patient").unwrap().filter();
+        assert_eq!((p.code.as_str(), p.values[0].as_str()), ("_id", "7"));
+        assert!(Compartment::patient(&m, "7", "Practitioner").is_err());
+        assert!(Compartment::patient(&m, "a b", "Observation").is_err());
+    }
+}

@@ -1,0 +1,571 @@
+//! Searches across resources on every backend: chains, `_has`, `:identifier`, Patient
+//! compartments and `$everything`. Expected ids come from SQL written here over the SQLite
+//! copy of the same sample data (not from the code under test).
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::helpers::{TestApp, spawn_apps};
+use crate::search::{check, expected};
+
+const VITALS: [(&str, &str); 4] = [
+    ("vs-hr-", "HR IS NOT NULL"),
+    ("vs-bp-", "BP_SYS IS NOT NULL AND BP_DIA IS NOT NULL"),
+    ("vs-temp-", "TEMP_F IS NOT NULL"),
+    ("vs-wt-", "WT_KG IS NOT NULL"),
+];
+
+/// Observation ids from all five sources whose row satisfies `cond` (on PAT_ID, VISIT_ID...).
+async fn observations_where(app: &TestApp, cond: &str) -> BTreeSet<String> {
+    let mut ids = expected(
+        app,
+        "lab-",
+        &format!("SELECT RSLT_ID FROM LAB_RESULT WHERE DEL_FLG <> 'Y' AND {cond}"),
+    )
+    .await;
+    for (prefix, present) in VITALS {
+        ids.extend(
+            expected(
+                app,
+                prefix,
+                &format!("SELECT VS_ID FROM VITALS WHERE DEL_FLG <> 'Y' AND {present} AND {cond}"),
+            )
+            .await,
+        );
+    }
+    ids
+}
+
+/// The first column of the first row of `sql`, as text.
+async fn scalar(app: &TestApp, sql: &str) -> String {
+    use sqlx::Row;
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    row.get::<String, _>(0).trim().to_string()
+}
+
+/// Asserts a 400 OperationOutcome whose diagnostics contain `needle`.
+async fn rejected(app: &TestApp, path: &str, needle: &str) {
+    let (status, body) = app.get(path).await;
+    assert_eq!(status, 400, "{}: {path}: {body}", app.dialect);
+    assert_eq!(body["resourceType"], "OperationOutcome");
+    let text = body["issue"][0]["diagnostics"].as_str().unwrap_or_default();
+    assert!(
+        text.contains(needle),
+        "{}: {path}: '{text}' lacks '{needle}'",
+        app.dialect
+    );
+}
+
+#[tokio::test]
+async fn chained_parameters_follow_references() {
+    for app in spawn_apps().await {
+        // One level, two criteria through the same reference (each may match another patient).
+        let women_before_1960 = "PAT_ID IN (SELECT PAT_ID FROM PATIENT WHERE DEL_FLG <> 'Y' \
+             AND SEX_CD = 'F' AND BIRTH_DT < '19600101')";
+        let want = observations_where(&app, women_before_1960).await;
+        assert!(!want.is_empty());
+        check(
+            &app,
+            "Observation?subject:Patient.gender=female&patient.birthdate=lt1960&_count=200",
+            want,
+        )
+        .await;
+
+        // Two levels: Observation → Encounter → Organization.
+        let cardiology = "VISIT_ID IN (SELECT VISIT_ID FROM VISIT WHERE DEL_FLG <> 'Y' AND \
+             DEPT_ID IN (SELECT DEPT_ID FROM DEPT WHERE LOWER(DEPT_NM) LIKE 'card%'))";
+        let want = observations_where(&app, cardiology).await;
+        assert!(!want.is_empty());
+        check(
+            &app,
+            "Observation?encounter.service-provider.name=card&_count=500",
+            want,
+        )
+        .await;
+
+        // :identifier: the referenced practitioner has that NPI.
+        let npi = scalar(
+            &app,
+            "SELECT NPI FROM PROVIDER WHERE NPI IS NOT NULL AND PROV_ID IN \
+             (SELECT PRESC_PROV_ID FROM RX_ORDER) ORDER BY PROV_ID LIMIT 1",
+        )
+        .await;
+        let want = expected(
+            &app,
+            "",
+            &format!(
+                "SELECT RX_ID FROM RX_ORDER WHERE DEL_FLG <> 'Y' AND PRESC_PROV_ID IN \
+                 (SELECT PROV_ID FROM PROVIDER WHERE NPI = '{npi}')"
+            ),
+        )
+        .await;
+        assert!(!want.is_empty());
+        check(
+            &app,
+            &format!("MedicationRequest?requester:identifier=http://hl7.org/fhir/sid/us-npi|{npi}"),
+            want,
+        )
+        .await;
+        check(
+            &app,
+            &format!("MedicationRequest?requester:identifier=http://other|{npi}"),
+            BTreeSet::new(),
+        )
+        .await;
+        let mrn = scalar(
+            &app,
+            "SELECT ID_VAL FROM PAT_IDENT WHERE PAT_ID = 3 AND TRIM(ID_TYP) = 'MRN'",
+        )
+        .await;
+        let want = observations_where(
+            &app,
+            &format!(
+                "PAT_ID IN (SELECT I.PAT_ID FROM PAT_IDENT I JOIN PATIENT P ON P.PAT_ID = I.PAT_ID \
+                 WHERE P.DEL_FLG <> 'Y' AND I.ID_VAL = '{mrn}')"
+            ),
+        )
+        .await;
+        assert!(!want.is_empty());
+        check(&app, &format!("Observation?subject:identifier={mrn}"), want).await;
+
+        // Errors: undeclared references and parameters, wrong types, too deep.
+        rejected(
+            &app,
+            "Observation?specimen.type=x",
+            "no reference search parameter 'specimen'",
+        )
+        .await;
+        rejected(
+            &app,
+            "Observation?subject.nope=x",
+            "unknown search parameter 'nope' for Patient",
+        )
+        .await;
+        rejected(
+            &app,
+            "Encounter?practitioner:Patient.name=x",
+            "does not refer to Patient",
+        )
+        .await;
+        rejected(
+            &app,
+            "Observation?code.name=x",
+            "no reference search parameter 'code'",
+        )
+        .await;
+        rejected(
+            &app,
+            "Observation?subject:Patient._has:Encounter:patient:service-provider.partof.name=x",
+            "crosses 4 resources",
+        )
+        .await;
+        rejected(&app, "Patient?organization:identifier=x", "organization").await;
+    }
+}
+
+#[tokio::test]
+async fn reverse_chains_select_referred_resources() {
+    for app in spawn_apps().await {
+        let glucose_labs = "SELECT R.PAT_ID FROM LAB_RESULT R JOIN LAB_TEST_MAP M \
+             ON M.LOCAL_CD = R.TEST_CD WHERE R.DEL_FLG <> 'Y' AND M.LOINC_CD = '2339-0'";
+        let want = expected(
+            &app,
+            "",
+            &format!(
+                "SELECT PAT_ID FROM PATIENT WHERE DEL_FLG <> 'Y' AND PAT_ID IN ({glucose_labs})"
+            ),
+        )
+        .await;
+        assert!(!want.is_empty());
+        check(
+            &app,
+            "Patient?_has:Observation:patient:code=http://loinc.org|2339-0&_count=100",
+            want.clone(),
+        )
+        .await;
+        // Combined with a criterion of the patient itself.
+        let women = expected(
+            &app,
+            "",
+            &format!(
+                "SELECT PAT_ID FROM PATIENT WHERE DEL_FLG <> 'Y' AND SEX_CD = 'F' AND PAT_ID IN ({glucose_labs})"
+            ),
+        )
+        .await;
+        assert!(!women.is_empty() && women.len() < want.len());
+        check(
+            &app,
+            "Patient?gender=female&_has:Observation:subject:code=http://loinc.org|2339-0",
+            women,
+        )
+        .await;
+
+        // Nested: practitioners attending encounters that have a glucose result.
+        let want = expected(
+            &app,
+            "",
+            "SELECT PROV_ID FROM PROVIDER WHERE PROV_ID IN (SELECT ATTEND_PROV_ID FROM VISIT \
+             WHERE DEL_FLG <> 'Y' AND VISIT_ID IN (SELECT R.VISIT_ID FROM LAB_RESULT R \
+             JOIN LAB_TEST_MAP M ON M.LOCAL_CD = R.TEST_CD WHERE R.DEL_FLG <> 'Y' \
+             AND M.LOINC_CD = '2339-0'))",
+        )
+        .await;
+        assert!(!want.is_empty());
+        check(
+            &app,
+            "Practitioner?_has:Encounter:practitioner:_has:Observation:encounter:code=http://loinc.org|2339-0",
+            want,
+        )
+        .await;
+
+        // A reverse chain ending in a forward chain.
+        let want = expected(
+            &app,
+            "",
+            "SELECT DEPT_ID FROM DEPT WHERE DEPT_ID IN (SELECT DEPT_ID FROM VISIT WHERE \
+             DEL_FLG <> 'Y' AND PAT_ID IN (SELECT PAT_ID FROM PATIENT WHERE DEL_FLG <> 'Y' \
+             AND BIRTH_DT >= '20100101'))",
+        )
+        .await;
+        check(
+            &app,
+            "Organization?_has:Encounter:service-provider:patient.birthdate=ge2010",
+            want,
+        )
+        .await;
+
+        rejected(
+            &app,
+            "Patient?_has:Observation:performer:code=x",
+            "pointing to Patient",
+        )
+        .await;
+        rejected(&app, "Patient?_has:Observation:patient", "_has takes").await;
+        rejected(&app, "Patient?_has:Specimen:patient:type=x", "Specimen").await;
+        // Lenient: an unknown chain is dropped and reported.
+        let res = app
+            .client
+            .get(format!(
+                "{}/Patient?_has:Observation:nope:code=x&_count=1",
+                app.base
+            ))
+            .header("Prefer", "handling=lenient")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{}", app.dialect);
+        let bundle: Value = res.json().await.unwrap();
+        let outcome = bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["search"]["mode"] == "outcome")
+            .expect("an outcome entry");
+        assert!(
+            outcome["resource"]["issue"][0]["diagnostics"]
+                .as_str()
+                .unwrap()
+                .contains("_has:Observation:nope:code")
+        );
+    }
+}
+
+/// `Type/id` of every entry of every page of `path`, following next links.
+async fn all_entries(app: &TestApp, path: &str) -> Vec<String> {
+    let mut url = format!("{}/{path}", app.base);
+    let mut out = Vec::new();
+    for _ in 0..500 {
+        let res = app.client.get(&url).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{}: {url}", app.dialect);
+        let bundle: Value = res.json().await.unwrap();
+        crate::fhir_schema::assert_valid(&bundle);
+        for e in bundle["entry"].as_array().into_iter().flatten() {
+            if e["search"]["mode"] == "outcome" {
+                continue;
+            }
+            assert_eq!(e["search"]["mode"], "match");
+            let r = &e["resource"];
+            let key = format!(
+                "{}/{}",
+                r["resourceType"].as_str().unwrap(),
+                r["id"].as_str().unwrap()
+            );
+            assert_eq!(e["fullUrl"], format!("{}/{key}", app.base));
+            assert!(
+                !out.contains(&key),
+                "{}: {key} twice in {path}",
+                app.dialect
+            );
+            out.push(key);
+        }
+        match bundle["link"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["relation"] == "next")
+        {
+            Some(next) => url = next["url"].as_str().unwrap().to_string(),
+            None => return out,
+        }
+    }
+    panic!("too many pages: {path}");
+}
+
+fn typed(ty: &str, ids: BTreeSet<String>) -> BTreeSet<String> {
+    ids.into_iter().map(|i| format!("{ty}/{i}")).collect()
+}
+
+/// The Patient compartment of patient `pat` per type, computed by SQL.
+async fn compartment_of(app: &TestApp, pat: u32) -> Vec<(&'static str, BTreeSet<String>)> {
+    let on = format!("PAT_ID = {pat}");
+    vec![
+        (
+            "Patient",
+            expected(
+                app,
+                "",
+                &format!("SELECT PAT_ID FROM PATIENT WHERE DEL_FLG <> 'Y' AND {on}"),
+            )
+            .await,
+        ),
+        (
+            "Encounter",
+            expected(
+                app,
+                "",
+                &format!("SELECT VISIT_ID FROM VISIT WHERE DEL_FLG <> 'Y' AND {on}"),
+            )
+            .await,
+        ),
+        (
+            "Condition",
+            expected(
+                app,
+                "",
+                &format!("SELECT DX_ID FROM DIAGNOSIS WHERE DEL_FLG <> 'Y' AND {on}"),
+            )
+            .await,
+        ),
+        ("Observation", observations_where(app, &on).await),
+        (
+            "MedicationRequest",
+            expected(
+                app,
+                "",
+                &format!("SELECT RX_ID FROM RX_ORDER WHERE DEL_FLG <> 'Y' AND {on}"),
+            )
+            .await,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn compartment_searches_stay_in_the_patients_compartment() {
+    for app in spawn_apps().await {
+        for (ty, want) in compartment_of(&app, 3).await {
+            assert!(!want.is_empty(), "{ty}");
+            let got: BTreeSet<String> = all_entries(&app, &format!("Patient/3/{ty}?_count=4"))
+                .await
+                .into_iter()
+                .collect();
+            assert_eq!(got, typed(ty, want), "{}: Patient/3/{ty}", app.dialect);
+        }
+        // With criteria, and through POST.
+        let want = expected(
+            &app,
+            "lab-",
+            "SELECT RSLT_ID FROM LAB_RESULT WHERE DEL_FLG <> 'Y' AND PAT_ID = 3 AND TEST_CD IN \
+             (SELECT LOCAL_CD FROM LAB_TEST_MAP WHERE LOINC_CD = '2339-0')",
+        )
+        .await;
+        assert!(!want.is_empty());
+        check(
+            &app,
+            "Patient/3/Observation?code=http://loinc.org|2339-0",
+            want.clone(),
+        )
+        .await;
+        let res = app
+            .client
+            .post(format!("{}/Patient/3/Observation/_search", app.base))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("code=http%3A%2F%2Floinc.org%7C2339-0&_count=100")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let bundle: Value = res.json().await.unwrap();
+        let got: BTreeSet<String> = bundle["entry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| e["resource"]["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(got, want, "{}", app.dialect);
+        assert!(
+            bundle["link"][0]["url"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{}/Patient/3/Observation?", app.base))
+        );
+
+        // A cursor belongs to its compartment.
+        let (_, page) = app.get("Patient/3/Observation?_count=2").await;
+        let next = page["link"][1]["url"].as_str().unwrap();
+        let elsewhere = next.replace("/Patient/3/", "/Patient/4/");
+        let res = app.client.get(&elsewhere).send().await.unwrap();
+        assert_eq!(res.status(), 400, "{}", app.dialect);
+
+        rejected(
+            &app,
+            "Patient/3/Practitioner",
+            "not in the Patient compartment",
+        )
+        .await;
+        rejected(&app, "Encounter/3/Observation", "Patient compartment").await;
+        rejected(&app, "Patient/3/Observation?nope=1", "nope").await;
+        let (status, _) = app.get("Patient/3/Nope").await;
+        assert_eq!(status, 404);
+    }
+}
+
+#[tokio::test]
+async fn everything_pages_through_the_whole_compartment() {
+    for app in spawn_apps().await {
+        let parts = compartment_of(&app, 5).await;
+        let order: Vec<&str> = parts.iter().map(|(t, _)| *t).collect();
+        let want: BTreeSet<String> = parts
+            .iter()
+            .flat_map(|(t, ids)| typed(t, ids.clone()))
+            .collect();
+        let got = all_entries(&app, "Patient/5/$everything?_count=7").await;
+        assert_eq!(
+            got[0], "Patient/5",
+            "{}: the patient comes first",
+            app.dialect
+        );
+        // Types come in mapping order, each once.
+        let rank = |k: &String| {
+            order
+                .iter()
+                .position(|t| k.starts_with(&format!("{t}/")))
+                .unwrap()
+        };
+        assert!(
+            got.windows(2).all(|w| rank(&w[0]) <= rank(&w[1])),
+            "{}: {got:?}",
+            app.dialect
+        );
+        assert_eq!(
+            got.iter().cloned().collect::<BTreeSet<_>>(),
+            want,
+            "{}",
+            app.dialect
+        );
+
+        // _type restricts (and keeps mapping order whatever the order asked).
+        let got = all_entries(
+            &app,
+            "Patient/5/$everything?_type=MedicationRequest,Condition&_count=3",
+        )
+        .await;
+        let mut want: BTreeSet<String> = BTreeSet::new();
+        for (t, ids) in &parts {
+            if *t == "Condition" || *t == "MedicationRequest" {
+                want.extend(typed(t, ids.clone()));
+            }
+        }
+        assert_eq!(
+            got.iter().cloned().collect::<BTreeSet<_>>(),
+            want,
+            "{}",
+            app.dialect
+        );
+        assert!(got[0].starts_with("Condition/"));
+
+        // _since: 2020-01-01T06:00:00Z is midnight in Chicago, where the timestamps are kept.
+        let since = "2020-01-01 00:00:00";
+        let mut want = BTreeSet::new();
+        for (ty, sql) in [
+            (
+                "Patient",
+                format!(
+                    "SELECT PAT_ID FROM PATIENT WHERE DEL_FLG <> 'Y' AND PAT_ID = 5 AND LAST_UPD_TS >= '{since}'"
+                ),
+            ),
+            (
+                "Encounter",
+                format!(
+                    "SELECT VISIT_ID FROM VISIT WHERE DEL_FLG <> 'Y' AND PAT_ID = 5 AND LAST_UPD_TS >= '{since}'"
+                ),
+            ),
+            (
+                "Condition",
+                format!(
+                    "SELECT DX_ID FROM DIAGNOSIS WHERE DEL_FLG <> 'Y' AND PAT_ID = 5 AND RECORDED_TS >= '{since}'"
+                ),
+            ),
+            (
+                "MedicationRequest",
+                format!(
+                    "SELECT RX_ID FROM RX_ORDER WHERE DEL_FLG <> 'Y' AND PAT_ID = 5 AND LAST_UPD_TS >= '{since}'"
+                ),
+            ),
+        ] {
+            want.extend(typed(ty, expected(&app, "", &sql).await));
+        }
+        // Vital signs have no last-updated time: all observations come, with a warning.
+        want.extend(typed("Observation", parts[3].1.clone()));
+        let got = all_entries(
+            &app,
+            "Patient/5/$everything?_since=2020-01-01T06:00:00Z&_count=50",
+        )
+        .await;
+        assert_eq!(
+            got.iter().cloned().collect::<BTreeSet<_>>(),
+            want,
+            "{}",
+            app.dialect
+        );
+        let (_, first) = app
+            .get("Patient/5/$everything?_since=2020-01-01T06:00:00Z")
+            .await;
+        let warning = first["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["search"]["mode"] == "outcome")
+            .expect("a warning about _since");
+        assert!(
+            warning["resource"]["issue"][0]["diagnostics"]
+                .as_str()
+                .unwrap()
+                .contains("Observation")
+        );
+
+        let (status, body) = app.get("Patient/999999/$everything").await;
+        assert_eq!(status, 404, "{}: {body}", app.dialect);
+        let (status, _) = app.get("Patient/999999/$everything?_type=Condition").await;
+        assert_eq!(status, 404);
+        rejected(
+            &app,
+            "Patient/5/$everything?_type=Practitioner",
+            "Practitioner",
+        )
+        .await;
+        rejected(&app, "Patient/5/$everything?_since=2020", "_since").await;
+        rejected(&app, "Patient/5/$everything?code=x", "code").await;
+        rejected(&app, "Patient/5/$everything?_count=0", "_count").await;
+        // A cursor belongs to its patient.
+        let (_, page) = app.get("Patient/5/$everything?_count=2").await;
+        let next = page["link"][1]["url"]
+            .as_str()
+            .unwrap()
+            .replace("/Patient/5/", "/Patient/6/");
+        assert_eq!(app.client.get(&next).send().await.unwrap().status(), 400);
+    }
+}
