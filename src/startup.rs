@@ -53,6 +53,7 @@ impl Application {
         let info = ServerInfo {
             base_url: base_url.clone(),
             started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            max_chain_depth: settings.max_chain_depth,
         };
         let secret = match &settings.cursor_secret {
             Some(s) => s.as_bytes().to_vec(),

@@ -4,6 +4,8 @@ use serde_json::{Value as Json, json};
 
 use crate::mapping::Mapping;
 use crate::plan::search::searchable;
+use crate::request::compartment::{PATIENT_COMPARTMENT, patient_types};
+use crate::request::everything::OPERATION_DEFINITION;
 use crate::request::search::supported_modifiers;
 
 /// Facts about this server instance that go into the statement.
@@ -13,10 +15,13 @@ pub struct ServerInfo {
     pub base_url: String,
     /// When the server started (RFC 3339), used as the statement's date.
     pub started: String,
+    /// Most resources a chain or `_has` may cross.
+    pub max_chain_depth: usize,
 }
 
 /// The CapabilityStatement for `mapping`.
 pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
+    let in_compartment = patient_types(mapping);
     let resources: Vec<Json> = mapping
         .resource_types()
         .map(|rt| {
@@ -44,6 +49,9 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
                 if matches!(d.param_type.as_str(), "number" | "quantity" | "date") {
                     doc.push_str(" Prefixes: eq, ne, gt, lt, ge, le, sa, eb, ap.");
                 }
+                if d.param_type == "reference" {
+                    doc.push_str(&reference_doc(mapping, rt, &d.code, info.max_chain_depth));
+                }
                 if sources.len() > 1
                     && sources
                         .iter()
@@ -64,7 +72,7 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
             if !params.is_empty() {
                 interactions.push(json!({"code": "search-type"}));
             }
-            json!({
+            let mut resource = json!({
                 "type": rt,
                 "profile": format!("http://hl7.org/fhir/StructureDefinition/{rt}"),
                 "interaction": interactions,
@@ -76,9 +84,44 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
                 "conditionalRead": conditional_read,
                 "conditionalUpdate": false,
                 "conditionalDelete": "not-supported",
-            })
+            });
+            let mut docs = Vec::new();
+            let has = reverse_chains(mapping, rt);
+            if !has.is_empty() {
+                docs.push(format!(
+                    "Reverse chaining (`_has`, at most {} levels): {}.",
+                    info.max_chain_depth,
+                    has.join(", ")
+                ));
+            }
+            if in_compartment.iter().any(|t| t == rt) && rt != "Patient" {
+                docs.push(format!(
+                    "Searchable in the Patient compartment: `Patient/[id]/{rt}?...`."
+                ));
+            }
+            if !docs.is_empty() {
+                resource["documentation"] = json!(docs.join(" "));
+            }
+            if rt == "Patient" && in_compartment.len() > 1 {
+                resource["operation"] = json!([{
+                    "name": "everything",
+                    "definition": OPERATION_DEFINITION,
+                    "documentation": format!(
+                        "The patient and every resource of their compartment served here ({}), paged; `_since`, `_type` and `_count` are supported.",
+                        in_compartment.join(", ")
+                    ),
+                }]);
+            }
+            resource
         })
         .collect();
+    let mut rest = json!({
+        "mode": "server",
+        "resource": resources,
+    });
+    if in_compartment.len() > 1 {
+        rest["compartment"] = json!([PATIENT_COMPARTMENT]);
+    }
     json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -95,9 +138,45 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
         },
         "fhirVersion": "4.0.1",
         "format": ["json", "application/fhir+json"],
-        "rest": [{
-            "mode": "server",
-            "resource": resources,
-        }],
+        "rest": [rest],
     })
+}
+
+/// What a reference parameter's documentation adds: where it can be chained to.
+fn reference_doc(mapping: &Mapping, rt: &str, code: &str, depth: usize) -> String {
+    let targets = mapping.reference_types(rt, code);
+    if targets.is_empty() || depth == 0 {
+        return String::new();
+    }
+    let mut doc = format!(
+        " Chaining to {} (e.g. `{code}:{}.{}`), at most {depth} levels.",
+        targets.join(", "),
+        targets[0],
+        crate::request::search::declared(mapping, &targets[0])
+            .into_iter()
+            .find(|p| p != "_id" && p != "_lastUpdated")
+            .unwrap_or_else(|| "_id".into())
+    );
+    if targets
+        .iter()
+        .any(|t| mapping.param_type(t, "identifier") == Some("token"))
+    {
+        doc.push_str(&format!(
+            " `{code}:identifier=system|value` matches the referenced resource's identifier."
+        ));
+    }
+    doc
+}
+
+/// `_has:Type:param:` prefixes that reach `rt`.
+fn reverse_chains(mapping: &Mapping, rt: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in mapping.resource_types() {
+        for code in crate::request::search::declared(mapping, t) {
+            if mapping.reference_types(t, &code).iter().any(|x| x == rt) {
+                out.push(format!("`_has:{t}:{code}:[parameter]`"));
+            }
+        }
+    }
+    out
 }

@@ -106,3 +106,69 @@ async fn metadata_honours_format_and_pretty() {
         );
     }
 }
+
+#[tokio::test]
+async fn advertised_chains_compartments_and_everything_work() {
+    for app in spawn_apps().await {
+        let (_, cs) = app.get("metadata").await;
+        let rest = &cs["rest"][0];
+        assert_eq!(
+            rest["compartment"],
+            serde_json::json!(["http://hl7.org/fhir/CompartmentDefinition/patient"])
+        );
+        let mut checked = 0;
+        let mut compartment_types = Vec::new();
+        for r in rest["resource"].as_array().unwrap() {
+            let rt = r["type"].as_str().unwrap();
+            let mut queries = Vec::new();
+            for p in r["searchParam"].as_array().unwrap() {
+                let doc = p["documentation"].as_str().unwrap();
+                if p["type"] == "reference" {
+                    // The chain example names a real chain.
+                    let example = doc
+                        .split('`')
+                        .nth(1)
+                        .unwrap_or_else(|| panic!("{rt}.{}: no chain example", p["name"]));
+                    queries.push(format!("{rt}?{example}:missing=false"));
+                }
+            }
+            let doc = r["documentation"].as_str().unwrap_or_default();
+            for part in doc.split('`').skip(1).step_by(2) {
+                if let Some(prefix) = part.strip_suffix("[parameter]") {
+                    // `_has:Type:param:` + any parameter of Type.
+                    let ty = prefix.split(':').nth(1).unwrap();
+                    let other = rest["resource"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|x| x["type"] == ty)
+                        .unwrap();
+                    let first = other["searchParam"][0]["name"].as_str().unwrap();
+                    queries.push(format!("{rt}?{prefix}{first}:missing=false"));
+                } else if part.starts_with("Patient/[id]/") {
+                    compartment_types.push(rt.to_string());
+                    queries.push(format!("Patient/1/{rt}"));
+                }
+            }
+            for q in queries {
+                let sep = if q.contains('?') { '&' } else { '?' };
+                let (status, body) = app.get(&format!("{q}{sep}_count=1")).await;
+                assert_eq!(status, 200, "{}: {q}: {body}", app.dialect);
+                checked += 1;
+            }
+        }
+        assert_eq!(
+            compartment_types,
+            ["Encounter", "Condition", "Observation", "MedicationRequest"]
+        );
+        assert!(checked > 20, "{checked}");
+        let patient = &rest["resource"][0];
+        assert_eq!(patient["operation"][0]["name"], "everything");
+        assert_eq!(
+            patient["operation"][0]["definition"],
+            "http://hl7.org/fhir/OperationDefinition/Patient-everything"
+        );
+        let (status, body) = app.get("Patient/1/$everything").await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
