@@ -55,6 +55,14 @@ impl Dialect {
         out
     }
 
+    /// `sql` converted to text (to compare an integer key with a text one).
+    pub fn text_cast(self, sql: &str) -> String {
+        match self {
+            Dialect::Mysql => format!("CAST({sql} AS CHAR)"),
+            Dialect::Sqlite | Dialect::Postgres => format!("CAST({sql} AS TEXT)"),
+        }
+    }
+
     /// The placeholder of the `n`th bound parameter (1-based).
     pub fn placeholder(self, n: usize) -> String {
         match self {

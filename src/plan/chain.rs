@@ -11,7 +11,7 @@
 use super::read::{write_relation, write_source_select_list, write_value};
 use super::search::{Context, PlanError, in_location, leaf_sql, write_filter};
 use super::sql::SqlWriter;
-use crate::mapping::{Location, Source, SqlValue};
+use crate::mapping::{ElementMapping, ElementValue, Location, Source, SqlValue};
 use crate::request::chain::Hop;
 use crate::request::search::Filter;
 
@@ -57,9 +57,14 @@ fn write_forward(
         }
         let target = target_source(cx, link.source)?;
         in_location(w, cx, link.leaf.location, |w| {
-            let (sql, _) = leaf_sql(cx, link.leaf);
-            w.push(&sql).push(" IN (");
-            write_keys_matching(w, cx, target, inner)?;
+            let (sql, el) = leaf_sql(cx, link.leaf);
+            let (outer, inner_cast) = match key_kinds(leaf_integer(el), &target.id.value) {
+                Some((true, false)) => (cx.dialect.text_cast(&sql), false),
+                Some((false, true)) => (sql, true),
+                _ => (sql, false),
+            };
+            w.push(&outer).push(" IN (");
+            write_keys_matching(w, cx, target, inner, inner_cast)?;
             w.push(")");
             Ok(())
         })?;
@@ -89,25 +94,33 @@ fn write_reverse(
             }
             any = true;
             let rcx = cx.with_source(referring);
-            write_value(w, &cx.source.alias, &cx.source.id.value);
-            w.push(" IN (");
+            let (ref_sql, el) = leaf_sql(&rcx, link.leaf);
+            let mut key = SqlWriter::new(cx.dialect);
+            write_value(&mut key, &cx.source.alias, &cx.source.id.value);
+            let key = key.finish().sql;
+            // Compare as text when one side is an integer column and the other is not.
+            let (outer, projected) = match key_kinds(leaf_integer(el), &cx.source.id.value) {
+                Some((true, false)) => (key, cx.dialect.text_cast(&ref_sql)),
+                Some((false, true)) => (cx.dialect.text_cast(&key), ref_sql.clone()),
+                _ => (key, ref_sql.clone()),
+            };
+            w.push(&outer).push(" IN (");
             match link.leaf.location {
                 Location::Row => {
                     w.push("SELECT ");
-                    w.push(&leaf_sql(&rcx, link.leaf).0);
+                    w.push(&projected);
                     write_source_select_list(w, referring);
-                    w.push(" AND ").push(&leaf_sql(&rcx, link.leaf).0);
+                    w.push(" AND ").push(&ref_sql);
                     w.push(" IS NOT NULL AND ");
                     write_filter(w, &rcx, inner)?;
                 }
                 Location::Child(c) => {
                     // The reference is in a child table: its rows whose parent matches.
                     let child = &referring.children[c];
-                    let (sql, _) = leaf_sql(&rcx, link.leaf);
                     let key = SqlValue::Column(child.key.clone());
-                    w.push("SELECT ").push(&sql).push(" FROM ");
+                    w.push("SELECT ").push(&projected).push(" FROM ");
                     write_relation(w, &child.relation, &child.alias);
-                    w.push(" WHERE ").push(&sql).push(" IS NOT NULL");
+                    w.push(" WHERE ").push(&ref_sql).push(" IS NOT NULL");
                     if let Some(f) = &child.filter {
                         w.push(" AND (").push(f).push(")");
                     }
@@ -131,21 +144,48 @@ fn write_reverse(
     Ok(())
 }
 
-/// `SELECT <key> FROM <target> WHERE <key> IS NOT NULL AND <inner>`.
+/// `SELECT <key> FROM <target> WHERE <key> IS NOT NULL AND <inner>`, the key as text when
+/// `as_text`.
 fn write_keys_matching(
     w: &mut SqlWriter,
     cx: &Context,
     target: &Source,
     inner: &Filter,
+    as_text: bool,
 ) -> Result<(), PlanError> {
     let tcx = cx.with_source(target);
     w.push("SELECT ");
-    write_value(w, &target.alias, &target.id.value);
+    if as_text {
+        let mut k = SqlWriter::new(cx.dialect);
+        write_value(&mut k, &target.alias, &target.id.value);
+        w.push(&cx.dialect.text_cast(&k.finish().sql));
+    } else {
+        write_value(w, &target.alias, &target.id.value);
+    }
     write_source_select_list(w, target);
     w.push(" AND ");
     write_value(w, &target.alias, &target.id.value);
     w.push(" IS NOT NULL AND ");
     write_filter(w, &tcx, inner)
+}
+
+/// Whether a reference column holds integers (`None` for expressions: left as they are).
+fn leaf_integer(el: &ElementMapping) -> Option<bool> {
+    match &el.value {
+        ElementValue::Sql {
+            value: SqlValue::Column(c),
+            ..
+        } => Some(c.info.integer),
+        _ => None,
+    }
+}
+
+/// (reference is integer, key is integer) when both are columns of known types.
+fn key_kinds(reference: Option<bool>, key: &SqlValue) -> Option<(bool, bool)> {
+    match key {
+        SqlValue::Column(c) => Some((reference?, c.info.integer)),
+        SqlValue::Expr(_) => None,
+    }
 }
 
 fn target_source<'a>(cx: &Context<'a>, name: &str) -> Result<&'a Source, PlanError> {

@@ -569,3 +569,70 @@ async fn everything_pages_through_the_whole_compartment() {
         assert_eq!(app.client.get(&next).send().await.unwrap().status(), 400);
     }
 }
+
+/// Legacy schemas store some references as text and their keys as integers (or the other way
+/// round): chains and `_has` compare them as text rather than fail on the database's types.
+#[tokio::test]
+async fn chains_between_text_and_integer_keys() {
+    use crate::helpers::{MAPPING, backends, settings, spawn_with};
+    use crate::servers::exec;
+    use fhir_facade::dialect::Dialect;
+
+    let extra = r#"
+[[resource]]
+type = "Flag"
+table = "flag_text_ref"
+id = "flag_id"
+[resource.elements]
+status = { constant = "active" }
+"code.text" = { constant = "legacy flag" }
+subject = { column = "pat_ref", reference = "Patient" }
+[resource.search]
+_id = true
+patient = true
+"#;
+    let text = std::fs::read_to_string(MAPPING).unwrap() + extra;
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    for b in backends().iter().filter(|b| b.dialect != Dialect::Sqlite) {
+        exec(&b.url, "DROP TABLE IF EXISTS flag_text_ref").await;
+        exec(
+            &b.url,
+            "CREATE TABLE flag_text_ref (flag_id INTEGER PRIMARY KEY, pat_ref VARCHAR(20))",
+        )
+        .await;
+        exec(
+            &b.url,
+            "INSERT INTO flag_text_ref VALUES (1, '1'), (2, '3'), (3, 'legacy-x'), (4, NULL)",
+        )
+        .await;
+        let app = spawn_with(b, settings(&b.url, file.path().to_str().unwrap())).await;
+        let family = app.resource("Patient/3").await["name"][0]["family"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // Forward: the text reference against the integer key of PATIENT.
+        let (status, body) = app
+            .get(&format!("Flag?patient.family:exact={family}"))
+            .await;
+        assert_eq!(status, 200, "{}: {body}", b.dialect);
+        let ids: Vec<&str> = body["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["resource"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["2"], "{}", b.dialect);
+        // Reverse: the integer key against the text references.
+        let (status, body) = app.get("Patient?_has:Flag:patient:_id=1,2,3").await;
+        assert_eq!(status, 200, "{}: {body}", b.dialect);
+        let ids: BTreeSet<&str> = body["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["resource"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, BTreeSet::from(["1", "3"]), "{}", b.dialect);
+        exec(&b.url, "DROP TABLE flag_text_ref").await;
+    }
+}
