@@ -10,6 +10,9 @@ use fhir_facade::plan::search::{
 };
 use fhir_facade::request::search::SearchRequest;
 
+#[path = "support/extra_mapping.rs"]
+mod extra_mapping;
+
 const SEARCHES: &[(&str, &str)] = &[
     ("patient_family_gender", "Patient?family=smi&gender=female"),
     (
@@ -41,6 +44,24 @@ const SEARCHES: &[(&str, &str)] = &[
         "Condition?code=E11.9&onset-date:missing=true",
     ),
 ];
+
+/// Searches on the sample mapping with the additions of `support/extra_mapping.rs`.
+const EXTRA_SEARCHES: &[(&str, &str)] = &[
+    (
+        "organization_source_below_missing",
+        "Organization?_source:below=http://hospital.example.org/fhir/org/1/&_source:missing=false",
+    ),
+    (
+        "organization_source_above_exact",
+        "Organization?_source:above=http://hospital.example.org/fhir/org/1/CARD&_source=http://hospital.example.org/fhir/org/2",
+    ),
+];
+
+fn extra_mapping(dialect: Dialect) -> Mapping {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml");
+    let text = extra_mapping::with_uri_source(&std::fs::read_to_string(path).unwrap());
+    fhir_facade::mapping::parse("extra mapping", &text, dialect).unwrap()
+}
 
 fn mapping(dialect: Dialect) -> Mapping {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml");
@@ -87,6 +108,14 @@ fn search_sql_per_dialect() {
     for dialect in Dialect::ALL {
         let m = mapping(dialect);
         for (name, query) in SEARCHES {
+            insta::assert_snapshot!(
+                format!("{name}_{}", dialect.key()),
+                plan(&m, dialect, query),
+                query
+            );
+        }
+        let m = extra_mapping(dialect);
+        for (name, query) in EXTRA_SEARCHES {
             insta::assert_snapshot!(
                 format!("{name}_{}", dialect.key()),
                 plan(&m, dialect, query),

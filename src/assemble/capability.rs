@@ -2,7 +2,7 @@
 
 use serde_json::{Value as Json, json};
 
-use crate::mapping::Mapping;
+use crate::mapping::{Mapping, SearchTarget};
 use crate::plan::search::searchable;
 use crate::request::search::supported_modifiers;
 
@@ -43,6 +43,20 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
                 };
                 if matches!(d.param_type.as_str(), "number" | "quantity" | "date") {
                     doc.push_str(" Prefixes: eq, ne, gt, lt, ge, le, sa, eb, ap.");
+                }
+                if d.param_type == "uri" {
+                    doc.push_str(" Exact and case-sensitive; :below and :above take URLs.");
+                }
+                if let Some(SearchTarget::Composite(ct)) = d.targets.first() {
+                    let parts: Vec<String> = ct
+                        .components
+                        .iter()
+                        .map(|c| format!("{} ({})", c.code, c.param_type))
+                        .collect();
+                    doc.push_str(&format!(
+                        " Values: {}, separated by $, matched in the same repetition.",
+                        parts.join(" $ ")
+                    ));
                 }
                 if sources.len() > 1
                     && sources

@@ -54,7 +54,9 @@ pub fn parse_expression(expr: &str, resource_type: &str) -> Result<Vec<ExprPath>
             p = path;
         }
         let mut names = p.split('.');
-        if names.next() != Some(resource_type) {
+        // Common parameters (`_profile`: `Resource.meta.profile`) apply to every type.
+        if !matches!(names.next(), Some(t) if t == resource_type || t == "Resource" || t == "DomainResource")
+        {
             continue;
         }
         let names: Vec<String> = names.map(str::to_string).collect();
@@ -278,6 +280,17 @@ pub fn targets(
             }
         }
         "quantity" => quantity_targets(&matched, &mut out),
+        "uri" => {
+            for (m, _) in &matched {
+                let uri_like = matches!(
+                    m.leaf.el.fhir_type.as_str(),
+                    "uri" | "url" | "canonical" | "oid" | "uuid"
+                );
+                if uri_like && m.rel.is_empty() {
+                    out.push(SearchTarget::Uri(part_of(m)));
+                }
+            }
+        }
         other => return Err(format!("{other} parameters are not supported yet")),
     }
     if out.is_empty() {

@@ -27,6 +27,10 @@ pub enum Modifier {
     OfType,
     /// `:[Type]` (reference)
     Type(String),
+    /// `:below` (uri: the value is a prefix of the URL)
+    Below,
+    /// `:above` (uri: the URL is the value or one of its parent paths)
+    Above,
 }
 
 impl Modifier {
@@ -40,6 +44,8 @@ impl Modifier {
             Modifier::Text => "text".into(),
             Modifier::OfType => "of-type".into(),
             Modifier::Type(t) => t.clone(),
+            Modifier::Below => "below".into(),
+            Modifier::Above => "above".into(),
         }
     }
 }
@@ -50,7 +56,8 @@ pub fn supported_modifiers(param_type: &str) -> &'static [&'static str] {
         "token" => &["missing", "not", "text", "of-type"],
         "string" => &["missing", "exact", "contains"],
         "reference" => &["missing", "[type]"],
-        "date" | "number" | "quantity" | "uri" => &["missing"],
+        "uri" => &["missing", "below", "above"],
+        "date" | "number" | "quantity" | "composite" => &["missing"],
         _ => &[],
     }
 }
@@ -266,7 +273,11 @@ impl SearchRequest {
                 req.result_param(code, value, max_count)?;
                 continue;
             }
-            if code.starts_with('_') && code != "_id" && code != "_lastUpdated" {
+            if code.starts_with('_')
+                && code != "_id"
+                && code != "_lastUpdated"
+                && !declared(mapping, resource_type).iter().any(|d| d == code)
+            {
                 unsupported(
                     lenient,
                     &mut req.ignored,
@@ -467,6 +478,8 @@ fn parse_modifier(param_type: &str, m: &str) -> Option<Modifier> {
         "not" => Modifier::Not,
         "text" => Modifier::Text,
         "of-type" => Modifier::OfType,
+        "below" => Modifier::Below,
+        "above" => Modifier::Above,
         t if param_type == "reference" && crate::fhir::Definitions::r4().is_resource_type(t) => {
             Modifier::Type(t.to_string())
         }
@@ -540,5 +553,8 @@ mod tests {
         );
         assert_eq!(parse_modifier("reference", "Nope"), None);
         assert_eq!(parse_modifier("date", "exact"), None);
+        assert_eq!(parse_modifier("uri", "below"), Some(Modifier::Below));
+        assert_eq!(parse_modifier("uri", "above"), Some(Modifier::Above));
+        assert_eq!(parse_modifier("token", "below"), None);
     }
 }
