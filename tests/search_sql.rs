@@ -43,6 +43,14 @@ const SEARCHES: &[(&str, &str)] = &[
         "condition_code_missing_onset",
         "Condition?code=E11.9&onset-date:missing=true",
     ),
+    (
+        "observation_code_value_quantity",
+        "Observation?code-value-quantity=http://loinc.org|2339-0$gt150",
+    ),
+    (
+        "observation_component_code_value_quantity",
+        "Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140,8462-4$lt60",
+    ),
 ];
 
 /// Searches on the sample mapping with the additions of `support/extra_mapping.rs`.
@@ -55,11 +63,15 @@ const EXTRA_SEARCHES: &[(&str, &str)] = &[
         "organization_source_above_exact",
         "Organization?_source:above=http://hospital.example.org/fhir/org/1/CARD&_source=http://hospital.example.org/fhir/org/2",
     ),
+    (
+        "observation_component_rows_code_value_quantity",
+        "Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140&combo-code-value-quantity:missing=false",
+    ),
 ];
 
 fn extra_mapping(dialect: Dialect) -> Mapping {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml");
-    let text = extra_mapping::with_uri_source(&std::fs::read_to_string(path).unwrap());
+    let text = extra_mapping::extended(&std::fs::read_to_string(path).unwrap());
     fhir_facade::mapping::parse("extra mapping", &text, dialect).unwrap()
 }
 

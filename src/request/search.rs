@@ -76,7 +76,7 @@ pub struct TokenValue {
 pub struct Filter {
     /// Parameter code.
     pub code: String,
-    /// Its type (token, string, date, reference, number, quantity).
+    /// Its type (token, string, date, reference, number, quantity, uri, composite).
     pub param_type: String,
     /// The modifier.
     pub modifier: Option<Modifier>,

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use sqlx::Row;
 
-use crate::extra_mapping::{SOURCE_BASE, with_uri_source};
+use crate::extra_mapping::{BP_CHILD_PREFIX, SOURCE_BASE, extended};
 use crate::helpers::{MAPPING, TestApp, backends, settings, spawn_with};
 
 /// Ids selected by `sql` (first column), each with `prefix`.
@@ -61,9 +61,9 @@ async fn rejected(app: &TestApp, query: &str) -> String {
         .to_string()
 }
 
-/// A server per backend over the sample mapping with `Organization.meta.source` mapped.
-async fn spawn_uri_apps() -> Vec<TestApp> {
-    let text = with_uri_source(&std::fs::read_to_string(MAPPING).unwrap());
+/// A server per backend over the sample mapping with the additions of `extra_mapping.rs`.
+async fn spawn_extended_apps() -> Vec<TestApp> {
+    let text = extended(&std::fs::read_to_string(MAPPING).unwrap());
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), text).unwrap();
     let mut apps = Vec::new();
@@ -78,7 +78,7 @@ const IN_DEPT: &str = "DEPT_TYP NOT IN ('HOSP', 'PHAR')";
 
 #[tokio::test]
 async fn uri_searches_exact_below_above_missing() {
-    for app in spawn_uri_apps().await {
+    for app in spawn_extended_apps().await {
         let hospital_1 = expected(
             &app,
             "",
@@ -204,6 +204,178 @@ async fn uri_searches_exact_below_above_missing() {
                 .unwrap()
                 .contains("below, above"),
             "{source}"
+        );
+    }
+}
+
+const LABS: &str = "SELECT R.RSLT_ID FROM LAB_RESULT R JOIN LAB_TEST_MAP M ON M.LOCAL_CD = R.TEST_CD \
+                    WHERE R.DEL_FLG <> 'Y'";
+const NUMERIC: &str = "R.RSLT_VAL GLOB '[0-9]*' AND R.RSLT_VAL NOT GLOB '*[^0-9.]*'";
+const VITALS: &str = "SELECT VS_ID FROM VITALS WHERE DEL_FLG <> 'Y'";
+
+/// The blood pressures matching `cond`, from both blood-pressure sources.
+async fn pressures(app: &TestApp, cond: &str) -> BTreeSet<String> {
+    let mut out = expected(
+        app,
+        "vs-bp-",
+        &format!("{VITALS} AND BP_SYS IS NOT NULL AND BP_DIA IS NOT NULL AND {cond}"),
+    )
+    .await;
+    out.extend(
+        expected(
+            app,
+            BP_CHILD_PREFIX,
+            &format!("{VITALS} AND (BP_SYS IS NOT NULL OR BP_DIA IS NOT NULL) AND {cond}"),
+        )
+        .await,
+    );
+    out
+}
+
+#[tokio::test]
+async fn composite_searches_match_within_one_repetition() {
+    for app in spawn_extended_apps().await {
+        // The code and the value of the same Observation.
+        let glucose_high = expected(
+            &app,
+            "lab-",
+            &format!(
+                "{LABS} AND M.LOINC_CD = '2339-0' AND {NUMERIC} AND CAST(R.RSLT_VAL AS REAL) > 150"
+            ),
+        )
+        .await;
+        assert!(!glucose_high.is_empty());
+        check(
+            &app,
+            "Observation?code-value-quantity=http://loinc.org|2339-0$gt150",
+            &glucose_high,
+        )
+        .await;
+        check(
+            &app,
+            "Observation?combo-code-value-quantity=2339-0$gt150",
+            &glucose_high,
+        )
+        .await;
+        let fast_hearts = expected(&app, "vs-hr-", &format!("{VITALS} AND HR > 100")).await;
+        assert!(!fast_hearts.is_empty());
+        check(
+            &app,
+            "Observation?code-value-quantity=http://loinc.org|8867-4$gt100||/min",
+            &fast_hearts,
+        )
+        .await;
+        check(
+            &app,
+            "Observation?code-value-quantity=http://loinc.org|8867-4$gt100|http://unitsofmeasure.org|mm[Hg]",
+            &BTreeSet::new(),
+        )
+        .await;
+        let hemolyzed = expected(
+            &app,
+            "lab-",
+            &format!("{LABS} AND M.LOINC_CD = '2823-3' AND R.RSLT_VAL LIKE 'HEM%'"),
+        )
+        .await;
+        assert!(!hemolyzed.is_empty());
+        check(
+            &app,
+            "Observation?code-value-string=http://loinc.org|2823-3$hem",
+            &hemolyzed,
+        )
+        .await;
+        check(
+            &app,
+            "Observation?code-value-string=http://loinc.org|2339-0$hem",
+            &BTreeSet::new(),
+        )
+        .await;
+
+        // Components: the code and the value of the same component (a column pair of the row,
+        // or one child row), never the code of one and the value of the other.
+        let diastolic_high = pressures(&app, "BP_DIA > 90").await;
+        let any_high = pressures(&app, "(BP_DIA > 90 OR BP_SYS > 90)").await;
+        assert!(!diastolic_high.is_empty() && diastolic_high.len() < any_high.len());
+        for param in ["component-code-value-quantity", "combo-code-value-quantity"] {
+            check(
+                &app,
+                &format!("Observation?{param}=http://loinc.org|8462-4$gt90"),
+                &diastolic_high,
+            )
+            .await;
+        }
+        let either = pressures(&app, "(BP_SYS > 160 OR BP_DIA < 60)").await;
+        check(
+            &app,
+            "Observation?component-code-value-quantity=http://loinc.org|8480-6$gt160,http://loinc.org|8462-4$lt60",
+            &either,
+        )
+        .await;
+        let both = pressures(&app, "BP_SYS > 140 AND BP_DIA > 90").await;
+        assert!(!both.is_empty());
+        check(
+            &app,
+            "Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140\
+             &component-code-value-quantity=http://loinc.org|8462-4$gt90",
+            &both,
+        )
+        .await;
+        let all_pressures = pressures(&app, "1=1").await;
+        check(
+            &app,
+            "Observation?component-code-value-quantity:missing=false",
+            &all_pressures,
+        )
+        .await;
+
+        for (query, needle) in [
+            (
+                "Observation?code-value-quantity=2339-0",
+                "takes 2 values separated by $",
+            ),
+            (
+                "Observation?code-value-quantity=2339-0$gt150$x",
+                "takes 2 values separated by $",
+            ),
+            (
+                "Observation?code-value-quantity=2339-0$abc",
+                "code-value-quantity",
+            ),
+            ("Observation?code-value-quantity:not=2339-0$1", "modifier"),
+        ] {
+            let msg = rejected(&app, query).await;
+            assert!(msg.contains(needle), "{query}: {msg}");
+        }
+        // An escaped $ belongs to the part.
+        check(
+            &app,
+            "Observation?code-value-quantity=2339\\$0$gt150",
+            &BTreeSet::new(),
+        )
+        .await;
+
+        let (_, cs) = app.get("metadata").await;
+        let obs = cs["rest"][0]["resource"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["type"] == "Observation")
+            .unwrap();
+        let p = obs["searchParam"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "component-code-value-quantity")
+            .expect("listed");
+        assert_eq!(p["type"], "composite");
+        assert_eq!(
+            p["definition"],
+            "http://hl7.org/fhir/SearchParameter/Observation-component-code-value-quantity"
+        );
+        let doc = p["documentation"].as_str().unwrap();
+        assert!(
+            doc.contains("component-code (token) $ component-value-quantity (quantity)"),
+            "{doc}"
         );
     }
 }

@@ -1,9 +1,12 @@
 //! The sample mapping with additions that the sample database has no natural place for, shared
 //! by the SQL snapshots and the API tests.
 //!
-//! `Organization.meta.source` (a `uri`, searched by `_source`): a hospital is
-//! `http://hospital.example.org/fhir/org/{DEPT_ID}`, a department or laboratory
-//! `http://hospital.example.org/fhir/org/{PARENT_DEPT_ID}/{DEPT_CD}`, a pharmacy has none.
+//! - `Organization.meta.source` (a `uri`, searched by `_source`): a hospital is
+//!   `http://hospital.example.org/fhir/org/{DEPT_ID}`, a department or laboratory
+//!   `http://hospital.example.org/fhir/org/{PARENT_DEPT_ID}/{DEPT_CD}`, a pharmacy has none.
+//! - A blood-pressure Observation source (`vs-bpc-{VS_ID}`) whose components come from a child
+//!   relation with one row per component (systolic, diastolic), so composite searches run
+//!   on a child table.
 
 #![allow(dead_code)] // each test binary uses only part of this module
 
@@ -15,6 +18,46 @@ const SOURCE_EXPR: &str = r#""meta.source" = { expr = { default = "CASE WHEN DEP
 fn replace_once(text: &str, from: &str, to: &str) -> String {
     assert_eq!(text.matches(from).count(), 1, "{from}");
     text.replacen(from, to, 1)
+}
+
+/// Id prefix of the blood-pressure source whose components are child rows.
+pub const BP_CHILD_PREFIX: &str = "vs-bpc-";
+
+const BP_CHILD_SOURCE: &str = r#"
+[[resource]]
+type = "Observation"
+name = "vital-blood-pressure-rows"
+table = "VITALS"
+id = { column = "VS_ID", prefix = "vs-bpc-" }
+filter = "DEL_FLG <> 'Y' AND (BP_SYS IS NOT NULL OR BP_DIA IS NOT NULL)"
+
+[resource.elements]
+status = { constant = "final" }
+"code.coding[0].system" = { constant = "http://loinc.org" }
+"code.coding[0].code" = { constant = "85354-9" }
+subject = { column = "PAT_ID", reference = "Patient" }
+effectiveDateTime = "TAKEN_TS"
+
+[[resource.child]]
+path = "component"
+sql = "SELECT VS_ID, '8480-6' AS CD, BP_SYS AS VAL FROM VITALS WHERE BP_SYS IS NOT NULL UNION ALL SELECT VS_ID, '8462-4' AS CD, BP_DIA AS VAL FROM VITALS WHERE BP_DIA IS NOT NULL"
+key = "VS_ID"
+order_by = "CD DESC"
+[resource.child.elements]
+"code.coding[0].system" = { constant = "http://loinc.org" }
+"code.coding[0].code" = "CD"
+"valueQuantity.value" = "VAL"
+"valueQuantity.system" = { constant = "http://unitsofmeasure.org" }
+"valueQuantity.code" = { constant = "mm[Hg]" }
+
+[resource.search]
+component-code-value-quantity = true
+combo-code-value-quantity = true
+"#;
+
+/// The sample mapping text (`original`) with both additions.
+pub fn extended(original: &str) -> String {
+    with_uri_source(original) + BP_CHILD_SOURCE
 }
 
 /// The sample mapping text (`original`) with `Organization.meta.source` mapped and `_source`
