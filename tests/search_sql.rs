@@ -64,6 +64,10 @@ const EXTRA_SEARCHES: &[(&str, &str)] = &[
         "Organization?_source:above=http://hospital.example.org/fhir/org/1/CARD&_source=http://hospital.example.org/fhir/org/2",
     ),
     (
+        "observation_value_quantity_mapped_unit",
+        "Observation?value-quantity=gt100|http://unitsofmeasure.org|mg/dL",
+    ),
+    (
         "observation_component_rows_code_value_quantity",
         "Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140&combo-code-value-quantity:missing=false",
     ),

@@ -360,27 +360,36 @@ fn column_info(el: &ElementMapping) -> Option<&crate::mapping::ColumnInfo> {
     }
 }
 
-/// `sql = value`, binding an integer for integer columns, and the blank-padded form too for
-/// CHAR(n) columns whose padding counts (SQLite). `None` when the value cannot be in the
+/// The values to bind to compare a column with `v`: an integer for integer columns (none when
+/// `v` is not one), and for CHAR(n) columns whose padding counts (SQLite) the blank-padded
+/// form too.
+fn equal_binds(dialect: Dialect, el: &ElementMapping, v: &str) -> Vec<Value> {
+    let info = column_info(el);
+    if info.is_some_and(|i| i.integer) {
+        return v
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .into_iter()
+            .collect();
+    }
+    let mut out = vec![Value::from(v.to_string())];
+    if let Some(n) = info.and_then(|i| i.pad_to)
+        && dialect == Dialect::Sqlite
+        && (v.chars().count() as u32) < n
+    {
+        out.push(Value::from(format!("{v:<width$}", width = n as usize)));
+    }
+    out
+}
+
+/// `sql IN (values...)`, bound as [`equal_binds`] says; `1=0` when no value can be in the
 /// column (letters for an integer column).
 fn write_equals(w: &mut SqlWriter, sql: &str, el: &ElementMapping, values: &[String]) {
-    let info = column_info(el);
-    let mut binds: Vec<Value> = Vec::new();
-    for v in values {
-        if info.is_some_and(|i| i.integer) {
-            if let Ok(n) = v.trim().parse::<i64>() {
-                binds.push(Value::from(n));
-            }
-            continue;
-        }
-        binds.push(Value::from(v.clone()));
-        if let Some(n) = info.and_then(|i| i.pad_to)
-            && w.dialect() == Dialect::Sqlite
-            && (v.chars().count() as u32) < n
-        {
-            binds.push(Value::from(format!("{v:<width$}", width = n as usize)));
-        }
-    }
+    let binds: Vec<Value> = values
+        .iter()
+        .flat_map(|v| equal_binds(w.dialect(), el, v))
+        .collect();
     if binds.is_empty() {
         w.push("1=0");
         return;
@@ -959,13 +968,28 @@ fn number_target(sql: String, el: &ElementMapping) -> number::NumberTarget {
     }
 }
 
-/// A quantity's system/code/unit as the number module takes it. Value-mapped parts are not
-/// searchable (they count as absent).
+/// A quantity's system/code/unit as the number module takes it. A value-mapped part carries
+/// its map, searched in reverse as token parts are.
 fn quantity_part(cx: &Context, part: &TokenPart) -> number::Part {
     match part {
         TokenPart::Const(c) => number::Part::Const(Some(c.clone())),
         TokenPart::Leaf(l) => number::Part::Sql(leaf_sql(cx, *l).0),
-        TokenPart::Absent | TokenPart::Mapped(..) => number::Part::Const(None),
+        TokenPart::Mapped(l, field) => {
+            let (sql, el) = leaf_sql(cx, *l);
+            let Some(map) = value_map(el) else {
+                return number::Part::Const(None);
+            };
+            number::Part::Mapped {
+                entries: map
+                    .values
+                    .iter()
+                    .map(|(k, v)| (equal_binds(cx.dialect, el, k), map_field(v, *field)))
+                    .collect(),
+                default: map.default.as_ref().map(|d| map_field(d, *field)),
+                sql,
+            }
+        }
+        TokenPart::Absent => number::Part::Const(None),
     }
 }
 

@@ -1,4 +1,5 @@
-//! `uri` and composite search parameters on every backend, the matches compared with ids
+//! `uri` and composite search parameters, and quantities with value-mapped units, on every
+//! backend, the matches compared with ids
 //! computed by SQL written here over the SQLite copy of the same sample data.
 
 use std::collections::BTreeSet;
@@ -377,5 +378,66 @@ async fn composite_searches_match_within_one_repetition() {
             doc.contains("component-code (token) $ component-value-quantity (quantity)"),
             "{doc}"
         );
+    }
+}
+
+#[tokio::test]
+async fn quantity_codes_are_searched_through_their_value_map() {
+    for app in spawn_extended_apps().await {
+        let labs = |cond: &str| {
+            format!(
+                "SELECT R.RSLT_ID FROM LAB_RESULT R WHERE R.DEL_FLG <> 'Y' AND {NUMERIC} AND {cond}"
+            )
+        };
+        let mg_dl_high = expected(
+            &app,
+            "lab-",
+            &labs("R.RSLT_UNITS = 'MG/DL' AND CAST(R.RSLT_VAL AS REAL) > 100"),
+        )
+        .await;
+        assert!(!mg_dl_high.is_empty());
+        check(
+            &app,
+            "Observation?value-quantity=gt100|http://unitsofmeasure.org|mg/dL",
+            &mg_dl_high,
+        )
+        .await;
+        // number||code: the code or the unit (the legacy text).
+        check(&app, "Observation?value-quantity=gt100||mg/dL", &mg_dl_high).await;
+        check(&app, "Observation?value-quantity=gt100||MG/DL", &mg_dl_high).await;
+        check(
+            &app,
+            "Observation?value-quantity=gt100|http://unitsofmeasure.org|MG/DL",
+            &BTreeSet::new(),
+        )
+        .await;
+        let counts = expected(
+            &app,
+            "lab-",
+            &labs("R.RSLT_UNITS = 'K/UL' AND CAST(R.RSLT_VAL AS REAL) > 5"),
+        )
+        .await;
+        assert!(!counts.is_empty());
+        check(
+            &app,
+            "Observation?value-quantity=gt5|http://unitsofmeasure.org|10*3/uL",
+            &counts,
+        )
+        .await;
+        // U/L is not listed: the map's default.
+        let enzymes = expected(&app, "lab-", &labs("R.RSLT_UNITS = 'U/L'")).await;
+        assert!(!enzymes.is_empty());
+        check(
+            &app,
+            "Observation?value-quantity=ge0|http://unitsofmeasure.org|U/L",
+            &enzymes,
+        )
+        .await;
+        check(
+            &app,
+            "Observation?value-quantity=ge0|http://unitsofmeasure.org|mmol/l",
+            &BTreeSet::new(),
+        )
+        .await;
     }
 }

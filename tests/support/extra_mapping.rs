@@ -4,6 +4,8 @@
 //! - `Organization.meta.source` (a `uri`, searched by `_source`): a hospital is
 //!   `http://hospital.example.org/fhir/org/{DEPT_ID}`, a department or laboratory
 //!   `http://hospital.example.org/fhir/org/{PARENT_DEPT_ID}/{DEPT_CD}`, a pharmacy has none.
+//! - Lab results' `valueQuantity.code` translated from the legacy unit text by a value map
+//!   (`lab_ucum`; `U/L`, not listed, takes the default) instead of the join's UCUM column.
 //! - A blood-pressure Observation source (`vs-bpc-{VS_ID}`) whose components come from a child
 //!   relation with one row per component (systolic, diastolic), so composite searches run
 //!   on a child table.
@@ -55,9 +57,24 @@ component-code-value-quantity = true
 combo-code-value-quantity = true
 "#;
 
-/// The sample mapping text (`original`) with both additions.
+const LAB_UCUM_MAP: &str = r#"[maps.lab_ucum]
+default = "U/L"
+values = { "MG/DL" = "mg/dL", "G/DL" = "g/dL", "K/UL" = "10*3/uL", "MMOL/L" = "mmol/L", "%" = "%", "UIU/ML" = "m[IU]/L" }
+
+"#;
+
+/// The sample mapping text (`original`) with all the additions.
 pub fn extended(original: &str) -> String {
-    with_uri_source(original) + BP_CHILD_SOURCE
+    let text = replace_once(
+        &with_uri_source(original),
+        "\"valueQuantity.code\" = \"MAP.UCUM_CD\"",
+        "\"valueQuantity.code\" = { column = \"RSLT_UNITS\", map = \"lab_ucum\" }",
+    );
+    replace_once(
+        &text,
+        "[maps.dose_unit]",
+        &format!("{LAB_UCUM_MAP}[maps.dose_unit]"),
+    ) + BP_CHILD_SOURCE
 }
 
 /// The sample mapping text (`original`) with `Organization.meta.source` mapped and `_source`
