@@ -1133,6 +1133,57 @@ fn a_search_parameter_needs_its_element_mapped() {
 }
 
 #[test]
+fn a_composite_needs_every_component_mapped_in_one_repetition() {
+    let obs = |elements: &str, search: &str| {
+        format!(
+            "[[resource]]\ntype = \"Observation\"\ntable = \"OBS\"\nid = \"OBS_ID\"\n\
+             [resource.elements]\nstatus = {{ constant = \"final\" }}\n{elements}\
+             [resource.search]\n{search}"
+        )
+    };
+    // A code but no value.
+    let text = obs(
+        "\"code.coding[0].code\" = \"CD\"\n",
+        "code-value-quantity = true\n",
+    );
+    let e = one(&text);
+    check(
+        &e,
+        9,
+        "'code-value-quantity' cannot be searched: no mapped 'Observation' has all of its components (code, value-quantity) mapped",
+        None,
+    );
+    // The code of one component, the value of another.
+    let text = obs(
+        "\"component[0].code.coding[0].code\" = \"CD\"\n\
+         \"component[1].valueQuantity.value\" = \"VAL\"\n",
+        "component-code-value-quantity = true\n",
+    );
+    let e = one(&text);
+    check(
+        &e,
+        10,
+        "no mapped 'Observation.component' has all of its components",
+        None,
+    );
+    // Custom composites are not supported.
+    let text = obs(
+        "\"code.coding[0].code\" = \"CD\"\n",
+        "x = { type = \"composite\", definition = \"http://h/sp/x\", path = \"code\" }\n",
+    );
+    let e = one(&text);
+    check(&e, 9, "only standard composite parameters", None);
+    // Both in one component: compiles, one repetition.
+    let text = obs(
+        "\"component[1].code.coding[0].code\" = \"CD\"\n\
+         \"component[1].valueQuantity.value\" = \"VAL\"\n",
+        "component-code-value-quantity = true\n",
+    );
+    let m = parse("t.toml", &text, Dialect::Sqlite).unwrap();
+    assert_eq!(m.sources[0].search[0].targets.len(), 1);
+}
+
+#[test]
 fn dates_in_unsortable_text_formats_cannot_be_searched() {
     let text = "[[resource]]\ntype = \"Patient\"\ntable = \"PATIENT\"\nid = \"PAT_ID\"\n\
                 [resource.elements]\nbirthDate = { column = \"BIRTH_DT\", format = \"%m/%d/%Y\" }\n\

@@ -10,6 +10,9 @@ use fhir_facade::plan::search::{
 };
 use fhir_facade::request::search::SearchRequest;
 
+#[path = "support/extra_mapping.rs"]
+mod extra_mapping;
+
 const SEARCHES: &[(&str, &str)] = &[
     ("patient_family_gender", "Patient?family=smi&gender=female"),
     (
@@ -56,7 +59,41 @@ const SEARCHES: &[(&str, &str)] = &[
         "medication_request_requester_identifier",
         "MedicationRequest?requester:identifier=http://hl7.org/fhir/sid/us-npi|1234567890",
     ),
+    (
+        "observation_code_value_quantity",
+        "Observation?code-value-quantity=http://loinc.org|2339-0$gt150",
+    ),
+    (
+        "observation_component_code_value_quantity",
+        "Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140,8462-4$lt60",
+    ),
 ];
+
+/// Searches on the sample mapping with the additions of `support/extra_mapping.rs`.
+const EXTRA_SEARCHES: &[(&str, &str)] = &[
+    (
+        "organization_source_below_missing",
+        "Organization?_source:below=http://hospital.example.org/fhir/org/1/&_source:missing=false",
+    ),
+    (
+        "organization_source_above_exact",
+        "Organization?_source:above=http://hospital.example.org/fhir/org/1/CARD&_source=http://hospital.example.org/fhir/org/2",
+    ),
+    (
+        "observation_value_quantity_mapped_unit",
+        "Observation?value-quantity=gt100|http://unitsofmeasure.org|mg/dL",
+    ),
+    (
+        "observation_component_rows_code_value_quantity",
+        "Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140&combo-code-value-quantity:missing=false",
+    ),
+];
+
+fn extra_mapping(dialect: Dialect) -> Mapping {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml");
+    let text = extra_mapping::extended(&std::fs::read_to_string(path).unwrap());
+    fhir_facade::mapping::parse("extra mapping", &text, dialect).unwrap()
+}
 
 fn mapping(dialect: Dialect) -> Mapping {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml");
@@ -104,6 +141,14 @@ fn search_sql_per_dialect() {
     for dialect in Dialect::ALL {
         let m = mapping(dialect);
         for (name, query) in SEARCHES {
+            insta::assert_snapshot!(
+                format!("{name}_{}", dialect.key()),
+                plan(&m, dialect, query),
+                query
+            );
+        }
+        let m = extra_mapping(dialect);
+        for (name, query) in EXTRA_SEARCHES {
             insta::assert_snapshot!(
                 format!("{name}_{}", dialect.key()),
                 plan(&m, dialect, query),

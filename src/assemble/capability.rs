@@ -2,7 +2,7 @@
 
 use serde_json::{Value as Json, json};
 
-use crate::mapping::Mapping;
+use crate::mapping::{Mapping, SearchTarget};
 use crate::plan::search::searchable;
 use crate::request::compartment::{PATIENT_COMPARTMENT, patient_types};
 use crate::request::everything::OPERATION_DEFINITION;
@@ -51,6 +51,20 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
                 }
                 if d.param_type == "reference" {
                     doc.push_str(&reference_doc(mapping, rt, &d.code, info.max_chain_depth));
+                }
+                if d.param_type == "uri" {
+                    doc.push_str(" Exact and case-sensitive; :below and :above take URLs.");
+                }
+                if let Some(SearchTarget::Composite(ct)) = d.targets.first() {
+                    let parts: Vec<String> = ct
+                        .components
+                        .iter()
+                        .map(|c| format!("{} ({})", c.code, c.param_type))
+                        .collect();
+                    doc.push_str(&format!(
+                        " Values: {}, separated by $, matched in the same repetition.",
+                        parts.join(" $ ")
+                    ));
                 }
                 if sources.len() > 1
                     && sources

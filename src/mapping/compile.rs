@@ -1231,13 +1231,33 @@ impl<'a> Compiler<'a> {
         for (code, v) in search {
             let line = self.line(v);
             let entry = format!("{entry}, search \"{code}\"");
+            let mut components = Vec::new();
             let (param_type, definition, expression) = match v.get_ref() {
                 toml::Value::Boolean(true) => match self.defs.search_param(rt, code) {
-                    Some(sp) => (
-                        sp.param_type.to_string(),
-                        sp.url.clone(),
-                        sp.expression.clone(),
-                    ),
+                    Some(sp) => {
+                        // Every component must be a parameter of this type (else none is kept).
+                        let resolved: Option<Vec<_>> = sp
+                            .components
+                            .iter()
+                            .map(|c| {
+                                let p = self
+                                    .defs
+                                    .search_params(rt)
+                                    .find(|p| p.url == c.definition)?;
+                                Some(search_bind::ComponentSpec {
+                                    code: p.code.clone(),
+                                    param_type: p.param_type.to_string(),
+                                    expression: c.expression.clone(),
+                                })
+                            })
+                            .collect();
+                        components = resolved.unwrap_or_default();
+                        (
+                            sp.param_type.to_string(),
+                            sp.url.clone(),
+                            sp.expression.clone(),
+                        )
+                    }
                     None => {
                         let sug =
                             suggestions(code, self.defs.search_params(rt).map(|p| p.code.as_str()));
@@ -1300,6 +1320,12 @@ impl<'a> Compiler<'a> {
                     Ok(vec![SearchTarget::LastUpdated])
                 }
                 "_lastUpdated" => Err("the source has no `last_updated`".to_string()),
+                _ if param_type == "composite" => match (&expression, components.is_empty()) {
+                    (Some(base), false) => {
+                        search_bind::composite_targets(source, rt, base, &components)
+                    }
+                    _ => Err("only standard composite parameters whose components are standard parameters of the type can be declared".to_string()),
+                },
                 _ => expression
                     .ok_or_else(|| "it has no expression".to_string())
                     .and_then(|e| search_bind::parse_expression(&e, rt))

@@ -405,6 +405,33 @@ pub enum SearchTarget {
         /// Its unit.
         unit: TokenPart,
     },
+    /// A `uri`, `url` or `canonical` (a column, an expression, a constant, or value-mapped).
+    Uri(TokenPart),
+    /// One repetition of a composite parameter's base element (the resource itself, or one
+    /// `component`...): the composite matches when every component matches in it.
+    Composite(CompositeTarget),
+}
+
+/// One repetition of a composite parameter's base element, with each component's targets in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompositeTarget {
+    /// Each component's parameter code and type, in the composite's order.
+    pub components: Vec<CompositeComponent>,
+    /// The child table whose rows are the repetitions: every component predicate is written
+    /// inside one semi-join on it, so they hold on the same child row. `None`: the repetition
+    /// is a part of the source row (or the whole resource).
+    pub within: Option<Location>,
+    /// The targets of each component (same order as `components`) in this repetition.
+    pub targets: Vec<Vec<SearchTarget>>,
+}
+
+/// A component of a composite parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompositeComponent {
+    /// The component parameter's code (for messages), e.g. `code`.
+    pub code: String,
+    /// Its type: how its part of the value is read and compared.
+    pub param_type: String,
 }
 
 /// One source of a resource type.

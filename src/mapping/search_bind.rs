@@ -7,8 +7,8 @@
 //! searched in reverse). Pure.
 
 use super::model::{
-    Convert, ElementMapping, ElementValue, LeafRef, Location, MapField, MapTarget, PathSegment,
-    SearchTarget, Source, TokenPart,
+    CompositeComponent, CompositeTarget, Convert, ElementMapping, ElementValue, LeafRef, Location,
+    MapField, MapTarget, PathSegment, SearchTarget, Source, TokenPart,
 };
 
 /// One path named by a search expression.
@@ -54,7 +54,9 @@ pub fn parse_expression(expr: &str, resource_type: &str) -> Result<Vec<ExprPath>
             p = path;
         }
         let mut names = p.split('.');
-        if names.next() != Some(resource_type) {
+        // Common parameters (`_profile`: `Resource.meta.profile`) apply to every type.
+        if !matches!(names.next(), Some(t) if t == resource_type || t == "Resource" || t == "DomainResource")
+        {
             continue;
         }
         let names: Vec<String> = names.map(str::to_string).collect();
@@ -97,6 +99,7 @@ fn split_top_level(expr: &str) -> Vec<&str> {
 }
 
 /// A mapped element with its full path (child path + item path for child elements).
+#[derive(Clone)]
 struct Leaf<'a> {
     at: LeafRef,
     path: Vec<PathSegment>,
@@ -208,10 +211,131 @@ pub fn targets(
     param_type: &str,
     paths: &[ExprPath],
 ) -> Result<Vec<SearchTarget>, String> {
+    let out = targets_among(source, &leaves(source), param_type, paths)?;
+    if out.is_empty() {
+        return Err("none of the elements it searches is mapped".to_string());
+    }
+    Ok(out)
+}
+
+/// One component of a composite parameter, as its definition gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentSpec {
+    /// The component parameter's code.
+    pub code: String,
+    /// Its type.
+    pub param_type: String,
+    /// Its FHIRPath expression, relative to the composite's base expression.
+    pub expression: String,
+}
+
+/// The targets of a composite parameter whose base expression is `base` (`Observation`,
+/// `Observation.component`, or a union): one [`CompositeTarget`] per mapped repetition of the
+/// base element in which every component is mapped.
+pub fn composite_targets(
+    source: &Source,
+    resource_type: &str,
+    base: &str,
+    components: &[ComponentSpec],
+) -> Result<Vec<SearchTarget>, String> {
     let all = leaves(source);
+    let mut out = Vec::new();
+    for base_path in split_top_level(base) {
+        let base_path = base_path.trim();
+        let mut names = base_path.split('.');
+        if names.next() != Some(resource_type) {
+            continue;
+        }
+        let base_names: Vec<&str> = names.collect();
+        let paths = components
+            .iter()
+            .map(|c| {
+                let full: Vec<String> = split_top_level(&c.expression)
+                    .into_iter()
+                    .map(|e| format!("{base_path}.{}", unparenthesized(e)))
+                    .collect();
+                parse_expression(&full.join(" | "), resource_type)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        for (within, group) in repetitions(source, &all, &base_names) {
+            let mut targets = Vec::new();
+            for (c, p) in components.iter().zip(&paths) {
+                targets.push(targets_among(source, &group, &c.param_type, p)?);
+            }
+            if targets.iter().all(|t| !t.is_empty()) {
+                out.push(SearchTarget::Composite(CompositeTarget {
+                    components: components
+                        .iter()
+                        .map(|c| CompositeComponent {
+                            code: c.code.clone(),
+                            param_type: c.param_type.clone(),
+                        })
+                        .collect(),
+                    within,
+                    targets,
+                }));
+            }
+        }
+    }
+    if out.is_empty() {
+        let codes: Vec<&str> = components.iter().map(|c| c.code.as_str()).collect();
+        return Err(format!(
+            "no mapped '{base}' has all of its components ({}) mapped",
+            codes.join(", ")
+        ));
+    }
+    Ok(out)
+}
+
+fn unparenthesized(mut e: &str) -> &str {
+    e = e.trim();
+    while e.starts_with('(') && e.ends_with(')') {
+        e = e[1..e.len() - 1].trim();
+    }
+    e
+}
+
+/// The leaves under the element `base` (names below the resource; empty: the resource),
+/// grouped by repetition of that element: `component[0]` and `component[1]` of the row, or
+/// each row of a child table mapped at (or above) it, which is then the location every
+/// predicate of the repetition is written in.
+fn repetitions<'a>(
+    source: &Source,
+    all: &[Leaf<'a>],
+    base: &[&str],
+) -> Vec<(Option<Location>, Vec<Leaf<'a>>)> {
+    if base.is_empty() {
+        return vec![(None, all.to_vec())];
+    }
+    let n = base.len();
+    let mut out: Vec<(Option<Location>, Vec<PathSegment>, Vec<Leaf>)> = Vec::new();
+    for leaf in all {
+        if leaf.path.len() <= n || leaf.path[..n].iter().zip(base).any(|(s, b)| s.name != *b) {
+            continue;
+        }
+        let within = match leaf.at.location {
+            Location::Child(c) if source.children[c].path.len() <= n => Some(leaf.at.location),
+            _ => None,
+        };
+        let key = &leaf.path[..n];
+        match out.iter_mut().find(|(w, k, _)| *w == within && k == key) {
+            Some((_, _, v)) => v.push(leaf.clone()),
+            None => out.push((within, key.to_vec(), vec![leaf.clone()])),
+        }
+    }
+    out.into_iter().map(|(w, _, v)| (w, v)).collect()
+}
+
+/// The targets of a parameter among the leaves `all` (possibly none).
+fn targets_among(
+    source: &Source,
+    all: &[Leaf],
+    param_type: &str,
+    paths: &[ExprPath],
+) -> Result<Vec<SearchTarget>, String> {
     let mut matched: Vec<(Matched, &ExprPath)> = Vec::new();
     for expr in paths {
-        for leaf in &all {
+        for leaf in all {
             if let Some(n) = match_len(expr, &leaf.path) {
                 matched.push((
                     Matched {
@@ -278,10 +402,18 @@ pub fn targets(
             }
         }
         "quantity" => quantity_targets(&matched, &mut out),
+        "uri" => {
+            for (m, _) in &matched {
+                let uri_like = matches!(
+                    m.leaf.el.fhir_type.as_str(),
+                    "uri" | "url" | "canonical" | "oid" | "uuid"
+                );
+                if uri_like && m.rel.is_empty() {
+                    out.push(SearchTarget::Uri(part_of(m)));
+                }
+            }
+        }
         other => return Err(format!("{other} parameters are not supported yet")),
-    }
-    if out.is_empty() {
-        return Err("none of the elements it searches is mapped".to_string());
     }
     Ok(out)
 }

@@ -12,8 +12,8 @@ use super::read::{write_relation, write_source_select_list, write_value};
 use super::sql::{SqlWriter, Statement};
 use crate::dialect::Dialect;
 use crate::mapping::{
-    Convert, ElementMapping, ElementValue, LeafRef, Location, MapField, MapValue, Mapping,
-    SearchDecl, SearchTarget, Source, SqlValue, TokenPart,
+    CompositeTarget, Convert, ElementMapping, ElementValue, LeafRef, Location, MapField, MapValue,
+    Mapping, SearchDecl, SearchTarget, Source, SqlValue, TokenPart,
 };
 use crate::request::search::{Filter, Modifier, TokenValue, split_escaped, token_value, unescape};
 use crate::search::{date, number};
@@ -32,7 +32,9 @@ pub enum PlanError {
 /// Whether parameters of this type can be searched (what the CapabilityStatement lists).
 pub fn searchable(param_type: &str, code: &str) -> bool {
     match param_type {
-        "token" | "string" | "reference" | "number" | "quantity" | "date" => true,
+        "token" | "string" | "reference" | "number" | "quantity" | "date" | "uri" | "composite" => {
+            true
+        }
         _ => code == "_id",
     }
 }
@@ -88,7 +90,8 @@ fn sort_value(cx: &Context, code: &str) -> Result<Option<SqlValue>, PlanError> {
             SearchTarget::Token {
                 code: TokenPart::Leaf(l),
                 ..
-            } => *l,
+            }
+            | SearchTarget::Uri(TokenPart::Leaf(l)) => *l,
             _ => return None,
         };
         if l.location != Location::Row {
@@ -269,8 +272,18 @@ fn write_one_filter(w: &mut SqlWriter, cx: &Context, f: &Filter) -> Result<(), P
 
 /// `(target 1 present OR target 2 present ...)`.
 fn write_present(w: &mut SqlWriter, cx: &Context, d: &SearchDecl) -> Result<(), PlanError> {
+    write_targets_present(w, cx, &d.targets, None)
+}
+
+/// Whether any of `targets` has a value (`within`: as in [`write_targets_match`]).
+fn write_targets_present(
+    w: &mut SqlWriter,
+    cx: &Context,
+    targets: &[SearchTarget],
+    within: Option<Location>,
+) -> Result<(), PlanError> {
     w.push("(");
-    for (i, t) in d.targets.iter().enumerate() {
+    for (i, t) in targets.iter().enumerate() {
         if i > 0 {
             w.push(" OR ");
         }
@@ -280,7 +293,7 @@ fn write_present(w: &mut SqlWriter, cx: &Context, d: &SearchDecl) -> Result<(), 
                 w.push("1=1");
                 continue;
             }
-            SearchTarget::Token { code, .. } => match code {
+            SearchTarget::Token { code: part, .. } | SearchTarget::Uri(part) => match part {
                 TokenPart::Leaf(l) | TokenPart::Mapped(l, _) => Some(*l),
                 TokenPart::Const(_) => None,
                 TokenPart::Absent => {
@@ -293,10 +306,32 @@ fn write_present(w: &mut SqlWriter, cx: &Context, d: &SearchDecl) -> Result<(), 
             | SearchTarget::Number(l)
             | SearchTarget::Date { start: l, .. }
             | SearchTarget::Quantity { value: l, .. } => Some(*l),
+            SearchTarget::Composite(ct) => {
+                // Every component has a value in the same repetition.
+                let inner = within.or(ct.within);
+                let body = |w: &mut SqlWriter| {
+                    for (j, targets) in ct.targets.iter().enumerate() {
+                        if j > 0 {
+                            w.push(" AND ");
+                        }
+                        write_targets_present(w, cx, targets, inner)?;
+                    }
+                    Ok(())
+                };
+                match (within, ct.within) {
+                    (None, Some(location)) => in_location(w, cx, location, body)?,
+                    _ => {
+                        w.push("(");
+                        body(w)?;
+                        w.push(")");
+                    }
+                }
+                continue;
+            }
         };
         match leaf {
             None => write_bool(w, true),
-            Some(l) => in_location(w, cx, l.location, |w| {
+            Some(l) => at(w, cx, within, l.location, |w| {
                 let (sql, _) = leaf_sql(cx, l);
                 w.push(&sql).push(" IS NOT NULL");
                 Ok(())
@@ -375,27 +410,36 @@ fn column_info(el: &ElementMapping) -> Option<&crate::mapping::ColumnInfo> {
     }
 }
 
-/// `sql = value`, binding an integer for integer columns, and the blank-padded form too for
-/// CHAR(n) columns whose padding counts (SQLite). `None` when the value cannot be in the
+/// The values to bind to compare a column with `v`: an integer for integer columns (none when
+/// `v` is not one), and for CHAR(n) columns whose padding counts (SQLite) the blank-padded
+/// form too.
+fn equal_binds(dialect: Dialect, el: &ElementMapping, v: &str) -> Vec<Value> {
+    let info = column_info(el);
+    if info.is_some_and(|i| i.integer) {
+        return v
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .into_iter()
+            .collect();
+    }
+    let mut out = vec![Value::from(v.to_string())];
+    if let Some(n) = info.and_then(|i| i.pad_to)
+        && dialect == Dialect::Sqlite
+        && (v.chars().count() as u32) < n
+    {
+        out.push(Value::from(format!("{v:<width$}", width = n as usize)));
+    }
+    out
+}
+
+/// `sql IN (values...)`, bound as [`equal_binds`] says; `1=0` when no value can be in the
 /// column (letters for an integer column).
 fn write_equals(w: &mut SqlWriter, sql: &str, el: &ElementMapping, values: &[String]) {
-    let info = column_info(el);
-    let mut binds: Vec<Value> = Vec::new();
-    for v in values {
-        if info.is_some_and(|i| i.integer) {
-            if let Ok(n) = v.trim().parse::<i64>() {
-                binds.push(Value::from(n));
-            }
-            continue;
-        }
-        binds.push(Value::from(v.clone()));
-        if let Some(n) = info.and_then(|i| i.pad_to)
-            && w.dialect() == Dialect::Sqlite
-            && (v.chars().count() as u32) < n
-        {
-            binds.push(Value::from(format!("{v:<width$}", width = n as usize)));
-        }
-    }
+    let binds: Vec<Value> = values
+        .iter()
+        .flat_map(|v| equal_binds(w.dialect(), el, v))
+        .collect();
     if binds.is_empty() {
         w.push("1=0");
         return;
@@ -452,34 +496,45 @@ fn write_part(w: &mut SqlWriter, cx: &Context, part: &TokenPart, want: Option<&s
                 Some(v) => write_equals(w, &sql, el, &[v.to_string()]),
             }
         }
-        TokenPart::Mapped(l, field) => {
-            let (sql, el) = leaf_sql(cx, *l);
-            let Some(map) = value_map(el) else {
-                write_bool(w, false);
-                return;
-            };
-            let keys: Vec<String> = map
-                .values
-                .iter()
-                .filter(|(_, v)| map_field(v, *field).as_deref() == want)
-                .map(|(k, _)| k.clone())
-                .collect();
-            let default_matches = map
-                .default
-                .as_ref()
-                .is_some_and(|d| map_field(d, *field).as_deref() == want);
-            w.push("(");
-            write_equals(w, &sql, el, &keys);
-            if default_matches {
-                // Codes the map does not list take the default.
-                let listed: Vec<String> = map.values.keys().cloned().collect();
-                w.push(" OR (").push(&sql).push(" IS NOT NULL AND NOT (");
-                write_equals(w, &sql, el, &listed);
-                w.push("))");
-            }
-            w.push(")");
-        }
+        TokenPart::Mapped(l, field) => write_mapped(w, cx, *l, *field, |v| v == want),
     }
+}
+
+/// A value-mapped leaf whose mapped `field` satisfies `wanted` (`None`: the entry has no such
+/// field), searched in reverse: the legacy codes whose entry satisfies it (and, when the map's
+/// default does, every code the map does not list).
+fn write_mapped(
+    w: &mut SqlWriter,
+    cx: &Context,
+    l: LeafRef,
+    field: MapField,
+    wanted: impl Fn(Option<&str>) -> bool,
+) {
+    let (sql, el) = leaf_sql(cx, l);
+    let Some(map) = value_map(el) else {
+        write_bool(w, false);
+        return;
+    };
+    let keys: Vec<String> = map
+        .values
+        .iter()
+        .filter(|(_, v)| wanted(map_field(v, field).as_deref()))
+        .map(|(k, _)| k.clone())
+        .collect();
+    let default_matches = map
+        .default
+        .as_ref()
+        .is_some_and(|d| wanted(map_field(d, field).as_deref()));
+    w.push("(");
+    write_equals(w, &sql, el, &keys);
+    if default_matches {
+        // Codes the map does not list take the default.
+        let listed: Vec<String> = map.values.keys().cloned().collect();
+        w.push(" OR (").push(&sql).push(" IS NOT NULL AND NOT (");
+        write_equals(w, &sql, el, &listed);
+        w.push("))");
+    }
+    w.push(")");
 }
 
 /// The leaf a token part reads, for locating the predicate.
@@ -490,6 +545,12 @@ fn part_location(part: &TokenPart) -> Option<Location> {
     }
 }
 
+/// How the values of a criterion are read: the parameter's code (for messages) and modifier.
+struct Criterion<'a> {
+    code: &'a str,
+    modifier: Option<&'a Modifier>,
+}
+
 /// One value of a criterion: OR over the parameter's targets.
 fn write_value_match(
     w: &mut SqlWriter,
@@ -498,8 +559,44 @@ fn write_value_match(
     f: &Filter,
     raw: &str,
 ) -> Result<(), PlanError> {
+    let c = Criterion {
+        code: &f.code,
+        modifier: f.modifier.as_ref(),
+    };
+    write_targets_match(w, cx, &d.targets, &c, raw, None)
+}
+
+/// Writes `body` where a value at `location` is compared: in its own place (a semi-join for a
+/// child table), or as it is when already `within` a semi-join (a composite's repetition).
+fn at(
+    w: &mut SqlWriter,
+    cx: &Context,
+    within: Option<Location>,
+    location: Location,
+    body: impl FnOnce(&mut SqlWriter) -> Result<(), PlanError>,
+) -> Result<(), PlanError> {
+    match within {
+        Some(_) => {
+            w.push("(");
+            body(w)?;
+            w.push(")");
+            Ok(())
+        }
+        None => in_location(w, cx, location, body),
+    }
+}
+
+/// One value: OR over `targets`.
+fn write_targets_match(
+    w: &mut SqlWriter,
+    cx: &Context,
+    targets: &[SearchTarget],
+    c: &Criterion,
+    raw: &str,
+    within: Option<Location>,
+) -> Result<(), PlanError> {
     w.push("(");
-    for (i, t) in d.targets.iter().enumerate() {
+    for (i, t) in targets.iter().enumerate() {
         if i > 0 {
             w.push(" OR ");
         }
@@ -515,9 +612,9 @@ fn write_value_match(
                     .or(part_location(system))
                     .or(part_location(display))
                     .unwrap_or(Location::Row);
-                if f.modifier == Some(Modifier::Text) {
+                if c.modifier == Some(&Modifier::Text) {
                     let text = unescape(raw);
-                    in_location(w, cx, location, |w| {
+                    at(w, cx, within, location, |w| {
                         match display {
                             TokenPart::Leaf(l) => {
                                 let (sql, _) = leaf_sql(cx, *l);
@@ -532,12 +629,12 @@ fn write_value_match(
                     })?;
                     continue;
                 }
-                if f.modifier == Some(Modifier::OfType) {
+                if c.modifier == Some(&Modifier::OfType) {
                     let parts = split_escaped(raw, '|');
                     let [type_system, type_code, value] = parts.as_slice() else {
                         return Err(PlanError::InvalidValue(format!(
                             "{}:of-type takes type-system|type-code|value, not '{raw}'",
-                            f.code
+                            c.code
                         )));
                     };
                     let Some((ts, tc)) = of_type else {
@@ -546,7 +643,7 @@ fn write_value_match(
                     };
                     let (ts_v, tc_v, v) =
                         (unescape(type_system), unescape(type_code), unescape(value));
-                    in_location(w, cx, location, |w| {
+                    at(w, cx, within, location, |w| {
                         write_part(w, cx, ts, Some(&ts_v));
                         w.push(" AND ");
                         write_part(w, cx, tc, Some(&tc_v));
@@ -557,7 +654,7 @@ fn write_value_match(
                     continue;
                 }
                 let tv: TokenValue = token_value(raw);
-                in_location(w, cx, location, |w| {
+                at(w, cx, within, location, |w| {
                     match tv.system.as_deref() {
                         None => write_bool(w, true),
                         Some("") => write_part(w, cx, system, None),
@@ -573,9 +670,9 @@ fn write_value_match(
             }
             SearchTarget::String(l) => {
                 let text = unescape(raw);
-                in_location(w, cx, l.location, |w| {
+                at(w, cx, within, l.location, |w| {
                     let (sql, _) = leaf_sql(cx, *l);
-                    write_string_match(w, &sql, &text, f.modifier.as_ref());
+                    write_string_match(w, &sql, &text, c.modifier);
                     Ok(())
                 })?;
             }
@@ -594,7 +691,7 @@ fn write_value_match(
                     write_bool(w, false);
                     continue;
                 };
-                let wanted_type = match &f.modifier {
+                let wanted_type = match c.modifier {
                     Some(Modifier::Type(t)) => Some(t.as_str()),
                     _ => None,
                 };
@@ -605,7 +702,7 @@ fn write_value_match(
                             && id.len() > prefix.len() =>
                     {
                         let key = id[prefix.len()..].to_string();
-                        in_location(w, cx, l.location, |w| {
+                        at(w, cx, within, l.location, |w| {
                             let (sql, el) = leaf_sql(cx, *l);
                             write_equals(w, &sql, el, &[key]);
                             Ok(())
@@ -616,8 +713,8 @@ fn write_value_match(
             }
             SearchTarget::Number(l) => {
                 let search = number::parse_number(raw)
-                    .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", f.code)))?;
-                in_location(w, cx, l.location, |w| {
+                    .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", c.code)))?;
+                at(w, cx, within, l.location, |w| {
                     let (sql, el) = leaf_sql(cx, *l);
                     number::write_number_predicate(w, &number_target(sql, el), &search);
                     Ok(())
@@ -630,8 +727,8 @@ fn write_value_match(
                 unit,
             } => {
                 let search = number::parse_quantity(raw)
-                    .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", f.code)))?;
-                in_location(w, cx, value.location, |w| {
+                    .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", c.code)))?;
+                at(w, cx, within, value.location, |w| {
                     let (sql, el) = leaf_sql(cx, *value);
                     let target = number::QuantityTarget {
                         value: number_target(sql, el),
@@ -645,8 +742,8 @@ fn write_value_match(
             }
             SearchTarget::Date { start, end } => {
                 let search = date::parse(raw, cx.tz)
-                    .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", f.code)))?;
-                in_location(w, cx, start.location, |w| {
+                    .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", c.code)))?;
+                at(w, cx, within, start.location, |w| {
                     let (start_sql, el) = leaf_sql(cx, *start);
                     let target = date::DateTarget {
                         start: start_sql,
@@ -654,12 +751,12 @@ fn write_value_match(
                         storage: date_storage(cx.dialect, el_info(el), el_format(el)),
                     };
                     date::write_predicate(w, &target, &search, cx.tz)
-                        .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", f.code)))
+                        .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", c.code)))
                 })?;
             }
             SearchTarget::LastUpdated => {
                 let search = date::parse(raw, cx.tz)
-                    .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", f.code)))?;
+                    .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", c.code)))?;
                 let Some(value) = &cx.source.last_updated else {
                     write_bool(w, false);
                     continue;
@@ -677,13 +774,190 @@ fn write_value_match(
                 };
                 w.push("(");
                 date::write_predicate(w, &target, &search, cx.tz)
-                    .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", f.code)))?;
+                    .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", c.code)))?;
                 w.push(")");
             }
+            SearchTarget::Uri(part) => {
+                let m = uri_match(c, raw)?;
+                let location = part_location(part).unwrap_or(Location::Row);
+                at(w, cx, within, location, |w| {
+                    write_uri_match(w, cx, part, &m);
+                    Ok(())
+                })?;
+            }
+            SearchTarget::Composite(ct) => write_composite_match(w, cx, ct, c, raw, within)?,
         }
     }
     w.push(")");
     Ok(())
+}
+
+/// A composite value (`part$part...`) in one repetition: every component's part matches
+/// (with that component's own type semantics) in the same repetition.
+fn write_composite_match(
+    w: &mut SqlWriter,
+    cx: &Context,
+    ct: &CompositeTarget,
+    c: &Criterion,
+    raw: &str,
+    within: Option<Location>,
+) -> Result<(), PlanError> {
+    let parts = split_escaped(raw, '$');
+    if parts.len() != ct.components.len() || parts.iter().any(|p| p.is_empty()) {
+        let codes: Vec<&str> = ct.components.iter().map(|k| k.code.as_str()).collect();
+        return Err(PlanError::InvalidValue(format!(
+            "{} takes {} values separated by $ ({}), not '{raw}'",
+            c.code,
+            ct.components.len(),
+            codes.join("$")
+        )));
+    }
+    let within = within.or(ct.within);
+    let body = |w: &mut SqlWriter| {
+        for (i, ((component, targets), part)) in ct
+            .components
+            .iter()
+            .zip(&ct.targets)
+            .zip(&parts)
+            .enumerate()
+        {
+            if i > 0 {
+                w.push(" AND ");
+            }
+            let code = format!("{} ({})", c.code, component.code);
+            let cc = Criterion {
+                code: &code,
+                modifier: None,
+            };
+            write_targets_match(w, cx, targets, &cc, part, within)?;
+        }
+        Ok(())
+    };
+    match ct.within {
+        // One semi-join on the child table: all components hold on the same child row.
+        Some(location) => in_location(w, cx, location, body),
+        None => {
+            w.push("(");
+            body(w)?;
+            w.push(")");
+            Ok(())
+        }
+    }
+}
+
+/// How a uri value is compared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum UriMatch {
+    /// Equal to one of these (the value; with `:above`, also its parent paths).
+    AnyOf(Vec<String>),
+    /// Starts with this (`:below`).
+    Below(String),
+}
+
+/// The comparison a uri criterion asks for. `:above` and `:below` apply to URLs only
+/// (`scheme://...`), not to URNs.
+fn uri_match(c: &Criterion, raw: &str) -> Result<UriMatch, PlanError> {
+    let value = unescape(raw);
+    let modifier = match c.modifier {
+        Some(m @ (Modifier::Above | Modifier::Below)) => m,
+        _ => return Ok(UriMatch::AnyOf(vec![value])),
+    };
+    let Some(after_scheme) = value.find("://").map(|i| i + 3) else {
+        return Err(PlanError::InvalidValue(format!(
+            "{}:{} applies to URLs (scheme://...), not to '{value}'",
+            c.code,
+            modifier.code()
+        )));
+    };
+    if *modifier == Modifier::Below {
+        return Ok(UriMatch::Below(value));
+    }
+    Ok(UriMatch::AnyOf(uri_parents(&value, after_scheme)))
+}
+
+/// `value` and its parent paths, e.g. for `http://a.org/fhir/ValueSet/1`: itself,
+/// `http://a.org/fhir/ValueSet/` and `http://a.org/fhir/ValueSet`, ... `http://a.org/` and
+/// `http://a.org`. The path ends at a query or fragment; parents start after the authority.
+fn uri_parents(value: &str, after_scheme: usize) -> Vec<String> {
+    let path_end = value[after_scheme..]
+        .find(['?', '#'])
+        .map_or(value.len(), |i| after_scheme + i);
+    let mut out = vec![value.to_string()];
+    let slashes: Vec<usize> = value[after_scheme..path_end]
+        .match_indices('/')
+        .map(|(i, _)| after_scheme + i)
+        .collect();
+    let mut cuts: Vec<usize> = slashes.iter().flat_map(|&i| [i, i + 1]).collect();
+    cuts.push(path_end);
+    for cut in cuts.into_iter().rev() {
+        let parent = &value[..cut];
+        if cut > after_scheme && !out.iter().any(|p| p == parent) {
+            out.push(parent.to_string());
+        }
+    }
+    out
+}
+
+/// A uri part compared as `m` asks: exact and case-sensitive on every database (MySQL's usual
+/// collations ignore case, so it rechecks with BINARY).
+fn write_uri_match(w: &mut SqlWriter, cx: &Context, part: &TokenPart, m: &UriMatch) {
+    let matches = |v: Option<&str>| match (m, v) {
+        (_, None) => false,
+        (UriMatch::AnyOf(values), Some(v)) => values.iter().any(|x| x == v),
+        (UriMatch::Below(prefix), Some(v)) => v.starts_with(prefix.as_str()),
+    };
+    match part {
+        TokenPart::Absent => write_bool(w, false),
+        TokenPart::Const(c) => write_bool(w, matches(Some(c))),
+        TokenPart::Mapped(l, field) => write_mapped(w, cx, *l, *field, matches),
+        TokenPart::Leaf(l) => {
+            let (sql, el) = leaf_sql(cx, *l);
+            match m {
+                UriMatch::AnyOf(values) => {
+                    write_equals(w, &sql, el, values);
+                    if w.dialect() == Dialect::Mysql {
+                        w.push(" AND BINARY ");
+                        write_equals(w, &sql, el, values);
+                    }
+                }
+                UriMatch::Below(prefix) => write_prefix_match(w, &sql, prefix),
+            }
+        }
+    }
+}
+
+/// `sql` starts with `prefix`, case-sensitively, as a range an index can serve: on SQLite a
+/// range in its binary order; on PostgreSQL a range in the "C" collation (code point order
+/// whatever the column's collation, served by an index on `(col COLLATE "C")`); on MySQL a
+/// LIKE on the column (a range on its index) rechecked with BINARY.
+fn write_prefix_match(w: &mut SqlWriter, sql: &str, prefix: &str) {
+    match w.dialect() {
+        Dialect::Mysql => {
+            let pattern = format!("{}%", like_escaped(prefix));
+            w.push(sql).push(" LIKE ").param(pattern.clone());
+            w.push(" ESCAPE '!' AND BINARY ")
+                .push(sql)
+                .push(" LIKE ")
+                .param(pattern);
+            w.push(" ESCAPE '!'");
+        }
+        dialect => {
+            let col = if dialect == Dialect::Postgres {
+                format!("{sql} COLLATE \"C\"")
+            } else {
+                sql.to_string()
+            };
+            w.push(&col).push(" >= ").param(prefix.to_string());
+            match prefix_upper_bound(prefix) {
+                Some(upper) => {
+                    w.push(" AND ").push(&col).push(" < ").param(upper);
+                }
+                None => {
+                    w.push(" AND ").push(sql).push(" IS NOT NULL");
+                }
+            }
+        }
+    }
 }
 
 fn el_info(el: &ElementMapping) -> Option<&crate::mapping::ColumnInfo> {
@@ -745,13 +1019,28 @@ fn number_target(sql: String, el: &ElementMapping) -> number::NumberTarget {
     }
 }
 
-/// A quantity's system/code/unit as the number module takes it. Value-mapped parts are not
-/// searchable (they count as absent).
+/// A quantity's system/code/unit as the number module takes it. A value-mapped part carries
+/// its map, searched in reverse as token parts are.
 fn quantity_part(cx: &Context, part: &TokenPart) -> number::Part {
     match part {
         TokenPart::Const(c) => number::Part::Const(Some(c.clone())),
         TokenPart::Leaf(l) => number::Part::Sql(leaf_sql(cx, *l).0),
-        TokenPart::Absent | TokenPart::Mapped(..) => number::Part::Const(None),
+        TokenPart::Mapped(l, field) => {
+            let (sql, el) = leaf_sql(cx, *l);
+            let Some(map) = value_map(el) else {
+                return number::Part::Const(None);
+            };
+            number::Part::Mapped {
+                entries: map
+                    .values
+                    .iter()
+                    .map(|(k, v)| (equal_binds(cx.dialect, el, k), map_field(v, *field)))
+                    .collect(),
+                default: map.default.as_ref().map(|d| map_field(d, *field)),
+                sql,
+            }
+        }
+        TokenPart::Absent => number::Part::Const(None),
     }
 }
 
@@ -879,6 +1168,74 @@ mod tests {
             s.params,
             vec![Value::from("smi"), Value::from("smj"), Value::from("smi%")]
         );
+    }
+
+    #[test]
+    fn uri_parents_cut_at_path_slashes() {
+        let v = "http://a.org/fhir/ValueSet/1";
+        assert_eq!(
+            uri_parents(v, 7),
+            [
+                "http://a.org/fhir/ValueSet/1",
+                "http://a.org/fhir/ValueSet/",
+                "http://a.org/fhir/ValueSet",
+                "http://a.org/fhir/",
+                "http://a.org/fhir",
+                "http://a.org/",
+                "http://a.org",
+            ]
+        );
+        assert_eq!(
+            uri_parents("urn://x/y?a=b/c", 6),
+            ["urn://x/y?a=b/c", "urn://x/y", "urn://x/", "urn://x"]
+        );
+        assert_eq!(uri_parents("http://a.org", 7), ["http://a.org"]);
+    }
+
+    #[test]
+    fn uri_modifiers_apply_to_urls_only() {
+        let below = Criterion {
+            code: "url",
+            modifier: Some(&Modifier::Below),
+        };
+        assert_eq!(
+            uri_match(&below, "http://a.org/x").unwrap(),
+            UriMatch::Below("http://a.org/x".into())
+        );
+        assert!(uri_match(&below, "urn:oid:1.2.3").is_err());
+        let exact = Criterion {
+            code: "url",
+            modifier: None,
+        };
+        assert_eq!(
+            uri_match(&exact, "urn:oid:1.2\\,3").unwrap(),
+            UriMatch::AnyOf(vec!["urn:oid:1.2,3".into()])
+        );
+    }
+
+    #[test]
+    fn prefix_matches_per_dialect() {
+        let sql = |d| {
+            let mut w = SqlWriter::new(d);
+            write_prefix_match(&mut w, "O.\"SRC\"", "http://a/");
+            w.finish()
+        };
+        let s = sql(Dialect::Sqlite);
+        assert_eq!(s.sql, "O.\"SRC\" >= ? AND O.\"SRC\" < ?");
+        assert_eq!(
+            s.params,
+            vec![Value::from("http://a/"), Value::from("http://a0")]
+        );
+        assert_eq!(
+            sql(Dialect::Postgres).sql,
+            "O.\"SRC\" COLLATE \"C\" >= $1 AND O.\"SRC\" COLLATE \"C\" < $2"
+        );
+        let m = sql(Dialect::Mysql);
+        assert_eq!(
+            m.sql,
+            "O.\"SRC\" LIKE ? ESCAPE '!' AND BINARY O.\"SRC\" LIKE ? ESCAPE '!'"
+        );
+        assert_eq!(m.params[0], Value::from("http://a/%"));
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub enum Modifier {
     OfType,
     /// `:[Type]` (reference)
     Type(String),
+    /// `:below` (uri: the value is a prefix of the URL)
+    Below,
+    /// `:above` (uri: the URL is the value or one of its parent paths)
+    Above,
 }
 
 impl Modifier {
@@ -44,6 +48,8 @@ impl Modifier {
             Modifier::Text => "text".into(),
             Modifier::OfType => "of-type".into(),
             Modifier::Type(t) => t.clone(),
+            Modifier::Below => "below".into(),
+            Modifier::Above => "above".into(),
         }
     }
 }
@@ -54,7 +60,8 @@ pub fn supported_modifiers(param_type: &str) -> &'static [&'static str] {
         "token" => &["missing", "not", "text", "of-type"],
         "string" => &["missing", "exact", "contains"],
         "reference" => &["missing", "[type]"],
-        "date" | "number" | "quantity" | "uri" => &["missing"],
+        "uri" => &["missing", "below", "above"],
+        "date" | "number" | "quantity" | "composite" => &["missing"],
         _ => &[],
     }
 }
@@ -76,7 +83,7 @@ pub struct Filter {
     pub hops: Vec<Hop>,
     /// Parameter code (of the type the hops lead to).
     pub code: String,
-    /// Its type (token, string, date, reference, number, quantity).
+    /// Its type (token, string, date, reference, number, quantity, uri, composite).
     pub param_type: String,
     /// The modifier.
     pub modifier: Option<Modifier>,
@@ -295,7 +302,10 @@ impl SearchRequest {
                 req.result_param(code, value, max_count)?;
                 continue;
             }
-            if code.starts_with('_') && !matches!(code, "_id" | "_lastUpdated" | "_has") {
+            if code.starts_with('_')
+                && !matches!(code, "_id" | "_lastUpdated" | "_has")
+                && !declared(mapping, resource_type).iter().any(|d| d == code)
+            {
                 unsupported(
                     lenient,
                     &mut req.ignored,
@@ -492,6 +502,8 @@ fn parse_modifier(param_type: &str, m: &str) -> Option<Modifier> {
         "not" => Modifier::Not,
         "text" => Modifier::Text,
         "of-type" => Modifier::OfType,
+        "below" => Modifier::Below,
+        "above" => Modifier::Above,
         t if param_type == "reference" && crate::fhir::Definitions::r4().is_resource_type(t) => {
             Modifier::Type(t.to_string())
         }
@@ -565,5 +577,8 @@ mod tests {
         );
         assert_eq!(parse_modifier("reference", "Nope"), None);
         assert_eq!(parse_modifier("date", "exact"), None);
+        assert_eq!(parse_modifier("uri", "below"), Some(Modifier::Below));
+        assert_eq!(parse_modifier("uri", "above"), Some(Modifier::Above));
+        assert_eq!(parse_modifier("token", "below"), None);
     }
 }

@@ -45,9 +45,10 @@
 //! equal, and a bare number matches any unit. An empty system or code means "not given". In
 //! the system and code, `\|`, `\,`, `\$` and `\\` stand for `|`, `,`, `$` and `\`. There is no
 //! unit conversion: `5.4|http://unitsofmeasure.org|mg` does not find `0.0054 g`. Coded parts
-//! are compared exactly; constant parts (a mapping's fixed UCUM system, say) are decided here
-//! and an SQL part is compared with `=` (so with the column's collation, which on MySQL is
-//! usually case-insensitive).
+//! are compared exactly; constant parts (a mapping's fixed UCUM system, say) are decided here,
+//! an SQL part is compared with `=` (so with the column's collation, which on MySQL is
+//! usually case-insensitive), and a value-mapped part is searched in reverse: the wanted code
+//! becomes the legacy codes the map translates to it (`Q.U IN ('MG/DL')`).
 //!
 //! # SQL
 //!
@@ -449,17 +450,29 @@ pub fn matches(stored: Decimal, search: &NumberSearch) -> bool {
     }
 }
 
-/// A coded part of a quantity target: a constant of the mapping, or SQL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A coded part of a quantity target: a constant of the mapping, SQL, or SQL translated by a
+/// value map.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Part {
     /// A fixed value (`None`: the target never has this part).
     Const(Option<String>),
     /// Trusted SQL yielding the part (text or NULL).
     Sql(String),
+    /// Trusted SQL yielding a legacy code that a value map translates, searched in reverse: a
+    /// wanted value becomes the codes that map to it.
+    Mapped {
+        /// SQL of the stored code.
+        sql: String,
+        /// Each listed code, as the values to bind for it (e.g. the integer for an integer
+        /// column; none when it cannot be stored), and what it maps to (`None`: nothing).
+        entries: Vec<(Vec<Value>, Option<String>)>,
+        /// What a code the map does not list maps to (`None`: the map has no default).
+        default: Option<Option<String>>,
+    },
 }
 
 /// Where a quantity lives: its value and coded parts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QuantityTarget {
     /// The number.
     pub value: NumberTarget,
@@ -471,17 +484,57 @@ pub struct QuantityTarget {
     pub unit: Part,
 }
 
-/// A condition on the coded parts: decided here, or equalities of which one must hold.
+/// A condition on the coded parts: decided here, or conditions of which one must hold.
 enum Check<'a> {
     Const(bool),
-    AnyEq(Vec<(&'a str, &'a str)>),
+    Any(Vec<Cond<'a>>),
+}
+
+/// One SQL condition on a coded part.
+enum Cond<'a> {
+    /// `sql = wanted`.
+    Eq(&'a str, &'a str),
+    /// `sql IN (codes)`, or (`others`) a code the map does not list: not in these.
+    Codes {
+        sql: &'a str,
+        codes: Vec<Value>,
+        others: Option<Vec<Value>>,
+    },
 }
 
 impl<'a> Check<'a> {
     fn part(part: &'a Part, wanted: &'a str) -> Check<'a> {
         match part {
             Part::Const(c) => Check::Const(c.as_deref() == Some(wanted)),
-            Part::Sql(sql) => Check::AnyEq(vec![(sql.as_str(), wanted)]),
+            Part::Sql(sql) => Check::Any(vec![Cond::Eq(sql.as_str(), wanted)]),
+            Part::Mapped {
+                sql,
+                entries,
+                default,
+            } => {
+                let codes: Vec<Value> = entries
+                    .iter()
+                    .filter(|(_, to)| to.as_deref() == Some(wanted))
+                    .flat_map(|(binds, _)| binds.iter().cloned())
+                    .collect();
+                let others = default
+                    .as_ref()
+                    .is_some_and(|d| d.as_deref() == Some(wanted))
+                    .then(|| {
+                        entries
+                            .iter()
+                            .flat_map(|(b, _)| b.iter().cloned())
+                            .collect()
+                    });
+                if codes.is_empty() && others.is_none() {
+                    return Check::Const(false);
+                }
+                Check::Any(vec![Cond::Codes {
+                    sql: sql.as_str(),
+                    codes,
+                    others,
+                }])
+            }
         }
     }
 
@@ -489,9 +542,9 @@ impl<'a> Check<'a> {
         match (self, other) {
             (Check::Const(true), _) | (_, Check::Const(true)) => Check::Const(true),
             (Check::Const(false), c) | (c, Check::Const(false)) => c,
-            (Check::AnyEq(mut a), Check::AnyEq(b)) => {
+            (Check::Any(mut a), Check::Any(b)) => {
                 a.extend(b);
-                Check::AnyEq(a)
+                Check::Any(a)
             }
         }
     }
@@ -529,22 +582,60 @@ pub fn write_quantity_predicate(
     w.push("(");
     write_number_predicate(w, &target.value, &search.number);
     for check in checks {
-        let Check::AnyEq(eqs) = check else {
+        let Check::Any(conds) = check else {
             unreachable!("constant checks were decided above")
         };
-        let several = eqs.len() > 1;
+        let several = conds.len() > 1;
         w.push(if several { " AND (" } else { " AND " });
-        for (i, (sql, wanted)) in eqs.into_iter().enumerate() {
+        for (i, cond) in conds.into_iter().enumerate() {
             if i > 0 {
                 w.push(" OR ");
             }
-            w.push(sql).push(" = ").param(wanted);
+            write_cond(w, cond);
         }
         if several {
             w.push(")");
         }
     }
     w.push(")");
+}
+
+fn write_in(w: &mut SqlWriter, sql: &str, values: Vec<Value>) {
+    w.push(sql).push(" IN (");
+    for (i, v) in values.into_iter().enumerate() {
+        if i > 0 {
+            w.push(", ");
+        }
+        w.param(v);
+    }
+    w.push(")");
+}
+
+fn write_cond(w: &mut SqlWriter, cond: Cond) {
+    match cond {
+        Cond::Eq(sql, wanted) => {
+            w.push(sql).push(" = ").param(wanted);
+        }
+        Cond::Codes { sql, codes, others } => {
+            w.push("(");
+            let listed = !codes.is_empty();
+            if listed {
+                write_in(w, sql, codes);
+            }
+            if let Some(others) = others {
+                if listed {
+                    w.push(" OR ");
+                }
+                w.push("(").push(sql).push(" IS NOT NULL");
+                if !others.is_empty() {
+                    w.push(" AND NOT ");
+                    write_in(w, sql, others);
+                }
+                w.push(")");
+            }
+            w.push(")");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -965,6 +1056,46 @@ mod tests {
         assert_eq!(
             lite("ge5|urn:s|"),
             "((Q.VAL >= ?) AND Q.SYS = ?) ; 5f, 'urn:s'"
+        );
+    }
+
+    #[test]
+    fn quantity_sql_searches_mapped_codes_in_reverse() {
+        let code = |default: Option<&str>| Part::Mapped {
+            sql: "Q.U".into(),
+            entries: vec![
+                (vec![Value::from("MG")], Some("mg".into())),
+                (vec![Value::from("G"), Value::from("G ")], Some("g".into())),
+                (vec![Value::from("MILLIG")], Some("mg".into())),
+                (vec![Value::from("X")], None),
+            ],
+            default: default.map(|d| Some(d.to_string())),
+        };
+        let t = |default| QuantityTarget {
+            value: NumberTarget::numeric("Q.VAL"),
+            system: Part::Const(Some("http://unitsofmeasure.org".into())),
+            code: code(default),
+            unit: Part::Const(None),
+        };
+        let lite = |target: &QuantityTarget, s: &str| quantity_sql(Dialect::Sqlite, target, s);
+        assert_eq!(
+            lite(&t(None), "gt5||mg"),
+            "((Q.VAL > ?) AND (Q.U IN (?, ?))) ; 5f, 'MG', 'MILLIG'"
+        );
+        assert_eq!(
+            lite(&t(None), "gt5|http://unitsofmeasure.org|g"),
+            "((Q.VAL > ?) AND (Q.U IN (?, ?))) ; 5f, 'G', 'G '"
+        );
+        assert_eq!(lite(&t(None), "gt5||kg"), "1=0 ; ");
+        assert_eq!(
+            lite(&t(Some("kg")), "gt5||kg"),
+            "((Q.VAL > ?) AND ((Q.U IS NOT NULL AND NOT Q.U IN (?, ?, ?, ?, ?)))) ; \
+             5f, 'MG', 'G', 'G ', 'MILLIG', 'X'"
+        );
+        assert_eq!(
+            lite(&t(Some("g")), "gt5||g"),
+            "((Q.VAL > ?) AND (Q.U IN (?, ?) OR (Q.U IS NOT NULL AND NOT Q.U IN (?, ?, ?, ?, ?)))) ; \
+             5f, 'G', 'G ', 'MG', 'G', 'G ', 'MILLIG', 'X'"
         );
     }
 }

@@ -1,6 +1,8 @@
 //! Integration tests: the real server on a random port against a real database.
 //! One test binary (faster to build); one module per area.
 
+#[path = "../support/extra_mapping.rs"]
+mod extra_mapping;
 #[path = "../support/fhir_schema.rs"]
 mod fhir_schema;
 #[path = "../support/servers.rs"]
@@ -14,4 +16,5 @@ mod helpers;
 mod metadata;
 mod read;
 mod search;
+mod search_uri_composite;
 mod startup;

@@ -42,7 +42,17 @@ async fn capability_statement_lists_exactly_the_mapped_types_and_read() {
             for p in r["searchParam"].as_array().unwrap() {
                 let t = p["type"].as_str().unwrap();
                 assert!(
-                    ["token", "string", "reference", "number", "quantity", "date"].contains(&t),
+                    [
+                        "token",
+                        "string",
+                        "reference",
+                        "number",
+                        "quantity",
+                        "date",
+                        "uri",
+                        "composite"
+                    ]
+                    .contains(&t),
                     "{p}"
                 );
                 assert!(
@@ -65,7 +75,15 @@ async fn capability_statement_lists_exactly_the_mapped_types_and_read() {
         for p in ["_id", "identifier", "family", "given", "name", "gender"] {
             assert!(names(0).contains(&p.to_string()), "Patient {p}");
         }
-        for p in ["code", "patient", "category", "value-quantity"] {
+        for p in [
+            "code",
+            "patient",
+            "category",
+            "value-quantity",
+            "code-value-quantity",
+            "component-code-value-quantity",
+            "combo-code-value-quantity",
+        ] {
             assert!(names(5).contains(&p.to_string()), "Observation {p}");
         }
         let patient = &rest["resource"][0];
