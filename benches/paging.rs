@@ -54,6 +54,7 @@ async fn main() {
         create_sample: false,
         expose_sql_count: false,
         max_count: 1000,
+        max_includes: 1000,
         cursor_secret: None,
     };
     let app = Application::build(settings).await.unwrap();

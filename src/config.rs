@@ -67,6 +67,10 @@ pub struct ServeArgs {
     /// Largest page size a client may ask for with `_count`.
     #[arg(long, env = "FHIR_FACADE_MAX_COUNT", default_value_t = 1000)]
     pub max_count: usize,
+    /// Most resources `_include`/`_revinclude` add to one page (more are left out, with a
+    /// warning in the Bundle).
+    #[arg(long, env = "FHIR_FACADE_MAX_INCLUDES", default_value_t = 1000)]
+    pub max_includes: usize,
     /// Secret that signs paging cursors; instances behind one load balancer must share it
     /// (default: derived from the mapping file, which they share anyway).
     #[arg(long, env = "FHIR_FACADE_CURSOR_SECRET", hide_env_values = true)]
@@ -107,6 +111,8 @@ pub struct Settings {
     pub expose_sql_count: bool,
     /// Largest `_count`.
     pub max_count: usize,
+    /// Most included resources per page.
+    pub max_includes: usize,
     /// Cursor signing secret.
     pub cursor_secret: Option<String>,
 }
@@ -138,6 +144,7 @@ impl Settings {
             create_sample: a.database_url == SAMPLE_DATABASE_URL,
             expose_sql_count: a.expose_sql_count,
             max_count: a.max_count.max(1),
+            max_includes: a.max_includes,
             cursor_secret: a.cursor_secret.clone(),
         })
     }

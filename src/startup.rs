@@ -69,6 +69,7 @@ impl Application {
             base_url: base_url.clone(),
             cursors: crate::request::cursor::CursorCodec::new(&secret),
             max_count: settings.max_count,
+            max_includes: settings.max_includes,
         });
         let server =
             HttpServer::new(move || {

@@ -3,7 +3,9 @@
 use serde_json::{Value as Json, json};
 
 use crate::mapping::Mapping;
+use crate::mapping::references::links_into;
 use crate::plan::search::searchable;
+use crate::request::include::reference_params;
 use crate::request::search::supported_modifiers;
 
 /// Facts about this server instance that go into the statement.
@@ -13,6 +15,27 @@ pub struct ServerInfo {
     pub base_url: String,
     /// When the server started (RFC 3339), used as the statement's date.
     pub started: String,
+}
+
+/// The `_include` values a search on `rt` takes (`rt:param` for each reference parameter,
+/// and `rt:*`), and its `_revinclude` values (`Type:param` for each reference parameter of any
+/// type that refers to `rt`).
+fn include_lists(mapping: &Mapping, rt: &str) -> (Vec<String>, Vec<String>) {
+    let mut includes: Vec<String> = reference_params(mapping, rt)
+        .into_iter()
+        .map(|p| format!("{rt}:{p}"))
+        .collect();
+    if !includes.is_empty() {
+        includes.push(format!("{rt}:*"));
+    }
+    let mut revincludes: Vec<String> = Vec::new();
+    for l in links_into(mapping, rt) {
+        let v = format!("{}:{}", l.from_type(), l.code);
+        if !revincludes.contains(&v) {
+            revincludes.push(v);
+        }
+    }
+    (includes, revincludes)
 }
 
 /// The CapabilityStatement for `mapping`.
@@ -64,7 +87,8 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
             if !params.is_empty() {
                 interactions.push(json!({"code": "search-type"}));
             }
-            json!({
+            let (includes, revincludes) = include_lists(mapping, rt);
+            let mut resource = json!({
                 "type": rt,
                 "profile": format!("http://hl7.org/fhir/StructureDefinition/{rt}"),
                 "interaction": interactions,
@@ -76,7 +100,14 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
                 "conditionalRead": conditional_read,
                 "conditionalUpdate": false,
                 "conditionalDelete": "not-supported",
-            })
+            });
+            if !includes.is_empty() {
+                resource["searchInclude"] = json!(includes);
+            }
+            if !revincludes.is_empty() {
+                resource["searchRevInclude"] = json!(revincludes);
+            }
+            resource
         })
         .collect();
     json!({

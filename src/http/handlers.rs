@@ -211,6 +211,16 @@ fn query_string(params: &[String]) -> String {
         .join("&")
 }
 
+fn search_error(e: SearchError) -> ApiError {
+    match e {
+        SearchError::Plan(p) => ApiError::Request(match p {
+            PlanError::InvalidValue(m) => RequestError::InvalidParameter(m),
+            PlanError::Unsupported(m) => RequestError::UnsupportedParameter(m),
+        }),
+        SearchError::Db(d) => ApiError::Db(d),
+    }
+}
+
 async fn run_search(
     req: &HttpRequest,
     state: &AppState,
@@ -231,22 +241,28 @@ async fn run_search(
         None => None,
     };
     let counter = counter(req);
+    let db = state.db.for_request();
     let page = service::search::search(
         &state.mapping,
-        &state.db.for_request(),
+        &db,
         &request,
         cursor.as_ref(),
         &state.base_url,
         &counter,
     )
     .await
-    .map_err(|e| match e {
-        SearchError::Plan(p) => ApiError::Request(match p {
-            PlanError::InvalidValue(m) => RequestError::InvalidParameter(m),
-            PlanError::Unsupported(m) => RequestError::UnsupportedParameter(m),
-        }),
-        SearchError::Db(d) => ApiError::Db(d),
-    })?;
+    .map_err(search_error)?;
+    let included = service::include::include(
+        &state.mapping,
+        &db,
+        &request.includes,
+        &page.resources,
+        state.max_includes,
+        &state.base_url,
+        &counter,
+    )
+    .await
+    .map_err(search_error)?;
     let base = format!("{}/{resource_type}", state.base_url);
     let mut self_params = link_params.clone();
     if let Some(token) = &request.cursor {
@@ -258,7 +274,7 @@ async fn run_search(
         p.push(format!("_cursor={token}"));
         format!("{base}?{}", query_string(&p))
     });
-    let warnings = request
+    let mut warnings: Vec<Issue> = request
         .ignored
         .iter()
         .map(|(_, why)| Issue {
@@ -267,6 +283,16 @@ async fn run_search(
             diagnostics: format!("{why}; it was ignored"),
         })
         .collect();
+    if included.truncated {
+        warnings.push(Issue {
+            severity: Severity::Warning,
+            code: "too-costly",
+            diagnostics: format!(
+                "only the first {} included resources are returned (the server's limit per page) and more exist: ask for a smaller _count, or search for them directly",
+                state.max_includes
+            ),
+        });
+    }
     let mut resources = page.resources;
     if let Some(elements) = &request.elements {
         for r in &mut resources {
@@ -276,6 +302,7 @@ async fn run_search(
     let bundle = searchset(SearchSet {
         base_url: &state.base_url,
         resources,
+        included: included.resources,
         self_link: format!("{base}?{}", query_string(&self_params)),
         next_link,
         total: page.total,

@@ -31,6 +31,8 @@ pub struct AppState {
     pub cursors: crate::request::cursor::CursorCodec,
     /// Largest `_count` accepted.
     pub max_count: usize,
+    /// Most resources `_include`/`_revinclude` add to a page.
+    pub max_includes: usize,
 }
 
 /// Registers the FHIR routes under `/fhir`.

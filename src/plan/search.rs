@@ -250,7 +250,7 @@ fn write_present(w: &mut SqlWriter, cx: &Context, d: &SearchDecl) -> Result<(), 
 }
 
 /// Writes `body` for the source row, or for the rows of a child table (a semi-join).
-fn in_location(
+pub(crate) fn in_location(
     w: &mut SqlWriter,
     cx: &Context,
     location: Location,
@@ -301,7 +301,7 @@ fn element(source: &Source, l: LeafRef) -> &ElementMapping {
 }
 
 /// The SQL text of a leaf's value (qualified for its location) and its element.
-fn leaf_sql<'a>(cx: &'a Context, l: LeafRef) -> (String, &'a ElementMapping) {
+pub(crate) fn leaf_sql<'a>(cx: &'a Context, l: LeafRef) -> (String, &'a ElementMapping) {
     let el = element(cx.source, l);
     let alias = match l.location {
         Location::Row => cx.source.alias.as_str(),
@@ -328,7 +328,7 @@ fn column_info(el: &ElementMapping) -> Option<&crate::mapping::ColumnInfo> {
 /// `sql = value`, binding an integer for integer columns, and the blank-padded form too for
 /// CHAR(n) columns whose padding counts (SQLite). `None` when the value cannot be in the
 /// column (letters for an integer column).
-fn write_equals(w: &mut SqlWriter, sql: &str, el: &ElementMapping, values: &[String]) {
+pub(crate) fn write_equals(w: &mut SqlWriter, sql: &str, el: &ElementMapping, values: &[String]) {
     let info = column_info(el);
     let mut binds: Vec<Value> = Vec::new();
     for v in values {

@@ -3,6 +3,7 @@
 pub mod cursor;
 pub mod format;
 pub mod id;
+pub mod include;
 pub mod read;
 pub mod search;
 

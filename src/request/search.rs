@@ -5,6 +5,7 @@
 //! reported. Values are split on unescaped commas (OR); repeated parameters are ANDed.
 
 use super::RequestError;
+use super::include::{Include, IncludeError};
 use crate::mapping::Mapping;
 
 /// Default page size.
@@ -118,12 +119,15 @@ pub struct SearchRequest {
     pub sort: Vec<SortKey>,
     /// Parameters ignored under lenient handling, with the reason.
     pub ignored: Vec<(String, String)>,
+    /// `_include` and `_revinclude`, in request order.
+    pub includes: Vec<Include>,
 }
 
 impl SearchRequest {
     /// The normalized parameters of this search (for links and the cursor's binding).
     pub fn link_params(&self) -> Vec<String> {
         let mut out: Vec<String> = self.filters.iter().map(|f| f.link.clone()).collect();
+        out.extend(self.includes.iter().map(|i| i.link.clone()));
         match self.total {
             TotalMode::None => {}
             TotalMode::Accurate => out.push("_total=accurate".into()),
@@ -251,12 +255,17 @@ impl SearchRequest {
             elements: None,
             sort: Vec::new(),
             ignored: Vec::new(),
+            includes: Vec::new(),
         };
         for (name, value) in params {
             let (code, modifier) = match name.split_once(':') {
                 Some((c, m)) => (c, Some(m)),
                 None => (name.as_str(), None),
             };
+            if code == "_include" || code == "_revinclude" {
+                req.include(mapping, name, value, lenient)?;
+                continue;
+            }
             if RESULT_PARAMS.contains(&code) {
                 if modifier.is_some() {
                     return Err(RequestError::InvalidParameter(format!(
@@ -341,6 +350,25 @@ impl SearchRequest {
             });
         }
         Ok(req)
+    }
+
+    fn include(
+        &mut self,
+        mapping: &Mapping,
+        name: &str,
+        value: &str,
+        lenient: bool,
+    ) -> Result<(), RequestError> {
+        match super::include::parse(mapping, &self.resource_type, name, value) {
+            Ok(i) => {
+                if !self.includes.iter().any(|x| x.link == i.link) {
+                    self.includes.push(i);
+                }
+                Ok(())
+            }
+            Err(IncludeError::Invalid(m)) => Err(RequestError::InvalidParameter(m)),
+            Err(IncludeError::Unsupported(m)) => unsupported(lenient, &mut self.ignored, name, m),
+        }
     }
 
     fn result_param(&mut self, code: &str, value: &str, max: usize) -> Result<(), RequestError> {

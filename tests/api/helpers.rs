@@ -114,6 +114,7 @@ pub fn settings(database_url: &str, mapping: &str) -> Settings {
         create_sample: false,
         expose_sql_count: true,
         max_count: 1000,
+        max_includes: 1000,
         cursor_secret: None,
     }
 }

@@ -10,6 +10,7 @@ mod backends;
 mod conditional;
 mod errors;
 mod helpers;
+mod include;
 mod metadata;
 mod read;
 mod search;
