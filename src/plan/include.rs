@@ -81,3 +81,86 @@ pub fn rows_referring(
     order_and_limit(&mut w, cx.source, limit);
     Ok(w.finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::references::links_of;
+
+    const MAPPING: &str = r#"
+[[resource]]
+type = "Encounter"
+table = "VISIT"
+id = "VISIT_ID"
+[resource.elements]
+status = { constant = "finished" }
+class = { constant = { system = "http://terminology.hl7.org/CodeSystem/v3-ActCode", code = "AMB" } }
+subject = { column = "PAT_ID", reference = "Patient" }
+[[resource.child]]
+path = "participant"
+table = "VISIT_STAFF"
+key = "VISIT_ID"
+[resource.child.elements]
+individual = { column = "PROV_ID", reference = "Practitioner" }
+[resource.search]
+patient = true
+practitioner = true
+
+[[resource]]
+type = "Patient"
+table = "PATIENT"
+id = "PAT_ID"
+
+[[resource]]
+type = "Practitioner"
+table = "PROVIDER"
+id = "PROV_ID"
+"#;
+
+    #[test]
+    fn revinclude_on_a_row_column_or_through_a_child_table() {
+        let m = crate::mapping::parse("t.toml", MAPPING, Dialect::Sqlite).unwrap();
+        let links = links_of(&m, "Encounter");
+        let find = |code: &str| *links.iter().find(|l| l.code == code).unwrap();
+        let (patient, practitioner) = (find("patient"), find("practitioner"));
+        assert_eq!(patient.target_type(), "Patient");
+        assert_eq!(practitioner.target_type(), "Practitioner");
+        let source = patient.from;
+        let cx = Context {
+            source,
+            dialect: Dialect::Sqlite,
+            tz: m.timezone,
+            base_url: "http://h/fhir",
+        };
+        let layout = SourceLayout::of(source);
+        let stmt = rows_referring(
+            &cx,
+            &layout,
+            &[
+                RefKeys {
+                    leaf: patient.leaf,
+                    keys: vec!["1".into(), "2".into()],
+                },
+                RefKeys {
+                    leaf: practitioner.leaf,
+                    keys: vec!["7".into()],
+                },
+            ],
+            11,
+        )
+        .unwrap();
+        let where_ = stmt.sql.split_once(" WHERE ").unwrap().1;
+        assert_eq!(
+            where_,
+            "1=1 AND ((VISIT.\"PAT_ID\" IN (?, ?)) OR (VISIT.\"VISIT_ID\" IN (SELECT VISIT_STAFF.\"VISIT_ID\" FROM VISIT_STAFF VISIT_STAFF WHERE VISIT_STAFF.\"VISIT_ID\" IS NOT NULL AND (VISIT_STAFF.\"PROV_ID\" IN (?))))) ORDER BY VISIT.\"VISIT_ID\" LIMIT ?"
+        );
+        assert_eq!(stmt.params.len(), 4);
+
+        let by_key = rows_by_key(source, &layout, &[], 5, Dialect::Sqlite);
+        assert!(
+            by_key
+                .sql
+                .ends_with("WHERE 1=1 AND 1=0 ORDER BY VISIT.\"VISIT_ID\" LIMIT ?")
+        );
+    }
+}

@@ -669,3 +669,64 @@ async fn the_capability_statement_lists_exactly_the_includes_that_work() {
         }
     }
 }
+
+/// The sample mapping with Encounter's attending practitioner read from a child table (the
+/// VISIT table itself, under another alias).
+fn mapping_with_child_reference() -> tempfile::TempPath {
+    let mut text = std::fs::read_to_string(crate::helpers::MAPPING).unwrap();
+    for (from, to) in [
+        (
+            "\"participant[0].type[0].coding[0].system\" = { constant = \"http://terminology.hl7.org/CodeSystem/v3-ParticipationType\" }\n\"participant[0].type[0].coding[0].code\" = { constant = \"ATND\" }\n\"participant[0].individual\" = { column = \"ATTEND_PROV_ID\", reference = \"Practitioner\", required = true }\n",
+            "",
+        ),
+        (
+            "serviceProvider = { column = \"DEPT_ID\", reference = \"Organization\" }\n",
+            "serviceProvider = { column = \"DEPT_ID\", reference = \"Organization\" }\n\n[[resource.child]]\npath = \"participant\"\ntable = \"VISIT\"\nalias = \"STAFF\"\nkey = \"VISIT_ID\"\nfilter = \"ATTEND_PROV_ID IS NOT NULL\"\n[resource.child.elements]\nindividual = { column = \"ATTEND_PROV_ID\", reference = \"Practitioner\" }\n",
+        ),
+    ] {
+        assert!(text.contains(from), "{from}");
+        text = text.replacen(from, to, 1);
+    }
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    file.into_temp_path()
+}
+
+#[tokio::test]
+async fn references_in_child_tables_are_followed_both_ways() {
+    let mapping = mapping_with_child_reference();
+    for b in backends() {
+        let app = spawn_with(b, settings(&b.url, mapping.to_str().unwrap())).await;
+        let f = get(
+            &app,
+            "Encounter?patient=Patient/1&_include=Encounter:practitioner",
+        )
+        .await;
+        let want = refs(
+            &app,
+            "Practitioner",
+            "",
+            "SELECT PROV_ID FROM PROVIDER WHERE PROV_ID IN (SELECT ATTEND_PROV_ID FROM VISIT WHERE DEL_FLG <> 'Y' AND PAT_ID = 1)",
+        )
+        .await;
+        assert!(!want.is_empty());
+        assert_eq!(f.included, want, "{}", app.dialect);
+        // The page, its participants (a child table), the practitioners.
+        assert_eq!(f.statements, 3, "{}", app.dialect);
+
+        let f = get(
+            &app,
+            "Practitioner?_id=1,2&_revinclude=Encounter:practitioner",
+        )
+        .await;
+        let want = refs(
+            &app,
+            "Encounter",
+            "",
+            &format!("{VISITS} AND ATTEND_PROV_ID IN (1, 2)"),
+        )
+        .await;
+        assert!(!want.is_empty());
+        assert_eq!(f.included, want, "{}", app.dialect);
+    }
+}
