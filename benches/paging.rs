@@ -55,6 +55,7 @@ async fn main() {
         expose_sql_count: false,
         max_count: 1000,
         max_chain_depth: fhir_facade::request::search::DEFAULT_MAX_CHAIN_DEPTH,
+        max_includes: 1000,
         cursor_secret: None,
     };
     let app = Application::build(settings).await.unwrap();

@@ -71,6 +71,10 @@ pub struct ServeArgs {
     /// (`subject:Patient.organization.name` crosses 2).
     #[arg(long, env = "FHIR_FACADE_MAX_CHAIN_DEPTH", default_value_t = crate::request::search::DEFAULT_MAX_CHAIN_DEPTH)]
     pub max_chain_depth: usize,
+    /// Most resources `_include`/`_revinclude` add to one page (more are left out, with a
+    /// warning in the Bundle).
+    #[arg(long, env = "FHIR_FACADE_MAX_INCLUDES", default_value_t = 1000)]
+    pub max_includes: usize,
     /// Secret that signs paging cursors; instances behind one load balancer must share it
     /// (default: derived from the mapping file, which they share anyway).
     #[arg(long, env = "FHIR_FACADE_CURSOR_SECRET", hide_env_values = true)]
@@ -113,6 +117,8 @@ pub struct Settings {
     pub max_count: usize,
     /// Most resources a chain or `_has` may cross.
     pub max_chain_depth: usize,
+    /// Most included resources per page.
+    pub max_includes: usize,
     /// Cursor signing secret.
     pub cursor_secret: Option<String>,
 }
@@ -145,6 +151,7 @@ impl Settings {
             expose_sql_count: a.expose_sql_count,
             max_count: a.max_count.max(1),
             max_chain_depth: a.max_chain_depth,
+            max_includes: a.max_includes,
             cursor_secret: a.cursor_secret.clone(),
         })
     }

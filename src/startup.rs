@@ -71,6 +71,7 @@ impl Application {
             cursors: crate::request::cursor::CursorCodec::new(&secret),
             max_count: settings.max_count,
             max_chain_depth: settings.max_chain_depth,
+            max_includes: settings.max_includes,
         });
         let server =
             HttpServer::new(move || {

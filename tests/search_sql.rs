@@ -197,3 +197,56 @@ fn sorted_page_after_a_keyset_per_dialect() {
         );
     }
 }
+
+#[test]
+fn include_statements_per_dialect() {
+    use fhir_facade::mapping::references::links_of;
+    use fhir_facade::plan::SourceLayout;
+    use fhir_facade::plan::include::{RefKeys, rows_by_key, rows_referring};
+    for dialect in Dialect::ALL {
+        let m = mapping(dialect);
+        // _include=Observation:patient: the patients, by key.
+        let patient = m.sources_of("Patient").next().unwrap();
+        let by_key = rows_by_key(
+            patient,
+            &SourceLayout::of(patient),
+            &[KeyValue::Int(1), KeyValue::Int(3)],
+            1001,
+            dialect,
+        );
+        // _revinclude=Observation:patient on Patient: the lab results that refer to them.
+        let link = links_of(&m, "Observation")
+            .into_iter()
+            .find(|l| l.code == "patient")
+            .unwrap();
+        let cx = Context {
+            source: link.from,
+            dialect,
+            tz: m.timezone,
+            base_url: "http://localhost/fhir",
+            mapping: &m,
+        };
+        let referring = rows_referring(
+            &cx,
+            &SourceLayout::of(link.from),
+            &[RefKeys {
+                leaf: link.leaf,
+                keys: vec!["1".into(), "3".into()],
+            }],
+            1001,
+        )
+        .unwrap();
+        insta::assert_snapshot!(
+            format!("include_statements_{}", dialect.key()),
+            format!(
+                "-- _include, {}:\n{}\n-- params: {:?}\n-- _revinclude, {}:\n{}\n-- params: {:?}",
+                patient.name,
+                by_key.sql,
+                by_key.params,
+                link.from.name,
+                referring.sql,
+                referring.params
+            )
+        );
+    }
+}

@@ -10,6 +10,8 @@ pub struct SearchSet<'a> {
     pub base_url: &'a str,
     /// The matches.
     pub resources: Vec<Map<String, Json>>,
+    /// Resources included by `_include`/`_revinclude`.
+    pub included: Vec<Map<String, Json>>,
     /// `self` link.
     pub self_link: String,
     /// `next` link.
@@ -26,18 +28,20 @@ pub fn searchset(set: SearchSet) -> Json {
     if let Some(next) = set.next_link {
         links.push(json!({"relation": "next", "url": next}));
     }
+    let entry = |r: Map<String, Json>, mode: &str| {
+        let full_url = format!(
+            "{}/{}/{}",
+            set.base_url,
+            r["resourceType"].as_str().unwrap_or_default(),
+            r["id"].as_str().unwrap_or_default()
+        );
+        json!({"fullUrl": full_url, "resource": r, "search": {"mode": mode}})
+    };
     let mut entries: Vec<Json> = set
         .resources
         .into_iter()
-        .map(|r| {
-            let full_url = format!(
-                "{}/{}/{}",
-                set.base_url,
-                r["resourceType"].as_str().unwrap_or_default(),
-                r["id"].as_str().unwrap_or_default()
-            );
-            json!({"fullUrl": full_url, "resource": r, "search": {"mode": "match"}})
-        })
+        .map(|r| entry(r, "match"))
+        .chain(set.included.into_iter().map(|r| entry(r, "include")))
         .collect();
     if !set.warnings.is_empty() {
         entries.push(json!({

@@ -2,10 +2,12 @@
 
 use serde_json::{Value as Json, json};
 
+use crate::mapping::references::links_into;
 use crate::mapping::{Mapping, SearchTarget};
 use crate::plan::search::searchable;
 use crate::request::compartment::{PATIENT_COMPARTMENT, patient_types};
 use crate::request::everything::OPERATION_DEFINITION;
+use crate::request::include::reference_params;
 use crate::request::search::supported_modifiers;
 
 /// Facts about this server instance that go into the statement.
@@ -17,6 +19,27 @@ pub struct ServerInfo {
     pub started: String,
     /// Most resources a chain or `_has` may cross.
     pub max_chain_depth: usize,
+}
+
+/// The `_include` values a search on `rt` takes (`rt:param` for each reference parameter,
+/// and `rt:*`), and its `_revinclude` values (`Type:param` for each reference parameter of any
+/// type that refers to `rt`).
+fn include_lists(mapping: &Mapping, rt: &str) -> (Vec<String>, Vec<String>) {
+    let mut includes: Vec<String> = reference_params(mapping, rt)
+        .into_iter()
+        .map(|p| format!("{rt}:{p}"))
+        .collect();
+    if !includes.is_empty() {
+        includes.push(format!("{rt}:*"));
+    }
+    let mut revincludes: Vec<String> = Vec::new();
+    for l in links_into(mapping, rt) {
+        let v = format!("{}:{}", l.from_type(), l.code);
+        if !revincludes.contains(&v) {
+            revincludes.push(v);
+        }
+    }
+    (includes, revincludes)
 }
 
 /// The CapabilityStatement for `mapping`.
@@ -86,6 +109,7 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
             if !params.is_empty() {
                 interactions.push(json!({"code": "search-type"}));
             }
+            let (includes, revincludes) = include_lists(mapping, rt);
             let mut resource = json!({
                 "type": rt,
                 "profile": format!("http://hl7.org/fhir/StructureDefinition/{rt}"),
@@ -125,6 +149,12 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
                         in_compartment.join(", ")
                     ),
                 }]);
+            }
+            if !includes.is_empty() {
+                resource["searchInclude"] = json!(includes);
+            }
+            if !revincludes.is_empty() {
+                resource["searchRevInclude"] = json!(revincludes);
             }
             resource
         })

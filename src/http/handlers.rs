@@ -269,6 +269,7 @@ pub async fn everything(
     let bundle = searchset(SearchSet {
         base_url: &state.base_url,
         resources: page.resources,
+        included: Vec::new(),
         self_link: format!("{base}?{}", query_string(&self_params)),
         next_link,
         total: None,
@@ -379,11 +380,23 @@ async fn run_search(
         None => None,
     };
     let counter = counter(req);
+    let db = state.db.for_request();
     let page = service::search::search(
         &state.mapping,
-        &state.db.for_request(),
+        &db,
         &request,
         cursor.as_ref(),
+        &state.base_url,
+        &counter,
+    )
+    .await
+    .map_err(search_error)?;
+    let included = service::include::include(
+        &state.mapping,
+        &db,
+        &request.includes,
+        &page.resources,
+        state.max_includes,
         &state.base_url,
         &counter,
     )
@@ -400,7 +413,17 @@ async fn run_search(
         p.push(format!("_cursor={token}"));
         format!("{base}?{}", query_string(&p))
     });
-    let warnings = ignored_warnings(&request.ignored);
+    let mut warnings = ignored_warnings(&request.ignored);
+    if included.truncated {
+        warnings.push(Issue {
+            severity: Severity::Warning,
+            code: "too-costly",
+            diagnostics: format!(
+                "only the first {} included resources are returned (the server's limit per page) and more exist: ask for a smaller _count, or search for them directly",
+                state.max_includes
+            ),
+        });
+    }
     let mut resources = page.resources;
     if let Some(elements) = &request.elements {
         for r in &mut resources {
@@ -410,6 +433,7 @@ async fn run_search(
     let bundle = searchset(SearchSet {
         base_url: &state.base_url,
         resources,
+        included: included.resources,
         self_link: format!("{base}?{}", query_string(&self_params)),
         next_link,
         total: page.total,

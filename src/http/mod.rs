@@ -33,6 +33,8 @@ pub struct AppState {
     pub max_count: usize,
     /// Most resources a chain or `_has` may cross.
     pub max_chain_depth: usize,
+    /// Most resources `_include`/`_revinclude` add to a page.
+    pub max_includes: usize,
 }
 
 /// Registers the FHIR routes under `/fhir`.

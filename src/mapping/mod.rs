@@ -11,6 +11,7 @@ pub mod compile;
 pub mod error;
 pub mod file;
 pub mod model;
+pub mod references;
 pub mod schema_check;
 pub mod search_bind;
 

@@ -343,7 +343,7 @@ fn write_targets_present(
 }
 
 /// Writes `body` for the source row, or for the rows of a child table (a semi-join).
-pub(super) fn in_location(
+pub(crate) fn in_location(
     w: &mut SqlWriter,
     cx: &Context,
     location: Location,
@@ -386,7 +386,7 @@ fn element(source: &Source, l: LeafRef) -> &ElementMapping {
 }
 
 /// The SQL text of a leaf's value (qualified for its location) and its element.
-pub(super) fn leaf_sql<'a>(cx: &'a Context, l: LeafRef) -> (String, &'a ElementMapping) {
+pub(crate) fn leaf_sql<'a>(cx: &'a Context, l: LeafRef) -> (String, &'a ElementMapping) {
     let el = element(cx.source, l);
     let alias = match l.location {
         Location::Row => cx.source.alias.as_str(),
@@ -435,7 +435,7 @@ fn equal_binds(dialect: Dialect, el: &ElementMapping, v: &str) -> Vec<Value> {
 
 /// `sql IN (values...)`, bound as [`equal_binds`] says; `1=0` when no value can be in the
 /// column (letters for an integer column).
-fn write_equals(w: &mut SqlWriter, sql: &str, el: &ElementMapping, values: &[String]) {
+pub(crate) fn write_equals(w: &mut SqlWriter, sql: &str, el: &ElementMapping, values: &[String]) {
     let binds: Vec<Value> = values
         .iter()
         .flat_map(|v| equal_binds(w.dialect(), el, v))

@@ -6,6 +6,7 @@ pub mod cursor;
 pub mod everything;
 pub mod format;
 pub mod id;
+pub mod include;
 pub mod read;
 pub mod search;
 

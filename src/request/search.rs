@@ -6,6 +6,7 @@
 
 use super::RequestError;
 use super::chain::{self, ChainError, Hop};
+use super::include::{Include, IncludeError};
 use crate::mapping::Mapping;
 
 /// Default page size.
@@ -138,6 +139,8 @@ pub struct SearchRequest {
     /// The Patient compartment the search is restricted to
     /// (`GET [base]/Patient/[id]/[type]`).
     pub compartment: Option<super::compartment::Compartment>,
+    /// `_include` and `_revinclude`, in request order.
+    pub includes: Vec<Include>,
 }
 
 impl SearchRequest {
@@ -154,6 +157,7 @@ impl SearchRequest {
             sort: Vec::new(),
             ignored: Vec::new(),
             compartment: None,
+            includes: Vec::new(),
         }
     }
 
@@ -169,6 +173,7 @@ impl SearchRequest {
     /// The normalized parameters of this search (for links and the cursor's binding).
     pub fn link_params(&self) -> Vec<String> {
         let mut out: Vec<String> = self.filters.iter().map(|f| f.link.clone()).collect();
+        out.extend(self.includes.iter().map(|i| i.link.clone()));
         match self.total {
             TotalMode::None => {}
             TotalMode::Accurate => out.push("_total=accurate".into()),
@@ -293,6 +298,10 @@ impl SearchRequest {
                 Some((c, m)) => (c, Some(m)),
                 None => (name.as_str(), None),
             };
+            if code == "_include" || code == "_revinclude" {
+                req.include(mapping, name, value, lenient)?;
+                continue;
+            }
             if RESULT_PARAMS.contains(&code) {
                 if modifier.is_some() {
                     return Err(RequestError::InvalidParameter(format!(
@@ -376,6 +385,25 @@ impl SearchRequest {
             });
         }
         Ok(req)
+    }
+
+    fn include(
+        &mut self,
+        mapping: &Mapping,
+        name: &str,
+        value: &str,
+        lenient: bool,
+    ) -> Result<(), RequestError> {
+        match super::include::parse(mapping, &self.resource_type, name, value) {
+            Ok(i) => {
+                if !self.includes.iter().any(|x| x.link == i.link) {
+                    self.includes.push(i);
+                }
+                Ok(())
+            }
+            Err(IncludeError::Invalid(m)) => Err(RequestError::InvalidParameter(m)),
+            Err(IncludeError::Unsupported(m)) => unsupported(lenient, &mut self.ignored, name, m),
+        }
     }
 
     fn result_param(&mut self, code: &str, value: &str, max: usize) -> Result<(), RequestError> {

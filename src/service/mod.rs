@@ -2,6 +2,7 @@
 //! besides [`crate::http`] and [`crate::db`] that performs I/O.
 
 pub mod everything;
+pub mod include;
 pub mod read;
 pub mod rows;
 pub mod search;

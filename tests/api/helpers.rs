@@ -115,6 +115,7 @@ pub fn settings(database_url: &str, mapping: &str) -> Settings {
         expose_sql_count: true,
         max_count: 1000,
         max_chain_depth: fhir_facade::request::search::DEFAULT_MAX_CHAIN_DEPTH,
+        max_includes: 1000,
         cursor_secret: None,
     }
 }

@@ -13,6 +13,7 @@ mod conditional;
 mod crossref;
 mod errors;
 mod helpers;
+mod include;
 mod metadata;
 mod read;
 mod search;

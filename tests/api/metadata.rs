@@ -38,7 +38,12 @@ async fn capability_statement_lists_exactly_the_mapped_types_and_read() {
                 serde_json::json!([{"code": "read"}, {"code": "search-type"}]),
                 "{r}"
             );
-            assert!(r.get("searchInclude").is_none());
+            // Only reference parameters can be included (see include.rs for the lists).
+            for key in ["searchInclude", "searchRevInclude"] {
+                for v in r.get(key).and_then(|v| v.as_array()).into_iter().flatten() {
+                    assert!(v.as_str().unwrap().contains(':'), "{v}");
+                }
+            }
             for p in r["searchParam"].as_array().unwrap() {
                 let t = p["type"].as_str().unwrap();
                 assert!(
