@@ -5,6 +5,7 @@ pub mod format;
 pub mod id;
 pub mod read;
 pub mod search;
+pub mod subset;
 
 pub use format::{ResponseFormat, negotiate};
 pub use id::FhirId;

@@ -99,7 +99,7 @@ pub async fn search(
         req.count + 1,
     )?;
     let mut counts = Vec::new();
-    if req.summary_count || req.total == TotalMode::Accurate {
+    if req.counts_only() || req.total == TotalMode::Accurate {
         for b in &branches {
             counts.push(count_statement(&b.cx, &req.filters)?);
         }
@@ -122,7 +122,7 @@ pub async fn search(
         }
         total = Some(n);
     }
-    if req.summary_count || req.count == 0 {
+    if req.counts_only() || req.count == 0 {
         return Ok(Page {
             resources: Vec::new(),
             next: None,

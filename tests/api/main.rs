@@ -14,3 +14,4 @@ mod metadata;
 mod read;
 mod search;
 mod startup;
+mod summary;
