@@ -1,5 +1,6 @@
 //! Query planning: typed request + mapping → parameterized SQL for a dialect. Pure, no I/O.
 
+pub mod estimate;
 pub mod layout;
 pub mod page;
 pub mod read;

@@ -96,6 +96,8 @@ pub enum TotalMode {
     None,
     /// An exact count.
     Accurate,
+    /// The database planner's estimate where it has one (else an exact count).
+    Estimate,
 }
 
 /// A parsed search.
@@ -133,6 +135,7 @@ impl SearchRequest {
         match self.total {
             TotalMode::None => {}
             TotalMode::Accurate => out.push("_total=accurate".into()),
+            TotalMode::Estimate => out.push("_total=estimate".into()),
         }
         if self.summary != Summary::False {
             out.push(format!("_summary={}", self.summary.code()));
@@ -368,7 +371,8 @@ impl SearchRequest {
             "_total" => {
                 self.total = match value {
                     "none" => TotalMode::None,
-                    "accurate" | "estimate" => TotalMode::Accurate,
+                    "accurate" => TotalMode::Accurate,
+                    "estimate" => TotalMode::Estimate,
                     _ => {
                         return Err(RequestError::InvalidParameter(format!(
                             "_total must be none, estimate or accurate, not '{value}'"

@@ -15,3 +15,4 @@ mod read;
 mod search;
 mod startup;
 mod summary;
+mod totals;
