@@ -9,6 +9,7 @@ use fhir_facade::plan::search::{
     Branch, Context, Keyset, count_statement, effective_sort, page_query, sort_values,
 };
 use fhir_facade::request::search::SearchRequest;
+use fhir_facade::search::string::Accents;
 
 const SEARCHES: &[(&str, &str)] = &[
     ("patient_family_gender", "Patient?family=smi&gender=female"),
@@ -60,6 +61,7 @@ fn plan(m: &Mapping, dialect: Dialect, query: &str) -> String {
             dialect,
             tz: m.timezone,
             base_url: "http://localhost/fhir",
+            accents: &Accents::AsStored,
         };
         let count = count_statement(&cx, &req.filters).unwrap();
         out.push_str(&format!("-- count, {}:\n{}\n", source.name, count.sql));
@@ -111,6 +113,7 @@ fn sorted_page_after_a_keyset_per_dialect() {
             dialect,
             tz: m.timezone,
             base_url: "http://localhost/fhir",
+            accents: &Accents::AsStored,
         };
         let (sort, key_desc) = sort_values(&cx, &req.sort).unwrap();
         let after = Keyset {

@@ -77,6 +77,7 @@ pub async fn search(
         dialect: db.dialect(),
         tz: mapping.timezone,
         base_url,
+        accents: db.accents(),
     };
     // Plan everything first: a bad value is reported before any statement runs.
     let spec = effective_sort(&req.sort);

@@ -6,6 +6,7 @@ mod fhir_schema;
 #[path = "../support/servers.rs"]
 mod servers;
 
+mod accents;
 mod backends;
 mod conditional;
 mod errors;
