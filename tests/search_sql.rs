@@ -9,6 +9,7 @@ use fhir_facade::plan::search::{
     Branch, Context, Keyset, count_statement, effective_sort, page_query, sort_values,
 };
 use fhir_facade::request::search::SearchRequest;
+use fhir_facade::search::string::Accents;
 
 #[path = "support/extra_mapping.rs"]
 mod extra_mapping;
@@ -114,6 +115,7 @@ fn plan(m: &Mapping, dialect: Dialect, query: &str) -> String {
             tz: m.timezone,
             base_url: "http://localhost/fhir",
             mapping: m,
+            accents: &Accents::AsStored,
         };
         let count = count_statement(&cx, &req.filters).unwrap();
         out.push_str(&format!("-- count, {}:\n{}\n", source.name, count.sql));
@@ -174,6 +176,7 @@ fn sorted_page_after_a_keyset_per_dialect() {
             tz: m.timezone,
             base_url: "http://localhost/fhir",
             mapping: &m,
+            accents: &Accents::AsStored,
         };
         let (sort, key_desc) = sort_values(&cx, &req.sort).unwrap();
         let after = Keyset {
@@ -225,6 +228,7 @@ fn include_statements_per_dialect() {
             tz: m.timezone,
             base_url: "http://localhost/fhir",
             mapping: &m,
+            accents: &Accents::AsStored,
         };
         let referring = rows_referring(
             &cx,

@@ -6,4 +6,5 @@ pub mod capability;
 pub mod convert;
 pub mod outcome;
 pub mod resource;
+pub mod subset;
 pub mod tree;

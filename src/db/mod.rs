@@ -20,6 +20,7 @@ pub use value::{Row, Value};
 use crate::dialect::Dialect;
 use crate::mapping::schema_check::DbColumn;
 use crate::plan::Statement;
+use crate::search::string::Accents;
 
 /// Why a statement failed.
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +174,8 @@ pub struct Database {
     /// Index of the copy this handle tries first.
     first: usize,
     statement_timeout: Duration,
+    /// How string searches treat accents on this database (probed at start-up).
+    accents: Accents,
 }
 
 impl Database {
@@ -212,12 +215,24 @@ impl Database {
             epoch: Instant::now(),
             first: 0,
             statement_timeout: settings.statement_timeout,
+            accents: Accents::AsStored,
         })
     }
 
     /// The SQL dialect.
     pub fn dialect(&self) -> Dialect {
         self.backends[0].dialect()
+    }
+
+    /// How string searches treat accents here.
+    pub fn accents(&self) -> &Accents {
+        &self.accents
+    }
+
+    /// The same database, string searches treating accents as `accents` says (what the
+    /// start-up probe found the database can do).
+    pub fn with_accents(self, accents: Accents) -> Database {
+        Database { accents, ..self }
     }
 
     /// A handle for one request: it uses the next copy in turn (and the others only when

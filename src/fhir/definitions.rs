@@ -90,6 +90,8 @@ pub struct ElementDef {
     pub min: u32,
     /// Maximum cardinality: `"1"`, `"*"`, or (in constraints) `"0"`.
     pub max: String,
+    /// Whether the definition marks it `isSummary` (part of `_summary=true`).
+    pub is_summary: bool,
     /// Terminology binding, if any.
     pub binding: Option<Binding>,
     /// For elements whose definition is reused from another element (FHIR
@@ -263,6 +265,27 @@ pub struct ResolvedSegment {
     pub is_primitive: bool,
 }
 
+/// Where child elements are looked up: a resource or data type and an element path in it (its
+/// root, or an inline structure such as `Observation.component`). Walk a resource's JSON with
+/// [`Definitions::scope`] and [`Definitions::child`].
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    structure: &'a Structure,
+    /// Relative element path whose children are looked up (`""`: the root).
+    base: &'a str,
+}
+
+/// A child element found by its JSON property name (see [`Definitions::child`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Child<'a> {
+    /// Its definition (for `valueQuantity`: `value[x]`).
+    pub element: &'a ElementDef,
+    /// Its type: the chosen one of a choice element, `BackboneElement` for inline structures.
+    pub type_code: &'a str,
+    /// Where its own children are defined; `None` for a primitive.
+    pub scope: Option<Scope<'a>>,
+}
+
 /// Why an element path could not be resolved. The messages are meant for start-up errors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathError {
@@ -414,6 +437,8 @@ struct RawElement {
     #[serde(default)]
     min: u32,
     max: String,
+    #[serde(default)]
+    summary: bool,
     binding: Option<Binding>,
     #[serde(rename = "ref")]
     content_ref: Option<String>,
@@ -486,6 +511,7 @@ fn build_structure(name: &str, raw: RawStructure) -> Structure {
             types: e.types.iter().map(|t| parse_type(t)).collect(),
             min: e.min,
             max: e.max,
+            is_summary: e.summary,
             binding: e.binding,
             content_ref: e.content_ref,
         })
@@ -862,6 +888,50 @@ impl Definitions {
         Ok(ResolvedPath {
             root_type: resource_type.to_owned(),
             segments,
+        })
+    }
+
+    /// The root scope of a resource or data type, e.g. `Patient` or `HumanName`.
+    pub fn scope(&self, type_name: &str) -> Option<Scope<'_>> {
+        self.structure(type_name).map(|structure| Scope {
+            structure,
+            base: "",
+        })
+    }
+
+    /// The child of `scope` whose JSON property name is `name` (`gender`, `valueQuantity`,
+    /// `component`); `None` when there is none. Primitive extensions (`_birthDate`) are not
+    /// elements: strip the `_` first.
+    pub fn child<'a>(&'a self, scope: Scope<'a>, name: &str) -> Option<Child<'a>> {
+        let s = scope.structure;
+        let (element, ty) = s
+            .children_of(scope.base)
+            .find(|e| !e.is_choice() && e.name() == name)
+            .map(|e| (e, e.types.first()))
+            .or_else(|| {
+                s.children_of(scope.base)
+                    .filter(|e| e.is_choice())
+                    .find_map(|e| {
+                        let rest = name.strip_prefix(e.name().trim_end_matches("[x]"))?;
+                        let t = e.types.iter().find(|t| upper_first(&t.code) == rest)?;
+                        Some((e, Some(t)))
+                    })
+            })?;
+        let type_code = ty.map_or("BackboneElement", |t| t.code.as_str());
+        let inner = |base: &'a str| Scope { structure: s, base };
+        let scope = if let Some(target) = &element.content_ref {
+            Some(inner(target))
+        } else if s.has_children(&element.path) {
+            Some(inner(&element.path))
+        } else if self.primitives.contains(type_code) {
+            None
+        } else {
+            self.scope(type_code)
+        };
+        Some(Child {
+            element,
+            type_code,
+            scope,
         })
     }
 

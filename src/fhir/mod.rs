@@ -12,8 +12,8 @@
 //! FHIR R4 definition bundles `Bundle-resources.json`, `Bundle-types.json`,
 //! `Bundle-valuesets.json` and `Bundle-searchParams.json` of the npm package
 //! `hl7.fhir.r4.examples@4.0.1` (HL7 FHIR, licence CC0-1.0). They keep only what the server
-//! needs (element paths, types, cardinalities, bindings, required value set codes, search
-//! parameters, Patient compartment). To regenerate them, from the repository root with the
+//! needs (element paths, types, cardinalities, summary flags, bindings, required value set
+//! codes, search parameters, Patient compartment). To regenerate them, from the repository root with the
 //! bundles in `../shared/fhir/r4`:
 //!
 //! ```text
@@ -28,8 +28,8 @@
 pub mod definitions;
 
 pub use definitions::{
-    Binding, BindingStrength, Code, Definitions, ElementDef, ElementType, PathError,
-    RequiredValueSet, ResolvedPath, ResolvedSegment, SearchParamComponent, SearchParamDef,
+    Binding, BindingStrength, Child, Code, Definitions, ElementDef, ElementType, PathError,
+    RequiredValueSet, ResolvedPath, ResolvedSegment, Scope, SearchParamComponent, SearchParamDef,
     SearchParamType,
 };
 

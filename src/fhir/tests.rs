@@ -721,3 +721,41 @@ fn every_snapshot_element_resolves() {
     }
     assert!(count > 7000, "{count}");
 }
+
+#[test]
+fn children_are_found_by_json_name_with_summary_flags() {
+    let d = defs();
+    let obs = d.scope("Observation").unwrap();
+    let status = d.child(obs, "status").unwrap();
+    assert!(status.element.is_summary && status.element.min == 1);
+    assert!(status.scope.is_none(), "a primitive has no children");
+    let value = d.child(obs, "valueQuantity").unwrap();
+    assert_eq!(
+        (value.element.path.as_str(), value.type_code),
+        ("value[x]", "Quantity")
+    );
+    assert!(d.child(obs, "valueFoo").is_none());
+    assert!(d.child(obs, "value").is_none());
+    assert!(!d.child(obs, "referenceRange").unwrap().element.is_summary);
+    // Into a backbone element, then through its content reference.
+    let component = d.child(obs, "component").unwrap().scope.unwrap();
+    let code = d.child(component, "code").unwrap();
+    assert!(code.element.is_summary && code.element.min == 1);
+    let range = d.child(component, "referenceRange").unwrap();
+    assert!(!range.element.is_summary);
+    let low = d.child(range.scope.unwrap(), "low").unwrap();
+    assert_eq!(low.type_code, "Quantity");
+    // Into a data type.
+    let name = d.child(d.scope("Patient").unwrap(), "name").unwrap();
+    let family = d.child(name.scope.unwrap(), "family").unwrap();
+    assert!(family.element.is_summary);
+    assert!(
+        !d.child(name.scope.unwrap(), "extension")
+            .unwrap()
+            .element
+            .is_summary
+    );
+    let attachment = d.scope("Attachment").unwrap();
+    assert!(!d.child(attachment, "data").unwrap().element.is_summary);
+    assert!(d.child(attachment, "url").unwrap().element.is_summary);
+}

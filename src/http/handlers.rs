@@ -14,11 +14,12 @@ use super::logging::SQL_COUNT_HEADER;
 use super::respond;
 use crate::assemble::bundle::{SearchSet, searchset};
 use crate::assemble::outcome::{Issue, Severity};
+use crate::assemble::subset::subset;
 use crate::db::QueryCounter;
 use crate::plan::search::PlanError;
 use crate::request::compartment::Compartment;
 use crate::request::everything::EverythingRequest;
-use crate::request::search::{SearchRequest, apply_elements, parse_elements};
+use crate::request::search::SearchRequest;
 use crate::request::{ReadRequest, RequestError, ResponseFormat, negotiate};
 use crate::service;
 use crate::service::search::SearchError;
@@ -99,10 +100,6 @@ pub async fn read(
     let params = query_params(&req)?;
     let format = format_of(&req, &params)?;
     let request = ReadRequest::parse(&state.mapping, &resource_type, &id, &params, lenient(&req))?;
-    let elements = match param(&params, "_elements") {
-        Some(v) => Some(parse_elements(&resource_type, v)?),
-        None => None,
-    };
     let counter = counter(&req);
     let found =
         service::read::read(&state.mapping, &state.db.for_request(), &request, &counter).await?;
@@ -123,9 +120,7 @@ pub async fn read(
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| HttpDate::from(std::time::SystemTime::from(t)));
     let mut resource = found.resource;
-    if let Some(e) = &elements {
-        apply_elements(&mut resource, e);
-    }
+    subset(&mut resource, request.summary, request.elements.as_deref());
     let res = if not_modified(&req, etag.as_ref(), modified) {
         HttpResponse::NotModified().finish()
     } else {
@@ -425,10 +420,8 @@ async fn run_search(
         });
     }
     let mut resources = page.resources;
-    if let Some(elements) = &request.elements {
-        for r in &mut resources {
-            apply_elements(r, elements);
-        }
+    for r in &mut resources {
+        subset(r, request.summary, request.elements.as_deref());
     }
     let bundle = searchset(SearchSet {
         base_url: &state.base_url,

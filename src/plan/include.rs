@@ -132,6 +132,7 @@ id = "PROV_ID"
             tz: m.timezone,
             base_url: "http://h/fhir",
             mapping: &m,
+            accents: &crate::search::string::Accents::AsStored,
         };
         let layout = SourceLayout::of(source);
         let stmt = rows_referring(

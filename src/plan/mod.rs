@@ -1,6 +1,7 @@
 //! Query planning: typed request + mapping → parameterized SQL for a dialect. Pure, no I/O.
 
 pub mod chain;
+pub mod estimate;
 pub mod include;
 pub mod layout;
 pub mod page;

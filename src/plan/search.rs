@@ -16,6 +16,7 @@ use crate::mapping::{
     Mapping, SearchDecl, SearchTarget, Source, SqlValue, TokenPart,
 };
 use crate::request::search::{Filter, Modifier, TokenValue, split_escaped, token_value, unescape};
+use crate::search::string::{Accents, normalize, write_string_match};
 use crate::search::{date, number};
 
 /// Why a search cannot be planned (the client's values are wrong).
@@ -53,6 +54,8 @@ pub struct Context<'a> {
     pub tz: Tz,
     /// The server's FHIR base URL (absolute references on it are accepted).
     pub base_url: &'a str,
+    /// How string searches treat accents.
+    pub accents: &'a Accents,
     /// The whole mapping (chains and `_has` go to other sources).
     pub mapping: &'a Mapping,
 }
@@ -66,6 +69,7 @@ impl<'a> Context<'a> {
             tz: self.tz,
             base_url: self.base_url,
             mapping: self.mapping,
+            accents: self.accents,
         }
     }
 }
@@ -618,10 +622,14 @@ fn write_targets_match(
                         match display {
                             TokenPart::Leaf(l) => {
                                 let (sql, _) = leaf_sql(cx, *l);
-                                write_string_match(w, &sql, &text, None);
+                                write_string_match(w, &sql, &text, None, cx.accents);
                             }
                             TokenPart::Const(c) => {
-                                write_bool(w, c.to_lowercase().starts_with(&text.to_lowercase()))
+                                let strip = cx.accents.insensitive();
+                                write_bool(
+                                    w,
+                                    normalize(c, strip).starts_with(&normalize(&text, strip)),
+                                )
                             }
                             _ => write_bool(w, false),
                         }
@@ -672,7 +680,7 @@ fn write_targets_match(
                 let text = unescape(raw);
                 at(w, cx, within, l.location, |w| {
                     let (sql, _) = leaf_sql(cx, *l);
-                    write_string_match(w, &sql, &text, c.modifier);
+                    write_string_match(w, &sql, &text, c.modifier, cx.accents);
                     Ok(())
                 })?;
             }
@@ -933,7 +941,7 @@ fn write_uri_match(w: &mut SqlWriter, cx: &Context, part: &TokenPart, m: &UriMat
 fn write_prefix_match(w: &mut SqlWriter, sql: &str, prefix: &str) {
     match w.dialect() {
         Dialect::Mysql => {
-            let pattern = format!("{}%", like_escaped(prefix));
+            let pattern = format!("{}%", crate::search::string::like_escaped(prefix));
             w.push(sql).push(" LIKE ").param(pattern.clone());
             w.push(" ESCAPE '!' AND BINARY ")
                 .push(sql)
@@ -948,7 +956,7 @@ fn write_prefix_match(w: &mut SqlWriter, sql: &str, prefix: &str) {
                 sql.to_string()
             };
             w.push(&col).push(" >= ").param(prefix.to_string());
-            match prefix_upper_bound(prefix) {
+            match crate::search::string::prefix_upper_bound(prefix) {
                 Some(upper) => {
                     w.push(" AND ").push(&col).push(" < ").param(upper);
                 }
@@ -1089,86 +1097,9 @@ fn reference_key(
     Ok(Some((ty, id)))
 }
 
-/// The LIKE pattern of `text` with `%`, `_` and the escape character escaped.
-fn like_escaped(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '!') {
-            out.push('!');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The smallest string above every string starting with `prefix`, if there is one.
-fn prefix_upper_bound(prefix: &str) -> Option<String> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    while let Some(last) = chars.pop() {
-        if let Some(next) = char::from_u32(last as u32 + 1) {
-            chars.push(next);
-            return Some(chars.into_iter().collect());
-        }
-    }
-    None
-}
-
-/// A string criterion on `sql`: case-insensitive starts-with by default (a range on
-/// `LOWER(col)` that an expression index can serve, rechecked with LIKE), `:exact`,
-/// `:contains`.
-fn write_string_match(w: &mut SqlWriter, sql: &str, text: &str, modifier: Option<&Modifier>) {
-    match modifier {
-        Some(Modifier::Exact) => {
-            w.push(sql).push(" = ").param(text.to_string());
-            if w.dialect() == Dialect::Mysql {
-                // MySQL's usual collations ignore case; :exact must not.
-                w.push(" AND BINARY ")
-                    .push(sql)
-                    .push(" = ")
-                    .param(text.to_string());
-            }
-        }
-        Some(Modifier::Contains) => {
-            w.push("LOWER(").push(sql).push(") LIKE ");
-            w.param(format!("%{}%", like_escaped(&text.to_lowercase())));
-            w.push(" ESCAPE '!'");
-        }
-        _ => {
-            let lower = text.to_lowercase();
-            w.push("LOWER(")
-                .push(sql)
-                .push(") >= ")
-                .param(lower.clone());
-            if let Some(upper) = prefix_upper_bound(&lower) {
-                w.push(" AND LOWER(").push(sql).push(") < ").param(upper);
-            }
-            w.push(" AND LOWER(").push(sql).push(") LIKE ");
-            w.param(format!("{}%", like_escaped(&lower)));
-            w.push(" ESCAPE '!'");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prefix_bounds_and_like_escapes() {
-        assert_eq!(prefix_upper_bound("smi").as_deref(), Some("smj"));
-        assert_eq!(like_escaped("50%_!"), "50!%!_!!");
-        let mut w = SqlWriter::new(Dialect::Postgres);
-        write_string_match(&mut w, "P.\"LAST_NM\"", "Smi", None);
-        let s = w.finish();
-        assert_eq!(
-            s.sql,
-            "LOWER(P.\"LAST_NM\") >= $1 AND LOWER(P.\"LAST_NM\") < $2 AND LOWER(P.\"LAST_NM\") LIKE $3 ESCAPE '!'"
-        );
-        assert_eq!(
-            s.params,
-            vec![Value::from("smi"), Value::from("smj"), Value::from("smi%")]
-        );
-    }
 
     #[test]
     fn uri_parents_cut_at_path_slashes() {

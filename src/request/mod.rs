@@ -9,6 +9,7 @@ pub mod id;
 pub mod include;
 pub mod read;
 pub mod search;
+pub mod subset;
 
 pub use format::{ResponseFormat, negotiate};
 pub use id::FhirId;

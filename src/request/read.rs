@@ -1,10 +1,11 @@
 //! The read interaction: `GET [base]/[type]/[id]`.
 
+use super::subset::{Summary, check_combination, parse_elements};
 use super::{FhirId, RequestError};
 use crate::mapping::Mapping;
 
 /// Parameters every interaction accepts (they shape the response, not the result).
-pub const FORMAT_PARAMS: &[&str] = &["_format", "_pretty", "_elements"];
+pub const FORMAT_PARAMS: &[&str] = &["_format", "_pretty", "_elements", "_summary"];
 
 /// A parsed read request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +14,10 @@ pub struct ReadRequest {
     pub resource_type: String,
     /// The logical id.
     pub id: FhirId,
+    /// `_summary` (never `count`, which is for searches).
+    pub summary: Summary,
+    /// `_elements`: the top-level elements to return.
+    pub elements: Option<Vec<String>>,
 }
 
 /// Checks that `resource_type` is mapped; the message says whether FHIR knows it at all.
@@ -49,9 +54,26 @@ impl ReadRequest {
                 FORMAT_PARAMS.join(", ")
             )));
         }
+        let mut summary = Summary::False;
+        let mut elements = None;
+        for (name, value) in params {
+            match name.as_str() {
+                "_summary" => summary = Summary::parse(value)?,
+                "_elements" => elements = Some(parse_elements(resource_type, value)?),
+                _ => {}
+            }
+        }
+        if summary == Summary::Count {
+            return Err(RequestError::InvalidParameter(
+                "_summary=count applies to searches only".into(),
+            ));
+        }
+        check_combination(summary, elements.as_deref())?;
         Ok(ReadRequest {
             resource_type: resource_type.to_string(),
             id,
+            summary,
+            elements,
         })
     }
 }

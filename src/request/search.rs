@@ -7,6 +7,7 @@
 use super::RequestError;
 use super::chain::{self, ChainError, Hop};
 use super::include::{Include, IncludeError};
+use super::subset::{Summary, check_combination, parse_elements};
 use crate::mapping::Mapping;
 
 /// Default page size.
@@ -113,6 +114,8 @@ pub enum TotalMode {
     None,
     /// An exact count.
     Accurate,
+    /// The database planner's estimate where it has one (else an exact count).
+    Estimate,
 }
 
 /// A parsed search.
@@ -126,8 +129,8 @@ pub struct SearchRequest {
     pub count: usize,
     /// `_total`.
     pub total: TotalMode,
-    /// `_summary=count`: only the total.
-    pub summary_count: bool,
+    /// `_summary` (`count`: only the total).
+    pub summary: Summary,
     /// The paging cursor of a next link.
     pub cursor: Option<String>,
     /// `_elements`: the top-level elements to return.
@@ -151,7 +154,7 @@ impl SearchRequest {
             filters: Vec::new(),
             count,
             total: TotalMode::None,
-            summary_count: false,
+            summary: Summary::False,
             cursor: None,
             elements: None,
             sort: Vec::new(),
@@ -170,6 +173,11 @@ impl SearchRequest {
         out
     }
 
+    /// Whether only the total is wanted (`_summary=count`).
+    pub fn counts_only(&self) -> bool {
+        self.summary == Summary::Count
+    }
+
     /// The normalized parameters of this search (for links and the cursor's binding).
     pub fn link_params(&self) -> Vec<String> {
         let mut out: Vec<String> = self.filters.iter().map(|f| f.link.clone()).collect();
@@ -177,9 +185,10 @@ impl SearchRequest {
         match self.total {
             TotalMode::None => {}
             TotalMode::Accurate => out.push("_total=accurate".into()),
+            TotalMode::Estimate => out.push("_total=estimate".into()),
         }
-        if self.summary_count {
-            out.push("_summary=count".into());
+        if self.summary != Summary::False {
+            out.push(format!("_summary={}", self.summary.code()));
         }
         if let Some(e) = &self.elements {
             out.push(format!("_elements={}", e.join(",")));
@@ -384,6 +393,7 @@ impl SearchRequest {
                 alternatives: Vec::new(),
             });
         }
+        check_combination(req.summary, req.elements.as_deref())?;
         Ok(req)
     }
 
@@ -424,7 +434,8 @@ impl SearchRequest {
             "_total" => {
                 self.total = match value {
                     "none" => TotalMode::None,
-                    "accurate" | "estimate" => TotalMode::Accurate,
+                    "accurate" => TotalMode::Accurate,
+                    "estimate" => TotalMode::Estimate,
                     _ => {
                         return Err(RequestError::InvalidParameter(format!(
                             "_total must be none, estimate or accurate, not '{value}'"
@@ -432,15 +443,7 @@ impl SearchRequest {
                     }
                 }
             }
-            "_summary" => match value {
-                "count" => self.summary_count = true,
-                "false" => {}
-                _ => {
-                    return Err(RequestError::UnsupportedParameter(format!(
-                        "_summary={value} is not supported (supported: count, false)"
-                    )));
-                }
-            },
+            "_summary" => self.summary = Summary::parse(value)?,
             "_cursor" => self.cursor = Some(value.to_string()),
             "_elements" => {
                 self.elements = Some(parse_elements(&self.resource_type, value)?);
@@ -460,45 +463,6 @@ impl SearchRequest {
             _ => {} // _format and _pretty shape the response only
         }
         Ok(())
-    }
-}
-
-/// Parses `_elements`: top-level element names of `resource_type`.
-pub fn parse_elements(resource_type: &str, value: &str) -> Result<Vec<String>, RequestError> {
-    let defs = crate::fhir::Definitions::r4();
-    let mut out = Vec::new();
-    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        if name.contains('.') || defs.resolve(resource_type, name).is_err() {
-            return Err(RequestError::InvalidParameter(format!(
-                "_elements: '{name}' is not a top-level element of {resource_type}"
-            )));
-        }
-        out.push(name.to_string());
-    }
-    Ok(out)
-}
-
-/// Keeps only the `elements` of a resource (and what it must keep: `resourceType`, `id`,
-/// `meta`), marking it SUBSETTED as the specification asks.
-pub fn apply_elements(
-    resource: &mut serde_json::Map<String, serde_json::Value>,
-    elements: &[String],
-) {
-    resource.retain(|k, _| {
-        matches!(k.as_str(), "resourceType" | "id" | "meta") || elements.iter().any(|e| e == k)
-    });
-    let meta = resource
-        .entry("meta")
-        .or_insert_with(|| serde_json::json!({}));
-    if let Some(m) = meta.as_object_mut() {
-        let tags = m.entry("tag").or_insert_with(|| serde_json::json!([]));
-        if let Some(t) = tags.as_array_mut() {
-            t.push(serde_json::json!({
-                "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
-                "code": "SUBSETTED",
-                "display": "subsetted"
-            }));
-        }
     }
 }
 

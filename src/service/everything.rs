@@ -143,6 +143,8 @@ async fn exists(
     let read = ReadRequest {
         resource_type: "Patient".into(),
         id: req.id.clone(),
+        summary: crate::request::subset::Summary::False,
+        elements: None,
     };
     Ok(super::read::read(mapping, db, &read, counter)
         .await?

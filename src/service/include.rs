@@ -265,6 +265,7 @@ impl<'a> Run<'a> {
             tz: self.mapping.timezone,
             base_url: self.base_url,
             mapping: self.mapping,
+            accents: self.db.accents(),
         };
         let pairs: Vec<(LeafRef, &String)> = refs
             .iter()

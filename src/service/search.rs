@@ -6,11 +6,12 @@ use serde_json::{Map, Value as Json};
 use super::rows::build_resources;
 use crate::db::{Database, DbError, QueryCounter, Value};
 use crate::mapping::Mapping;
-use crate::plan::KeyValue;
+use crate::plan::estimate::{estimate_statement, read_estimate};
 use crate::plan::search::{
     Branch, Context, Keyset, PlanError, check_sort_types, count_statement, effective_sort,
     page_query, sort_values,
 };
+use crate::plan::{KeyValue, Statement};
 use crate::request::cursor::{Cursor, CursorKey, SortValue};
 use crate::request::search::{SearchRequest, TotalMode};
 
@@ -43,6 +44,24 @@ fn key_of(v: &Value) -> Option<KeyValue> {
     }
 }
 
+/// Runs a `SELECT COUNT(*)` statement.
+async fn run_count(
+    db: &Database,
+    stmt: &Statement,
+    counter: &QueryCounter,
+) -> Result<u64, DbError> {
+    let rows = db.fetch(stmt, counter).await?;
+    Ok(rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|v| match v {
+            Value::Int(i) => u64::try_from(*i).ok(),
+            Value::Decimal(d) | Value::Text(d) => d.parse().ok(),
+            _ => None,
+        })
+        .unwrap_or(0))
+}
+
 /// Runs `req` from `cursor`.
 pub async fn search(
     mapping: &Mapping,
@@ -59,6 +78,7 @@ pub async fn search(
         tz: mapping.timezone,
         base_url,
         mapping,
+        accents: db.accents(),
     };
     let criteria = req.criteria();
     // Plan everything first: a bad value is reported before any statement runs.
@@ -101,30 +121,35 @@ pub async fn search(
         req.count + 1,
     )?;
     let mut counts = Vec::new();
-    if req.summary_count || req.total == TotalMode::Accurate {
+    if req.counts_only() || req.total != TotalMode::None {
         for b in &branches {
-            counts.push(count_statement(&b.cx, &criteria)?);
+            let count = count_statement(&b.cx, &criteria)?;
+            let estimate = match req.total {
+                TotalMode::Estimate => estimate_statement(&b.cx, &criteria)?,
+                _ => None,
+            };
+            counts.push((estimate, count));
         }
     }
 
     let mut total = None;
     if !counts.is_empty() {
         let mut n = 0u64;
-        for stmt in &counts {
-            let rows = db.fetch(stmt, counter).await?;
-            n += rows
-                .first()
-                .and_then(|r| r.first())
-                .and_then(|v| match v {
-                    Value::Int(i) => u64::try_from(*i).ok(),
-                    Value::Decimal(d) | Value::Text(d) => d.parse().ok(),
-                    _ => None,
-                })
-                .unwrap_or(0);
+        for (estimate, count) in &counts {
+            n += match estimate {
+                Some(e) => match read_estimate(db.dialect(), &db.fetch(e, counter).await?) {
+                    Some(rows) => rows,
+                    None => {
+                        tracing::warn!(sql = %e.sql, "unexpected EXPLAIN output; counting instead");
+                        run_count(db, count, counter).await?
+                    }
+                },
+                None => run_count(db, count, counter).await?,
+            };
         }
         total = Some(n);
     }
-    if req.summary_count || req.count == 0 {
+    if req.counts_only() || req.count == 0 {
         return Ok(Page {
             resources: Vec::new(),
             next: None,
@@ -134,6 +159,11 @@ pub async fn search(
 
     let mut rows = db.fetch(&page.statement, counter).await?;
     let more = rows.len() > req.count;
+    if req.total == TotalMode::Estimate && cursor.is_none() {
+        // The first page itself bounds the total: exact when it holds every match.
+        let seen = rows.len() as u64;
+        total = total.map(|t| if more { t.max(seen) } else { seen });
+    }
     rows.truncate(req.count);
     // Rows per source (for batched child reads), and the page order.
     let mut per_source: Vec<Vec<crate::db::Row>> = vec![Vec::new(); sources.len()];

@@ -170,6 +170,16 @@ async fn search_errors_are_400_with_outcomes() {
             ("Patient?_count=abc", "_count must be a whole number"),
             ("Patient?_count=100000", "_count must be at most"),
             ("Patient?_total=maybe", "_total must be"),
+            ("Patient?_summary=maybe", "_summary must be"),
+            (
+                "Patient?_summary=true&_elements=name",
+                "cannot be combined with _elements",
+            ),
+            ("Patient/1?_summary=count", "searches only"),
+            (
+                "Patient/1?_summary=data&_elements=name",
+                "cannot be combined",
+            ),
             ("Patient?_cursor=abc.def", "_cursor is invalid"),
             ("Patient?_sort=gender", "cannot be sorted on 'gender'"),
             ("Observation?value-quantity=abc", "is not a number"),

@@ -8,6 +8,7 @@ mod fhir_schema;
 #[path = "../support/servers.rs"]
 mod servers;
 
+mod accents;
 mod backends;
 mod conditional;
 mod crossref;
@@ -19,3 +20,5 @@ mod read;
 mod search;
 mod search_uri_composite;
 mod startup;
+mod summary;
+mod totals;

@@ -18,10 +18,12 @@
 //! and runs this generator from a test to check the committed files are up to date).
 //!
 //! Element encoding (`elements.json`): `{"path": "contact.name", "types": ["HumanName"],
-//! "min": 1, "max": "*", "binding": {...}, "ref": "item"}` where `path` is relative to the type
-//! root, `min` is omitted when 0, `types` uses the FHIR notation `Reference(Patient|Group)` for
-//! target profiles, `ref` is a resolved `contentReference` (relative path of the element whose
-//! definition is reused; `types` is then absent), and `binding` is `{"strength", "valueSet"}`
+//! "min": 1, "max": "*", "summary": true, "binding": {...}, "ref": "item"}` where `path` is
+//! relative to the type root, `min` is omitted when 0, `summary` (the definition's
+//! `isSummary`: the element is part of `_summary=true`) is omitted when false, `types` uses the
+//! FHIR notation `Reference(Patient|Group)` for target profiles, `ref` is a resolved
+//! `contentReference` (relative path of the element whose definition is reused; `types` is then
+//! absent), and `binding` is `{"strength", "valueSet"}`
 //! with the value set URL stripped of its `|version` suffix.
 //!
 //! Search parameters (`search-parameters.json`): `{"common": [..], "resources": {"Patient":
@@ -235,6 +237,9 @@ fn gen_structure(
             e.insert("min".into(), json!(min));
         }
         e.insert("max".into(), json!(str_of(&el["max"], "max")?));
+        if el["isSummary"] == true {
+            e.insert("summary".into(), json!(true));
+        }
         if let Some(b) = el.get("binding") {
             let mut binding = Map::new();
             let strength = str_of(&b["strength"], "binding.strength")?;
