@@ -18,6 +18,7 @@ use crate::assemble::subset::subset;
 use crate::db::QueryCounter;
 use crate::plan::search::PlanError;
 use crate::request::compartment::Compartment;
+use crate::request::cursor::Cursor;
 use crate::request::everything::EverythingRequest;
 use crate::request::search::SearchRequest;
 use crate::request::{ReadRequest, RequestError, ResponseFormat, negotiate};
@@ -244,17 +245,13 @@ pub async fn everything(
             request.id
         )));
     };
-    let base = format!("{}/{scope}", state.base_url);
-    let mut self_params = link_params.clone();
-    if let Some(token) = &request.cursor {
-        self_params.push(format!("_cursor={token}"));
-    }
-    let next_link = page.next.as_ref().map(|c| {
-        let token = state.cursors.encode(c, &scope, &link_params);
-        let mut p = link_params.clone();
-        p.push(format!("_cursor={token}"));
-        format!("{base}?{}", query_string(&p))
-    });
+    let (self_link, next_link) = paging_links(
+        &state,
+        &scope,
+        &link_params,
+        request.cursor.as_deref(),
+        page.next.as_ref(),
+    );
     let mut warnings: Vec<Issue> = ignored_warnings(&request.ignored);
     warnings.extend(page.warnings.into_iter().map(|w| Issue {
         severity: Severity::Warning,
@@ -265,7 +262,7 @@ pub async fn everything(
         base_url: &state.base_url,
         resources: page.resources,
         included: Vec::new(),
-        self_link: format!("{base}?{}", query_string(&self_params)),
+        self_link,
         next_link,
         total: None,
         warnings,
@@ -275,6 +272,29 @@ pub async fn everything(
         &counter,
         respond::json(StatusCode::OK, format, &bundle),
     ))
+}
+
+/// The `self` and `next` links of a page of the search at `scope` (`Patient`,
+/// `Patient/1/Observation`...), whose cursors are bound to the scope and `link_params`.
+fn paging_links(
+    state: &AppState,
+    scope: &str,
+    link_params: &[String],
+    cursor: Option<&str>,
+    next: Option<&Cursor>,
+) -> (String, Option<String>) {
+    let base = format!("{}/{scope}", state.base_url);
+    let with_cursor = |token: &str| {
+        let mut p = link_params.to_vec();
+        p.push(format!("_cursor={token}"));
+        format!("{base}?{}", query_string(&p))
+    };
+    let self_link = match cursor {
+        Some(token) => with_cursor(token),
+        None => format!("{base}?{}", query_string(link_params)),
+    };
+    let next_link = next.map(|c| with_cursor(&state.cursors.encode(c, scope, link_params)));
+    (self_link, next_link)
 }
 
 fn search_error(e: SearchError) -> ApiError {
@@ -397,17 +417,13 @@ async fn run_search(
     )
     .await
     .map_err(search_error)?;
-    let base = format!("{}/{scope}", state.base_url);
-    let mut self_params = link_params.clone();
-    if let Some(token) = &request.cursor {
-        self_params.push(format!("_cursor={token}"));
-    }
-    let next_link = page.next.as_ref().map(|c| {
-        let token = state.cursors.encode(c, &scope, &link_params);
-        let mut p = link_params.clone();
-        p.push(format!("_cursor={token}"));
-        format!("{base}?{}", query_string(&p))
-    });
+    let (self_link, next_link) = paging_links(
+        state,
+        &scope,
+        &link_params,
+        request.cursor.as_deref(),
+        page.next.as_ref(),
+    );
     let mut warnings = ignored_warnings(&request.ignored);
     if included.truncated {
         warnings.push(Issue {
@@ -427,7 +443,7 @@ async fn run_search(
         base_url: &state.base_url,
         resources,
         included: included.resources,
-        self_link: format!("{base}?{}", query_string(&self_params)),
+        self_link,
         next_link,
         total: page.total,
         warnings,

@@ -468,65 +468,15 @@ pub struct Source {
     pub column_types: Vec<String>,
 }
 
-/// A reference a search parameter follows: where the reference is stored and which source its
-/// values are the keys of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReferenceLink<'a> {
-    /// The element holding the reference.
-    pub leaf: LeafRef,
-    /// The resource type referred to.
-    pub resource_type: &'a str,
-    /// The name of the source referred to.
-    pub source: &'a str,
-}
-
 impl Source {
-    /// The element a leaf refers to.
+    /// The element a leaf refers to (leaves are made by the mapping compiler, so they exist).
     pub fn leaf(&self, l: LeafRef) -> &ElementMapping {
-        match (l.location, l.element) {
-            (Location::Row, Some(i)) => &self.elements[i],
-            (Location::Child(c), Some(i)) => &self.children[c].elements[i],
-            (Location::Child(c), None) => self.children[c]
-                .value
-                .as_ref()
-                .expect("a child value leaf has a value"),
-            (Location::Row, None) => unreachable!("row leaves name an element"),
-        }
+        super::references::leaf_element(self, l).expect("a leaf names a mapped element")
     }
 
     /// The declared search parameter `code`.
     pub fn search_decl(&self, code: &str) -> Option<&SearchDecl> {
         self.search.iter().find(|d| d.code == code)
-    }
-
-    /// The references reference parameter `code` follows in this source (none when the
-    /// parameter is not declared, or is not a reference).
-    pub fn reference_links(&self, code: &str) -> Vec<ReferenceLink<'_>> {
-        let Some(d) = self.search_decl(code) else {
-            return Vec::new();
-        };
-        d.targets
-            .iter()
-            .filter_map(|t| match t {
-                SearchTarget::Reference(l) => match &self.leaf(*l).value {
-                    ElementValue::Sql {
-                        convert:
-                            Convert::Reference {
-                                resource_type,
-                                source,
-                                ..
-                            },
-                        ..
-                    } => Some(ReferenceLink {
-                        leaf: *l,
-                        resource_type,
-                        source,
-                    }),
-                    _ => None,
-                },
-                _ => None,
-            })
-            .collect()
     }
 }
 
@@ -535,11 +485,9 @@ impl Mapping {
     /// mapping order, without repeats.
     pub fn reference_types(&self, resource_type: &str, code: &str) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for s in self.sources_of(resource_type) {
-            for link in s.reference_links(code) {
-                if !out.iter().any(|t| t == link.resource_type) {
-                    out.push(link.resource_type.to_string());
-                }
+        for link in super::references::links_of(self, resource_type) {
+            if link.code == code && !out.iter().any(|t| t == link.target_type()) {
+                out.push(link.target_type().to_string());
             }
         }
         out

@@ -59,32 +59,38 @@ pub fn leaf_json_path(source: &Source, leaf: LeafRef) -> Vec<&str> {
 /// Every reference link of the reference parameters declared by the sources of
 /// `resource_type`, in source then declaration order.
 pub fn links_of<'a>(mapping: &'a Mapping, resource_type: &str) -> Vec<RefLink<'a>> {
+    mapping
+        .sources_of(resource_type)
+        .flat_map(|from| links_from(mapping, from))
+        .collect()
+}
+
+/// Every reference link of the reference parameters `from` declares, in declaration order.
+pub fn links_from<'a>(mapping: &'a Mapping, from: &'a Source) -> Vec<RefLink<'a>> {
     let mut out = Vec::new();
-    for from in mapping.sources_of(resource_type) {
-        for d in from.search.iter().filter(|d| d.param_type == "reference") {
-            for t in &d.targets {
-                let SearchTarget::Reference(leaf) = t else {
-                    continue;
-                };
-                let Some(ElementMapping {
-                    value:
-                        ElementValue::Sql {
-                            convert: Convert::Reference { source, .. },
-                            ..
-                        },
-                    ..
-                }) = leaf_element(from, *leaf)
-                else {
-                    continue;
-                };
-                if let Some(target) = mapping.source_by_name(source) {
-                    out.push(RefLink {
-                        from,
-                        code: &d.code,
-                        leaf: *leaf,
-                        target,
-                    });
-                }
+    for d in from.search.iter().filter(|d| d.param_type == "reference") {
+        for t in &d.targets {
+            let SearchTarget::Reference(leaf) = t else {
+                continue;
+            };
+            let Some(ElementMapping {
+                value:
+                    ElementValue::Sql {
+                        convert: Convert::Reference { source, .. },
+                        ..
+                    },
+                ..
+            }) = leaf_element(from, *leaf)
+            else {
+                continue;
+            };
+            if let Some(target) = mapping.source_by_name(source) {
+                out.push(RefLink {
+                    from,
+                    code: &d.code,
+                    leaf: *leaf,
+                    target,
+                });
             }
         }
     }

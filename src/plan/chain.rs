@@ -11,6 +11,7 @@
 use super::read::{write_relation, write_source_select_list, write_value};
 use super::search::{Context, PlanError, in_location, leaf_sql, write_filter};
 use super::sql::SqlWriter;
+use crate::mapping::references::{links_from, links_of};
 use crate::mapping::{ElementMapping, ElementValue, Location, Source, SqlValue};
 use crate::request::chain::Hop;
 use crate::request::search::Filter;
@@ -40,11 +41,9 @@ fn write_forward(
     targets: &[String],
     inner: &Filter,
 ) -> Result<(), PlanError> {
-    let links: Vec<_> = cx
-        .source
-        .reference_links(param)
+    let links: Vec<_> = links_from(cx.mapping, cx.source)
         .into_iter()
-        .filter(|l| targets.iter().any(|t| t == l.resource_type))
+        .filter(|l| l.code == param && targets.iter().any(|t| t == l.target_type()))
         .collect();
     if links.is_empty() {
         w.push("1=0");
@@ -55,7 +54,7 @@ fn write_forward(
         if i > 0 {
             w.push(" OR ");
         }
-        let target = target_source(cx, link.source)?;
+        let target = link.target;
         in_location(w, cx, link.leaf.location, |w| {
             let (sql, el) = leaf_sql(cx, link.leaf);
             let (outer, inner_cast) = match key_kinds(leaf_integer(el), &target.id.value) {
@@ -84,58 +83,57 @@ fn write_reverse(
 ) -> Result<(), PlanError> {
     let mut any = false;
     w.push("(");
-    for referring in cx.mapping.sources_of(resource_type) {
-        for link in referring.reference_links(param) {
-            if link.source != cx.source.name {
-                continue;
-            }
-            if any {
-                w.push(" OR ");
-            }
-            any = true;
-            let rcx = cx.with_source(referring);
-            let (ref_sql, el) = leaf_sql(&rcx, link.leaf);
-            let mut key = SqlWriter::new(cx.dialect);
-            write_value(&mut key, &cx.source.alias, &cx.source.id.value);
-            let key = key.finish().sql;
-            // Compare as text when one side is an integer column and the other is not.
-            let (outer, projected) = match key_kinds(leaf_integer(el), &cx.source.id.value) {
-                Some((true, false)) => (key, cx.dialect.text_cast(&ref_sql)),
-                Some((false, true)) => (cx.dialect.text_cast(&key), ref_sql.clone()),
-                _ => (key, ref_sql.clone()),
-            };
-            w.push(&outer).push(" IN (");
-            match link.leaf.location {
-                Location::Row => {
-                    w.push("SELECT ");
-                    w.push(&projected);
-                    write_source_select_list(w, referring);
-                    w.push(" AND ").push(&ref_sql);
-                    w.push(" IS NOT NULL AND ");
-                    write_filter(w, &rcx, inner)?;
-                }
-                Location::Child(c) => {
-                    // The reference is in a child table: its rows whose parent matches.
-                    let child = &referring.children[c];
-                    let key = SqlValue::Column(child.key.clone());
-                    w.push("SELECT ").push(&projected).push(" FROM ");
-                    write_relation(w, &child.relation, &child.alias);
-                    w.push(" WHERE ").push(&ref_sql).push(" IS NOT NULL");
-                    if let Some(f) = &child.filter {
-                        w.push(" AND (").push(f).push(")");
-                    }
-                    w.push(" AND ");
-                    write_value(w, &child.alias, &key);
-                    w.push(" IN (SELECT ");
-                    write_value(w, &referring.alias, &child.parent_key);
-                    write_source_select_list(w, referring);
-                    w.push(" AND ");
-                    write_filter(w, &rcx, inner)?;
-                    w.push(")");
-                }
-            }
-            w.push(")");
+    for link in links_of(cx.mapping, resource_type) {
+        if link.code != param || link.target.name != cx.source.name {
+            continue;
         }
+        let referring = link.from;
+        if any {
+            w.push(" OR ");
+        }
+        any = true;
+        let rcx = cx.with_source(referring);
+        let (ref_sql, el) = leaf_sql(&rcx, link.leaf);
+        let mut key = SqlWriter::new(cx.dialect);
+        write_value(&mut key, &cx.source.alias, &cx.source.id.value);
+        let key = key.finish().sql;
+        // Compare as text when one side is an integer column and the other is not.
+        let (outer, projected) = match key_kinds(leaf_integer(el), &cx.source.id.value) {
+            Some((true, false)) => (key, cx.dialect.text_cast(&ref_sql)),
+            Some((false, true)) => (cx.dialect.text_cast(&key), ref_sql.clone()),
+            _ => (key, ref_sql.clone()),
+        };
+        w.push(&outer).push(" IN (");
+        match link.leaf.location {
+            Location::Row => {
+                w.push("SELECT ");
+                w.push(&projected);
+                write_source_select_list(w, referring);
+                w.push(" AND ").push(&ref_sql);
+                w.push(" IS NOT NULL AND ");
+                write_filter(w, &rcx, inner)?;
+            }
+            Location::Child(c) => {
+                // The reference is in a child table: its rows whose parent matches.
+                let child = &referring.children[c];
+                let key = SqlValue::Column(child.key.clone());
+                w.push("SELECT ").push(&projected).push(" FROM ");
+                write_relation(w, &child.relation, &child.alias);
+                w.push(" WHERE ").push(&ref_sql).push(" IS NOT NULL");
+                if let Some(f) = &child.filter {
+                    w.push(" AND (").push(f).push(")");
+                }
+                w.push(" AND ");
+                write_value(w, &child.alias, &key);
+                w.push(" IN (SELECT ");
+                write_value(w, &referring.alias, &child.parent_key);
+                write_source_select_list(w, referring);
+                w.push(" AND ");
+                write_filter(w, &rcx, inner)?;
+                w.push(")");
+            }
+        }
+        w.push(")");
     }
     if !any {
         w.push("1=0");
@@ -186,11 +184,4 @@ fn key_kinds(reference: Option<bool>, key: &SqlValue) -> Option<(bool, bool)> {
         SqlValue::Column(c) => Some((reference?, c.info.integer)),
         SqlValue::Expr(_) => None,
     }
-}
-
-fn target_source<'a>(cx: &Context<'a>, name: &str) -> Result<&'a Source, PlanError> {
-    cx.mapping.source_by_name(name).ok_or_else(|| {
-        // The mapping was checked at start-up: every reference names a source.
-        PlanError::Unsupported(format!("reference target '{name}' is not mapped"))
-    })
 }

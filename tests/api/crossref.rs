@@ -6,36 +6,8 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use crate::expect::{all_entries, check, expected, observations_where, rejected, typed};
 use crate::helpers::{TestApp, spawn_apps};
-use crate::search::{check, expected};
-
-const VITALS: [(&str, &str); 4] = [
-    ("vs-hr-", "HR IS NOT NULL"),
-    ("vs-bp-", "BP_SYS IS NOT NULL AND BP_DIA IS NOT NULL"),
-    ("vs-temp-", "TEMP_F IS NOT NULL"),
-    ("vs-wt-", "WT_KG IS NOT NULL"),
-];
-
-/// Observation ids from all five sources whose row satisfies `cond` (on PAT_ID, VISIT_ID...).
-async fn observations_where(app: &TestApp, cond: &str) -> BTreeSet<String> {
-    let mut ids = expected(
-        app,
-        "lab-",
-        &format!("SELECT RSLT_ID FROM LAB_RESULT WHERE DEL_FLG <> 'Y' AND {cond}"),
-    )
-    .await;
-    for (prefix, present) in VITALS {
-        ids.extend(
-            expected(
-                app,
-                prefix,
-                &format!("SELECT VS_ID FROM VITALS WHERE DEL_FLG <> 'Y' AND {present} AND {cond}"),
-            )
-            .await,
-        );
-    }
-    ids
-}
 
 /// The first column of the first row of `sql`, as text.
 async fn scalar(app: &TestApp, sql: &str) -> String {
@@ -48,11 +20,8 @@ async fn scalar(app: &TestApp, sql: &str) -> String {
 }
 
 /// Asserts a 400 OperationOutcome whose diagnostics contain `needle`.
-async fn rejected(app: &TestApp, path: &str, needle: &str) {
-    let (status, body) = app.get(path).await;
-    assert_eq!(status, 400, "{}: {path}: {body}", app.dialect);
-    assert_eq!(body["resourceType"], "OperationOutcome");
-    let text = body["issue"][0]["diagnostics"].as_str().unwrap_or_default();
+async fn refused(app: &TestApp, path: &str, needle: &str) {
+    let text = rejected(app, path).await;
     assert!(
         text.contains(needle),
         "{}: {path}: '{text}' lacks '{needle}'",
@@ -133,37 +102,37 @@ async fn chained_parameters_follow_references() {
         check(&app, &format!("Observation?subject:identifier={mrn}"), want).await;
 
         // Errors: undeclared references and parameters, wrong types, too deep.
-        rejected(
+        refused(
             &app,
             "Observation?specimen.type=x",
             "no reference search parameter 'specimen'",
         )
         .await;
-        rejected(
+        refused(
             &app,
             "Observation?subject.nope=x",
             "unknown search parameter 'nope' for Patient",
         )
         .await;
-        rejected(
+        refused(
             &app,
             "Encounter?practitioner:Patient.name=x",
             "does not refer to Patient",
         )
         .await;
-        rejected(
+        refused(
             &app,
             "Observation?code.name=x",
             "no reference search parameter 'code'",
         )
         .await;
-        rejected(
+        refused(
             &app,
             "Observation?subject:Patient._has:Encounter:patient:service-provider.partof.name=x",
             "crosses 4 resources",
         )
         .await;
-        rejected(&app, "Patient?organization:identifier=x", "organization").await;
+        refused(&app, "Patient?organization:identifier=x", "organization").await;
     }
 }
 
@@ -238,14 +207,14 @@ async fn reverse_chains_select_referred_resources() {
         )
         .await;
 
-        rejected(
+        refused(
             &app,
             "Patient?_has:Observation:performer:code=x",
             "pointing to Patient",
         )
         .await;
-        rejected(&app, "Patient?_has:Observation:patient", "_has takes").await;
-        rejected(&app, "Patient?_has:Specimen:patient:type=x", "Specimen").await;
+        refused(&app, "Patient?_has:Observation:patient", "_has takes").await;
+        refused(&app, "Patient?_has:Specimen:patient:type=x", "Specimen").await;
         // Lenient: an unknown chain is dropped and reported.
         let res = app
             .client
@@ -272,51 +241,6 @@ async fn reverse_chains_select_referred_resources() {
                 .contains("_has:Observation:nope:code")
         );
     }
-}
-
-/// `Type/id` of every entry of every page of `path`, following next links.
-async fn all_entries(app: &TestApp, path: &str) -> Vec<String> {
-    let mut url = format!("{}/{path}", app.base);
-    let mut out = Vec::new();
-    for _ in 0..500 {
-        let res = app.client.get(&url).send().await.unwrap();
-        assert_eq!(res.status(), 200, "{}: {url}", app.dialect);
-        let bundle: Value = res.json().await.unwrap();
-        crate::fhir_schema::assert_valid(&bundle);
-        for e in bundle["entry"].as_array().into_iter().flatten() {
-            if e["search"]["mode"] == "outcome" {
-                continue;
-            }
-            assert_eq!(e["search"]["mode"], "match");
-            let r = &e["resource"];
-            let key = format!(
-                "{}/{}",
-                r["resourceType"].as_str().unwrap(),
-                r["id"].as_str().unwrap()
-            );
-            assert_eq!(e["fullUrl"], format!("{}/{key}", app.base));
-            assert!(
-                !out.contains(&key),
-                "{}: {key} twice in {path}",
-                app.dialect
-            );
-            out.push(key);
-        }
-        match bundle["link"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["relation"] == "next")
-        {
-            Some(next) => url = next["url"].as_str().unwrap().to_string(),
-            None => return out,
-        }
-    }
-    panic!("too many pages: {path}");
-}
-
-fn typed(ty: &str, ids: BTreeSet<String>) -> BTreeSet<String> {
-    ids.into_iter().map(|i| format!("{ty}/{i}")).collect()
 }
 
 /// The Patient compartment of patient `pat` per type, computed by SQL.
@@ -420,14 +344,14 @@ async fn compartment_searches_stay_in_the_patients_compartment() {
         let res = app.client.get(&elsewhere).send().await.unwrap();
         assert_eq!(res.status(), 400, "{}", app.dialect);
 
-        rejected(
+        refused(
             &app,
             "Patient/3/Practitioner",
             "not in the Patient compartment",
         )
         .await;
-        rejected(&app, "Encounter/3/Observation", "Patient compartment").await;
-        rejected(&app, "Patient/3/Observation?nope=1", "nope").await;
+        refused(&app, "Encounter/3/Observation", "Patient compartment").await;
+        refused(&app, "Patient/3/Observation?nope=1", "nope").await;
         let (status, _) = app.get("Patient/3/Nope").await;
         assert_eq!(status, 404);
     }
@@ -551,15 +475,15 @@ async fn everything_pages_through_the_whole_compartment() {
         assert_eq!(status, 404, "{}: {body}", app.dialect);
         let (status, _) = app.get("Patient/999999/$everything?_type=Condition").await;
         assert_eq!(status, 404);
-        rejected(
+        refused(
             &app,
             "Patient/5/$everything?_type=Practitioner",
             "Practitioner",
         )
         .await;
-        rejected(&app, "Patient/5/$everything?_since=2020", "_since").await;
-        rejected(&app, "Patient/5/$everything?code=x", "code").await;
-        rejected(&app, "Patient/5/$everything?_count=0", "_count").await;
+        refused(&app, "Patient/5/$everything?_since=2020", "_since").await;
+        refused(&app, "Patient/5/$everything?code=x", "code").await;
+        refused(&app, "Patient/5/$everything?_count=0", "_count").await;
         // A cursor belongs to its patient.
         let (_, page) = app.get("Patient/5/$everything?_count=2").await;
         let next = page["link"][1]["url"]

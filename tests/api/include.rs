@@ -4,47 +4,18 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use sqlx::Row;
 
+use crate::expect::{expected, next_link, observations_where, typed};
 use crate::helpers::{TestApp, backends, settings, spawn_apps, spawn_with};
 
 /// `Type/<prefix><id>` for every id (first column) selected by `sql`.
 async fn refs(app: &TestApp, ty: &str, prefix: &str, sql: &str) -> BTreeSet<String> {
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-        .fetch_all(&app.db)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .iter()
-        .map(|r| format!("{ty}/{prefix}{}", r.get::<i64, _>(0)))
-        .collect()
+    typed(ty, expected(app, prefix, sql).await)
 }
 
 /// Every Observation (all five sources) whose row satisfies `cond` on its own table.
 async fn observations(app: &TestApp, cond: &str) -> BTreeSet<String> {
-    let mut out = refs(
-        app,
-        "Observation",
-        "lab-",
-        &format!("SELECT RSLT_ID FROM LAB_RESULT WHERE DEL_FLG <> 'Y' AND {cond}"),
-    )
-    .await;
-    for (prefix, present) in [
-        ("vs-hr-", "HR IS NOT NULL"),
-        ("vs-bp-", "BP_SYS IS NOT NULL AND BP_DIA IS NOT NULL"),
-        ("vs-temp-", "TEMP_F IS NOT NULL"),
-        ("vs-wt-", "WT_KG IS NOT NULL"),
-    ] {
-        out.extend(
-            refs(
-                app,
-                "Observation",
-                prefix,
-                &format!("SELECT VS_ID FROM VITALS WHERE DEL_FLG <> 'Y' AND {present} AND {cond}"),
-            )
-            .await,
-        );
-    }
-    out
+    typed("Observation", observations_where(app, cond).await)
 }
 
 /// A searchset split by mode, checked: valid, no resource twice.
@@ -120,15 +91,6 @@ fn ids(set: &BTreeSet<String>) -> String {
         .map(|r| r.rsplit('/').next().unwrap())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn next_link(bundle: &Value) -> Option<String> {
-    bundle["link"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["relation"] == "next")
-        .map(|l| l["url"].as_str().unwrap().to_string())
 }
 
 const VISITS: &str = "SELECT VISIT_ID FROM VISIT WHERE DEL_FLG <> 'Y'";

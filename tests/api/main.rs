@@ -13,6 +13,7 @@ mod backends;
 mod conditional;
 mod crossref;
 mod errors;
+mod expect;
 mod helpers;
 mod include;
 mod metadata;

@@ -6,64 +6,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use sqlx::Row;
 
-use crate::helpers::{TestApp, spawn_apps};
-
-/// Ids selected by `sql` (first column), each with `prefix`.
-pub(crate) async fn expected(app: &TestApp, prefix: &str, sql: &str) -> BTreeSet<String> {
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-        .fetch_all(&app.db)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| format!("{prefix}{}", r.get::<i64, _>(0)))
-        .collect()
-}
-
-/// Every id of every page of `query`, following the next links; fails on a repeated id.
-pub(crate) async fn all_pages(app: &TestApp, query: &str) -> Vec<String> {
-    let mut url = format!("{}/{query}", app.base);
-    let mut ids = Vec::new();
-    let mut pages = 0;
-    loop {
-        let res = app.client.get(&url).send().await.unwrap();
-        assert_eq!(res.status(), 200, "{}: {url}", app.dialect);
-        let bundle: Value = res.json().await.unwrap();
-        crate::fhir_schema::assert_valid(&bundle);
-        assert_eq!(bundle["type"], "searchset");
-        for e in bundle["entry"].as_array().into_iter().flatten() {
-            assert_eq!(e["search"]["mode"], "match");
-            let r = &e["resource"];
-            let id = r["id"].as_str().unwrap().to_string();
-            assert_eq!(
-                e["fullUrl"],
-                format!("{}/{}/{id}", app.base, r["resourceType"].as_str().unwrap())
-            );
-            assert!(
-                !ids.contains(&id),
-                "{}: {id} served twice by {query}",
-                app.dialect
-            );
-            ids.push(id);
-        }
-        pages += 1;
-        assert!(pages < 500, "too many pages");
-        match bundle["link"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["relation"] == "next")
-        {
-            Some(next) => url = next["url"].as_str().unwrap().to_string(),
-            None => break,
-        }
-    }
-    ids
-}
-
-pub(crate) async fn check(app: &TestApp, query: &str, want: BTreeSet<String>) {
-    let got: BTreeSet<String> = all_pages(app, query).await.into_iter().collect();
-    assert_eq!(got, want, "{}: {query}", app.dialect);
-}
+use crate::expect::{all_pages, check, expected};
+use crate::helpers::spawn_apps;
 
 const PATIENTS: &str = "SELECT PAT_ID FROM PATIENT WHERE DEL_FLG <> 'Y'";
 

@@ -4,62 +4,14 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
 use sqlx::Row;
 
+use crate::expect::{expected, rejected};
 use crate::extra_mapping::{BP_CHILD_PREFIX, SOURCE_BASE, extended};
 use crate::helpers::{MAPPING, TestApp, backends, settings, spawn_with};
 
-/// Ids selected by `sql` (first column), each with `prefix`.
-async fn expected(app: &TestApp, prefix: &str, sql: &str) -> BTreeSet<String> {
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-        .fetch_all(&app.db)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| format!("{prefix}{}", r.get::<i64, _>(0)))
-        .collect()
-}
-
-/// Every id of every page of `query`.
-async fn all_ids(app: &TestApp, query: &str) -> BTreeSet<String> {
-    let mut url = format!("{}/{query}", app.base);
-    let mut ids = BTreeSet::new();
-    loop {
-        let res = app.client.get(&url).send().await.unwrap();
-        assert_eq!(res.status(), 200, "{}: {url}", app.dialect);
-        let bundle: Value = res.json().await.unwrap();
-        crate::fhir_schema::assert_valid(&bundle);
-        for e in bundle["entry"].as_array().into_iter().flatten() {
-            let id = e["resource"]["id"].as_str().unwrap().to_string();
-            assert!(ids.insert(id.clone()), "{}: {id} twice", app.dialect);
-        }
-        match bundle["link"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["relation"] == "next")
-        {
-            Some(next) => url = next["url"].as_str().unwrap().to_string(),
-            None => break,
-        }
-    }
-    ids
-}
-
 async fn check(app: &TestApp, query: &str, want: &BTreeSet<String>) {
-    assert_eq!(&all_ids(app, query).await, want, "{}: {query}", app.dialect);
-}
-
-/// The 400 OperationOutcome's diagnostics for `query`.
-async fn rejected(app: &TestApp, query: &str) -> String {
-    let (status, body) = app.get(query).await;
-    assert_eq!(status, 400, "{}: {query}: {body}", app.dialect);
-    assert_eq!(body["resourceType"], "OperationOutcome");
-    body["issue"][0]["diagnostics"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    crate::expect::check(app, query, want.clone()).await;
 }
 
 /// A server per backend over the sample mapping with the additions of `extra_mapping.rs`.
