@@ -1,9 +1,11 @@
 //! Query planning: typed request + mapping → parameterized SQL for a dialect. Pure, no I/O.
 
+pub mod keyset;
 pub mod layout;
 pub mod page;
 pub mod read;
 pub mod search;
+pub mod sort;
 pub mod sql;
 
 pub use layout::{ChildLayout, SourceLayout};

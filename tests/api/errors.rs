@@ -171,7 +171,14 @@ async fn search_errors_are_400_with_outcomes() {
             ("Patient?_count=100000", "_count must be at most"),
             ("Patient?_total=maybe", "_total must be"),
             ("Patient?_cursor=abc.def", "_cursor is invalid"),
-            ("Patient?_sort=gender", "cannot be sorted on 'gender'"),
+            (
+                "Patient?_sort=identifier",
+                "cannot be sorted on 'identifier'",
+            ),
+            (
+                "Observation?_sort=value-quantity",
+                "store 'value-quantity' differently",
+            ),
             ("Observation?value-quantity=abc", "is not a number"),
             ("Observation?subject=Patient/", "is not a reference"),
             ("Patient?family=", "has an empty value"),
