@@ -40,6 +40,19 @@ const SEARCHES: &[(&str, &str)] = &[
         "condition_code_missing_onset",
         "Condition?code=E11.9&onset-date:missing=true",
     ),
+    // A bare sort: the native ORDER BY an index on BIRTH_DT serves.
+    ("patient_sort_birthdate", "Patient?_sort=birthdate"),
+    // A value-mapped code (CASE over bound legacy codes) and a column with NULLs.
+    (
+        "patient_sort_gender_death",
+        "Patient?_sort=gender,-death-date",
+    ),
+    // Several sources: a mapped code in one, a constant code in the others; a value only
+    // one source has (the others' slots are NULL).
+    (
+        "observation_sort_status_lastupdated",
+        "Observation?patient=Patient/1&_sort=-status,_lastUpdated",
+    ),
 ];
 
 fn mapping(dialect: Dialect) -> Mapping {
@@ -130,6 +143,53 @@ fn sorted_page_after_a_keyset_per_dialect() {
         .statement;
         insta::assert_snapshot!(
             format!("patient_sorted_after_{}", dialect.key()),
+            format!("{}\n-- params: {:?}", page.sql, page.params)
+        );
+    }
+}
+
+/// After a keyset in the third of Observation's sources whose `_lastUpdated` is NULL (that
+/// source has none): the sources before it are done, its own rows continue after the key,
+/// the later sources come whole, and lab results only where NULLs sort after values.
+#[test]
+fn multi_source_page_after_a_null_keyset_per_dialect() {
+    for dialect in Dialect::ALL {
+        let m = mapping(dialect);
+        let params: Vec<(String, String)> = vec![
+            ("patient".into(), "Patient/1".into()),
+            ("_sort".into(), "_lastUpdated".into()),
+        ];
+        let req = SearchRequest::parse(&m, "Observation", &params, false, 1000).unwrap();
+        let branches: Vec<Branch> = m
+            .sources_of("Observation")
+            .map(|source| {
+                let cx = Context {
+                    source,
+                    dialect,
+                    tz: m.timezone,
+                    base_url: "http://localhost/fhir",
+                };
+                let (sort, _) = sort_values(&cx, &req.sort).unwrap();
+                Branch { cx, sort }
+            })
+            .collect();
+        let after = Keyset {
+            source: 2,
+            sort: vec![Value::Null],
+            key: KeyValue::Int(7),
+        };
+        let page = page_query(
+            &branches,
+            effective_sort(&req.sort),
+            false,
+            &req.filters,
+            Some(&after),
+            5,
+        )
+        .unwrap()
+        .statement;
+        insta::assert_snapshot!(
+            format!("observation_after_null_{}", dialect.key()),
             format!("{}\n-- params: {:?}", page.sql, page.params)
         );
     }
