@@ -13,4 +13,5 @@ mod helpers;
 mod metadata;
 mod read;
 mod search;
+mod sort_plans;
 mod startup;
