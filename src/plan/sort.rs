@@ -94,3 +94,92 @@ impl SortExpr {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::ColumnRef;
+
+    fn column(name: &str, type_name: &str, integer: bool) -> SqlValue {
+        SqlValue::Column(ColumnRef {
+            qualifier: None,
+            name: name.into(),
+            info: ColumnInfo {
+                type_name: type_name.into(),
+                integer,
+                pad_to: None,
+            },
+        })
+    }
+
+    #[test]
+    fn mapped_codes_are_a_case_over_bound_codes() {
+        let sex = SortExpr::Mapped(MappedCode {
+            value: column("SEX_CD", "CHAR", false),
+            info: None,
+            codes: vec![
+                ("male".into(), vec!["M".into(), "m".into()]),
+                ("female".into(), vec!["F".into()]),
+            ],
+            default: Some("unknown".into()),
+        });
+        let mut w = SqlWriter::new(Dialect::Postgres);
+        sex.write(&mut w, "P");
+        let s = w.finish();
+        assert_eq!(
+            s.sql,
+            "(CASE WHEN P.\"SEX_CD\" IS NULL THEN NULL WHEN P.\"SEX_CD\" IN ($1, $2) THEN $3 \
+             WHEN P.\"SEX_CD\" IN ($4) THEN $5 ELSE $6 END)"
+        );
+        let texts: Vec<Value> = ["M", "m", "male", "F", "female", "unknown"]
+            .into_iter()
+            .map(Value::from)
+            .collect();
+        assert_eq!(s.params, texts);
+        // An integer code column binds integers; a code that cannot be in it matches nothing.
+        let info = ColumnInfo {
+            type_name: "INTEGER".into(),
+            integer: true,
+            pad_to: None,
+        };
+        let level = SortExpr::Mapped(MappedCode {
+            value: column("LVL", "INTEGER", true),
+            info: Some(info),
+            codes: vec![
+                ("low".into(), vec!["1".into()]),
+                ("odd".into(), vec!["x".into()]),
+            ],
+            default: None,
+        });
+        let mut w = SqlWriter::new(Dialect::Sqlite);
+        level.write(&mut w, "T");
+        let s = w.finish();
+        assert_eq!(
+            s.sql,
+            "(CASE WHEN T.\"LVL\" IN (?) THEN ? WHEN 1=0 THEN ? END)"
+        );
+        assert_eq!(
+            s.params,
+            vec![Value::from(1i64), Value::from("low"), Value::from("odd")]
+        );
+    }
+
+    #[test]
+    fn text_bounds_on_postgres_char_columns_are_cast_to_bpchar() {
+        let birth = SortExpr::Value(column("BIRTH_DT", "CHAR", false));
+        let bound = |d, e: &SortExpr, v: Value| {
+            let mut w = SqlWriter::new(d);
+            e.write_bound(&mut w, v);
+            w.finish().sql
+        };
+        assert_eq!(
+            bound(Dialect::Postgres, &birth, Value::from("19740625")),
+            "CAST($1 AS bpchar)"
+        );
+        assert_eq!(bound(Dialect::Sqlite, &birth, Value::from("19740625")), "?");
+        assert_eq!(bound(Dialect::Mysql, &birth, Value::from("19740625")), "?");
+        let name = SortExpr::Value(column("LAST_NM", "VARCHAR", false));
+        assert_eq!(bound(Dialect::Postgres, &name, Value::from("A")), "$1");
+        assert_eq!(bound(Dialect::Postgres, &birth, Value::from(5i64)), "$1");
+    }
+}
