@@ -64,6 +64,10 @@ async fn main() {
     let client = reqwest::Client::new();
     let mut failed = false;
     for query in [
+        "Patient?_count=20",
+        // A bare sort: the index on BIRTH_DT read in order, NULLs where the database puts them.
+        "Patient?_sort=birthdate&_count=20",
+        "Patient?_sort=-birthdate&_count=20",
         "Observation?_count=20",
         "Observation?category=laboratory&_sort=date&_count=20",
     ] {

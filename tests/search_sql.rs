@@ -68,6 +68,19 @@ const SEARCHES: &[(&str, &str)] = &[
         "observation_component_code_value_quantity",
         "Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140,8462-4$lt60",
     ),
+    // A bare sort: the native ORDER BY an index on BIRTH_DT serves.
+    ("patient_sort_birthdate", "Patient?_sort=birthdate"),
+    // A value-mapped code (CASE over bound legacy codes) and a column with NULLs.
+    (
+        "patient_sort_gender_death",
+        "Patient?_sort=gender,-death-date",
+    ),
+    // Several sources: a mapped code in one, a constant code in the others; a value only
+    // one source has (the others' slots are NULL).
+    (
+        "observation_sort_status_lastupdated",
+        "Observation?patient=Patient/1&_sort=-status,_lastUpdated",
+    ),
 ];
 
 /// Searches on the sample mapping with the additions of `support/extra_mapping.rs`.
@@ -251,6 +264,55 @@ fn include_statements_per_dialect() {
                 referring.sql,
                 referring.params
             )
+        );
+    }
+}
+
+/// After a keyset in the third of Observation's sources whose `_lastUpdated` is NULL (that
+/// source has none): the sources before it are done, its own rows continue after the key,
+/// the later sources come whole, and lab results only where NULLs sort after values.
+#[test]
+fn multi_source_page_after_a_null_keyset_per_dialect() {
+    for dialect in Dialect::ALL {
+        let m = mapping(dialect);
+        let params: Vec<(String, String)> = vec![
+            ("patient".into(), "Patient/1".into()),
+            ("_sort".into(), "_lastUpdated".into()),
+        ];
+        let req = SearchRequest::parse(&m, "Observation", &params, false, 1000, 3).unwrap();
+        let branches: Vec<Branch> = m
+            .sources_of("Observation")
+            .map(|source| {
+                let cx = Context {
+                    source,
+                    dialect,
+                    tz: m.timezone,
+                    base_url: "http://localhost/fhir",
+                    mapping: &m,
+                    accents: &Accents::AsStored,
+                };
+                let (sort, _) = sort_values(&cx, &req.sort).unwrap();
+                Branch { cx, sort }
+            })
+            .collect();
+        let after = Keyset {
+            source: 2,
+            sort: vec![Value::Null],
+            key: KeyValue::Int(7),
+        };
+        let page = page_query(
+            &branches,
+            effective_sort(&req.sort),
+            false,
+            &req.filters,
+            Some(&after),
+            5,
+        )
+        .unwrap()
+        .statement;
+        insta::assert_snapshot!(
+            format!("observation_after_null_{}", dialect.key()),
+            format!("{}\n-- params: {:?}", page.sql, page.params)
         );
     }
 }

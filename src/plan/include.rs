@@ -73,7 +73,7 @@ pub fn rows_referring(
         }
         in_location(&mut w, cx, r.leaf.location, |w| {
             let (sql, el) = leaf_sql(cx, r.leaf);
-            write_equals(w, &sql, el, &r.keys);
+            write_equals(w, &sql, super::search::column_info(el), &r.keys);
             Ok(())
         })?;
     }

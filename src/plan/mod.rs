@@ -3,10 +3,12 @@
 pub mod chain;
 pub mod estimate;
 pub mod include;
+pub mod keyset;
 pub mod layout;
 pub mod page;
 pub mod read;
 pub mod search;
+pub mod sort;
 pub mod sql;
 
 pub use layout::{ChildLayout, SourceLayout};

@@ -2,21 +2,28 @@
 //! in `_sort` order with the source and the id key as stable tie-breakers, resumed after a
 //! keyset (never OFFSET, so page 1000 costs what page 1 costs).
 //!
-//! With several sources the statement is a `UNION ALL` of one branch per source. Every branch
-//! returns the same columns: `s` (the source's index), one key slot per source (`k<i>`, set
-//! only by source `i`, so keys of different types never share a column), the sort values
-//! (`o<j>`), and one block of column slots per source (NULL in the other branches). Each branch
-//! is ordered and limited on its own, so each can be served by an index.
+//! Sort keys are ordered as the database orders them natively (`ORDER BY x` / `x DESC`, NULLs
+//! where the database puts them: first ascending on SQLite and MySQL, last on PostgreSQL), so
+//! an index on a sort column can be read in order; the keyset continuation (see
+//! [`super::keyset`]) follows exactly that order.
+//!
+//! With several sources, or when the rows after a keyset fall in several ranges of the first
+//! sort key (values and NULLs), the statement is a `UNION ALL` of one branch per source and
+//! range. Every branch returns the same columns: `s` (the source's index), one key slot per
+//! source (`k<i>`, set only by source `i`, so keys of different types never share a column),
+//! the sort values (`o<j>`), and one block of column slots per source (NULL in the other
+//! branches). Each branch is ordered and limited on its own, so each can be served by an index.
 
 use sea_query::Value;
 
+use super::keyset::{Atom, KeyOrder, Part, Tie, parts};
 use super::layout::SourceLayout;
 use super::read::{KeyValue, write_source_select_list, write_value};
 use super::search::{Context, PlanError, SortSpec, write_filters};
+use super::sort::SortExpr;
 use super::sql::{SqlWriter, Statement};
 use crate::db::{Row, Value as DbValue};
 use crate::dialect::Dialect;
-use crate::mapping::SqlValue;
 use crate::request::search::Filter;
 
 /// One source's part of the page.
@@ -24,8 +31,8 @@ pub struct Branch<'a> {
     /// The source and what planning needs.
     pub cx: Context<'a>,
     /// Its sort values, parallel to the request's `_sort` keys (`None`: the source has no
-    /// such value; it sorts last).
-    pub sort: Vec<Option<SqlValue>>,
+    /// such value; its rows sort as NULLs).
+    pub sort: Vec<Option<SortExpr>>,
 }
 
 /// Where the previous page ended.
@@ -87,16 +94,6 @@ impl PageQuery {
     }
 }
 
-/// How rows tied with the keyset on every sort value are treated in a branch.
-enum Tie {
-    /// A source before the keyset's: ties were served already.
-    Exclude,
-    /// The keyset's source: ties after its key.
-    KeyAfter,
-    /// A source after the keyset's: ties not served yet.
-    Include,
-}
-
 /// A NULL of the type of column `i` of `layout` (PostgreSQL resolves an untyped NULL that two
 /// branches of a UNION share as text, which then clashes with a typed branch).
 fn typed_null(dialect: Dialect, source: &crate::mapping::Source, i: Option<usize>) -> String {
@@ -117,26 +114,34 @@ fn typed_null(dialect: Dialect, source: &crate::mapping::Source, i: Option<usize
     }
 }
 
-fn sql_text(dialect: Dialect, alias: &str, v: Option<&SqlValue>) -> String {
-    match v {
-        None => "NULL".to_string(),
-        Some(v) => {
-            let mut w = SqlWriter::new(dialect);
-            write_value(&mut w, alias, v);
-            w.finish().sql
-        }
-    }
+/// The NULL standing in for sort value `j` in a branch whose source has no such value: typed
+/// like another source's value (PostgreSQL).
+fn null_slot(dialect: Dialect, branches: &[Branch], layouts: &[SourceLayout], j: usize) -> String {
+    branches
+        .iter()
+        .enumerate()
+        .find_map(|(k, o)| match o.sort[j].as_ref()? {
+            SortExpr::Value(v) => {
+                let pos = layouts[k].columns.iter().position(|c| c == v);
+                Some(typed_null(dialect, o.cx.source, pos))
+            }
+            SortExpr::Mapped(_) | SortExpr::Code(_) if dialect == Dialect::Postgres => {
+                Some("CAST(NULL AS text)".to_string())
+            }
+            SortExpr::Mapped(_) | SortExpr::Code(_) => None,
+        })
+        .unwrap_or_else(|| "NULL".into())
 }
 
-/// Binds a database value read from a row back into a statement (a keyset bound).
-fn bind_db_value(w: &mut SqlWriter, v: &DbValue) {
-    let value: Value = match v {
+/// A database value read from a row, as a bound parameter (a keyset bound).
+fn bound_value(dialect: Dialect, v: &DbValue) -> Value {
+    match v {
         DbValue::Null => Value::String(None),
         DbValue::Bool(b) => Value::from(*b),
         DbValue::Int(i) => Value::from(*i),
         DbValue::Float(f) => Value::from(*f),
         DbValue::Decimal(d) => match d.parse::<rust_decimal::Decimal>() {
-            Ok(dec) if w.dialect() != Dialect::Sqlite => Value::from(dec),
+            Ok(dec) if dialect != Dialect::Sqlite => Value::from(dec),
             _ => Value::from(d.parse::<f64>().unwrap_or_default()),
         },
         DbValue::Text(t) => Value::from(t.clone()),
@@ -145,75 +150,87 @@ fn bind_db_value(w: &mut SqlWriter, v: &DbValue) {
         DbValue::Timestamp(t) => Value::from(*t),
         DbValue::TimestampTz(t) => Value::from(t.with_timezone(&chrono::Utc)),
         DbValue::Bytes(b) => Value::from(b.clone()),
-    };
-    w.param(value);
+    }
 }
 
-/// Rows after the keyset in one branch: NULL sort values come last in either direction.
-fn write_keyset(
+/// What one branch of the statement reads of its source.
+enum Range<'p> {
+    /// Every match (the first page).
+    All,
+    /// The matches in one part after the keyset.
+    Part(&'p Keyset, &'p Part),
+    /// Nothing (every source is done; the statement still needs a branch).
+    Nothing,
+}
+
+/// One test of a keyset part, for the rows of `b`.
+fn write_atom(
     w: &mut SqlWriter,
-    branch: &Branch,
-    spec: &[SortSpec],
+    b: &Branch,
+    order: &[KeyOrder],
     key_desc: bool,
     after: &Keyset,
-    tie: Tie,
+    atom: Atom,
 ) {
-    let cx = &branch.cx;
-    let alias = &cx.source.alias;
-    let sorts: Vec<String> = branch
-        .sort
-        .iter()
-        .map(|v| sql_text(cx.dialect, alias, v.as_ref()))
-        .collect();
-    w.push("(");
-    // j runs one past the sort keys: the last disjunct is the tie-breaker.
-    #[allow(clippy::needless_range_loop)]
-    for j in 0..=sorts.len() {
-        if j > 0 {
-            w.push(" OR ");
+    let alias = &b.cx.source.alias;
+    // Parts only test values the source has (absent ones are decided while planning).
+    let sort = |j: usize| b.sort[j].as_ref().expect("a part tests present values");
+    let (j, op) = match atom {
+        Atom::IsNull(j) => {
+            sort(j).write(w, alias);
+            w.push(" IS NULL");
+            return;
         }
-        w.push("(");
-        for (i, sql) in sorts.iter().take(j).enumerate() {
-            match &after.sort[i] {
-                DbValue::Null => {
-                    w.push(sql).push(" IS NULL");
-                }
-                v => {
-                    w.push(sql).push(" = ");
-                    bind_db_value(w, v);
-                }
+        Atom::NotNull(j) => {
+            sort(j).write(w, alias);
+            w.push(" IS NOT NULL");
+            return;
+        }
+        Atom::KeyAfter => {
+            write_value(w, alias, &b.cx.source.id.value);
+            w.push(if key_desc { " < " } else { " > " });
+            w.param(after.key.clone());
+            return;
+        }
+        Atom::Eq(j) => (j, " = "),
+        Atom::After(j) => (j, if order[j].desc { " < " } else { " > " }),
+        Atom::AtOrAfter(j) => (j, if order[j].desc { " <= " } else { " >= " }),
+    };
+    sort(j).write(w, alias);
+    w.push(op);
+    sort(j).write_bound(w, bound_value(w.dialect(), &after.sort[j]));
+}
+
+/// ` AND <range> AND (<alternative> OR ...)`.
+fn write_part(
+    w: &mut SqlWriter,
+    b: &Branch,
+    order: &[KeyOrder],
+    key_desc: bool,
+    after: &Keyset,
+    part: &Part,
+) {
+    for a in &part.range {
+        w.push(" AND ");
+        write_atom(w, b, order, key_desc, after, *a);
+    }
+    if let Some(alts) = &part.any {
+        w.push(" AND (");
+        for (n, alt) in alts.iter().enumerate() {
+            if n > 0 {
+                w.push(" OR ");
             }
-            w.push(" AND ");
-        }
-        match sorts.get(j) {
-            Some(sql) => match &after.sort[j] {
-                DbValue::Null => {
-                    w.push("1=0");
+            w.push("(");
+            for (m, a) in alt.iter().enumerate() {
+                if m > 0 {
+                    w.push(" AND ");
                 }
-                v => {
-                    w.push("(").push(sql);
-                    w.push(if spec[j].desc { " < " } else { " > " });
-                    bind_db_value(w, v);
-                    w.push(" OR ").push(sql).push(" IS NULL)");
-                }
-            },
-            None => match tie {
-                Tie::Exclude => {
-                    w.push("1=0");
-                }
-                Tie::Include => {
-                    w.push("1=1");
-                }
-                Tie::KeyAfter => {
-                    write_value(w, alias, &cx.source.id.value);
-                    w.push(if key_desc { " < " } else { " > " });
-                    w.param(after.key.clone());
-                }
-            },
+                write_atom(w, b, order, key_desc, after, *a);
+            }
+            w.push(")");
         }
         w.push(")");
     }
-    w.push(")");
 }
 
 /// Plans the page: `limit` rows at most, matching `filters`, after `after`.
@@ -234,20 +251,50 @@ pub fn page_query(
         .iter()
         .map(|b| SourceLayout::of(b.cx.source))
         .collect();
+    let order: Vec<KeyOrder> = spec
+        .iter()
+        .map(|s| KeyOrder::native(dialect, s.desc))
+        .collect();
+    // The parts of each source after the keyset.
+    let planned: Vec<Vec<Part>> = match after {
+        None => Vec::new(),
+        Some(k) => {
+            let cursor_null: Vec<bool> = k.sort.iter().map(DbValue::is_null).collect();
+            branches
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    let tie = match i.cmp(&k.source) {
+                        std::cmp::Ordering::Less => Tie::Exclude,
+                        std::cmp::Ordering::Equal => Tie::KeyAfter,
+                        std::cmp::Ordering::Greater => Tie::Include,
+                    };
+                    let absent: Vec<bool> = b.sort.iter().map(Option::is_none).collect();
+                    parts(&order, &cursor_null, &absent, tie)
+                })
+                .collect()
+        }
+    };
+    let mut selects: Vec<(usize, Range)> = Vec::new();
+    match after {
+        None => selects.extend((0..n).map(|i| (i, Range::All))),
+        Some(k) => {
+            for (i, ps) in planned.iter().enumerate() {
+                selects.extend(ps.iter().map(|p| (i, Range::Part(k, p))));
+            }
+            if selects.is_empty() {
+                selects.push((k.source.min(n - 1), Range::Nothing));
+            }
+        }
+    }
     let mut w = SqlWriter::new(dialect);
-    let union = n > 1;
+    let union = selects.len() > 1;
     if union {
         w.push("SELECT * FROM (");
     }
-    for (i, b) in branches.iter().enumerate() {
-        let tie = match after {
-            Some(k) if i < k.source => Tie::Exclude,
-            Some(k) if i == k.source => Tie::KeyAfter,
-            _ => Tie::Include,
-        };
-        // Without sort keys a source before the keyset's has nothing left to serve.
-        let skip = matches!(tie, Tie::Exclude) && spec.is_empty() && after.is_some();
-        if i > 0 {
+    for (at, (i, range)) in selects.iter().enumerate() {
+        let (i, b) = (*i, &branches[*i]);
+        if at > 0 {
             w.push(" UNION ALL ");
         }
         if union {
@@ -270,20 +317,13 @@ pub fn page_query(
             w.push(" AS k").push(&k.to_string());
         }
         for (j, v) in b.sort.iter().enumerate() {
-            let text = match v {
-                Some(v) => sql_text(dialect, alias, Some(v)),
-                // This source has no such value: a NULL typed like another source's.
-                None => branches
-                    .iter()
-                    .enumerate()
-                    .find_map(|(k, o)| {
-                        let v = o.sort[j].as_ref()?;
-                        let pos = layouts[k].columns.iter().position(|c| c == v);
-                        Some(typed_null(dialect, o.cx.source, pos))
-                    })
-                    .unwrap_or_else(|| "NULL".into()),
-            };
-            w.push(", ").push(&text);
+            w.push(", ");
+            match v {
+                Some(v) => v.write(&mut w, alias),
+                None => {
+                    w.push(&null_slot(dialect, branches, &layouts, j));
+                }
+            }
             w.push(" AS o").push(&j.to_string());
         }
         for (p, l) in layouts.iter().enumerate() {
@@ -301,19 +341,24 @@ pub fn page_query(
             }
         }
         write_source_select_list(&mut w, cx.source);
-        if skip {
-            w.push(" AND 1=0");
-        }
         write_filters(&mut w, cx, filters)?;
-        if let Some(k) = after {
-            w.push(" AND ");
-            write_keyset(&mut w, b, spec, key_desc, k, tie);
+        match range {
+            Range::All => {}
+            Range::Part(k, p) => write_part(&mut w, b, &order, key_desc, k, p),
+            Range::Nothing => {
+                w.push(" AND 1=0");
+            }
         }
+        // The database's own order (no NULLS FIRST/LAST, no `x IS NULL` key): what an index
+        // on the sort column serves. Values the source does not have, or constants, are left out.
         w.push(" ORDER BY ");
         for (j, v) in b.sort.iter().enumerate() {
-            let sql = sql_text(dialect, alias, v.as_ref());
-            w.push("(").push(&sql).push(" IS NULL), ").push(&sql);
-            w.push(if spec[j].desc { " DESC, " } else { ", " });
+            if let Some(v) = v
+                && !v.is_constant()
+            {
+                v.write(&mut w, alias);
+                w.push(if spec[j].desc { " DESC, " } else { ", " });
+            }
         }
         write_value(&mut w, alias, &cx.source.id.value);
         if key_desc {
@@ -327,10 +372,7 @@ pub fn page_query(
     if union {
         w.push(") u ORDER BY ");
         for (j, s) in spec.iter().enumerate() {
-            w.push("(o")
-                .push(&j.to_string())
-                .push(" IS NULL), o")
-                .push(&j.to_string());
+            w.push("o").push(&j.to_string());
             w.push(if s.desc { " DESC, " } else { ", " });
         }
         w.push("s");

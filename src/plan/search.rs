@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use sea_query::Value;
 
 use super::read::{write_relation, write_source_select_list, write_value};
+use super::sort::{MappedCode, SortExpr};
 use super::sql::{SqlWriter, Statement};
 use crate::dialect::Dialect;
 use crate::mapping::{
@@ -75,41 +76,73 @@ impl<'a> Context<'a> {
 }
 
 /// What `_sort` key `code` orders `cx.source` by: `Ok(None)` when the source does not declare
-/// the parameter (its rows sort last). Only single-valued values of the source row can be
-/// sorted on (a token through a value map, or anything in a child table, cannot).
-fn sort_value(cx: &Context, code: &str) -> Result<Option<SqlValue>, PlanError> {
+/// the parameter (its rows have no value for it, like NULLs). Only single-valued values of the
+/// source row can be sorted on (not a child table's); a value-mapped token sorts by the FHIR
+/// code its map gives, a constant token by its code.
+fn sort_value(cx: &Context, code: &str) -> Result<Option<SortExpr>, PlanError> {
     if code == "_lastUpdated" {
-        return Ok(cx.source.last_updated.clone());
+        return Ok(cx.source.last_updated.clone().map(SortExpr::Value));
     }
     let Some(d) = decl(cx.source, code) else {
         return Ok(None);
     };
     let value = d.targets.iter().find_map(|t| {
-        let l = match t {
+        let (l, mapped) = match t {
             SearchTarget::String(l)
             | SearchTarget::Reference(l)
             | SearchTarget::Number(l)
             | SearchTarget::Date { start: l, .. }
-            | SearchTarget::Quantity { value: l, .. } => *l,
+            | SearchTarget::Quantity { value: l, .. } => (*l, false),
             SearchTarget::Token {
                 code: TokenPart::Leaf(l),
                 ..
-            }
-            | SearchTarget::Uri(TokenPart::Leaf(l)) => *l,
+            } => (*l, false),
+            SearchTarget::Uri(TokenPart::Leaf(l)) => (*l, false),
+            SearchTarget::Token {
+                code: TokenPart::Mapped(l, MapField::Code),
+                ..
+            } => (*l, true),
+            SearchTarget::Token {
+                code: TokenPart::Const(c),
+                ..
+            } => return Some(SortExpr::Code(c.clone())),
             _ => return None,
         };
         if l.location != Location::Row {
             return None;
         }
-        match &element(cx.source, l).value {
-            ElementValue::Sql { value, .. } => Some(value.clone()),
-            ElementValue::Constant(_) => None,
+        let el = element(cx.source, l);
+        let ElementValue::Sql { value, .. } = &el.value else {
+            return None;
+        };
+        if !mapped {
+            return Some(SortExpr::Value(value.clone()));
         }
+        let map = value_map(el)?;
+        let mut codes: Vec<(String, Vec<String>)> = Vec::new();
+        for (legacy, v) in &map.values {
+            let Some(code) = map_field(v, MapField::Code) else {
+                continue;
+            };
+            match codes.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, l)) => l.push(legacy.clone()),
+                None => codes.push((code, vec![legacy.clone()])),
+            }
+        }
+        Some(SortExpr::Mapped(MappedCode {
+            value: value.clone(),
+            info: column_info(el).cloned(),
+            codes,
+            default: map
+                .default
+                .as_ref()
+                .and_then(|d| map_field(d, MapField::Code)),
+        }))
     });
     match value {
         Some(v) => Ok(Some(v)),
         None => Err(PlanError::Unsupported(format!(
-            "_sort: {} cannot be sorted on '{code}' (supported: parameters backed by one column of the resource's own row, _id, _lastUpdated)",
+            "_sort: {} cannot be sorted on '{code}' (supported: parameters backed by one column, expression, value-mapped or constant code of the resource's own row, _id, _lastUpdated)",
             cx.source.resource_type
         ))),
     }
@@ -120,7 +153,7 @@ fn sort_value(cx: &Context, code: &str) -> Result<Option<SqlValue>, PlanError> {
 pub fn sort_values(
     cx: &Context,
     keys: &[SortKey],
-) -> Result<(Vec<Option<SqlValue>>, bool), PlanError> {
+) -> Result<(Vec<Option<SortExpr>>, bool), PlanError> {
     let mut out = Vec::new();
     for k in keys {
         if k.code == "_id" {
@@ -141,19 +174,20 @@ pub fn effective_sort(keys: &[SortKey]) -> &[SortKey] {
 }
 
 /// Several sources can be merged on a sort key only when they store it alike (the database
-/// compares their values in one column of the union).
+/// compares their values in one column of the union). A key only one source has is compared
+/// with NULLs alone, so any value does.
 pub fn check_sort_types(branches: &[Branch], keys: &[SortKey]) -> Result<(), PlanError> {
-    if branches.len() < 2 {
-        return Ok(());
-    }
     for (j, k) in keys.iter().enumerate() {
+        let present: Vec<&Branch> = branches.iter().filter(|b| b.sort[j].is_some()).collect();
+        if present.len() < 2 {
+            continue;
+        }
         let mut seen: Option<String> = None;
-        for b in branches {
-            let t = match &b.sort[j] {
-                None => continue,
-                Some(SqlValue::Column(c)) => c.info.type_name.to_ascii_uppercase(),
-                Some(SqlValue::Expr(_)) => String::new(),
-            };
+        for b in present {
+            let t = b.sort[j]
+                .as_ref()
+                .and_then(|v| v.storage())
+                .unwrap_or_default();
             let same = seen.get_or_insert_with(|| t.clone()) == &t;
             if t.is_empty() || !same {
                 return Err(PlanError::Unsupported(format!(
@@ -404,7 +438,7 @@ pub(crate) fn leaf_sql<'a>(cx: &'a Context, l: LeafRef) -> (String, &'a ElementM
     (w.finish().sql, el)
 }
 
-fn column_info(el: &ElementMapping) -> Option<&crate::mapping::ColumnInfo> {
+pub(crate) fn column_info(el: &ElementMapping) -> Option<&crate::mapping::ColumnInfo> {
     match &el.value {
         ElementValue::Sql {
             value: SqlValue::Column(c),
@@ -417,8 +451,7 @@ fn column_info(el: &ElementMapping) -> Option<&crate::mapping::ColumnInfo> {
 /// The values to bind to compare a column with `v`: an integer for integer columns (none when
 /// `v` is not one), and for CHAR(n) columns whose padding counts (SQLite) the blank-padded
 /// form too.
-fn equal_binds(dialect: Dialect, el: &ElementMapping, v: &str) -> Vec<Value> {
-    let info = column_info(el);
+fn equal_binds(dialect: Dialect, info: Option<&crate::mapping::ColumnInfo>, v: &str) -> Vec<Value> {
     if info.is_some_and(|i| i.integer) {
         return v
             .trim()
@@ -439,10 +472,15 @@ fn equal_binds(dialect: Dialect, el: &ElementMapping, v: &str) -> Vec<Value> {
 
 /// `sql IN (values...)`, bound as [`equal_binds`] says; `1=0` when no value can be in the
 /// column (letters for an integer column).
-pub(crate) fn write_equals(w: &mut SqlWriter, sql: &str, el: &ElementMapping, values: &[String]) {
+pub(crate) fn write_equals(
+    w: &mut SqlWriter,
+    sql: &str,
+    info: Option<&crate::mapping::ColumnInfo>,
+    values: &[String],
+) {
     let binds: Vec<Value> = values
         .iter()
-        .flat_map(|v| equal_binds(w.dialect(), el, v))
+        .flat_map(|v| equal_binds(w.dialect(), info, v))
         .collect();
     if binds.is_empty() {
         w.push("1=0");
@@ -497,7 +535,7 @@ fn write_part(w: &mut SqlWriter, cx: &Context, part: &TokenPart, want: Option<&s
                 None => {
                     w.push(&sql).push(" IS NULL");
                 }
-                Some(v) => write_equals(w, &sql, el, &[v.to_string()]),
+                Some(v) => write_equals(w, &sql, column_info(el), &[v.to_string()]),
             }
         }
         TokenPart::Mapped(l, field) => write_mapped(w, cx, *l, *field, |v| v == want),
@@ -530,12 +568,12 @@ fn write_mapped(
         .as_ref()
         .is_some_and(|d| wanted(map_field(d, field).as_deref()));
     w.push("(");
-    write_equals(w, &sql, el, &keys);
+    write_equals(w, &sql, column_info(el), &keys);
     if default_matches {
         // Codes the map does not list take the default.
         let listed: Vec<String> = map.values.keys().cloned().collect();
         w.push(" OR (").push(&sql).push(" IS NOT NULL AND NOT (");
-        write_equals(w, &sql, el, &listed);
+        write_equals(w, &sql, column_info(el), &listed);
         w.push("))");
     }
     w.push(")");
@@ -712,7 +750,7 @@ fn write_targets_match(
                         let key = id[prefix.len()..].to_string();
                         at(w, cx, within, l.location, |w| {
                             let (sql, el) = leaf_sql(cx, *l);
-                            write_equals(w, &sql, el, &[key]);
+                            write_equals(w, &sql, column_info(el), &[key]);
                             Ok(())
                         })?;
                     }
@@ -922,10 +960,10 @@ fn write_uri_match(w: &mut SqlWriter, cx: &Context, part: &TokenPart, m: &UriMat
             let (sql, el) = leaf_sql(cx, *l);
             match m {
                 UriMatch::AnyOf(values) => {
-                    write_equals(w, &sql, el, values);
+                    write_equals(w, &sql, column_info(el), values);
                     if w.dialect() == Dialect::Mysql {
                         w.push(" AND BINARY ");
-                        write_equals(w, &sql, el, values);
+                        write_equals(w, &sql, column_info(el), values);
                     }
                 }
                 UriMatch::Below(prefix) => write_prefix_match(w, &sql, prefix),
@@ -1042,7 +1080,12 @@ fn quantity_part(cx: &Context, part: &TokenPart) -> number::Part {
                 entries: map
                     .values
                     .iter()
-                    .map(|(k, v)| (equal_binds(cx.dialect, el, k), map_field(v, *field)))
+                    .map(|(k, v)| {
+                        (
+                            equal_binds(cx.dialect, column_info(el), k),
+                            map_field(v, *field),
+                        )
+                    })
                     .collect(),
                 default: map.default.as_ref().map(|d| map_field(d, *field)),
                 sql,

@@ -181,7 +181,14 @@ async fn search_errors_are_400_with_outcomes() {
                 "cannot be combined",
             ),
             ("Patient?_cursor=abc.def", "_cursor is invalid"),
-            ("Patient?_sort=gender", "cannot be sorted on 'gender'"),
+            (
+                "Patient?_sort=identifier",
+                "cannot be sorted on 'identifier'",
+            ),
+            (
+                "Observation?_sort=value-quantity",
+                "store 'value-quantity' differently",
+            ),
             ("Observation?value-quantity=abc", "is not a number"),
             ("Observation?subject=Patient/", "is not a reference"),
             ("Patient?family=", "has an empty value"),

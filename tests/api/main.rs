@@ -20,6 +20,7 @@ mod metadata;
 mod read;
 mod search;
 mod search_uri_composite;
+mod sort_plans;
 mod startup;
 mod summary;
 mod totals;
