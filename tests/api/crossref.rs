@@ -560,3 +560,38 @@ patient = true
         exec(&b.url, "DROP TABLE flag_text_ref").await;
     }
 }
+
+/// References mapped in a child table (Encounter.participant from its own relation) are
+/// followed by chains and `_has` too.
+#[tokio::test]
+async fn chains_through_references_in_child_tables() {
+    use crate::helpers::{backends, settings, spawn_with};
+    let mapping = crate::include::mapping_with_child_reference();
+    for b in backends() {
+        let app = spawn_with(b, settings(&b.url, mapping.to_str().unwrap())).await;
+        let want = expected(
+            &app,
+            "",
+            "SELECT VISIT_ID FROM VISIT WHERE DEL_FLG <> 'Y' AND ATTEND_PROV_ID IN \
+             (SELECT PROV_ID FROM PROVIDER WHERE LOWER(LAST_NM) LIKE 'w%' OR \
+             LOWER(FIRST_NM) LIKE 'w%' OR LOWER(MID_INIT) LIKE 'w%' OR LOWER(CRED_CD) LIKE 'w%')",
+        )
+        .await;
+        assert!(!want.is_empty());
+        check(&app, "Encounter?practitioner.name=w&_count=100", want).await;
+        let want = expected(
+            &app,
+            "",
+            "SELECT PROV_ID FROM PROVIDER WHERE PROV_ID IN (SELECT ATTEND_PROV_ID FROM VISIT \
+             WHERE DEL_FLG <> 'Y' AND PAT_ID = 1)",
+        )
+        .await;
+        assert!(!want.is_empty());
+        check(
+            &app,
+            "Practitioner?_has:Encounter:practitioner:patient=Patient/1",
+            want,
+        )
+        .await;
+    }
+}

@@ -634,7 +634,7 @@ async fn the_capability_statement_lists_exactly_the_includes_that_work() {
 
 /// The sample mapping with Encounter's attending practitioner read from a child table (the
 /// VISIT table itself, under another alias).
-fn mapping_with_child_reference() -> tempfile::TempPath {
+pub(crate) fn mapping_with_child_reference() -> tempfile::TempPath {
     let mut text = std::fs::read_to_string(crate::helpers::MAPPING).unwrap();
     for (from, to) in [
         (
