@@ -104,6 +104,17 @@ pub fn read_by_id(
     w.finish()
 }
 
+/// `SELECT 1` when `source` serves the row whose id key is `key` (no row otherwise).
+pub fn exists_by_id(source: &Source, key: KeyValue, dialect: Dialect) -> Statement {
+    let mut w = SqlWriter::new(dialect);
+    w.push("SELECT 1");
+    write_source_select_list(&mut w, source);
+    w.push(" AND ");
+    write_value(&mut w, &source.alias, &source.id.value);
+    w.push(" = ").param(key);
+    w.finish()
+}
+
 /// Reads the rows of `child` for every parent key in `keys`, in one statement (no key: a
 /// statement that returns nothing, used as a start-up probe).
 pub fn child_rows(

@@ -10,7 +10,6 @@ use serde_json::{Map, Value as Json};
 use super::search::{Page, SearchError, search};
 use crate::db::{Database, QueryCounter};
 use crate::mapping::Mapping;
-use crate::request::ReadRequest;
 use crate::request::compartment::Compartment;
 use crate::request::cursor::Cursor;
 use crate::request::everything::EverythingRequest;
@@ -133,22 +132,21 @@ pub async fn everything(
     }))
 }
 
-/// Whether the patient exists.
+/// Whether the patient exists (one statement, no child rows).
 async fn exists(
     mapping: &Mapping,
     db: &Database,
     req: &EverythingRequest,
     counter: &QueryCounter,
 ) -> Result<bool, SearchError> {
-    let read = ReadRequest {
-        resource_type: "Patient".into(),
-        id: req.id.clone(),
-        summary: crate::request::subset::Summary::False,
-        elements: None,
+    let Some((source, rest)) = mapping.source_for_id("Patient", req.id.as_str()) else {
+        return Ok(false);
     };
-    Ok(super::read::read(mapping, db, &read, counter)
-        .await?
-        .is_some())
+    let Some(key) = crate::plan::read::key_for_id(source, rest) else {
+        return Ok(false);
+    };
+    let stmt = crate::plan::read::exists_by_id(source, key, db.dialect());
+    Ok(!db.fetch(&stmt, counter).await?.is_empty())
 }
 
 /// `_lastUpdated=ge<since>` when every source of `resource_type` has a last-updated time.

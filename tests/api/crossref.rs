@@ -410,6 +410,17 @@ async fn everything_pages_through_the_whole_compartment() {
             app.dialect
         );
         assert!(got[0].starts_with("Condition/"));
+        // Without the patient in the page: one statement checks it exists, one reads the page.
+        let res = app
+            .client
+            .get(format!(
+                "{}/Patient/5/$everything?_type=Condition",
+                app.base
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["x-sql-statements"], "2", "{}", app.dialect);
 
         // _since: 2020-01-01T06:00:00Z is midnight in Chicago, where the timestamps are kept.
         let since = "2020-01-01 00:00:00";
