@@ -70,6 +70,11 @@ async fn main() {
         "Patient?_sort=-birthdate&_count=20",
         "Observation?_count=20",
         "Observation?category=laboratory&_sort=date&_count=20",
+        // Across resources: a chain and a reverse chain (IN subqueries), and an include (one
+        // more statement per page).
+        "Observation?patient.birthdate=lt1960&_count=20",
+        "Patient?_has:Observation:patient:code=http://loinc.org|2339-0&_count=20",
+        "Observation?category=laboratory&_include=Observation:patient&_count=20",
     ] {
         let mut url = format!("{base}/{query}");
         let mut times = Vec::new();
