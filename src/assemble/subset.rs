@@ -77,11 +77,21 @@ fn keep_summary(defs: &Definitions, scope: Scope<'_>, obj: &mut Object) {
     });
 }
 
-/// Keeps only the `elements` of a resource (and what it must keep: `resourceType`, `id`,
-/// `meta`), marking it SUBSETTED.
+/// Keeps only the `elements` of a resource, and what it must keep: `resourceType`, `id`,
+/// `meta` and its mandatory top-level elements (the specification: servers "SHOULD always
+/// return mandatory elements whether they are requested or not"), marking it SUBSETTED.
 pub fn apply_elements(resource: &mut Object, elements: &[String]) {
+    let defs = Definitions::r4();
+    let scope = resource
+        .get("resourceType")
+        .and_then(Json::as_str)
+        .and_then(|t| defs.scope(t));
     resource.retain(|k, _| {
-        matches!(k.as_str(), "resourceType" | "id" | "meta") || elements.iter().any(|e| e == k)
+        // A primitive's `_name` (its id and extensions) goes with `name`.
+        let name = k.strip_prefix('_').unwrap_or(k);
+        matches!(name, "resourceType" | "id" | "meta")
+            || elements.iter().any(|e| e == name)
+            || scope.is_some_and(|s| defs.child(s, name).is_some_and(|c| c.element.min > 0))
     });
     mark_subsetted(resource);
 }
@@ -213,6 +223,28 @@ mod tests {
     }
 
     #[test]
+    fn elements_keep_the_mandatory_elements_too() {
+        let mut o = observation();
+        apply_elements(&mut o, &["category".to_string()]);
+        // status (with its `_status`) and code are mandatory in Observation (1..1).
+        let mut k = keys(&o);
+        k.sort();
+        assert_eq!(
+            k,
+            [
+                "_status",
+                "category",
+                "code",
+                "id",
+                "meta",
+                "resourceType",
+                "status"
+            ]
+        );
+        assert!(tagged(&o));
+    }
+
+    #[test]
     fn no_subsetting_leaves_the_resource_alone() {
         for s in [Summary::False, Summary::Count] {
             let mut o = observation();
@@ -220,8 +252,23 @@ mod tests {
             assert_eq!(o, observation());
         }
         let mut o = observation();
-        subset(&mut o, Summary::False, Some(&["status".to_string()]));
-        assert_eq!(keys(&o), ["resourceType", "id", "meta", "status"]);
+        subset(
+            &mut o,
+            Summary::False,
+            Some(&["interpretation".to_string()]),
+        );
+        assert_eq!(
+            keys(&o),
+            [
+                "resourceType",
+                "id",
+                "meta",
+                "status",
+                "_status",
+                "code",
+                "interpretation"
+            ]
+        );
         assert!(tagged(&o));
     }
 }

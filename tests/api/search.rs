@@ -516,6 +516,17 @@ async fn elements_subset_resources() {
         assert!(r.get("name").is_none());
         let (s, b) = app.get("Patient?_elements=nonsense").await;
         assert_eq!(s, 400, "{b}");
+        // Mandatory elements stay (Encounter.status and class are 1..1), so subsetted
+        // resources remain valid.
+        let (s, b) = app.get("Encounter?_elements=period&_count=3").await;
+        assert_eq!(s, 200);
+        crate::fhir_schema::assert_valid(&b);
+        let r = &b["entry"][0]["resource"];
+        let keys: BTreeSet<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["resourceType", "id", "meta", "status", "class", "period"].into()
+        );
     }
 }
 
