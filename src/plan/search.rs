@@ -370,8 +370,8 @@ fn write_targets_present(
         match leaf {
             None => write_bool(w, true),
             Some(l) => at(w, cx, within, l.location, |w| {
-                let (sql, _) = leaf_sql(cx, l);
-                w.push(&sql).push(" IS NOT NULL");
+                let (sql, el) = leaf_sql(cx, l);
+                write_not_blank(w, &sql, column_info(el));
                 Ok(())
             })?,
         }
@@ -572,11 +572,26 @@ fn write_mapped(
     if default_matches {
         // Codes the map does not list take the default.
         let listed: Vec<String> = map.values.keys().cloned().collect();
-        w.push(" OR (").push(&sql).push(" IS NOT NULL AND NOT (");
+        w.push(" OR (");
+        write_not_blank(w, &sql, column_info(el));
+        w.push(" AND NOT (");
         write_equals(w, &sql, column_info(el), &listed);
         w.push("))");
     }
     w.push(")");
+}
+
+/// `sql` holds a value: not NULL and, for a text column, not blank (blank text is absent
+/// from the resources too).
+fn write_not_blank(w: &mut SqlWriter, sql: &str, info: Option<&crate::mapping::ColumnInfo>) {
+    w.push(sql).push(" IS NOT NULL");
+    let text = info.is_some_and(|i| {
+        let t = i.type_name.to_ascii_uppercase();
+        !i.integer && (t.contains("CHAR") || t.contains("TEXT") || t.contains("CLOB"))
+    });
+    if text {
+        w.push(" AND TRIM(").push(sql).push(") <> ''");
+    }
 }
 
 /// The leaf a token part reads, for locating the predicate.
@@ -1143,6 +1158,27 @@ fn reference_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_text_counts_as_absent() {
+        let sql = |type_name: &str, integer: bool| {
+            let info = crate::mapping::ColumnInfo {
+                type_name: type_name.into(),
+                integer,
+                pad_to: None,
+            };
+            let mut w = SqlWriter::new(Dialect::Postgres);
+            write_not_blank(&mut w, "P.C", Some(&info));
+            w.finish().sql
+        };
+        assert_eq!(sql("VARCHAR", false), "P.C IS NOT NULL AND TRIM(P.C) <> ''");
+        assert_eq!(sql("bpchar", false), "P.C IS NOT NULL AND TRIM(P.C) <> ''");
+        assert_eq!(sql("INTEGER", true), "P.C IS NOT NULL");
+        assert_eq!(sql("DATE", false), "P.C IS NOT NULL");
+        let mut w = SqlWriter::new(Dialect::Sqlite);
+        write_not_blank(&mut w, "(expr)", None);
+        assert_eq!(w.finish().sql, "(expr) IS NOT NULL");
+    }
 
     #[test]
     fn uri_parents_cut_at_path_slashes() {
