@@ -10,6 +10,7 @@ mod servers;
 
 mod accents;
 mod backends;
+mod collation;
 mod conditional;
 mod crossref;
 mod errors;
@@ -17,6 +18,7 @@ mod expect;
 mod helpers;
 mod include;
 mod metadata;
+mod plans;
 mod read;
 mod search;
 mod search_uri_composite;
