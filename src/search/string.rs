@@ -25,6 +25,7 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 use crate::dialect::Dialect;
+use crate::mapping::ColumnInfo;
 use crate::plan::SqlWriter;
 use crate::request::search::Modifier;
 
@@ -118,17 +119,19 @@ fn code_point_order(dialect: Dialect, folded: String) -> String {
     }
 }
 
-/// A string criterion on the SQL value `sql`: case-insensitive (and, per `accents`,
-/// accent-insensitive) starts-with by default, `:contains`, or `:exact` (as sent).
+/// A string criterion on the SQL value `sql` (the column `column`, when it is one):
+/// case-insensitive (and, per `accents`, accent-insensitive) starts-with by default,
+/// `:contains`, or `:exact` (as sent, bound as the column compares it).
 pub fn write_string_match(
     w: &mut SqlWriter,
     sql: &str,
+    column: Option<&ColumnInfo>,
     text: &str,
     modifier: Option<&Modifier>,
     accents: &Accents,
 ) {
     if modifier == Some(&Modifier::Exact) {
-        w.push(sql).push(" = ").param(text.to_string());
+        w.push(sql).push(" = ").param_for(column, text.to_string());
         if w.dialect() == Dialect::Mysql {
             // MySQL's usual collations ignore case and accents; :exact must not.
             w.push(" AND BINARY ")
@@ -223,7 +226,7 @@ mod tests {
     #[test]
     fn mysql_has_no_code_point_upper_bound() {
         let mut w = SqlWriter::new(Dialect::Mysql);
-        write_string_match(&mut w, "LAST_NM", "Lévê", None, &Accents::AsStored);
+        write_string_match(&mut w, "LAST_NM", None, "Lévê", None, &Accents::AsStored);
         assert_eq!(
             w.finish().sql,
             "LOWER(LAST_NM) >= ? AND LOWER(LAST_NM) LIKE ? ESCAPE '!'"
@@ -233,7 +236,7 @@ mod tests {
     #[test]
     fn only_postgres_compares_the_range_in_the_c_collation() {
         let mut w = SqlWriter::new(Dialect::Sqlite);
-        write_string_match(&mut w, "LAST_NM", "smi", None, &Accents::AsStored);
+        write_string_match(&mut w, "LAST_NM", None, "smi", None, &Accents::AsStored);
         assert_eq!(
             w.finish().sql,
             "LOWER(LAST_NM) >= ? AND LOWER(LAST_NM) < ? AND LOWER(LAST_NM) LIKE ? ESCAPE '!'"
@@ -243,7 +246,7 @@ mod tests {
     #[test]
     fn sqlite_values_fold_like_its_lower() {
         let mut w = SqlWriter::new(Dialect::Sqlite);
-        write_string_match(&mut w, "LAST_NM", "LÉv", None, &Accents::AsStored);
+        write_string_match(&mut w, "LAST_NM", None, "LÉv", None, &Accents::AsStored);
         assert_eq!(w.finish().params[0], Value::from("lÉv"));
     }
 
@@ -256,7 +259,7 @@ mod tests {
 
     fn plan(text: &str, modifier: Option<&Modifier>, accents: &Accents) -> (String, Vec<Value>) {
         let mut w = SqlWriter::new(Dialect::Postgres);
-        write_string_match(&mut w, "P.\"LAST_NM\"", text, modifier, accents);
+        write_string_match(&mut w, "P.\"LAST_NM\"", None, text, modifier, accents);
         let s = w.finish();
         (s.sql, s.params)
     }

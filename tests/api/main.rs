@@ -10,6 +10,7 @@ mod servers;
 
 mod accents;
 mod backends;
+mod char_plans;
 mod collation;
 mod conditional;
 mod crossref;
