@@ -91,6 +91,13 @@ pub struct ColumnInfo {
     pub pad_to: Option<u32>,
 }
 
+impl ColumnInfo {
+    /// Whether the column is a blank-padded `CHAR(n)` (PostgreSQL `bpchar`).
+    pub fn is_char(&self) -> bool {
+        self.type_name.eq_ignore_ascii_case("CHAR") || self.type_name.eq_ignore_ascii_case("BPCHAR")
+    }
+}
+
 /// A value computed by SQL for each row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SqlValue {
@@ -98,6 +105,16 @@ pub enum SqlValue {
     Column(ColumnRef),
     /// An SQL expression from the mapping.
     Expr(String),
+}
+
+impl SqlValue {
+    /// What the database says of the column (`None` for an expression).
+    pub fn column_info(&self) -> Option<&ColumnInfo> {
+        match self {
+            SqlValue::Column(c) => Some(&c.info),
+            SqlValue::Expr(_) => None,
+        }
+    }
 }
 
 /// A left-joined lookup table.

@@ -45,7 +45,7 @@ pub fn rows_by_key(
             if i > 0 {
                 w.push(", ");
             }
-            w.param(k.clone());
+            w.param_for(source.id.value.column_info(), k.clone());
         }
         w.push(")");
     }

@@ -189,7 +189,7 @@ fn write_atom(
         Atom::KeyAfter => {
             write_value(w, alias, &b.cx.source.id.value);
             w.push(if key_desc { " < " } else { " > " });
-            w.param(after.key.clone());
+            w.param_for(b.cx.source.id.value.column_info(), after.key.clone());
             return;
         }
         Atom::Eq(j) => (j, " = "),

@@ -100,7 +100,7 @@ pub fn read_by_id(
     write_source_select(&mut w, source, layout);
     w.push(" AND ");
     write_value(&mut w, &source.alias, &source.id.value);
-    w.push(" = ").param(key);
+    w.push(" = ").param_for(source.id.value.column_info(), key);
     w.finish()
 }
 
@@ -146,7 +146,7 @@ pub fn child_rows(
             if i > 0 {
                 w.push(", ");
             }
-            w.param(k.clone());
+            w.param_for(Some(&child.key.info), k.clone());
         }
         w.push(")");
     }

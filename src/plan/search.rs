@@ -470,8 +470,9 @@ fn equal_binds(dialect: Dialect, info: Option<&crate::mapping::ColumnInfo>, v: &
     out
 }
 
-/// `sql IN (values...)`, bound as [`equal_binds`] says; `1=0` when no value can be in the
-/// column (letters for an integer column).
+/// `sql IN (values...)`, bound as [`equal_binds`] says, each as the column compares it
+/// ([`SqlWriter::param_for`]); `1=0` when no value can be in the column (letters for an
+/// integer column).
 pub(crate) fn write_equals(
     w: &mut SqlWriter,
     sql: &str,
@@ -491,7 +492,7 @@ pub(crate) fn write_equals(
         if i > 0 {
             w.push(", ");
         }
-        w.param(b);
+        w.param_for(info, b);
     }
     w.push(")");
 }
@@ -674,8 +675,9 @@ fn write_targets_match(
                     at(w, cx, within, location, |w| {
                         match display {
                             TokenPart::Leaf(l) => {
-                                let (sql, _) = leaf_sql(cx, *l);
-                                write_string_match(w, &sql, &text, None, cx.accents);
+                                let (sql, el) = leaf_sql(cx, *l);
+                                let column = column_info(el);
+                                write_string_match(w, &sql, column, &text, None, cx.accents);
                             }
                             TokenPart::Const(c) => {
                                 let strip = cx.accents.insensitive();
@@ -732,8 +734,9 @@ fn write_targets_match(
             SearchTarget::String(l) => {
                 let text = unescape(raw);
                 at(w, cx, within, l.location, |w| {
-                    let (sql, _) = leaf_sql(cx, *l);
-                    write_string_match(w, &sql, &text, c.modifier, cx.accents);
+                    let (sql, el) = leaf_sql(cx, *l);
+                    let column = column_info(el);
+                    write_string_match(w, &sql, column, &text, c.modifier, cx.accents);
                     Ok(())
                 })?;
             }
@@ -806,9 +809,12 @@ fn write_targets_match(
                     .map_err(|e| PlanError::InvalidValue(format!("{}: {e}", c.code)))?;
                 at(w, cx, within, start.location, |w| {
                     let (start_sql, el) = leaf_sql(cx, *start);
+                    let (end_sql, end_el) = end.map(|e| leaf_sql(cx, e)).unzip();
                     let target = date::DateTarget {
                         start: start_sql,
-                        end: end.map(|e| leaf_sql(cx, e).0),
+                        end: end_sql,
+                        start_column: el_info(el).cloned(),
+                        end_column: end_el.and_then(el_info).cloned(),
                         storage: date_storage(cx.dialect, el_info(el), el_format(el)),
                     };
                     date::write_predicate(w, &target, &search, cx.tz)
@@ -824,13 +830,12 @@ fn write_targets_match(
                 };
                 let mut vw = SqlWriter::new(cx.dialect);
                 write_value(&mut vw, &cx.source.alias, value);
-                let info = match value {
-                    SqlValue::Column(c) => Some(&c.info),
-                    SqlValue::Expr(_) => None,
-                };
+                let info = value.column_info();
                 let target = date::DateTarget {
                     start: vw.finish().sql,
                     end: None,
+                    start_column: info.cloned(),
+                    end_column: None,
                     storage: date_storage(cx.dialect, info, None),
                 };
                 w.push("(");
@@ -1085,7 +1090,10 @@ fn number_target(sql: String, el: &ElementMapping) -> number::NumberTarget {
 fn quantity_part(cx: &Context, part: &TokenPart) -> number::Part {
     match part {
         TokenPart::Const(c) => number::Part::Const(Some(c.clone())),
-        TokenPart::Leaf(l) => number::Part::Sql(leaf_sql(cx, *l).0),
+        TokenPart::Leaf(l) => {
+            let (sql, el) = leaf_sql(cx, *l);
+            number::Part::Sql(sql, column_info(el).cloned())
+        }
         TokenPart::Mapped(l, field) => {
             let (sql, el) = leaf_sql(cx, *l);
             let Some(map) = value_map(el) else {
@@ -1103,6 +1111,7 @@ fn quantity_part(cx: &Context, part: &TokenPart) -> number::Part {
                     })
                     .collect(),
                 default: map.default.as_ref().map(|d| map_field(d, *field)),
+                column: column_info(el).cloned(),
                 sql,
             }
         }
@@ -1120,7 +1129,7 @@ fn write_id(w: &mut SqlWriter, cx: &Context, raw: &str) {
     match key {
         Some(k) => {
             write_value(w, &source.alias, &source.id.value);
-            w.push(" = ").param(k);
+            w.push(" = ").param_for(source.id.value.column_info(), k);
         }
         None => write_bool(w, false),
     }
@@ -1220,6 +1229,41 @@ mod tests {
         assert_eq!(
             uri_match(&exact, "urn:oid:1.2\\,3").unwrap(),
             UriMatch::AnyOf(vec!["urn:oid:1.2,3".into()])
+        );
+    }
+
+    #[test]
+    fn equal_values_bind_as_the_column_compares_them() {
+        let char6 = crate::mapping::ColumnInfo {
+            type_name: "CHAR".into(),
+            integer: false,
+            pad_to: Some(6),
+        };
+        let sql = |d, info| {
+            let mut w = SqlWriter::new(d);
+            write_equals(&mut w, "T.\"CD\"", info, &["K".into(), "HGBA1C".into()]);
+            let s = w.finish();
+            (s.sql, s.params)
+        };
+        let texts = |v: &[&str]| v.iter().map(|t| Value::from(*t)).collect::<Vec<_>>();
+        assert_eq!(
+            sql(Dialect::Postgres, Some(&char6)),
+            (
+                "T.\"CD\" IN (CAST($1 AS bpchar), CAST($2 AS bpchar))".into(),
+                texts(&["K", "HGBA1C"])
+            )
+        );
+        assert_eq!(
+            sql(Dialect::Postgres, None),
+            ("T.\"CD\" IN ($1, $2)".into(), texts(&["K", "HGBA1C"]))
+        );
+        // SQLite compares the padding: the padded form is bound too.
+        assert_eq!(
+            sql(Dialect::Sqlite, Some(&char6)),
+            (
+                "T.\"CD\" IN (?, ?, ?)".into(),
+                texts(&["K", "K     ", "HGBA1C"])
+            )
         );
     }
 

@@ -5,7 +5,6 @@ use sea_query::Value;
 use super::read::write_value;
 use super::search::write_equals;
 use super::sql::SqlWriter;
-use crate::dialect::Dialect;
 use crate::mapping::{ColumnInfo, SqlValue};
 
 /// The value one `_sort` key orders a source's rows by.
@@ -78,26 +77,21 @@ impl SortExpr {
         }
     }
 
-    /// Writes a keyset bound compared with this value: on PostgreSQL a text bound is cast to
-    /// `bpchar` for a `CHAR(n)` column, so the comparison uses the column's operators (and its
-    /// index) rather than casting every row to text.
+    /// Writes a keyset bound compared with this value, bound as its column compares it
+    /// ([`SqlWriter::param_for`]).
     pub fn write_bound(&self, w: &mut SqlWriter, value: Value) {
-        let bpchar = w.dialect() == Dialect::Postgres
-            && matches!(value, Value::String(_))
-            && matches!(self, SortExpr::Value(SqlValue::Column(c))
-                if c.info.type_name.eq_ignore_ascii_case("CHAR")
-                    || c.info.type_name.eq_ignore_ascii_case("BPCHAR"));
-        if bpchar {
-            w.push("CAST(").param(value).push(" AS bpchar)");
-        } else {
-            w.param(value);
-        }
+        let column = match self {
+            SortExpr::Value(v) => v.column_info(),
+            SortExpr::Mapped(_) | SortExpr::Code(_) => None,
+        };
+        w.param_for(column, value);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialect::Dialect;
     use crate::mapping::ColumnRef;
 
     fn column(name: &str, type_name: &str, integer: bool) -> SqlValue {

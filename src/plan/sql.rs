@@ -6,6 +6,7 @@
 use sea_query::Value;
 
 use crate::dialect::Dialect;
+use crate::mapping::ColumnInfo;
 
 /// SQL text with its bound parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +61,22 @@ impl SqlWriter {
         self
     }
 
+    /// Appends a placeholder bound to `value` where it is compared with a column described by
+    /// `column` (`None`: an expression). On PostgreSQL a text value compared with a `CHAR(n)`
+    /// column is cast to `bpchar`: request values are bound as `text`, and `bpchar = text`
+    /// compares as text, casting every row, so an index on the column could not serve it.
+    pub fn param_for(&mut self, column: Option<&ColumnInfo>, value: impl Into<Value>) -> &mut Self {
+        let value = value.into();
+        let bpchar = self.dialect == Dialect::Postgres
+            && matches!(value, Value::String(_))
+            && column.is_some_and(ColumnInfo::is_char);
+        if bpchar {
+            self.push("CAST(").param(value).push(" AS bpchar)")
+        } else {
+            self.param(value)
+        }
+    }
+
     /// The finished statement.
     pub fn finish(self) -> Statement {
         Statement {
@@ -93,5 +110,42 @@ mod tests {
             assert_eq!(s.sql, expected);
             assert_eq!(s.params, vec![Value::from(1i64), Value::from("b")]);
         }
+    }
+
+    #[test]
+    fn text_compared_with_postgres_char_columns_is_cast_to_bpchar() {
+        let info = |type_name: &str| ColumnInfo {
+            type_name: type_name.into(),
+            integer: false,
+            pad_to: None,
+        };
+        let bound = |d, column: Option<&ColumnInfo>, v: Value| {
+            let mut w = SqlWriter::new(d);
+            w.param_for(column, v);
+            let s = w.finish();
+            assert_eq!(s.params.len(), 1);
+            s.sql
+        };
+        let (char8, bpchar) = (info("CHAR"), info("bpchar"));
+        let text = || Value::from("19740625");
+        assert_eq!(
+            bound(Dialect::Postgres, Some(&char8), text()),
+            "CAST($1 AS bpchar)"
+        );
+        assert_eq!(
+            bound(Dialect::Postgres, Some(&bpchar), text()),
+            "CAST($1 AS bpchar)"
+        );
+        assert_eq!(bound(Dialect::Sqlite, Some(&char8), text()), "?");
+        assert_eq!(bound(Dialect::Mysql, Some(&char8), text()), "?");
+        assert_eq!(
+            bound(Dialect::Postgres, Some(&info("VARCHAR")), text()),
+            "$1"
+        );
+        assert_eq!(bound(Dialect::Postgres, None, text()), "$1");
+        assert_eq!(
+            bound(Dialect::Postgres, Some(&char8), Value::from(5i64)),
+            "$1"
+        );
     }
 }

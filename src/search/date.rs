@@ -59,6 +59,7 @@ use sea_query::Value;
 
 use super::Prefix;
 use crate::dialect::Dialect;
+use crate::mapping::ColumnInfo;
 use crate::plan::SqlWriter;
 
 /// A parsed date search value.
@@ -123,8 +124,8 @@ pub enum DateStorage {
     TimestampTz,
     /// Text in a chrono strftime `format` (`%Y%m%d`), local time in the server time zone. Its
     /// precision is its finest field (`%Y%m` is a month). The format must be
-    /// [sortable](sortable_format). Bounds are bound as text, so on PostgreSQL a `CHAR(n)`
-    /// column is compared as `text` (an index on it is used only if it is a `text` index).
+    /// [sortable](sortable_format). Bounds are bound as text, as the column compares them
+    /// ([`SqlWriter::param_for`]: `bpchar` for a `CHAR(n)` column on PostgreSQL).
     Text {
         /// The strftime format.
         format: String,
@@ -138,6 +139,10 @@ pub struct DateTarget {
     pub start: String,
     /// SQL of the end column for a Period (`None` for a single date).
     pub end: Option<String>,
+    /// What the database says of the start column (`None` for an expression), for binding.
+    pub start_column: Option<ColumnInfo>,
+    /// What the database says of the end column.
+    pub end_column: Option<ColumnInfo>,
     /// How the column(s) store dates.
     pub storage: DateStorage,
 }
@@ -443,7 +448,7 @@ pub fn matches(
 }
 
 /// Writes a boolean SQL condition, true when `target` matches `search` (false for NULL
-/// targets). Bounds are bound with `w.param(..)`; the column expressions are written bare so
+/// targets). Bounds are bound parameters ([`SqlWriter::param_for`]); the column expressions are written bare so
 /// their indexes stay usable. A composite condition is parenthesized. `tz` is the time zone
 /// of local dates and naive timestamps.
 pub fn write_predicate(
@@ -492,6 +497,7 @@ pub fn write_predicate(
         scale: &scale,
         storage: &target.storage,
         columns: [target.start.as_str(), target.end.as_deref().unwrap_or("")],
+        infos: [target.start_column.as_ref(), target.end_column.as_ref()],
         text_guard,
         domain,
     };
@@ -759,6 +765,8 @@ struct Render<'a> {
     scale: &'a Scale,
     storage: &'a DateStorage,
     columns: [&'a str; 2],
+    /// What is known of the columns, for binding.
+    infos: [Option<&'a ColumnInfo>; 2],
     /// Values are text in which blanks and zeros (below 0001-01-01) mean "no date".
     text_guard: bool,
     domain: (i64, i64),
@@ -803,14 +811,14 @@ impl Render<'_> {
                         }
                         if lower {
                             w.push(col).push(" >= ");
-                            self.bound(w, lo);
+                            self.bound(w, *c, lo);
                         }
                         if lower && upper {
                             w.push(" AND ");
                         }
                         if upper {
                             w.push(col).push(" < ");
-                            self.bound(w, hi);
+                            self.bound(w, *c, hi);
                         }
                         if !lower && !upper {
                             w.push(col).push(" IS NOT NULL");
@@ -863,8 +871,8 @@ impl Render<'_> {
         }
     }
 
-    /// Binds the value starting granule `i`, in the column's terms.
-    fn bound(&self, w: &mut SqlWriter, i: i64) {
+    /// Binds the value starting granule `i`, in the terms of column `c`.
+    fn bound(&self, w: &mut SqlWriter, c: usize, i: i64) {
         let t = self.scale.naive(i);
         let sqlite = w.dialect() == Dialect::Sqlite;
         let value: Value = match self.storage {
@@ -877,7 +885,7 @@ impl Render<'_> {
             DateStorage::Timestamp => t.into(),
             DateStorage::TimestampTz => t.and_utc().into(),
         };
-        w.param(value);
+        w.param_for(self.infos[c], value);
     }
 }
 
@@ -1175,6 +1183,8 @@ mod sql_tests {
         DateTarget {
             start: "P.\"D\"".into(),
             end: None,
+            start_column: None,
+            end_column: None,
             storage,
         }
     }
@@ -1183,6 +1193,8 @@ mod sql_tests {
         DateTarget {
             start: "E.s".into(),
             end: Some("E.e".into()),
+            start_column: None,
+            end_column: None,
             storage,
         }
     }
@@ -1276,6 +1288,36 @@ mod sql_tests {
         let e = write_predicate(&mut w, &target, &parse("2020", UTC).unwrap(), UTC).unwrap_err();
         assert_eq!(e, DateError::UnsortableFormat("%m/%d/%Y".into()));
         assert!(e.to_string().contains("'%m/%d/%Y' cannot be searched"));
+    }
+
+    #[test]
+    fn text_bounds_of_a_char_column_are_bpchar_on_postgres() {
+        let char8 = ColumnInfo {
+            type_name: "CHAR".into(),
+            integer: false,
+            pad_to: Some(8),
+        };
+        let mut target = period(DateStorage::Text {
+            format: "%Y%m%d".into(),
+        });
+        // Only the start is a CHAR column: each bound is bound as its own column compares it.
+        target.start_column = Some(char8);
+        let search = parse("ge2020-01-02", UTC).unwrap();
+        let params = "'00010101', '00010101', '20200102', '00010101', '20200103'";
+        assert_eq!(
+            render(Dialect::Postgres, &target, &search, UTC),
+            format!(
+                "((E.s >= CAST($1 AS bpchar) OR E.e >= $2) AND (E.s >= CAST($3 AS bpchar) \
+                 OR (E.e IS NULL OR E.e < $4 OR E.e >= $5))) | {params}"
+            )
+        );
+        assert_eq!(
+            render(Dialect::Sqlite, &target, &search, UTC),
+            format!(
+                "((E.s >= ? OR E.e >= ?) AND (E.s >= ? OR (E.e IS NULL OR E.e < ? OR E.e >= ?))) \
+                 | {params}"
+            )
+        );
     }
 
     #[test]
@@ -1535,6 +1577,8 @@ mod db_tests {
         start: &'static str,
         end: Option<&'static str>,
         storage: DateStorage,
+        /// A `CHAR(n)` column (its bounds are `bpchar` on PostgreSQL).
+        char: bool,
         range: fn(&Row, Tz) -> Option<Range>,
     }
 
@@ -1568,24 +1612,28 @@ mod db_tests {
                 start: "d",
                 end: None,
                 storage: DateStorage::Date,
+                char: false,
                 range: |r, tz| r.d.and_then(|d| some(day(d, tz))),
             },
             Column {
                 start: "ts",
                 end: None,
                 storage: DateStorage::Timestamp,
+                char: false,
                 range: |r, tz| r.ts.and_then(|t| some(second(t, tz))),
             },
             Column {
                 start: "tstz",
                 end: None,
                 storage: DateStorage::TimestampTz,
+                char: false,
                 range: |r, _| r.tstz.and_then(|t| some((t, t + TimeDelta::seconds(1)))),
             },
             Column {
                 start: "ymd",
                 end: None,
                 storage: text("%Y%m%d"),
+                char: true,
                 range: |r, tz| match r.ymd {
                     Text::At(t) => some(day(t.date(), tz)),
                     _ => None,
@@ -1595,18 +1643,21 @@ mod db_tests {
                 start: "ym",
                 end: None,
                 storage: text("%Y%m"),
+                char: true,
                 range: |r, tz| text_range(&r.ym, Unit::Month, tz),
             },
             Column {
                 start: "y",
                 end: None,
                 storage: text("%Y"),
+                char: true,
                 range: |r, tz| text_range(&r.y, Unit::Year, tz),
             },
             Column {
                 start: "hm",
                 end: None,
                 storage: text("%Y-%m-%d %H:%M"),
+                char: false,
                 range: |r, tz| match r.hm {
                     Text::At(t) => {
                         let t = t.with_second(0).unwrap();
@@ -1622,12 +1673,14 @@ mod db_tests {
                 start: "pds",
                 end: Some("pde"),
                 storage: DateStorage::Date,
+                char: false,
                 range: |r, tz| Some((r.pds.map(|d| day(d, tz).0), r.pde.map(|d| day(d, tz).1))),
             },
             Column {
                 start: "pts",
                 end: Some("pte"),
                 storage: DateStorage::Timestamp,
+                char: false,
                 range: |r, tz| {
                     Some((
                         r.pts.map(|t| second(t, tz).0),
@@ -1743,6 +1796,12 @@ mod db_tests {
                 let target = DateTarget {
                     start: col.start.into(),
                     end: col.end.map(Into::into),
+                    start_column: col.char.then(|| ColumnInfo {
+                        type_name: "CHAR".into(),
+                        integer: false,
+                        pad_to: None,
+                    }),
+                    end_column: None,
                     storage: col.storage.clone(),
                 };
                 let got = select::<DB>(conn, dialect, table, &target, &search, tz).await;

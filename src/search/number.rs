@@ -73,6 +73,7 @@ use sea_query::Value;
 
 use super::Prefix;
 use crate::dialect::Dialect;
+use crate::mapping::ColumnInfo;
 use crate::plan::SqlWriter;
 
 /// At most this many decimal places in a search number (one more is needed for its range).
@@ -456,13 +457,16 @@ pub fn matches(stored: Decimal, search: &NumberSearch) -> bool {
 pub enum Part {
     /// A fixed value (`None`: the target never has this part).
     Const(Option<String>),
-    /// Trusted SQL yielding the part (text or NULL).
-    Sql(String),
+    /// Trusted SQL yielding the part (text or NULL), and what is known of its column (`None`
+    /// for an expression), for binding.
+    Sql(String, Option<ColumnInfo>),
     /// Trusted SQL yielding a legacy code that a value map translates, searched in reverse: a
     /// wanted value becomes the codes that map to it.
     Mapped {
         /// SQL of the stored code.
         sql: String,
+        /// What is known of its column, for binding.
+        column: Option<ColumnInfo>,
         /// Each listed code, as the values to bind for it (e.g. the integer for an integer
         /// column; none when it cannot be stored), and what it maps to (`None`: nothing).
         entries: Vec<(Vec<Value>, Option<String>)>,
@@ -492,11 +496,12 @@ enum Check<'a> {
 
 /// One SQL condition on a coded part.
 enum Cond<'a> {
-    /// `sql = wanted`.
-    Eq(&'a str, &'a str),
+    /// `sql = wanted`, `sql` being the column described (if known).
+    Eq(&'a str, Option<&'a ColumnInfo>, &'a str),
     /// `sql IN (codes)`, or (`others`) a code the map does not list: not in these.
     Codes {
         sql: &'a str,
+        column: Option<&'a ColumnInfo>,
         codes: Vec<Value>,
         others: Option<Vec<Value>>,
     },
@@ -506,9 +511,12 @@ impl<'a> Check<'a> {
     fn part(part: &'a Part, wanted: &'a str) -> Check<'a> {
         match part {
             Part::Const(c) => Check::Const(c.as_deref() == Some(wanted)),
-            Part::Sql(sql) => Check::Any(vec![Cond::Eq(sql.as_str(), wanted)]),
+            Part::Sql(sql, column) => {
+                Check::Any(vec![Cond::Eq(sql.as_str(), column.as_ref(), wanted)])
+            }
             Part::Mapped {
                 sql,
+                column,
                 entries,
                 default,
             } => {
@@ -531,6 +539,7 @@ impl<'a> Check<'a> {
                 }
                 Check::Any(vec![Cond::Codes {
                     sql: sql.as_str(),
+                    column: column.as_ref(),
                     codes,
                     others,
                 }])
@@ -600,27 +609,32 @@ pub fn write_quantity_predicate(
     w.push(")");
 }
 
-fn write_in(w: &mut SqlWriter, sql: &str, values: Vec<Value>) {
+fn write_in(w: &mut SqlWriter, sql: &str, column: Option<&ColumnInfo>, values: Vec<Value>) {
     w.push(sql).push(" IN (");
     for (i, v) in values.into_iter().enumerate() {
         if i > 0 {
             w.push(", ");
         }
-        w.param(v);
+        w.param_for(column, v);
     }
     w.push(")");
 }
 
 fn write_cond(w: &mut SqlWriter, cond: Cond) {
     match cond {
-        Cond::Eq(sql, wanted) => {
-            w.push(sql).push(" = ").param(wanted);
+        Cond::Eq(sql, column, wanted) => {
+            w.push(sql).push(" = ").param_for(column, wanted);
         }
-        Cond::Codes { sql, codes, others } => {
+        Cond::Codes {
+            sql,
+            column,
+            codes,
+            others,
+        } => {
             w.push("(");
             let listed = !codes.is_empty();
             if listed {
-                write_in(w, sql, codes);
+                write_in(w, sql, column, codes);
             }
             if let Some(others) = others {
                 if listed {
@@ -629,7 +643,7 @@ fn write_cond(w: &mut SqlWriter, cond: Cond) {
                 w.push("(").push(sql).push(" IS NOT NULL");
                 if !others.is_empty() {
                     w.push(" AND NOT ");
-                    write_in(w, sql, others);
+                    write_in(w, sql, column, others);
                 }
                 w.push(")");
             }
@@ -1001,8 +1015,8 @@ mod tests {
         let t = QuantityTarget {
             value: NumberTarget::text("Q.VAL"),
             system: Part::Const(Some(ucum.into())),
-            code: Part::Sql("Q.UCUM".into()),
-            unit: Part::Sql("Q.UNIT".into()),
+            code: Part::Sql("Q.UCUM".into(), None),
+            unit: Part::Sql("Q.UNIT".into(), None),
         };
         let pg = |s: &str| quantity_sql(Dialect::Postgres, &t, s);
         let num = "(CAST(Q.VAL AS NUMERIC) >= $1 AND CAST(Q.VAL AS NUMERIC) < $2)";
@@ -1033,7 +1047,7 @@ mod tests {
             value: NumberTarget::numeric("Q.VAL"),
             system: Part::Const(None),
             code: Part::Const(Some("mg".into())),
-            unit: Part::Sql("Q.UNIT".into()),
+            unit: Part::Sql("Q.UNIT".into(), None),
         };
         let lite = |s: &str| quantity_sql(Dialect::Sqlite, &t, s);
         assert_eq!(lite("lt5||mg"), "(Q.VAL < ?) ; 5f");
@@ -1043,8 +1057,8 @@ mod tests {
         // Everything in columns.
         let t = QuantityTarget {
             value: NumberTarget::numeric("Q.VAL"),
-            system: Part::Sql("Q.SYS".into()),
-            code: Part::Sql("Q.CODE".into()),
+            system: Part::Sql("Q.SYS".into(), None),
+            code: Part::Sql("Q.CODE".into(), None),
             unit: Part::Const(None),
         };
         let lite = |s: &str| quantity_sql(Dialect::Sqlite, &t, s);
@@ -1063,6 +1077,7 @@ mod tests {
     fn quantity_sql_searches_mapped_codes_in_reverse() {
         let code = |default: Option<&str>| Part::Mapped {
             sql: "Q.U".into(),
+            column: None,
             entries: vec![
                 (vec![Value::from("MG")], Some("mg".into())),
                 (vec![Value::from("G"), Value::from("G ")], Some("g".into())),

@@ -16,13 +16,16 @@
 //!   usual `_ci` / `_ai_ci` collations ignore them; `_bin` and `_as_` ones do not).
 //!
 //! Starts-with is a range on the folded column (which an expression index serves) rechecked
-//! with `LIKE` (or, with `unaccent`, `starts_with`); on MySQL/MariaDB a lower bound and the
-//! `LIKE`, whose prefix the optimizer turns into a range by the column's collation.
+//! with `LIKE` (or, with `unaccent`, `starts_with`); on PostgreSQL compared in the `"C"`
+//! collation, since the range's upper bound is one in code point order only (the index must be
+//! declared `COLLATE "C"` too); on MySQL/MariaDB a lower bound and the `LIKE`, whose prefix the
+//! optimizer turns into a range by the column's collation.
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 use crate::dialect::Dialect;
+use crate::mapping::ColumnInfo;
 use crate::plan::SqlWriter;
 use crate::request::search::Modifier;
 
@@ -104,17 +107,31 @@ pub fn prefix_upper_bound(prefix: &str) -> Option<String> {
     None
 }
 
-/// A string criterion on the SQL value `sql`: case-insensitive (and, per `accents`,
-/// accent-insensitive) starts-with by default, `:contains`, or `:exact` (as sent).
+/// `folded` as the starts-with range compares it: on PostgreSQL in the `"C"` collation, whose
+/// code point order is the one [`prefix_upper_bound`] bounds by (under a linguistic collation,
+/// the column's or the database's, `schul{` sorts before `schulz`, and punctuation may even be
+/// ignored); an expression index declared `COLLATE "C"` serves it. Elsewhere as it is.
+fn code_point_order(dialect: Dialect, folded: String) -> String {
+    if dialect == Dialect::Postgres {
+        format!("{folded} COLLATE \"C\"")
+    } else {
+        folded
+    }
+}
+
+/// A string criterion on the SQL value `sql` (the column `column`, when it is one):
+/// case-insensitive (and, per `accents`, accent-insensitive) starts-with by default,
+/// `:contains`, or `:exact` (as sent, bound as the column compares it).
 pub fn write_string_match(
     w: &mut SqlWriter,
     sql: &str,
+    column: Option<&ColumnInfo>,
     text: &str,
     modifier: Option<&Modifier>,
     accents: &Accents,
 ) {
     if modifier == Some(&Modifier::Exact) {
-        w.push(sql).push(" = ").param(text.to_string());
+        w.push(sql).push(" = ").param_for(column, text.to_string());
         if w.dialect() == Dialect::Mysql {
             // MySQL's usual collations ignore case and accents; :exact must not.
             w.push(" AND BINARY ")
@@ -127,13 +144,14 @@ pub fn write_string_match(
     match accents {
         Accents::AsStored => {
             let value = fold_value(text, w.dialect(), accents);
-            let col = format!("LOWER({sql})");
+            let folded = format!("LOWER({sql})");
             if modifier == Some(&Modifier::Contains) {
-                w.push(&col).push(" LIKE ");
+                w.push(&folded).push(" LIKE ");
                 w.param(format!("%{}%", like_escaped(&value)));
                 w.push(" ESCAPE '!'");
                 return;
             }
+            let col = code_point_order(w.dialect(), folded);
             w.push(&col).push(" >= ").param(value.clone());
             // Not on MySQL/MariaDB: under their collations the next code point is no upper
             // bound (`ê`+1 = `ë` is equal to it where accents are ignored; punctuation sorts
@@ -150,7 +168,7 @@ pub fn write_string_match(
         }
         Accents::Unaccent(f) => {
             let value = fold_value(text, w.dialect(), accents);
-            let col = format!("{f}(LOWER({sql}))");
+            let unaccented = format!("{f}(LOWER({sql}))");
             // An ASCII value is what unaccent() makes of it; others go through it in SQL.
             let folded = |w: &mut SqlWriter, v: String| {
                 if v.is_ascii() {
@@ -160,11 +178,12 @@ pub fn write_string_match(
                 }
             };
             if modifier == Some(&Modifier::Contains) {
-                w.push("STRPOS(").push(&col).push(", ");
+                w.push("STRPOS(").push(&unaccented).push(", ");
                 folded(w, value);
                 w.push(") > 0");
                 return;
             }
+            let col = code_point_order(w.dialect(), unaccented);
             w.push(&col).push(" >= ");
             folded(w, value.clone());
             // Bounded by the value up to its last ASCII character, which unaccent() keeps.
@@ -207,7 +226,7 @@ mod tests {
     #[test]
     fn mysql_has_no_code_point_upper_bound() {
         let mut w = SqlWriter::new(Dialect::Mysql);
-        write_string_match(&mut w, "LAST_NM", "Lévê", None, &Accents::AsStored);
+        write_string_match(&mut w, "LAST_NM", None, "Lévê", None, &Accents::AsStored);
         assert_eq!(
             w.finish().sql,
             "LOWER(LAST_NM) >= ? AND LOWER(LAST_NM) LIKE ? ESCAPE '!'"
@@ -215,9 +234,19 @@ mod tests {
     }
 
     #[test]
+    fn only_postgres_compares_the_range_in_the_c_collation() {
+        let mut w = SqlWriter::new(Dialect::Sqlite);
+        write_string_match(&mut w, "LAST_NM", None, "smi", None, &Accents::AsStored);
+        assert_eq!(
+            w.finish().sql,
+            "LOWER(LAST_NM) >= ? AND LOWER(LAST_NM) < ? AND LOWER(LAST_NM) LIKE ? ESCAPE '!'"
+        );
+    }
+
+    #[test]
     fn sqlite_values_fold_like_its_lower() {
         let mut w = SqlWriter::new(Dialect::Sqlite);
-        write_string_match(&mut w, "LAST_NM", "LÉv", None, &Accents::AsStored);
+        write_string_match(&mut w, "LAST_NM", None, "LÉv", None, &Accents::AsStored);
         assert_eq!(w.finish().params[0], Value::from("lÉv"));
     }
 
@@ -230,7 +259,7 @@ mod tests {
 
     fn plan(text: &str, modifier: Option<&Modifier>, accents: &Accents) -> (String, Vec<Value>) {
         let mut w = SqlWriter::new(Dialect::Postgres);
-        write_string_match(&mut w, "P.\"LAST_NM\"", text, modifier, accents);
+        write_string_match(&mut w, "P.\"LAST_NM\"", None, text, modifier, accents);
         let s = w.finish();
         (s.sql, s.params)
     }
@@ -240,7 +269,8 @@ mod tests {
         let (sql, params) = plan("Smí", None, &Accents::AsStored);
         assert_eq!(
             sql,
-            "LOWER(P.\"LAST_NM\") >= $1 AND LOWER(P.\"LAST_NM\") < $2 AND LOWER(P.\"LAST_NM\") LIKE $3 ESCAPE '!'"
+            "LOWER(P.\"LAST_NM\") COLLATE \"C\" >= $1 AND LOWER(P.\"LAST_NM\") COLLATE \"C\" < $2 \
+             AND LOWER(P.\"LAST_NM\") COLLATE \"C\" LIKE $3 ESCAPE '!'"
         );
         assert_eq!(
             params,
@@ -257,8 +287,9 @@ mod tests {
         let (sql, params) = plan("Smí", None, &ua);
         assert_eq!(
             sql,
-            "unaccent(LOWER(P.\"LAST_NM\")) >= $1 AND unaccent(LOWER(P.\"LAST_NM\")) < $2 \
-             AND STARTS_WITH(unaccent(LOWER(P.\"LAST_NM\")), $3)"
+            "unaccent(LOWER(P.\"LAST_NM\")) COLLATE \"C\" >= $1 \
+             AND unaccent(LOWER(P.\"LAST_NM\")) COLLATE \"C\" < $2 \
+             AND STARTS_WITH(unaccent(LOWER(P.\"LAST_NM\")) COLLATE \"C\", $3)"
         );
         assert_eq!(
             params,
@@ -268,8 +299,9 @@ mod tests {
         let (sql, params) = plan("Wł", None, &ua);
         assert_eq!(
             sql,
-            "unaccent(LOWER(P.\"LAST_NM\")) >= unaccent($1) AND unaccent(LOWER(P.\"LAST_NM\")) < $2 \
-             AND STARTS_WITH(unaccent(LOWER(P.\"LAST_NM\")), unaccent($3))"
+            "unaccent(LOWER(P.\"LAST_NM\")) COLLATE \"C\" >= unaccent($1) \
+             AND unaccent(LOWER(P.\"LAST_NM\")) COLLATE \"C\" < $2 \
+             AND STARTS_WITH(unaccent(LOWER(P.\"LAST_NM\")) COLLATE \"C\", unaccent($3))"
         );
         assert_eq!(
             params,

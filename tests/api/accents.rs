@@ -40,17 +40,20 @@ enum Kind {
     MysqlCi,
 }
 
-async fn prepare(url: &str, extra: &[&str]) {
+/// Seeds the database at `url` with as many patients as `names` has, sets their family names
+/// (`PAT_ID`, `LAST_NM`), and runs `extra`.
+pub(crate) async fn prepare_names(url: &str, names: &[(u32, &str)], extra: &[&str]) {
     fhir_facade::seed::seed_database(
         url,
         &fhir_facade::seed::SeedOptions {
-            patients: 8,
+            patients: names.len() as u32,
             ..Default::default()
         },
     )
     .await
     .expect("seed");
-    for (id, name) in NAMES {
+    for (id, name) in names {
+        let name = name.replace('\'', "''");
         exec(
             url,
             &format!("UPDATE PATIENT SET LAST_NM = '{name}', DEL_FLG = 'N' WHERE PAT_ID = {id}"),
@@ -62,8 +65,12 @@ async fn prepare(url: &str, extra: &[&str]) {
     }
 }
 
+async fn prepare(url: &str, extra: &[&str]) {
+    prepare_names(url, &NAMES, extra).await;
+}
+
 /// Whether the `unaccent` extension can be created on the PostgreSQL server.
-async fn unaccent_available(url: &str) -> bool {
+pub(crate) async fn unaccent_available(url: &str) -> bool {
     let mut conn = fhir_facade::seed::Conn::open(url).await.expect("connect");
     let ok = conn
         .exec("DO $$ BEGIN PERFORM 1 FROM pg_available_extensions WHERE name = 'unaccent'; IF NOT FOUND THEN RAISE EXCEPTION 'no unaccent'; END IF; END $$")
@@ -74,14 +81,14 @@ async fn unaccent_available(url: &str) -> bool {
 }
 
 /// What the start-up probe finds on the database at `url`.
-async fn probe(url: &str) -> Accents {
+pub(crate) async fn probe(url: &str) -> Accents {
     let db = fhir_facade::db::Database::connect(&settings(url, MAPPING).db)
         .await
         .expect("connect");
     fhir_facade::startup::probe_accents(&db).await
 }
 
-const WRAPPER: &str = "CREATE FUNCTION fhir_facade_unaccent(text) RETURNS text \
+pub(crate) const WRAPPER: &str = "CREATE FUNCTION fhir_facade_unaccent(text) RETURNS text \
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT \
     AS $$ SELECT public.unaccent('public.unaccent'::regdictionary, $1) $$";
 
@@ -109,7 +116,7 @@ async fn apps() -> Vec<(Kind, TestApp)> {
                 .await
                 .unwrap();
             let index = "CREATE INDEX ix_patient_last_nm_unaccent \
-                         ON PATIENT (fhir_facade_unaccent(LOWER(LAST_NM)))";
+                         ON PATIENT ((fhir_facade_unaccent(LOWER(LAST_NM)) COLLATE \"C\"))";
             prepare(&url, &[ext, WRAPPER, index]).await;
             // The wrapper is preferred, so that the index can serve the searches.
             assert_eq!(
@@ -142,7 +149,7 @@ async fn apps() -> Vec<(Kind, TestApp)> {
     apps
 }
 
-async fn ids(app: &TestApp, query: &str) -> BTreeSet<u32> {
+pub(crate) async fn ids(app: &TestApp, query: &str) -> BTreeSet<u32> {
     let url = reqwest::Url::parse_with_params(
         &format!("{}/Patient", app.base),
         form_urlencoded::parse(query.as_bytes()).chain([("_count".into(), "100".into())]),

@@ -26,7 +26,7 @@ pub const PATIENTS: u32 = 120;
 pub const SERVER_DB: &str = "fhir_facade_api_test";
 
 /// Runs `f` to completion on a runtime of its own (for one-time set-up from any test).
-fn block_on<F: std::future::Future + Send + 'static>(f: F) -> F::Output
+pub(crate) fn block_on<F: std::future::Future + Send + 'static>(f: F) -> F::Output
 where
     F::Output: Send + 'static,
 {

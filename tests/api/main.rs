@@ -10,6 +10,8 @@ mod servers;
 
 mod accents;
 mod backends;
+mod char_plans;
+mod collation;
 mod conditional;
 mod crossref;
 mod errors;
@@ -17,6 +19,7 @@ mod expect;
 mod helpers;
 mod include;
 mod metadata;
+mod plans;
 mod read;
 mod search;
 mod search_uri_composite;

@@ -2,113 +2,29 @@
 //! order (no sort of the whole table), on the first page and after a keyset, as the
 //! database's own EXPLAIN shows.
 
-use std::time::Duration;
-
-use fhir_facade::db::{Database, DbSettings, Value};
+use fhir_facade::db::Value;
 use fhir_facade::dialect::Dialect;
 use fhir_facade::plan::KeyValue;
 use fhir_facade::plan::Statement;
-use fhir_facade::plan::search::{Branch, Context, Keyset, effective_sort, page_query, sort_values};
-use fhir_facade::request::search::SearchRequest;
-use sea_query_sqlx::SqlxValues;
-use sqlx::{AssertSqlSafe, Connection, Row};
+use fhir_facade::plan::search::Keyset;
 
-use crate::helpers::{Backend, MAPPING, backend};
+use crate::helpers::{Backend, backend};
+use crate::plans::{explain, page_statement};
 
 /// The page statements of `Patient?_sort=<sort>`: the first page and the page after a
 /// patient born on 1974-06-25, planned with the mapping checked against `backend`.
 async fn pages(backend: &Backend, sort: &str) -> Vec<Statement> {
-    let db = Database::connect(&DbSettings {
-        url: backend.url.clone(),
-        replicas: vec![],
-        max_connections: 1,
-        connect_timeout: Duration::from_secs(5),
-        statement_timeout: Duration::from_secs(5),
-    })
-    .await
-    .unwrap();
-    let mut m = fhir_facade::mapping::load(MAPPING, backend.dialect).unwrap();
-    fhir_facade::startup::check_against_database(MAPPING, &mut m, &db)
-        .await
-        .unwrap();
-    let params = vec![("_sort".to_string(), sort.to_string())];
-    let req = SearchRequest::parse(&m, "Patient", &params, false, 1000, 3).unwrap();
-    let source = m.sources_of("Patient").next().unwrap();
-    let cx = || Context {
-        source,
-        dialect: backend.dialect,
-        tz: m.timezone,
-        base_url: "http://localhost/fhir",
-        mapping: &m,
-        accents: &fhir_facade::search::string::Accents::AsStored,
-    };
-    let (sort, key_desc) = sort_values(&cx(), &req.sort).unwrap();
-    let branches = [Branch { cx: cx(), sort }];
     let after = Keyset {
         source: 0,
         sort: vec![Value::Text("19740625".into())],
         key: KeyValue::Int(1),
     };
-    [None, Some(&after)]
-        .into_iter()
-        .map(|k| {
-            page_query(
-                &branches,
-                effective_sort(&req.sort),
-                key_desc,
-                &req.filters,
-                k,
-                21,
-            )
-            .unwrap()
-            .statement
-        })
-        .collect()
-}
-
-/// The plan of `stmt`, one line per plan node (SQLite: `id parent detail`). PostgreSQL plans
-/// with sequential and bitmap scans disabled: on the small sample it would rather read the
-/// whole table (or range) and sort it, and the test is whether the index can serve the
-/// statement's order at all.
-async fn explain(backend: &Backend, stmt: &Statement) -> String {
-    let values = || SqlxValues(sea_query::Values(stmt.params.clone()));
-    match backend.dialect {
-        Dialect::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(&backend.url).await.unwrap();
-            let sql = format!("EXPLAIN QUERY PLAN {}", stmt.sql);
-            sqlx::query_with(AssertSqlSafe(sql), values())
-                .fetch_all(&mut c)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{} {} {}",
-                        r.get::<i64, _>(0),
-                        r.get::<i64, _>(1),
-                        r.get::<String, _>(3)
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        }
-        Dialect::Postgres => {
-            let mut c = sqlx::PgConnection::connect(&backend.url).await.unwrap();
-            for set in ["SET enable_seqscan = off", "SET enable_bitmapscan = off"] {
-                sqlx::query(set).execute(&mut c).await.unwrap();
-            }
-            let sql = format!("EXPLAIN {}", stmt.sql);
-            sqlx::query_with(AssertSqlSafe(sql), values())
-                .fetch_all(&mut c)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get::<String, _>(0))
-                .collect::<Vec<_>>()
-                .join("\n")
-        }
-        Dialect::Mysql => unreachable!("not explained here"),
+    let mut out = Vec::new();
+    for k in [None, Some(&after)] {
+        let params = [("_sort", sort)];
+        out.push(page_statement(&backend.url, backend.dialect, "Patient", &params, k).await);
     }
+    out
 }
 
 /// SQLite: every read of PATIENT goes through the index, and no temporary B-tree sorts the
@@ -178,7 +94,7 @@ async fn a_bare_sort_reads_the_sort_columns_index_in_order() {
         };
         for sort in ["birthdate", "-birthdate"] {
             for (n, stmt) in pages(b, sort).await.iter().enumerate() {
-                let plan = explain(b, stmt).await;
+                let plan = explain(&b.url, b.dialect, stmt, true).await;
                 let checked = match dialect {
                     Dialect::Sqlite => check_sqlite(&plan),
                     _ => check_postgres(&plan, n > 0),
