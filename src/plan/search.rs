@@ -595,6 +595,37 @@ fn write_not_blank(w: &mut SqlWriter, sql: &str, info: Option<&crate::mapping::C
     }
 }
 
+/// Whether a plain token value (`code`, `system|code`, `|code`, `system|`) can be seen to miss
+/// `t` from the mapping alone: a constant or absent system or code that differs, or a value map
+/// with no entry for it.
+fn token_cannot_match(cx: &Context, t: &SearchTarget, c: &Criterion, raw: &str) -> bool {
+    let SearchTarget::Token { system, code, .. } = t else {
+        return false;
+    };
+    if matches!(c.modifier, Some(Modifier::Text | Modifier::OfType)) {
+        return false;
+    }
+    let tv = token_value(raw);
+    let misses = |part: &TokenPart, want: Option<&str>| match part {
+        TokenPart::Absent => want.is_some(),
+        TokenPart::Const(k) => want != Some(k.as_str()),
+        TokenPart::Leaf(_) => false,
+        TokenPart::Mapped(l, field) => {
+            let Some(map) = value_map(element(cx.source, *l)) else {
+                return true;
+            };
+            let hit = |v: &MapValue| map_field(v, *field).as_deref() == want;
+            !map.values.values().any(hit) && !map.default.as_ref().is_some_and(hit)
+        }
+    };
+    let system_misses = match tv.system.as_deref() {
+        None => false,
+        Some("") => misses(system, None),
+        Some(s) => misses(system, Some(s)),
+    };
+    system_misses || tv.code.as_deref().is_some_and(|v| misses(code, Some(v)))
+}
+
 /// The leaf a token part reads, for locating the predicate.
 fn part_location(part: &TokenPart) -> Option<Location> {
     match part {
@@ -653,8 +684,18 @@ fn write_targets_match(
     raw: &str,
     within: Option<Location>,
 ) -> Result<(), PlanError> {
+    // Alternatives that cannot match are left out rather than written as `1=0 AND ...`:
+    // SQLite does not simplify them away, and an OR with them keeps it from using an index.
+    let live: Vec<&SearchTarget> = targets
+        .iter()
+        .filter(|t| !token_cannot_match(cx, t, c, raw))
+        .collect();
+    if live.is_empty() {
+        w.push("(1=0)");
+        return Ok(());
+    }
     w.push("(");
-    for (i, t) in targets.iter().enumerate() {
+    for (i, t) in live.into_iter().enumerate() {
         if i > 0 {
             w.push(" OR ");
         }
