@@ -1,5 +1,5 @@
-//! Criteria that cross resources (chains, `_has`, compartments) as uncorrelated `IN`
-//! subqueries over the other resource's sources. Pure.
+//! Criteria that cross resources (chains and `_has`) as uncorrelated `IN` subqueries over
+//! the other resource's sources. Pure.
 //!
 //! A forward hop (`subject:Patient.name=x`) keeps the rows whose reference column is among the
 //! keys of the patients matching `name=x`; a reverse hop (`_has:Observation:patient:code=y`)
