@@ -37,3 +37,14 @@ pub fn load(path: &str, dialect: Dialect) -> Result<Mapping, MappingLoadError> {
     })?;
     parse(path, &text, dialect)
 }
+
+/// The repository's sample `mapping.toml`, compiled for SQLite without a database (for unit
+/// tests of the layers that read a mapping).
+#[cfg(test)]
+pub fn sample() -> Mapping {
+    load(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml"),
+        crate::dialect::Dialect::Sqlite,
+    )
+    .expect("the sample mapping compiles")
+}

@@ -228,15 +228,7 @@ fn declared_refs(mapping: &Mapping, resource_type: &str, to: Option<&str>) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dialect::Dialect;
-
-    fn sample() -> Mapping {
-        crate::mapping::load(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml"),
-            Dialect::Sqlite,
-        )
-        .unwrap()
-    }
+    use crate::mapping::sample;
 
     fn forward(param: &str, targets: &[&str]) -> Hop {
         Hop::Forward {

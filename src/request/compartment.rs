@@ -116,15 +116,7 @@ impl Compartment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dialect::Dialect;
-
-    fn sample() -> Mapping {
-        crate::mapping::load(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml"),
-            Dialect::Sqlite,
-        )
-        .unwrap()
-    }
+    use crate::mapping::sample;
 
     #[test]
     fn membership_follows_the_definition_and_the_mapping() {
