@@ -68,6 +68,12 @@ const SEARCHES: &[(&str, &str)] = &[
         "observation_component_code_value_quantity",
         "Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140,8462-4$lt60",
     ),
+    // What _include and _revinclude read: many ids or references as one IN list per source.
+    ("include_patients_by_id", "Patient?_id=1,3,lab-4"),
+    (
+        "revinclude_observations_by_reference",
+        "Observation?patient=Patient/1,Patient/3",
+    ),
     // A bare sort: the native ORDER BY an index on BIRTH_DT serves.
     ("patient_sort_birthdate", "Patient?_sort=birthdate"),
     // A value-mapped code (CASE over bound legacy codes) and a column with NULLs.
@@ -210,60 +216,6 @@ fn sorted_page_after_a_keyset_per_dialect() {
         insta::assert_snapshot!(
             format!("patient_sorted_after_{}", dialect.key()),
             format!("{}\n-- params: {:?}", page.sql, page.params)
-        );
-    }
-}
-
-#[test]
-fn include_statements_per_dialect() {
-    use fhir_facade::mapping::references::links_of;
-    use fhir_facade::plan::SourceLayout;
-    use fhir_facade::plan::include::{RefKeys, rows_by_key, rows_referring};
-    for dialect in Dialect::ALL {
-        let m = mapping(dialect);
-        // _include=Observation:patient: the patients, by key.
-        let patient = m.sources_of("Patient").next().unwrap();
-        let by_key = rows_by_key(
-            patient,
-            &SourceLayout::of(patient),
-            &[KeyValue::Int(1), KeyValue::Int(3)],
-            1001,
-            dialect,
-        );
-        // _revinclude=Observation:patient on Patient: the lab results that refer to them.
-        let link = links_of(&m, "Observation")
-            .into_iter()
-            .find(|l| l.code == "patient")
-            .unwrap();
-        let cx = Context {
-            source: link.from,
-            dialect,
-            tz: m.timezone,
-            base_url: "http://localhost/fhir",
-            mapping: &m,
-            accents: &Accents::AsStored,
-        };
-        let referring = rows_referring(
-            &cx,
-            &SourceLayout::of(link.from),
-            &[RefKeys {
-                leaf: link.leaf,
-                keys: vec!["1".into(), "3".into()],
-            }],
-            1001,
-        )
-        .unwrap();
-        insta::assert_snapshot!(
-            format!("include_statements_{}", dialect.key()),
-            format!(
-                "-- _include, {}:\n{}\n-- params: {:?}\n-- _revinclude, {}:\n{}\n-- params: {:?}",
-                patient.name,
-                by_key.sql,
-                by_key.params,
-                link.from.name,
-                referring.sql,
-                referring.params
-            )
         );
     }
 }

@@ -2,7 +2,6 @@
 
 pub mod chain;
 pub mod estimate;
-pub mod include;
 pub mod keyset;
 pub mod layout;
 pub mod page;

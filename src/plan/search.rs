@@ -289,6 +289,9 @@ fn write_one_filter(w: &mut SqlWriter, cx: &Context, f: &Filter) -> Result<(), P
             _ => write_present(w, cx, d),
         };
     }
+    if f.values.len() > 1 && write_key_lists(w, cx, d, f)? {
+        return Ok(());
+    }
     let negate = f.modifier == Some(Modifier::Not);
     if negate {
         // :not matches resources without a matching value, including those without a value.
@@ -1158,6 +1161,96 @@ fn quantity_part(cx: &Context, part: &TokenPart) -> number::Part {
         }
         TokenPart::Absent => number::Part::Const(None),
     }
+}
+
+/// Several `_id` or reference values as one `IN (...)` list per target, instead of an `OR` of
+/// equalities (includes and `$everything` ask for hundreds at once). `Ok(false)`, writing
+/// nothing, when the parameter has other kinds of targets.
+fn write_key_lists(
+    w: &mut SqlWriter,
+    cx: &Context,
+    d: &SearchDecl,
+    f: &Filter,
+) -> Result<bool, PlanError> {
+    let wanted_type = match &f.modifier {
+        None => None,
+        Some(Modifier::Type(t)) => Some(t.as_str()),
+        Some(_) => return Ok(false),
+    };
+    let mut lists: Vec<(Option<LeafRef>, Vec<String>)> = Vec::new();
+    for t in &d.targets {
+        match t {
+            SearchTarget::Id if wanted_type.is_none() => {
+                let prefix = cx.source.id.prefix.as_str();
+                let keys = f
+                    .values
+                    .iter()
+                    .map(|raw| unescape(raw))
+                    .filter_map(|id| {
+                        let rest = id.strip_prefix(prefix).filter(|r| !r.is_empty())?;
+                        super::read::key_for_id(cx.source, rest)?;
+                        Some(rest.to_string())
+                    })
+                    .collect();
+                lists.push((None, keys));
+            }
+            SearchTarget::Reference(l) => {
+                let ElementValue::Sql {
+                    convert:
+                        Convert::Reference {
+                            resource_type,
+                            prefix,
+                            ..
+                        },
+                    ..
+                } = &element(cx.source, *l).value
+                else {
+                    return Ok(false);
+                };
+                let mut keys = Vec::new();
+                for raw in &f.values {
+                    if let Some((ty, id)) = reference_key(cx.base_url, &unescape(raw), wanted_type)?
+                        && ty.as_deref().is_none_or(|t| t == resource_type)
+                        && let Some(key) = id.strip_prefix(prefix.as_str())
+                        && !key.is_empty()
+                    {
+                        keys.push(key.to_string());
+                    }
+                }
+                lists.push((Some(*l), keys));
+            }
+            _ => return Ok(false),
+        }
+    }
+    w.push("(");
+    let mut any = false;
+    for (leaf, keys) in lists {
+        if keys.is_empty() {
+            continue;
+        }
+        if any {
+            w.push(" OR ");
+        }
+        any = true;
+        match leaf {
+            None => {
+                let mut id = SqlWriter::new(cx.dialect);
+                write_value(&mut id, &cx.source.alias, &cx.source.id.value);
+                let info = cx.source.id.value.column_info();
+                write_equals(w, &id.finish().sql, info, &keys);
+            }
+            Some(l) => in_location(w, cx, l.location, |w| {
+                let (sql, el) = leaf_sql(cx, l);
+                write_equals(w, &sql, column_info(el), &keys);
+                Ok(())
+            })?,
+        }
+    }
+    if !any {
+        w.push("1=0");
+    }
+    w.push(")");
+    Ok(true)
 }
 
 fn write_id(w: &mut SqlWriter, cx: &Context, raw: &str) {

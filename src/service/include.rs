@@ -1,5 +1,6 @@
 //! `_include` and `_revinclude`: the resources a page's matches refer to, and those that refer
-//! to them, read in one statement per source per round (plus the batched child-table reads),
+//! to them, read as searches (`_id=a,b,...`, `subject=Patient/1,Patient/2,...`): one statement
+//! per included type per round over all its sources (plus the batched child-table reads),
 //! never one per resource.
 //!
 //! Round 0 applies every include to the matches; each further round applies the `:iterate`
@@ -13,17 +14,13 @@ use std::collections::{HashMap, HashSet};
 use indexmap::{IndexMap, IndexSet};
 use serde_json::{Map, Value as Json};
 
-use super::rows::build_resources;
-use super::search::SearchError;
-use crate::assemble::resource::row_id;
-use crate::db::{Database, QueryCounter, Row};
+use super::search::{SearchError, search};
+use crate::db::{Database, QueryCounter};
 use crate::mapping::references::{RefLink, leaf_json_path};
-use crate::mapping::{LeafRef, Mapping, Source};
-use crate::plan::include::{RefKeys, rows_by_key, rows_referring};
+use crate::mapping::{Mapping, Source};
 use crate::plan::read::key_for_id;
-use crate::plan::search::Context;
-use crate::plan::{KeyValue, SourceLayout};
 use crate::request::include::Include;
+use crate::request::search::{Filter, SearchRequest};
 
 /// Most keys bound in one statement (far below every backend's parameter limit).
 const MAX_KEYS_PER_STATEMENT: usize = 1000;
@@ -47,17 +44,10 @@ fn identity(r: &Map<String, Json>) -> Option<Identity> {
     ))
 }
 
-/// The source that serves `ty`/`id`, and the id's key in it.
-fn locate<'a>(mapping: &'a Mapping, ty: &str, id: &str) -> Option<(&'a Source, KeyValue)> {
+/// The source that serves `ty`/`id` (`None` when no source could have it).
+fn locate<'a>(mapping: &'a Mapping, ty: &str, id: &str) -> Option<&'a Source> {
     let (source, rest) = mapping.source_for_id(ty, id)?;
-    Some((source, key_for_id(source, rest)?))
-}
-
-fn key_text(k: &KeyValue) -> String {
-    match k {
-        KeyValue::Int(i) => i.to_string(),
-        KeyValue::Text(s) => s.clone(),
-    }
+    key_for_id(source, rest).map(|_| source)
 }
 
 /// The `reference` strings of the elements at `path` under `v` (every item of a list).
@@ -84,42 +74,41 @@ fn references<'j>(v: &'j Json, path: &[&str], out: &mut Vec<&'j str>) {
     }
 }
 
-/// What one round reads.
+/// What one round reads, per resource type.
 #[derive(Default)]
-struct Wanted<'a> {
-    /// Target source (by name) → id keys to read.
-    by_key: IndexMap<&'a str, (&'a Source, IndexSet<KeyValue>)>,
-    /// Referring source (by name) → reference element → keys it must hold.
-    referring: IndexMap<&'a str, (&'a Source, IndexMap<LeafRef, IndexSet<String>>)>,
+struct Wanted {
+    /// `_include`: type → ids of the resources to read.
+    by_id: IndexMap<String, IndexSet<String>>,
+    /// `_revinclude`: referring type → reference parameter → the references (`Type/id`) the
+    /// resources to read hold.
+    referring: IndexMap<String, IndexMap<String, IndexSet<String>>>,
 }
 
 /// What following `links` from `frontier` asks for (resources already `known` left out).
-fn wanted<'a>(
-    mapping: &'a Mapping,
+fn wanted(
+    mapping: &Mapping,
     known: &HashSet<Identity>,
     frontier: &[Map<String, Json>],
-    links: &[(bool, RefLink<'a>)],
-) -> Wanted<'a> {
+    links: &[(bool, RefLink<'_>)],
+) -> Wanted {
     let mut w = Wanted::default();
     for r in frontier {
         let Some((ty, id)) = identity(r) else {
             continue;
         };
-        let Some((source, key)) = locate(mapping, &ty, &id) else {
+        let Some(source) = locate(mapping, &ty, &id) else {
             continue;
         };
         for (reverse, link) in links {
             if *reverse {
-                if link.target.name != source.name {
-                    continue;
+                if link.target.name == source.name {
+                    w.referring
+                        .entry(link.from_type().to_string())
+                        .or_default()
+                        .entry(link.code.to_string())
+                        .or_default()
+                        .insert(format!("{ty}/{id}"));
                 }
-                w.referring
-                    .entry(link.from.name.as_str())
-                    .or_insert_with(|| (link.from, IndexMap::new()))
-                    .1
-                    .entry(link.leaf)
-                    .or_default()
-                    .insert(key_text(&key));
                 continue;
             }
             if link.from.name != source.name {
@@ -139,20 +128,29 @@ fn wanted<'a>(
                 if t != link.target_type() || known.contains(&(t.to_string(), target_id.into())) {
                     continue;
                 }
-                let Some((target, k)) = locate(mapping, t, target_id) else {
-                    continue;
-                };
-                if target.name == link.target.name {
-                    w.by_key
-                        .entry(target.name.as_str())
-                        .or_insert_with(|| (target, IndexSet::new()))
-                        .1
-                        .insert(k);
+                if locate(mapping, t, target_id).is_some_and(|s| s.name == link.target.name) {
+                    w.by_id
+                        .entry(t.to_string())
+                        .or_default()
+                        .insert(target_id.to_string());
                 }
             }
         }
     }
     w
+}
+
+/// A criterion on reference or id parameter `code` matching any of `values`.
+fn any_of(code: &str, param_type: &str, values: Vec<String>) -> Filter {
+    Filter {
+        hops: Vec::new(),
+        code: code.to_string(),
+        param_type: param_type.to_string(),
+        modifier: None,
+        values,
+        link: String::new(),
+        alternatives: Vec::new(),
+    }
 }
 
 /// The state of one request's includes.
@@ -163,148 +161,89 @@ struct Run<'a> {
     counter: &'a QueryCounter,
     cap: usize,
     known: HashSet<Identity>,
-    /// Known resources per source name (rows a referring statement may return again).
-    known_per_source: HashMap<String, usize>,
+    /// Known resources per type (rows a statement may return again).
+    known_per_type: HashMap<String, usize>,
     out: Vec<Map<String, Json>>,
     truncated: bool,
 }
 
-impl<'a> Run<'a> {
-    fn remember(&mut self, source: &Source, identity: Identity) -> bool {
+impl Run<'_> {
+    fn remember(&mut self, identity: Identity) -> bool {
+        let ty = identity.0.clone();
         if !self.known.insert(identity) {
             return false;
         }
-        *self
-            .known_per_source
-            .entry(source.name.clone())
-            .or_default() += 1;
+        *self.known_per_type.entry(ty).or_default() += 1;
         true
     }
 
-    /// Keeps the rows of `fetched` not served yet, up to the cap.
-    fn keep(
-        &mut self,
-        source: &Source,
-        layout: &SourceLayout,
-        fetched: Vec<Row>,
-        kept: &mut Vec<Row>,
-    ) {
-        for row in fetched {
-            let Some(id) = row_id(source, layout, &row) else {
+    /// Reads the resources of `resource_type` matching `filter`, as a search does (one
+    /// statement over all its sources, plus one per child table), and keeps those not served
+    /// yet, up to the cap. The statement asks for what may still be included, one more to
+    /// tell that there is more, and as many again as this type has resources served already
+    /// (they may come back).
+    async fn fetch(&mut self, resource_type: &str, filter: Filter) -> Result<(), SearchError> {
+        let again = self.known_per_type.get(resource_type).copied().unwrap_or(0);
+        let remaining = self.cap.saturating_sub(self.out.len());
+        let mut req = SearchRequest::new(resource_type, remaining + 1 + again);
+        req.filters.push(filter);
+        let page = search(
+            self.mapping,
+            self.db,
+            &req,
+            None,
+            self.base_url,
+            self.counter,
+        )
+        .await?;
+        for r in page.resources {
+            let Some(identity) = identity(&r) else {
                 continue;
             };
-            let identity = (source.resource_type.clone(), id);
             if self.known.contains(&identity) {
                 continue;
             }
-            if self.out.len() + kept.len() >= self.cap {
+            if self.out.len() >= self.cap {
                 self.truncated = true;
-                return;
+                return Ok(());
             }
-            self.remember(source, identity);
-            kept.push(row);
+            self.remember(identity);
+            self.out.push(r);
         }
-    }
-
-    /// The statement limit: what may still be included, one more to tell that there is more,
-    /// and as many again as this source has resources served already (they may come back).
-    fn limit(&self, source: &Source, kept: usize) -> usize {
-        let remaining = self.cap.saturating_sub(self.out.len() + kept);
-        let again = self
-            .known_per_source
-            .get(&source.name)
-            .copied()
-            .unwrap_or(0);
-        remaining + 1 + again
-    }
-
-    async fn build(
-        &mut self,
-        source: &Source,
-        layout: &SourceLayout,
-        rows: Vec<Row>,
-    ) -> Result<(), SearchError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let built =
-            build_resources(self.mapping, self.db, source, layout, &rows, self.counter).await?;
-        self.out.extend(built.into_iter().flatten());
         Ok(())
     }
 
-    async fn by_key(
-        &mut self,
-        source: &'a Source,
-        keys: &IndexSet<KeyValue>,
-    ) -> Result<(), SearchError> {
-        let layout = SourceLayout::of(source);
-        let keys: Vec<KeyValue> = keys.iter().cloned().collect();
-        let mut kept = Vec::new();
-        for chunk in keys.chunks(MAX_KEYS_PER_STATEMENT) {
-            let limit = self.limit(source, kept.len());
-            let stmt = rows_by_key(source, &layout, chunk, limit, self.db.dialect());
-            let fetched = self.db.fetch(&stmt, self.counter).await?;
-            self.keep(source, &layout, fetched, &mut kept);
-            if self.truncated {
-                break;
-            }
-        }
-        self.build(source, &layout, kept).await
-    }
-
-    async fn referring(
-        &mut self,
-        source: &'a Source,
-        refs: &IndexMap<LeafRef, IndexSet<String>>,
-    ) -> Result<(), SearchError> {
-        let layout = SourceLayout::of(source);
-        let cx = Context {
-            source,
-            dialect: self.db.dialect(),
-            tz: self.mapping.timezone,
-            base_url: self.base_url,
-            mapping: self.mapping,
-            accents: self.db.accents(),
-        };
-        let pairs: Vec<(LeafRef, &String)> = refs
-            .iter()
-            .flat_map(|(leaf, keys)| keys.iter().map(|k| (*leaf, k)))
-            .collect();
-        let mut kept = Vec::new();
-        for chunk in pairs.chunks(MAX_KEYS_PER_STATEMENT) {
-            let mut grouped: Vec<RefKeys> = Vec::new();
-            for (leaf, key) in chunk {
-                match grouped.iter_mut().find(|g| g.leaf == *leaf) {
-                    Some(g) => g.keys.push((*key).clone()),
-                    None => grouped.push(RefKeys {
-                        leaf: *leaf,
-                        keys: vec![(*key).clone()],
-                    }),
+    async fn read(&mut self, wanted: Wanted) -> Result<(), SearchError> {
+        for (ty, ids) in wanted.by_id {
+            let ids: Vec<String> = ids.into_iter().collect();
+            for chunk in ids.chunks(MAX_KEYS_PER_STATEMENT) {
+                self.fetch(&ty, any_of("_id", "token", chunk.to_vec()))
+                    .await?;
+                if self.truncated {
+                    return Ok(());
                 }
             }
-            let limit = self.limit(source, kept.len());
-            let stmt = rows_referring(&cx, &layout, &grouped, limit)?;
-            let fetched = self.db.fetch(&stmt, self.counter).await?;
-            self.keep(source, &layout, fetched, &mut kept);
-            if self.truncated {
-                break;
-            }
         }
-        self.build(source, &layout, kept).await
-    }
-
-    async fn read(&mut self, wanted: Wanted<'a>) -> Result<(), SearchError> {
-        for (source, keys) in wanted.by_key.values() {
-            self.by_key(source, keys).await?;
-            if self.truncated {
-                return Ok(());
-            }
-        }
-        for (source, refs) in wanted.referring.values() {
-            self.referring(source, refs).await?;
-            if self.truncated {
-                return Ok(());
+        for (ty, params) in wanted.referring {
+            let pairs: Vec<(String, String)> = params
+                .into_iter()
+                .flat_map(|(p, refs)| refs.into_iter().map(move |r| (p.clone(), r)))
+                .collect();
+            for chunk in pairs.chunks(MAX_KEYS_PER_STATEMENT) {
+                // One criterion per parameter, any of which may hold.
+                let mut by_param: IndexMap<&str, Vec<String>> = IndexMap::new();
+                for (p, r) in chunk {
+                    by_param.entry(p).or_default().push(r.clone());
+                }
+                let mut filters = by_param
+                    .into_iter()
+                    .map(|(p, refs)| any_of(p, "reference", refs));
+                let mut filter = filters.next().expect("a chunk is not empty");
+                filter.alternatives = filters.collect();
+                self.fetch(&ty, filter).await?;
+                if self.truncated {
+                    return Ok(());
+                }
             }
         }
         Ok(())
@@ -340,15 +279,13 @@ pub async fn include(
         counter,
         cap,
         known: HashSet::new(),
-        known_per_source: HashMap::new(),
+        known_per_type: HashMap::new(),
         out: Vec::new(),
         truncated: false,
     };
     for r in matches {
-        if let Some((ty, id)) = identity(r)
-            && let Some((source, _)) = locate(mapping, &ty, &id)
-        {
-            run.remember(source, (ty, id));
+        if let Some(identity) = identity(r) {
+            run.remember(identity);
         }
     }
     let mut wanted_now = wanted(mapping, &run.known, matches, &all);
