@@ -60,7 +60,19 @@ pub fn resolve(
     max_hops: usize,
 ) -> Result<Chained, ChainError> {
     let crosses = name.starts_with("_has:") || name.contains('.') || name.ends_with(":identifier");
-    let resolved = resolve_part(mapping, resource_type, name).and_then(|c| {
+    // Every hop is written as a `.` or a `_has:`: count them before resolving, so that a
+    // crafted name cannot recurse deeper than the limit.
+    let written = name.matches('.').count()
+        + name.matches("_has:").count()
+        + usize::from(name.ends_with(":identifier"));
+    let resolved = if written > max_hops {
+        Err(ChainError::Invalid(format!(
+            "it crosses {written} resources; this server allows at most {max_hops}"
+        )))
+    } else {
+        resolve_part(mapping, resource_type, name)
+    };
+    let resolved = resolved.and_then(|c| {
         if c.hops.len() > max_hops {
             return Err(ChainError::Invalid(format!(
                 "it crosses {} resources; this server allows at most {max_hops}",
@@ -318,6 +330,9 @@ mod tests {
         assert!(err("subject:Practitioner.name").contains("does not refer to Practitioner"));
         assert!(err("subject.nope").starts_with("'subject.nope': unknown search parameter 'nope'"));
         assert!(err("encounter.service-provider.partof.name").contains("crosses 3 resources"));
+        // A crafted name is refused before it is resolved (no deep recursion).
+        let long = format!("{}name", "subject.".repeat(100_000));
+        assert!(err(&long).contains("crosses 100000 resources"));
         assert!(err("_has:Observation").contains("_has takes"));
         assert!(err("_has:Patient:general-practitioner:name").contains("pointing to Observation"));
         assert!(matches!(
