@@ -145,7 +145,7 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
                     "name": "everything",
                     "definition": OPERATION_DEFINITION,
                     "documentation": format!(
-                        "The patient and every resource of their compartment served here ({}), paged; `_since`, `_type` and `_count` are supported.",
+                        "The patient and every resource of their compartment served here ({}), paged, with the resources they refer to outside it; `_since`, `_type` and `_count` are supported.",
                         in_compartment.join(", ")
                     ),
                 }]);

@@ -235,6 +235,7 @@ pub async fn everything(
         &request,
         cursor.as_ref(),
         &state.base_url,
+        state.max_includes,
         &counter,
     )
     .await
@@ -253,6 +254,9 @@ pub async fn everything(
         page.next.as_ref(),
     );
     let mut warnings: Vec<Issue> = ignored_warnings(&request.ignored);
+    if page.included.truncated {
+        warnings.push(includes_cut_short(state.max_includes));
+    }
     warnings.extend(page.warnings.into_iter().map(|w| Issue {
         severity: Severity::Warning,
         code: "informational",
@@ -261,7 +265,7 @@ pub async fn everything(
     let bundle = searchset(SearchSet {
         base_url: &state.base_url,
         resources: page.resources,
-        included: Vec::new(),
+        included: page.included.resources,
         self_link,
         next_link,
         total: None,
@@ -295,6 +299,17 @@ fn paging_links(
     };
     let next_link = next.map(|c| with_cursor(&state.cursors.encode(c, scope, link_params)));
     (self_link, next_link)
+}
+
+/// The warning of a page whose included resources were cut at the cap.
+fn includes_cut_short(max_includes: usize) -> Issue {
+    Issue {
+        severity: Severity::Warning,
+        code: "too-costly",
+        diagnostics: format!(
+            "only the first {max_includes} included resources are returned (the server's limit per page) and more exist: ask for a smaller _count, or search for them directly"
+        ),
+    }
 }
 
 fn search_error(e: SearchError) -> ApiError {
@@ -426,14 +441,7 @@ async fn run_search(
     );
     let mut warnings = ignored_warnings(&request.ignored);
     if included.truncated {
-        warnings.push(Issue {
-            severity: Severity::Warning,
-            code: "too-costly",
-            diagnostics: format!(
-                "only the first {} included resources are returned (the server's limit per page) and more exist: ask for a smaller _count, or search for them directly",
-                state.max_includes
-            ),
-        });
+        warnings.push(includes_cut_short(state.max_includes));
     }
     let mut resources = page.resources;
     for r in &mut resources {

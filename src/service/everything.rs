@@ -3,22 +3,30 @@
 //!
 //! A page is filled from one compartment search per type it touches. The cursor names the
 //! position in the whole sequence: every source of every returned type, numbered in order, so
-//! the plain search cursor (source, last key) serves unchanged.
+//! the plain search cursor (source, last key) serves unchanged. The resources the page refers
+//! to outside the compartment (practitioners, organizations...) come with it as includes, as
+//! the operation's definition asks ("and any resource referenced from those").
 
 use serde_json::{Map, Value as Json};
 
+use super::include::{Included, include};
 use super::search::{Page, SearchError, search};
 use crate::db::{Database, QueryCounter};
 use crate::mapping::Mapping;
+use crate::mapping::references::links_of;
 use crate::request::compartment::Compartment;
+use crate::request::compartment::patient_types;
 use crate::request::cursor::Cursor;
 use crate::request::everything::EverythingRequest;
+use crate::request::include::Include;
 use crate::request::search::{Filter, SearchRequest};
 
 /// One page of `$everything`.
 pub struct EverythingPage {
     /// The resources.
     pub resources: Vec<Map<String, Json>>,
+    /// The resources they refer to outside the compartment.
+    pub included: Included,
     /// Where the next page starts, if there may be one.
     pub next: Option<Cursor>,
     /// Things the client should know (e.g. `_since` not applicable to a type).
@@ -32,6 +40,7 @@ pub async fn everything(
     req: &EverythingRequest,
     cursor: Option<&Cursor>,
     base_url: &str,
+    max_includes: usize,
     counter: &QueryCounter,
 ) -> Result<Option<EverythingPage>, SearchError> {
     // Position of each type's first source in the numbering the cursor uses.
@@ -125,11 +134,49 @@ pub async fn everything(
             break;
         }
     }
+    let included = include(
+        mapping,
+        db,
+        &referenced_outside(mapping, &req.types),
+        &resources,
+        max_includes,
+        base_url,
+        counter,
+    )
+    .await?;
     Ok(Some(EverythingPage {
         resources,
+        included,
         next,
         warnings,
     }))
+}
+
+/// An `_include` for every declared reference from `types` to a type outside the Patient
+/// compartment (the compartment's own resources come as matches).
+fn referenced_outside(mapping: &Mapping, types: &[String]) -> Vec<Include> {
+    let compartment = patient_types(mapping);
+    let mut out: Vec<Include> = Vec::new();
+    for t in types {
+        for link in links_of(mapping, t) {
+            let target = link.target_type();
+            if compartment.iter().any(|c| c == target) {
+                continue;
+            }
+            let include = Include {
+                reverse: false,
+                iterate: false,
+                source_type: t.clone(),
+                param: Some(link.code.to_string()),
+                target_type: Some(target.to_string()),
+                link: String::new(),
+            };
+            if !out.contains(&include) {
+                out.push(include);
+            }
+        }
+    }
+    out
 }
 
 /// Whether the patient exists (one statement, no child rows).

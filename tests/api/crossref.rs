@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::expect::{all_entries, check, expected, observations_where, rejected, typed};
+use crate::expect::{all_entries, check, expected, observations_where, rejected, typed, walk};
 use crate::helpers::{TestApp, spawn_apps};
 
 /// The first column of the first row of `sql`, as text.
@@ -366,7 +366,39 @@ async fn everything_pages_through_the_whole_compartment() {
             .iter()
             .flat_map(|(t, ids)| typed(t, ids.clone()))
             .collect();
-        let got = all_entries(&app, "Patient/5/$everything?_count=7").await;
+        let (got, included) = walk(&app, "Patient/5/$everything?_count=7").await;
+        // With the practitioners and organizations they refer to (through declared references).
+        let on = "PAT_ID = 5 AND DEL_FLG <> 'Y'";
+        let mut referenced = typed(
+            "Practitioner",
+            expected(
+                &app,
+                "",
+                &format!(
+                    "SELECT PROV_ID FROM PROVIDER WHERE PROV_ID IN (
+                       SELECT PCP_PROV_ID FROM PATIENT WHERE {on}
+                       UNION SELECT ATTEND_PROV_ID FROM VISIT WHERE {on}
+                       UNION SELECT ENTERED_BY FROM VITALS WHERE {on} AND (HR IS NOT NULL
+                         OR (BP_SYS IS NOT NULL AND BP_DIA IS NOT NULL) OR TEMP_F IS NOT NULL
+                         OR WT_KG IS NOT NULL)
+                       UNION SELECT PRESC_PROV_ID FROM RX_ORDER WHERE {on})"
+                ),
+            )
+            .await,
+        );
+        referenced.extend(typed(
+            "Organization",
+            expected(
+                &app,
+                "",
+                &format!(
+                    "SELECT DEPT_ID FROM DEPT WHERE DEPT_ID IN (SELECT DEPT_ID FROM VISIT WHERE {on})"
+                ),
+            )
+            .await,
+        ));
+        assert!(referenced.len() > 2);
+        assert_eq!(included, referenced, "{}", app.dialect);
         assert_eq!(
             got[0], "Patient/5",
             "{}: the patient comes first",

@@ -54,19 +54,27 @@ pub async fn observations_where(app: &TestApp, cond: &str) -> BTreeSet<String> {
 /// `Type/id` of every match of every page of `path`, following the next links; checks each
 /// Bundle against the FHIR schema, the entries' `fullUrl`, and that nothing comes twice.
 pub async fn all_entries(app: &TestApp, path: &str) -> Vec<String> {
+    walk(app, path).await.0
+}
+
+/// `Type/id` of the matches (in order, each once) and of the included resources (each once a
+/// page, possibly on several pages) of every page of `path`.
+pub async fn walk(app: &TestApp, path: &str) -> (Vec<String>, BTreeSet<String>) {
     let mut url = format!("{}/{path}", app.base);
     let mut out = Vec::new();
+    let mut included = BTreeSet::new();
     for _ in 0..500 {
         let res = app.client.get(&url).send().await.unwrap();
         assert_eq!(res.status(), 200, "{}: {url}", app.dialect);
         let bundle: Value = res.json().await.unwrap();
         crate::fhir_schema::assert_valid(&bundle);
         assert_eq!(bundle["type"], "searchset");
+        let mut on_page = BTreeSet::new();
         for e in bundle["entry"].as_array().into_iter().flatten() {
-            if e["search"]["mode"] == "outcome" {
+            let mode = e["search"]["mode"].as_str().unwrap();
+            if mode == "outcome" {
                 continue;
             }
-            assert_eq!(e["search"]["mode"], "match");
             let r = &e["resource"];
             let key = format!(
                 "{}/{}",
@@ -75,15 +83,28 @@ pub async fn all_entries(app: &TestApp, path: &str) -> Vec<String> {
             );
             assert_eq!(e["fullUrl"], format!("{}/{key}", app.base));
             assert!(
-                !out.contains(&key),
-                "{}: {key} served twice by {path}",
+                on_page.insert(key.clone()),
+                "{}: {key} twice on a page of {path}",
                 app.dialect
             );
-            out.push(key);
+            match mode {
+                "match" => {
+                    assert!(
+                        !out.contains(&key),
+                        "{}: {key} served twice by {path}",
+                        app.dialect
+                    );
+                    out.push(key);
+                }
+                "include" => {
+                    included.insert(key);
+                }
+                other => panic!("{}: search.mode {other} in {path}", app.dialect),
+            }
         }
         match next_link(&bundle) {
             Some(next) => url = next,
-            None => return out,
+            None => return (out, included),
         }
     }
     panic!("{}: too many pages: {path}", app.dialect);
