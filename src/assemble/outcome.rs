@@ -28,7 +28,7 @@ impl Severity {
 pub struct Issue {
     /// Severity.
     pub severity: Severity,
-    /// IssueType code (http://hl7.org/fhir/issue-type), e.g. `not-found`, `invalid`.
+    /// IssueType code (<http://hl7.org/fhir/issue-type>), e.g. `not-found`, `invalid`.
     pub code: &'static str,
     /// Human-readable explanation.
     pub diagnostics: String,

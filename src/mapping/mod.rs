@@ -1,6 +1,6 @@
 //! The mapping layer: `mapping.toml` → a checked, typed [`Mapping`].
 //!
-//! - [`file`]: the file's raw TOML shape;
+//! - [`file`](mod@file): the file's raw TOML shape;
 //! - [`compile`]: checks it against the FHIR R4 definitions (pure);
 //! - [`schema_check`]: checks it against the live database's columns (pure, columns passed in);
 //! - [`model`]: the result used by planning and assembly.

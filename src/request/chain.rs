@@ -10,7 +10,7 @@ use crate::mapping::Mapping;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hop {
     /// Follow reference parameter `param` of the current type to resources of `targets`
-    /// (`subject:Patient.name`: `param` = subject, `targets` = [Patient]).
+    /// (`subject:Patient.name`: `param` = subject, `targets` = `[Patient]`).
     Forward {
         /// The reference parameter.
         param: String,

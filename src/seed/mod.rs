@@ -130,7 +130,7 @@ const MAX_ROWS_PER_INSERT: usize = 1_000;
 ///
 /// Patients are generated on a separate thread and streamed (memory stays flat however
 /// many patients), inserted with multi-row INSERTs in transactions of
-/// [`PATIENTS_PER_TX`] patients; indexes are created after the data is loaded.
+/// `PATIENTS_PER_TX` patients; indexes are created after the data is loaded.
 pub async fn seed_database(url: &str, opts: &SeedOptions) -> Result<SeedReport, SeedError> {
     let started = Instant::now();
     let mut conn = Conn::open(url).await?;
