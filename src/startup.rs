@@ -13,13 +13,11 @@ use anyhow::Context;
 use crate::assemble::capability::{ServerInfo, capability_statement};
 use crate::config::Settings;
 use crate::db::{Database, QueryCounter};
-use crate::dialect::Dialect;
 use crate::http::{self, AppState};
 use crate::mapping::schema_check::{DbColumn, SchemaInfo, apply_schema, relation_key, relations};
 use crate::mapping::{Mapping, MappingError, MappingLoadError, Relation};
-use crate::plan::Statement;
 use crate::plan::read::probes;
-use crate::search::string::Accents;
+use crate::sql::Dialect;
 
 /// A built, not yet running, server.
 pub struct Application {
@@ -40,7 +38,7 @@ impl Application {
                 crate::db::redact(&settings.db.url)
             )
         })?;
-        let accents = probe_accents(&db).await;
+        let accents = db.probe_accents().await;
         let db = db.with_accents(accents);
         let mapping_text = std::fs::read(&settings.mapping_path).unwrap_or_default();
         let mut mapping = crate::mapping::load(&settings.mapping_path, db.dialect())?;
@@ -110,38 +108,6 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
-}
-
-/// An IMMUTABLE wrapper of PostgreSQL's `unaccent` that a DBA may create, so that expression
-/// indexes serve accent-insensitive string searches (see docs/mapping.md §12). Used in
-/// preference to `unaccent` when it exists.
-pub const UNACCENT_WRAPPER: &str = "fhir_facade_unaccent";
-
-/// How string searches can treat accents on `db`: on PostgreSQL, whether `unaccent` (or its
-/// wrapper [`UNACCENT_WRAPPER`]) can be called; elsewhere as stored (the collation decides
-/// on MySQL/MariaDB). Said once in the log.
-pub async fn probe_accents(db: &Database) -> Accents {
-    if db.dialect() != Dialect::Postgres {
-        return Accents::AsStored;
-    }
-    let counter = QueryCounter::default();
-    for function in [UNACCENT_WRAPPER, "unaccent"] {
-        let probe = Statement {
-            sql: format!("SELECT {function}('\u{c9}t\u{e9}')"),
-            params: Vec::new(),
-        };
-        let answer = db.fetch(&probe, &counter).await.ok();
-        let first = answer.as_ref().and_then(|rows| rows.first()?.first());
-        if first == Some(&crate::db::Value::Text("Ete".into())) {
-            tracing::info!(function, "string searches ignore accents");
-            return Accents::Unaccent(function.to_string());
-        }
-    }
-    tracing::info!(
-        "the PostgreSQL extension unaccent is not available in this database, so string \
-         searches match accents exactly (CREATE EXTENSION unaccent makes them ignore accents)"
-    );
-    Accents::AsStored
 }
 
 /// Creates the sample SQLite database (schema and data) when its file does not exist yet.

@@ -7,9 +7,10 @@ mod servers;
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use fhir_facade::db::{Database, DbSettings, QueryCounter, Value};
-use fhir_facade::dialect::Dialect;
-use fhir_facade::plan::Statement;
+use fhir_facade::db::{Database, DbSettings, QueryCounter};
+use fhir_facade::sql::Dialect;
+use fhir_facade::sql::Statement;
+use fhir_facade::sql::Value;
 
 fn settings(url: &str) -> DbSettings {
     DbSettings {

@@ -13,8 +13,8 @@
 //!   message must contain TEXT.
 //! - Any other block (`json`, `sql`, `text`...) is ignored.
 
-use fhir_facade::dialect::Dialect;
 use fhir_facade::mapping::parse;
+use fhir_facade::sql::Dialect;
 
 /// One fenced block of the document.
 struct Block {

@@ -2,13 +2,13 @@
 //! entry, the message and the hint. Then the checks against the database's columns
 //! (`schema_check::apply_schema`) with hand-built column lists.
 
-use fhir_facade::dialect::Dialect;
 use fhir_facade::mapping::schema_check::{
     DbColumn, SchemaInfo, apply_schema, relation_key, relations,
 };
 use fhir_facade::mapping::{
     Convert, ElementValue, Mapping, MappingError, Relation, SqlValue, parse,
 };
+use fhir_facade::sql::Dialect;
 
 // ----------------------------------------------------------------------------------------------
 // Helpers

@@ -1,6 +1,6 @@
 //! The sample mapping compiles for every dialect, against the FHIR R4 definitions.
 
-use fhir_facade::dialect::Dialect;
+use fhir_facade::sql::Dialect;
 
 #[test]
 fn sample_mapping_compiles_for_every_dialect() {

@@ -1,15 +1,15 @@
 //! SQL snapshots of representative searches, for each dialect: what the planner sends to the
 //! database, with its bound parameters. Review changes with `cargo insta review`.
 
-use fhir_facade::db::Value;
-use fhir_facade::dialect::Dialect;
 use fhir_facade::mapping::Mapping;
 use fhir_facade::plan::KeyValue;
 use fhir_facade::plan::search::{
     Branch, Context, Keyset, count_statement, effective_sort, page_query, sort_values,
 };
 use fhir_facade::request::search::SearchRequest;
-use fhir_facade::search::string::Accents;
+use fhir_facade::sql::Accents;
+use fhir_facade::sql::Dialect;
+use fhir_facade::sql::Value;
 
 #[path = "support/extra_mapping.rs"]
 mod extra_mapping;

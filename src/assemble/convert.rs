@@ -7,8 +7,8 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, TimeZ
 use chrono_tz::Tz;
 use serde_json::{Map, Value as Json};
 
-use crate::db::Value;
 use crate::mapping::{Convert, MapTarget, MapValue, Primitive, ValueMap};
+use crate::sql::Value;
 
 /// A value that could not be converted (the element is left out and the problem logged).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

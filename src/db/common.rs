@@ -4,9 +4,8 @@
 use sea_query_sqlx::SqlxValues;
 use sqlx::{AssertSqlSafe, Column, Executor, IntoArguments, Pool, SqlSafeStr, TypeInfo};
 
-use super::{DbError, Row};
-use crate::mapping::schema_check::DbColumn;
-use crate::plan::Statement;
+use super::DbError;
+use crate::sql::{DbColumn, Row, Statement};
 
 /// Runs `stmt` on `pool` and decodes every row with `decode`.
 pub(super) async fn fetch<DB>(

@@ -7,7 +7,6 @@ mod common;
 pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
-pub mod value;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -15,12 +14,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 
-pub use value::{Row, Value};
-
-use crate::dialect::Dialect;
-use crate::mapping::schema_check::DbColumn;
-use crate::plan::Statement;
-use crate::search::string::Accents;
+use crate::sql::column::{declared_char_len, declared_scale};
+use crate::sql::{Accents, DbColumn, Dialect, Row, Statement};
 
 /// Why a statement failed.
 #[derive(Debug, thiserror::Error)]
@@ -112,35 +107,6 @@ pub trait Backend: Send + Sync {
     ) -> BoxFuture<'a, Result<Vec<(String, String)>, DbError>> {
         Box::pin(async { Ok(Vec::new()) })
     }
-}
-
-/// The width `n` of a declared `CHAR(n)` / `CHARACTER(n)` type (not VARCHAR).
-pub fn declared_char_len(type_text: &str) -> Option<u32> {
-    let upper = type_text.trim().to_ascii_uppercase();
-    if !(upper.starts_with("CHAR(")
-        || upper.starts_with("CHARACTER(")
-        || upper.starts_with("NCHAR("))
-    {
-        return None;
-    }
-    upper
-        .split_once('(')?
-        .1
-        .split_once(')')?
-        .0
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// The scale `s` of a declared `DECIMAL(p,s)` / `NUMERIC(p,s)` type.
-pub fn declared_scale(type_text: &str) -> Option<u32> {
-    let upper = type_text.to_ascii_uppercase();
-    if !(upper.contains("DEC") || upper.contains("NUM")) {
-        return None;
-    }
-    let inner = upper.split_once('(')?.1.split_once(')')?.0;
-    inner.split_once(',')?.1.trim().parse().ok()
 }
 
 /// How long a copy that failed is left out of the rotation.
@@ -313,6 +279,42 @@ impl Database {
     }
 }
 
+/// An IMMUTABLE wrapper of PostgreSQL's `unaccent` that a DBA may create, so that expression
+/// indexes serve accent-insensitive string searches (see docs/mapping.md §12). Used in
+/// preference to `unaccent` when it exists.
+pub const UNACCENT_WRAPPER: &str = "fhir_facade_unaccent";
+
+impl Database {
+    /// How string searches can treat accents here: whether a function that removes them
+    /// ([`Dialect::unaccent_candidates`]: PostgreSQL's `unaccent` or its wrapper
+    /// [`UNACCENT_WRAPPER`]) can be called; else as stored (the collation decides on
+    /// MySQL/MariaDB). Said once in the log.
+    pub async fn probe_accents(&self) -> Accents {
+        let candidates = self.dialect().unaccent_candidates(UNACCENT_WRAPPER);
+        if candidates.is_empty() {
+            return Accents::AsStored;
+        }
+        let counter = QueryCounter::default();
+        for function in candidates {
+            let probe = Statement {
+                sql: format!("SELECT {function}('\u{c9}t\u{e9}')"),
+                params: Vec::new(),
+            };
+            let answer = self.fetch(&probe, &counter).await.ok();
+            let first = answer.as_ref().and_then(|rows| rows.first()?.first());
+            if first == Some(&crate::sql::Value::Text("Ete".into())) {
+                tracing::info!(function, "string searches ignore accents");
+                return Accents::Unaccent(function.to_string());
+            }
+        }
+        tracing::info!(
+            "the PostgreSQL extension unaccent is not available in this database, so string \
+             searches match accents exactly (CREATE EXTENSION unaccent makes them ignore accents)"
+        );
+        Accents::AsStored
+    }
+}
+
 fn dialect_of(url: &str) -> Result<Dialect, DbError> {
     Dialect::from_url(url).ok_or_else(|| {
         DbError::Config(format!(
@@ -339,16 +341,6 @@ pub fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn declared_scales_are_read_from_type_text() {
-        assert_eq!(declared_scale("DECIMAL(8,2)"), Some(2));
-        assert_eq!(declared_scale("numeric(5, 1)"), Some(1));
-        assert_eq!(declared_scale("DECIMAL"), None);
-        assert_eq!(declared_scale("VARCHAR(8,2)"), None);
-        assert_eq!(declared_char_len("CHAR(8)"), Some(8));
-        assert_eq!(declared_char_len("VARCHAR(8)"), None);
-    }
 
     #[test]
     fn passwords_are_redacted() {

@@ -7,10 +7,8 @@ use futures_util::future::BoxFuture;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow, MySqlValueRef};
 use sqlx::{AssertSqlSafe, Decode, Executor, MySql, Row as _, TypeInfo, ValueRef};
 
-use super::{Backend, DbError, DbSettings, Row, Value, common};
-use crate::dialect::Dialect;
-use crate::mapping::schema_check::DbColumn;
-use crate::plan::Statement;
+use super::{Backend, DbError, DbSettings, common};
+use crate::sql::{DbColumn, Dialect, Row, Statement, Value};
 
 /// A read-only MySQL/MariaDB pool.
 pub struct MysqlBackend {

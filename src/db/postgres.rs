@@ -7,10 +7,8 @@ use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgValueRef};
 use sqlx::{Decode, Postgres, Row as _, TypeInfo, ValueRef};
 
-use super::{Backend, DbError, DbSettings, Row, Value, common};
-use crate::dialect::Dialect;
-use crate::mapping::schema_check::DbColumn;
-use crate::plan::Statement;
+use super::{Backend, DbError, DbSettings, common};
+use crate::sql::{DbColumn, Dialect, Row, Statement, Value};
 
 /// A read-only PostgreSQL pool.
 pub struct PostgresBackend {

@@ -6,10 +6,8 @@ use futures_util::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
 use sqlx::{Decode, Row as _, Sqlite, TypeInfo, ValueRef};
 
-use super::{Backend, DbError, DbSettings, Row, Value, common};
-use crate::dialect::Dialect;
-use crate::mapping::schema_check::DbColumn;
-use crate::plan::Statement;
+use super::{Backend, DbError, DbSettings, common};
+use crate::sql::{DbColumn, Dialect, Row, Statement, Value};
 
 /// A read-only SQLite pool.
 pub struct SqliteBackend {

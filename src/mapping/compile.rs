@@ -15,8 +15,8 @@ use super::error::{MappingError, did_you_mean, line_of, suggestions};
 use super::file::{ChildSection, MapSection, MappingFile, ResourceSection, SqlText};
 use super::model::*;
 use super::search_bind;
-use crate::dialect::Dialect;
 use crate::fhir::{BindingStrength, Definitions, PathError, ResolvedPath};
+use crate::sql::Dialect;
 
 /// Compiles the text of a mapping file for one SQL dialect.
 pub fn compile(
@@ -310,11 +310,7 @@ impl<'a> Compiler<'a> {
                 mysql,
                 default,
             }) => {
-                let pick = match self.dialect {
-                    Dialect::Sqlite => sqlite,
-                    Dialect::Postgres => postgres,
-                    Dialect::Mysql => mysql,
-                };
+                let pick = self.dialect.choose(sqlite, postgres, mysql);
                 match pick.as_ref().or(default.as_ref()) {
                     Some(s) => Some(s.clone()),
                     None => {

@@ -18,8 +18,8 @@ pub mod search_bind;
 pub use error::{MappingError, MappingLoadError};
 pub use model::*;
 
-use crate::dialect::Dialect;
 use crate::fhir::Definitions;
+use crate::sql::Dialect;
 
 /// Compiles mapping text (read from `path`, named in messages) for `dialect`.
 pub fn parse(path: &str, text: &str, dialect: Dialect) -> Result<Mapping, MappingLoadError> {
@@ -44,7 +44,7 @@ pub fn load(path: &str, dialect: Dialect) -> Result<Mapping, MappingLoadError> {
 pub fn sample() -> Mapping {
     load(
         concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml"),
-        crate::dialect::Dialect::Sqlite,
+        crate::sql::Dialect::Sqlite,
     )
     .expect("the sample mapping compiles")
 }

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use chrono_tz::Tz;
 use indexmap::IndexMap;
 
+pub use crate::sql::ColumnInfo;
+
 /// The whole mapping: every source of every mapped resource type.
 #[derive(Debug, Clone)]
 pub struct Mapping {
@@ -78,24 +80,6 @@ pub struct ColumnRef {
     pub name: String,
     /// What the database says of the column (filled by the schema check).
     pub info: ColumnInfo,
-}
-
-/// A column's type as the database describes it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ColumnInfo {
-    /// The database's type name (`INTEGER`, `TIMESTAMP`, `VARCHAR`...).
-    pub type_name: String,
-    /// Whether it holds integers (search values are bound as integers then).
-    pub integer: bool,
-    /// Width of a blank-padded `CHAR(n)` column where the database compares padding (SQLite).
-    pub pad_to: Option<u32>,
-}
-
-impl ColumnInfo {
-    /// Whether the column is a blank-padded `CHAR(n)` (PostgreSQL `bpchar`).
-    pub fn is_char(&self) -> bool {
-        self.type_name.eq_ignore_ascii_case("CHAR") || self.type_name.eq_ignore_ascii_case("BPCHAR")
-    }
 }
 
 /// A value computed by SQL for each row.

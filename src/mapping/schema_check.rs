@@ -8,37 +8,8 @@
 use std::collections::HashMap;
 
 use super::error::{MappingError, did_you_mean, suggestions};
-use super::model::{
-    ColumnInfo, ColumnRef, Convert, ElementValue, Mapping, Primitive, Relation, SqlValue,
-};
-
-/// A column as the database describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DbColumn {
-    /// Real name.
-    pub name: String,
-    /// The database's type name (for messages).
-    pub type_name: String,
-    /// Whether the column holds integers.
-    pub integer: bool,
-    /// Whether the façade can decode the column's type.
-    pub decodable: bool,
-    /// Decimal places of a `DECIMAL(p,s)`/`NUMERIC(p,s)` column, where the database does not
-    /// keep them in the values (SQLite).
-    pub scale: Option<u32>,
-    /// Width of a `CHAR(n)` column whose stored padding counts in comparisons (SQLite).
-    pub char_len: Option<u32>,
-}
-
-impl DbColumn {
-    fn info(&self) -> ColumnInfo {
-        ColumnInfo {
-            type_name: self.type_name.clone(),
-            integer: self.integer,
-            pad_to: self.char_len,
-        }
-    }
-}
+use super::model::{ColumnRef, Convert, ElementValue, Mapping, Primitive, Relation, SqlValue};
+pub use crate::sql::DbColumn;
 
 /// Columns of each relation, keyed by [`relation_key`]; `Err` holds the database's complaint.
 pub type SchemaInfo = HashMap<String, Result<Vec<DbColumn>, String>>;

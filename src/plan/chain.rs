@@ -10,11 +10,11 @@
 
 use super::read::{write_relation, write_source_select_list, write_value};
 use super::search::{Context, PlanError, in_location, leaf_sql, write_filter};
-use super::sql::SqlWriter;
 use crate::mapping::references::{links_from, links_of};
 use crate::mapping::{ElementMapping, ElementValue, Location, Source, SqlValue};
 use crate::request::chain::Hop;
 use crate::request::search::Filter;
+use crate::sql::SqlWriter;
 
 /// Writes `f`, whose first hop is `hops[0]`, for `cx.source`.
 pub fn write_hops(w: &mut SqlWriter, cx: &Context, f: &Filter) -> Result<(), PlanError> {

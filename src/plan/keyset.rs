@@ -7,7 +7,7 @@
 //! serves (`x >= v`, `x IS NULL`, `x IS NOT NULL`) plus a residual test; the page statement
 //! reads each part with its own `ORDER BY ... LIMIT`, and the parts never overlap.
 
-use crate::dialect::Dialect;
+use crate::sql::Dialect;
 
 /// The order of one sort key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,10 +23,9 @@ impl KeyOrder {
     /// could not serve): SQLite and MySQL/MariaDB take NULL as the smallest value, PostgreSQL
     /// as the largest.
     pub fn native(dialect: Dialect, desc: bool) -> KeyOrder {
-        let nulls_smallest = dialect != Dialect::Postgres;
         KeyOrder {
             desc,
-            nulls_last: desc == nulls_smallest,
+            nulls_last: desc == dialect.nulls_sort_first(),
         }
     }
 }

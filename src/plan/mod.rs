@@ -8,8 +8,6 @@ pub mod page;
 pub mod read;
 pub mod search;
 pub mod sort;
-pub mod sql;
 
 pub use layout::{ChildLayout, SourceLayout};
 pub use read::KeyValue;
-pub use sql::{SqlWriter, Statement};

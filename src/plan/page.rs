@@ -14,17 +14,15 @@
 //! the sort values (`o<j>`), and one block of column slots per source (NULL in the other
 //! branches). Each branch is ordered and limited on its own, so each can be served by an index.
 
-use sea_query::Value;
-
 use super::keyset::{Atom, KeyOrder, Part, Tie, parts};
 use super::layout::SourceLayout;
 use super::read::{KeyValue, write_source_select_list, write_value};
 use super::search::{Context, PlanError, SortSpec, write_filters};
 use super::sort::SortExpr;
-use super::sql::{SqlWriter, Statement};
-use crate::db::{Row, Value as DbValue};
-use crate::dialect::Dialect;
 use crate::request::search::Filter;
+use crate::sql::Dialect;
+use crate::sql::{Row, Value as DbValue};
+use crate::sql::{SqlWriter, Statement};
 
 /// One source's part of the page.
 pub struct Branch<'a> {
@@ -94,28 +92,17 @@ impl PageQuery {
     }
 }
 
-/// A NULL of the type of column `i` of `layout` (PostgreSQL resolves an untyped NULL that two
-/// branches of a UNION share as text, which then clashes with a typed branch).
+/// A NULL of the type of column `i` of `source`'s layout, where the database needs it
+/// ([`Dialect::typed_null`]).
 fn typed_null(dialect: Dialect, source: &crate::mapping::Source, i: Option<usize>) -> String {
-    let ty = i.and_then(|i| source.column_types.get(i));
-    match ty {
-        Some(t)
-            if dialect == Dialect::Postgres
-                && !t.is_empty()
-                && t.chars().all(|c| {
-                    c.is_ascii_alphanumeric() || c == '_' || c == ' ' || c == '[' || c == ']'
-                })
-                && !t.eq_ignore_ascii_case("unknown")
-                && !t.eq_ignore_ascii_case("void") =>
-        {
-            format!("CAST(NULL AS {t})")
-        }
-        _ => "NULL".to_string(),
-    }
+    dialect.typed_null(
+        i.and_then(|i| source.column_types.get(i))
+            .map(String::as_str),
+    )
 }
 
 /// The NULL standing in for sort value `j` in a branch whose source has no such value: typed
-/// like another source's value (PostgreSQL).
+/// like another source's value.
 fn null_slot(dialect: Dialect, branches: &[Branch], layouts: &[SourceLayout], j: usize) -> String {
     branches
         .iter()
@@ -125,32 +112,10 @@ fn null_slot(dialect: Dialect, branches: &[Branch], layouts: &[SourceLayout], j:
                 let pos = layouts[k].columns.iter().position(|c| c == v);
                 Some(typed_null(dialect, o.cx.source, pos))
             }
-            SortExpr::Mapped(_) | SortExpr::Code(_) if dialect == Dialect::Postgres => {
-                Some("CAST(NULL AS text)".to_string())
-            }
-            SortExpr::Mapped(_) | SortExpr::Code(_) => None,
+            // FHIR codes, bound as text.
+            SortExpr::Mapped(_) | SortExpr::Code(_) => Some(dialect.typed_null(Some("text"))),
         })
         .unwrap_or_else(|| "NULL".into())
-}
-
-/// A database value read from a row, as a bound parameter (a keyset bound).
-fn bound_value(dialect: Dialect, v: &DbValue) -> Value {
-    match v {
-        DbValue::Null => Value::String(None),
-        DbValue::Bool(b) => Value::from(*b),
-        DbValue::Int(i) => Value::from(*i),
-        DbValue::Float(f) => Value::from(*f),
-        DbValue::Decimal(d) => match d.parse::<rust_decimal::Decimal>() {
-            Ok(dec) if dialect != Dialect::Sqlite => Value::from(dec),
-            _ => Value::from(d.parse::<f64>().unwrap_or_default()),
-        },
-        DbValue::Text(t) => Value::from(t.clone()),
-        DbValue::Date(d) => Value::from(*d),
-        DbValue::Time(t) => Value::from(*t),
-        DbValue::Timestamp(t) => Value::from(*t),
-        DbValue::TimestampTz(t) => Value::from(t.with_timezone(&chrono::Utc)),
-        DbValue::Bytes(b) => Value::from(b.clone()),
-    }
 }
 
 /// What one branch of the statement reads of its source.
@@ -198,7 +163,7 @@ fn write_atom(
     };
     sort(j).write(w, alias);
     w.push(op);
-    sort(j).write_bound(w, bound_value(w.dialect(), &after.sort[j]));
+    sort(j).write_bound(w, after.sort[j].to_param(w.dialect()));
 }
 
 /// ` AND <range> AND (<alternative> OR ...)`.
@@ -298,11 +263,7 @@ pub fn page_query(
             w.push(" UNION ALL ");
         }
         if union {
-            w.push(if dialect == Dialect::Sqlite {
-                "SELECT * FROM ("
-            } else {
-                "("
-            });
+            w.push(dialect.union_branch_open());
         }
         let cx = &b.cx;
         let alias = &cx.source.alias;

@@ -3,9 +3,9 @@
 use sea_query::Value;
 
 use super::layout::{ChildLayout, SourceLayout};
-use super::sql::{SqlWriter, Statement};
-use crate::dialect::Dialect;
 use crate::mapping::{Child, Relation, Source, SqlValue};
+use crate::sql::Dialect;
+use crate::sql::{SqlWriter, Statement};
 
 /// A key value bound into a statement.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

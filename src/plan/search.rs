@@ -10,8 +10,6 @@ use sea_query::Value;
 
 use super::read::{write_relation, write_source_select_list, write_value};
 use super::sort::{MappedCode, SortExpr};
-use super::sql::{SqlWriter, Statement};
-use crate::dialect::Dialect;
 use crate::mapping::{
     CompositeTarget, Convert, ElementMapping, ElementValue, LeafRef, Location, MapField, MapValue,
     Mapping, SearchDecl, SearchTarget, Source, SqlValue, TokenPart,
@@ -19,6 +17,8 @@ use crate::mapping::{
 use crate::request::search::{Filter, Modifier, TokenValue, split_escaped, token_value, unescape};
 use crate::search::string::{Accents, normalize, write_string_match};
 use crate::search::{date, number};
+use crate::sql::Dialect;
+use crate::sql::{SqlWriter, Statement};
 
 /// Why a search cannot be planned (the client's values are wrong).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -465,7 +465,7 @@ fn equal_binds(dialect: Dialect, info: Option<&crate::mapping::ColumnInfo>, v: &
     }
     let mut out = vec![Value::from(v.to_string())];
     if let Some(n) = info.and_then(|i| i.pad_to)
-        && dialect == Dialect::Sqlite
+        && dialect.compares_char_padding()
         && (v.chars().count() as u32) < n
     {
         out.push(Value::from(format!("{v:<width$}", width = n as usize)));
@@ -1025,7 +1025,7 @@ fn write_uri_match(w: &mut SqlWriter, cx: &Context, part: &TokenPart, m: &UriMat
             match m {
                 UriMatch::AnyOf(values) => {
                     write_equals(w, &sql, column_info(el), values);
-                    if w.dialect() == Dialect::Mysql {
+                    if w.dialect().needs_binary_recheck() {
                         w.push(" AND BINARY ");
                         write_equals(w, &sql, column_info(el), values);
                     }
@@ -1041,8 +1041,8 @@ fn write_uri_match(w: &mut SqlWriter, cx: &Context, part: &TokenPart, m: &UriMat
 /// whatever the column's collation, served by an index on `(col COLLATE "C")`); on MySQL a
 /// LIKE on the column (a range on its index) rechecked with BINARY.
 fn write_prefix_match(w: &mut SqlWriter, sql: &str, prefix: &str) {
-    match w.dialect() {
-        Dialect::Mysql => {
+    match w.dialect().code_point_order(sql) {
+        None => {
             let pattern = format!("{}%", crate::search::string::like_escaped(prefix));
             w.push(sql).push(" LIKE ").param(pattern.clone());
             w.push(" ESCAPE '!' AND BINARY ")
@@ -1051,12 +1051,7 @@ fn write_prefix_match(w: &mut SqlWriter, sql: &str, prefix: &str) {
                 .param(pattern);
             w.push(" ESCAPE '!'");
         }
-        dialect => {
-            let col = if dialect == Dialect::Postgres {
-                format!("{sql} COLLATE \"C\"")
-            } else {
-                sql.to_string()
-            };
+        Some(col) => {
             w.push(&col).push(" >= ").param(prefix.to_string());
             match crate::search::string::prefix_upper_bound(prefix) {
                 Some(upper) => {
@@ -1101,7 +1096,7 @@ pub fn date_storage(
         .unwrap_or_default();
     if t.contains("TIMESTAMPTZ") || t.contains("WITH TIME ZONE") {
         date::DateStorage::TimestampTz
-    } else if t == "TIMESTAMP" && dialect == Dialect::Mysql {
+    } else if t == "TIMESTAMP" && dialect.timestamp_is_instant() {
         // MySQL TIMESTAMP values are instants (read in the session's UTC).
         date::DateStorage::TimestampTz
     } else if t.contains("TIME") {

@@ -4,8 +4,8 @@ use sea_query::Value;
 
 use super::read::write_value;
 use super::search::write_equals;
-use super::sql::SqlWriter;
 use crate::mapping::{ColumnInfo, SqlValue};
+use crate::sql::SqlWriter;
 
 /// The value one `_sort` key orders a source's rows by.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,8 +91,8 @@ impl SortExpr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dialect::Dialect;
     use crate::mapping::ColumnRef;
+    use crate::sql::Dialect;
 
     fn column(name: &str, type_name: &str, integer: bool) -> SqlValue {
         SqlValue::Column(ColumnRef {

@@ -50,9 +50,9 @@ pub enum SortValue {
     Tz(chrono::DateTime<chrono::FixedOffset>),
 }
 
-impl From<&crate::db::Value> for SortValue {
-    fn from(v: &crate::db::Value) -> Self {
-        use crate::db::Value as V;
+impl From<&crate::sql::Value> for SortValue {
+    fn from(v: &crate::sql::Value) -> Self {
+        use crate::sql::Value as V;
         match v {
             V::Null | V::Bytes(_) => SortValue::N,
             V::Bool(b) => SortValue::B(*b),
@@ -68,9 +68,9 @@ impl From<&crate::db::Value> for SortValue {
     }
 }
 
-impl From<&SortValue> for crate::db::Value {
+impl From<&SortValue> for crate::sql::Value {
     fn from(v: &SortValue) -> Self {
-        use crate::db::Value as V;
+        use crate::sql::Value as V;
         match v {
             SortValue::N => V::Null,
             SortValue::B(b) => V::Bool(*b),

@@ -205,7 +205,7 @@ pub fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dialect::Dialect;
+    use crate::sql::Dialect;
 
     const MAPPING: &str = r#"
 [[resource]]

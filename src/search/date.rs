@@ -58,9 +58,8 @@ use chrono_tz::Tz;
 use sea_query::Value;
 
 use super::Prefix;
-use crate::dialect::Dialect;
 use crate::mapping::ColumnInfo;
-use crate::plan::SqlWriter;
+use crate::sql::SqlWriter;
 
 /// A parsed date search value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -459,7 +458,7 @@ pub fn write_predicate(
 ) -> Result<(), DateError> {
     let scale = Scale::of(&target.storage, tz)?;
     let text_guard =
-        matches!(target.storage, DateStorage::Text { .. }) || w.dialect() == Dialect::Sqlite;
+        matches!(target.storage, DateStorage::Text { .. }) || w.dialect().dates_are_text();
     let period = target.end.is_some();
     let (s, e) = (0, usize::from(period));
     let (s0, s1) = (search.start, search.end);
@@ -874,7 +873,7 @@ impl Render<'_> {
     /// Binds the value starting granule `i`, in the terms of column `c`.
     fn bound(&self, w: &mut SqlWriter, c: usize, i: i64) {
         let t = self.scale.naive(i);
-        let sqlite = w.dialect() == Dialect::Sqlite;
+        let sqlite = w.dialect().dates_are_text();
         let value: Value = match self.storage {
             DateStorage::Text { format } => t.format(format).to_string().into(),
             DateStorage::Date if sqlite => t.format("%Y-%m-%d").to_string().into(),
@@ -1156,6 +1155,7 @@ mod tests {
 #[cfg(test)]
 mod sql_tests {
     use super::*;
+    use crate::sql::Dialect;
     use chrono_tz::{America::New_York, UTC};
 
     /// The predicate's SQL, then its parameters.
@@ -1431,6 +1431,7 @@ period-ymd mysql lt2020: ((E.s >= ? OR E.e >= ?) AND (E.s IS NULL OR E.s < ?)) |
 #[cfg(test)]
 mod db_tests {
     use super::*;
+    use crate::sql::Dialect;
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
     use sea_query_sqlx::SqlxValues;

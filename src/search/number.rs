@@ -72,9 +72,9 @@ use rust_decimal::Decimal;
 use sea_query::Value;
 
 use super::Prefix;
-use crate::dialect::Dialect;
 use crate::mapping::ColumnInfo;
-use crate::plan::SqlWriter;
+use crate::sql::Dialect;
+use crate::sql::SqlWriter;
 
 /// At most this many decimal places in a search number (one more is needed for its range).
 pub const MAX_DECIMAL_PLACES: u32 = 27;
@@ -378,25 +378,7 @@ impl NumberTarget {
         if !self.is_text {
             return self.sql.clone();
         }
-        match dialect {
-            Dialect::Sqlite => format!("CAST({} AS REAL)", self.sql),
-            Dialect::Postgres => format!("CAST({} AS NUMERIC)", self.sql),
-            Dialect::Mysql => format!("CAST({} AS DECIMAL(38,10))", self.sql),
-        }
-    }
-}
-
-/// A decimal bound as a parameter of `dialect`: exact `NUMERIC`/`DECIMAL` on PostgreSQL and
-/// MySQL, a double on SQLite (no decimal type there; the conversion goes through the decimal
-/// text so it is correctly rounded, as SQLite's own conversion of stored text is).
-pub fn decimal_param(dialect: Dialect, d: Decimal) -> Value {
-    match dialect {
-        Dialect::Sqlite => Value::Double(Some(
-            d.to_string()
-                .parse::<f64>()
-                .expect("a decimal's text is a valid float"),
-        )),
-        Dialect::Postgres | Dialect::Mysql => Value::Decimal(Some(d)),
+        dialect.number_cast(&self.sql)
     }
 }
 
@@ -405,7 +387,7 @@ pub fn decimal_param(dialect: Dialect, d: Decimal) -> Value {
 pub fn write_number_predicate(w: &mut SqlWriter, target: &NumberTarget, search: &NumberSearch) {
     let d = w.dialect();
     let e = target.expr(d);
-    let p = |v: Decimal| decimal_param(d, v);
+    let p = |v: Decimal| d.decimal_param(v);
     let (op, v) = match search.prefix {
         Prefix::Eq => {
             w.push("(").push(&e).push(" >= ").param(p(search.low));
@@ -657,7 +639,7 @@ mod tests {
     use std::str::FromStr;
 
     use super::*;
-    use crate::plan::Statement;
+    use crate::sql::Statement;
 
     fn dec(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
@@ -990,7 +972,7 @@ mod tests {
                 assert_eq!(stmt.sql, expected, "{dialect} {prefix} text={is_text}");
                 let params: Vec<Value> = values
                     .iter()
-                    .map(|v| decimal_param(dialect, dec(v)))
+                    .map(|v| dialect.decimal_param(dec(v)))
                     .collect();
                 assert_eq!(stmt.params, params, "{dialect} {prefix} text={is_text}");
                 for p in &stmt.params {
@@ -1129,7 +1111,7 @@ mod db_tests {
     use sqlx::{AssertSqlSafe, ColumnIndex, Connection, Decode, Executor, IntoArguments, Pool};
 
     use super::*;
-    use crate::plan::Statement;
+    use crate::sql::Statement;
 
     /// A search value: random prefix, sign, digits, decimal places and exponent.
     fn search_text() -> impl Strategy<Value = String> {
@@ -1267,7 +1249,7 @@ mod db_tests {
                         let v = v.unwrap();
                         let mut w = SqlWriter::new(Dialect::Sqlite);
                         w.push("INSERT INTO number_probe VALUES (").param(*id);
-                        w.push(", ").param(decimal_param(Dialect::Sqlite, v));
+                        w.push(", ").param(Dialect::Sqlite.decimal_param(v));
                         w.push(", ").param(v.to_string());
                         w.push(", ").param(v.to_string()).push(")");
                         ids(&pool, w.finish()).await;
@@ -1415,7 +1397,7 @@ mod db_tests {
         // rounded text → double conversion.
         let d = Decimal::from_str("99.995").unwrap();
         assert_eq!(
-            decimal_param(Dialect::Sqlite, d),
+            Dialect::Sqlite.decimal_param(d),
             Value::Double(Some(99.995))
         );
     }

@@ -24,29 +24,11 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-use crate::dialect::Dialect;
 use crate::mapping::ColumnInfo;
-use crate::plan::SqlWriter;
 use crate::request::search::Modifier;
-
-/// How string searches treat accents, decided at start-up from what the database offers.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Accents {
-    /// As the database compares the column: exactly on SQLite and on PostgreSQL without
-    /// `unaccent`; as the column's collation says on MySQL/MariaDB.
-    #[default]
-    AsStored,
-    /// Removed on both sides with this PostgreSQL function: `unaccent`, or an IMMUTABLE
-    /// wrapper of it that expression indexes can use.
-    Unaccent(String),
-}
-
-impl Accents {
-    /// Whether accents are removed before comparing.
-    pub fn insensitive(&self) -> bool {
-        matches!(self, Accents::Unaccent(_))
-    }
-}
+pub use crate::sql::Accents;
+use crate::sql::Dialect;
+use crate::sql::SqlWriter;
 
 /// A search value as it is compared: NFC, lower case and, with `strip_accents`, every Latin
 /// letter that is an ASCII letter plus combining marks (`É`, `ñ`, `ů`) replaced by that letter.
@@ -65,9 +47,10 @@ pub fn normalize(value: &str, strip_accents: bool) -> String {
 /// SQLite, whose `LOWER()` folds ASCII letters only (so must the value, or `É` in the data
 /// could never be matched).
 fn fold_value(text: &str, dialect: Dialect, accents: &Accents) -> String {
-    match dialect {
-        Dialect::Sqlite => text.nfc().collect::<String>().to_ascii_lowercase(),
-        _ => normalize(text, accents.insensitive()),
+    if dialect.lower_folds_ascii_only() {
+        text.nfc().collect::<String>().to_ascii_lowercase()
+    } else {
+        normalize(text, accents.insensitive())
     }
 }
 
@@ -107,18 +90,6 @@ pub fn prefix_upper_bound(prefix: &str) -> Option<String> {
     None
 }
 
-/// `folded` as the starts-with range compares it: on PostgreSQL in the `"C"` collation, whose
-/// code point order is the one [`prefix_upper_bound`] bounds by (under a linguistic collation,
-/// the column's or the database's, `schul{` sorts before `schulz`, and punctuation may even be
-/// ignored); an expression index declared `COLLATE "C"` serves it. Elsewhere as it is.
-fn code_point_order(dialect: Dialect, folded: String) -> String {
-    if dialect == Dialect::Postgres {
-        format!("{folded} COLLATE \"C\"")
-    } else {
-        folded
-    }
-}
-
 /// A string criterion on the SQL value `sql` (the column `column`, when it is one):
 /// case-insensitive (and, per `accents`, accent-insensitive) starts-with by default,
 /// `:contains`, or `:exact` (as sent, bound as the column compares it).
@@ -132,7 +103,7 @@ pub fn write_string_match(
 ) {
     if modifier == Some(&Modifier::Exact) {
         w.push(sql).push(" = ").param_for(column, text.to_string());
-        if w.dialect() == Dialect::Mysql {
+        if w.dialect().needs_binary_recheck() {
             // MySQL's usual collations ignore case and accents; :exact must not.
             w.push(" AND BINARY ")
                 .push(sql)
@@ -151,13 +122,15 @@ pub fn write_string_match(
                 w.push(" ESCAPE '!'");
                 return;
             }
-            let col = code_point_order(w.dialect(), folded);
+            // In code point order, whose upper bound is the next code point. Not on
+            // MySQL/MariaDB: under their collations the next code point is no upper bound
+            // (`ê`+1 = `ë` is equal to it where accents are ignored; punctuation sorts before
+            // letters in the UCA ones), and their optimizer derives the range from the LIKE
+            // prefix itself, by the collation.
+            let ordered = w.dialect().code_point_order(&folded);
+            let col = ordered.clone().unwrap_or(folded);
             w.push(&col).push(" >= ").param(value.clone());
-            // Not on MySQL/MariaDB: under their collations the next code point is no upper
-            // bound (`ê`+1 = `ë` is equal to it where accents are ignored; punctuation sorts
-            // before letters in the UCA ones), and their optimizer derives the range from the
-            // LIKE prefix itself, by the collation.
-            if w.dialect() != Dialect::Mysql
+            if ordered.is_some()
                 && let Some(upper) = prefix_upper_bound(&value)
             {
                 w.push(" AND ").push(&col).push(" < ").param(upper);
@@ -183,7 +156,10 @@ pub fn write_string_match(
                 w.push(") > 0");
                 return;
             }
-            let col = code_point_order(w.dialect(), unaccented);
+            let col = w
+                .dialect()
+                .code_point_order(&unaccented)
+                .unwrap_or(unaccented);
             w.push(&col).push(" >= ");
             folded(w, value.clone());
             // Bounded by the value up to its last ASCII character, which unaccent() keeps.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::dialect::Dialect;
+use crate::sql::Dialect;
 use sqlx::mysql::{MySqlArguments, MySqlConnectOptions, MySqlConnection};
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection};
 use sqlx::query::Query;

@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-pub use crate::dialect::Dialect;
+pub use crate::sql::Dialect;
 pub use generator::{DEFAULT_SEED, Generator, mrn_for, visit_no_for};
 pub use load::{Conn, ident, schema_sql, split_statements};
 

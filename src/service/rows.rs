@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use serde_json::{Map, Value as Json};
 
 use crate::assemble::resource::{ChildRows, resource};
-use crate::db::{Database, DbError, QueryCounter, Row, Value};
+use crate::db::{Database, DbError, QueryCounter};
 use crate::mapping::{Mapping, Source};
 use crate::plan::read::child_rows;
 use crate::plan::{ChildLayout, KeyValue, SourceLayout};
+use crate::sql::{Row, Value};
 
 /// Most keys bound in one child statement (far below every backend's parameter limit).
 const MAX_KEYS_PER_STATEMENT: usize = 1000;

@@ -4,16 +4,18 @@
 use serde_json::{Map, Value as Json};
 
 use super::rows::build_resources;
-use crate::db::{Database, DbError, QueryCounter, Value};
+use crate::db::{Database, DbError, QueryCounter};
 use crate::mapping::Mapping;
-use crate::plan::estimate::{estimate_statement, read_estimate};
+use crate::plan::KeyValue;
+use crate::plan::estimate::estimate_statement;
 use crate::plan::search::{
     Branch, Context, Keyset, PlanError, check_sort_types, count_statement, effective_sort,
     page_query, sort_values,
 };
-use crate::plan::{KeyValue, Statement};
 use crate::request::cursor::{Cursor, CursorKey, SortValue};
 use crate::request::search::{SearchRequest, TotalMode};
+use crate::sql::explain::read_estimate;
+use crate::sql::{Statement, Value};
 
 /// Why a search failed.
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +105,7 @@ pub async fn search(
         Some(Keyset {
             source: c.source,
             key: KeyValue::from(c.after.as_ref()?),
-            sort: c.sort.iter().map(crate::db::Value::from).collect(),
+            sort: c.sort.iter().map(crate::sql::Value::from).collect(),
         })
     });
     if after
@@ -166,7 +168,7 @@ pub async fn search(
     }
     rows.truncate(req.count);
     // Rows per source (for batched child reads), and the page order.
-    let mut per_source: Vec<Vec<crate::db::Row>> = vec![Vec::new(); sources.len()];
+    let mut per_source: Vec<Vec<crate::sql::Row>> = vec![Vec::new(); sources.len()];
     let mut order = Vec::with_capacity(rows.len());
     let mut next = None;
     for (n, row) in rows.iter().enumerate() {

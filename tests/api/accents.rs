@@ -8,8 +8,8 @@
 
 use std::collections::BTreeSet;
 
-use fhir_facade::dialect::Dialect;
-use fhir_facade::search::string::Accents;
+use fhir_facade::sql::Accents;
+use fhir_facade::sql::Dialect;
 use serde_json::Value;
 
 use crate::helpers::{Backend, MAPPING, TestApp, settings, spawn_with};
@@ -85,7 +85,7 @@ pub(crate) async fn probe(url: &str) -> Accents {
     let db = fhir_facade::db::Database::connect(&settings(url, MAPPING).db)
         .await
         .expect("connect");
-    fhir_facade::startup::probe_accents(&db).await
+    db.probe_accents().await
 }
 
 pub(crate) const WRAPPER: &str = "CREATE FUNCTION fhir_facade_unaccent(text) RETURNS text \

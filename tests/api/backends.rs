@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use fhir_facade::dialect::Dialect;
+use fhir_facade::sql::Dialect;
 use fhir_facade::startup::Application;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;

@@ -3,7 +3,7 @@
 //! on the column cannot serve, so the values are cast to `bpchar` instead. The results are
 //! checked on every backend by the search tests (tests/api/search.rs); here the plans.
 
-use fhir_facade::dialect::Dialect;
+use fhir_facade::sql::Dialect;
 
 use crate::helpers::backend;
 use crate::plans::{explain, page_statement};

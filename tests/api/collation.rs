@@ -11,8 +11,8 @@
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-use fhir_facade::dialect::Dialect;
-use fhir_facade::search::string::Accents;
+use fhir_facade::sql::Accents;
+use fhir_facade::sql::Dialect;
 use sqlx::{Connection, Row};
 
 use crate::accents::{WRAPPER, ids, prepare_names, probe, unaccent_available};

@@ -543,7 +543,7 @@ async fn everything_pages_through_the_whole_compartment() {
 async fn chains_between_text_and_integer_keys() {
     use crate::helpers::{MAPPING, backends, settings, spawn_with};
     use crate::servers::exec;
-    use fhir_facade::dialect::Dialect;
+    use fhir_facade::sql::Dialect;
 
     let extra = r#"
 [[resource]]

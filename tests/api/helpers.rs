@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use fhir_facade::config::Settings;
 use fhir_facade::db::DbSettings;
-use fhir_facade::dialect::Dialect;
+use fhir_facade::sql::Dialect;
 use fhir_facade::startup::Application;
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};

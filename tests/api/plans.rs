@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use fhir_facade::db::{Database, DbSettings};
-use fhir_facade::dialect::Dialect;
 use fhir_facade::mapping::Mapping;
-use fhir_facade::plan::Statement;
 use fhir_facade::plan::search::{Branch, Context, Keyset, effective_sort, page_query, sort_values};
 use fhir_facade::request::search::SearchRequest;
-use fhir_facade::search::string::Accents;
+use fhir_facade::sql::Accents;
+use fhir_facade::sql::Dialect;
+use fhir_facade::sql::Statement;
 use sea_query_sqlx::SqlxValues;
 use sqlx::{AssertSqlSafe, Connection, Row};
 
@@ -31,7 +31,7 @@ pub async fn checked_mapping(url: &str, dialect: Dialect) -> (Mapping, Accents) 
     fhir_facade::startup::check_against_database(MAPPING, &mut m, &db)
         .await
         .unwrap();
-    let accents = fhir_facade::startup::probe_accents(&db).await;
+    let accents = db.probe_accents().await;
     (m, accents)
 }
 

@@ -581,7 +581,7 @@ async fn sorted_paging_serves_every_match_once_in_order() {
             "{}: {times:?}",
             app.dialect
         );
-        if app.dialect == fhir_facade::dialect::Dialect::Sqlite {
+        if app.dialect == fhir_facade::sql::Dialect::Sqlite {
             let want: Vec<String> = sqlx::query(
                 "SELECT PAT_ID FROM PATIENT WHERE DEL_FLG <> 'Y' ORDER BY LAST_NM, PAT_ID",
             )
@@ -609,13 +609,13 @@ struct Sortable {
 /// (`desc[j]`) with NULL as the smallest value on SQLite and MySQL and the largest on
 /// PostgreSQL (their native `ORDER BY`), then source, then key (`key_desc`: descending).
 fn expected_order(
-    dialect: fhir_facade::dialect::Dialect,
+    dialect: fhir_facade::sql::Dialect,
     mut rows: Vec<Sortable>,
     desc: &[bool],
     key_desc: bool,
 ) -> Vec<String> {
     use std::cmp::Ordering;
-    let nulls_largest = dialect == fhir_facade::dialect::Dialect::Postgres;
+    let nulls_largest = dialect == fhir_facade::sql::Dialect::Postgres;
     rows.sort_by(|a, b| {
         for (j, d) in desc.iter().enumerate() {
             let o = match (&a.sort[j], &b.sort[j]) {

@@ -2,11 +2,11 @@
 //! order (no sort of the whole table), on the first page and after a keyset, as the
 //! database's own EXPLAIN shows.
 
-use fhir_facade::db::Value;
-use fhir_facade::dialect::Dialect;
 use fhir_facade::plan::KeyValue;
-use fhir_facade::plan::Statement;
 use fhir_facade::plan::search::Keyset;
+use fhir_facade::sql::Dialect;
+use fhir_facade::sql::Statement;
+use fhir_facade::sql::Value;
 
 use crate::helpers::{Backend, backend};
 use crate::plans::{explain, page_statement};

@@ -2,7 +2,7 @@
 //! (no exact value to expect there), the exact count on SQLite, and exact whenever the first
 //! page holds every match.
 
-use fhir_facade::dialect::Dialect;
+use fhir_facade::sql::Dialect;
 use serde_json::Value;
 use sqlx::Row;
 

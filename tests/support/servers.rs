@@ -7,8 +7,8 @@
 
 #![allow(dead_code)] // each test binary uses only part of this module
 
-use fhir_facade::dialect::Dialect;
 use fhir_facade::seed::Conn;
+use fhir_facade::sql::Dialect;
 
 /// Whether this is a CI run (every backend must be reachable).
 pub fn in_ci() -> bool {

@@ -5,8 +5,7 @@
 
 use sea_query::Value;
 
-use crate::dialect::Dialect;
-use crate::mapping::ColumnInfo;
+use super::{ColumnInfo, Dialect};
 
 /// SQL text with its bound parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,14 +66,40 @@ impl SqlWriter {
     /// compares as text, casting every row, so an index on the column could not serve it.
     pub fn param_for(&mut self, column: Option<&ColumnInfo>, value: impl Into<Value>) -> &mut Self {
         let value = value.into();
-        let bpchar = self.dialect == Dialect::Postgres
-            && matches!(value, Value::String(_))
-            && column.is_some_and(ColumnInfo::is_char);
-        if bpchar {
-            self.push("CAST(").param(value).push(" AS bpchar)")
-        } else {
-            self.param(value)
+        match self.dialect.char_param_cast() {
+            Some(ty)
+                if matches!(value, Value::String(_)) && column.is_some_and(ColumnInfo::is_char) =>
+            {
+                self.push("CAST(")
+                    .param(value)
+                    .push(" AS ")
+                    .push(ty)
+                    .push(")")
+            }
+            _ => self.param(value),
         }
+    }
+
+    /// `sql IN (values...)`, each value bound as compared with `column`
+    /// ([`Self::param_for`]); `1=0` when there is no value.
+    pub fn in_list<V: Into<Value>>(
+        &mut self,
+        sql: &str,
+        column: Option<&ColumnInfo>,
+        values: impl IntoIterator<Item = V>,
+    ) -> &mut Self {
+        let mut values = values.into_iter().peekable();
+        if values.peek().is_none() {
+            return self.push("1=0");
+        }
+        self.push(sql).push(" IN (");
+        for (i, v) in values.enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.param_for(column, v);
+        }
+        self.push(")")
     }
 
     /// The finished statement.

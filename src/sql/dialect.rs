@@ -1,0 +1,261 @@
+//! The SQL dialects the façade speaks, and every way they differ: one method per difference,
+//! so that the planner and the search semantics above never match on a dialect themselves.
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+use sea_query::Value as Param;
+
+/// A database family. Chosen once at start-up from the database URL's scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// SQLite 3.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL and MariaDB.
+    Mysql,
+}
+
+impl Dialect {
+    /// All dialects.
+    pub const ALL: [Dialect; 3] = [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql];
+
+    /// The dialect of a database URL (`sqlite:`, `postgres:`/`postgresql:`, `mysql:`/`mariadb:`).
+    pub fn from_url(url: &str) -> Option<Dialect> {
+        let scheme = url.split_once(':')?.0.to_ascii_lowercase();
+        match scheme.as_str() {
+            "sqlite" => Some(Dialect::Sqlite),
+            "postgres" | "postgresql" => Some(Dialect::Postgres),
+            "mysql" | "mariadb" => Some(Dialect::Mysql),
+            _ => None,
+        }
+    }
+
+    /// The key used for per-dialect SQL in the mapping file (and for per-dialect files).
+    pub fn key(self) -> &'static str {
+        self.choose("sqlite", "postgres", "mysql")
+    }
+
+    /// The one of three per-dialect values that applies to this dialect (per-dialect SQL of
+    /// the mapping file, per-dialect schema scripts).
+    pub fn choose<T>(self, sqlite: T, postgres: T, mysql: T) -> T {
+        match self {
+            Dialect::Sqlite => sqlite,
+            Dialect::Postgres => postgres,
+            Dialect::Mysql => mysql,
+        }
+    }
+
+    /// Quotes an identifier (a real table or column name) for this dialect.
+    pub fn quote_ident(self, name: &str) -> String {
+        let q = self.choose('"', '"', '`');
+        let mut out = String::with_capacity(name.len() + 2);
+        out.push(q);
+        for c in name.chars() {
+            if c == q {
+                out.push(q);
+            }
+            out.push(c);
+        }
+        out.push(q);
+        out
+    }
+
+    /// Whether unquoted identifiers are folded to lower case (PostgreSQL), so that a schema
+    /// created without quotes has lower-case names.
+    pub fn folds_unquoted_to_lower(self) -> bool {
+        self == Dialect::Postgres
+    }
+
+    /// The placeholder of the `n`th bound parameter (1-based).
+    pub fn placeholder(self, n: usize) -> String {
+        match self {
+            Dialect::Postgres => format!("${n}"),
+            Dialect::Sqlite | Dialect::Mysql => "?".to_string(),
+        }
+    }
+
+    /// The most parameters one statement may bind.
+    pub fn max_bind_params(self) -> usize {
+        self.choose(32_766, 65_535, 65_535)
+    }
+
+    /// The name of the character type in a `CAST` (`CHAR` on MySQL, which has no `TEXT` cast).
+    pub fn text_type(self) -> &'static str {
+        self.choose("TEXT", "TEXT", "CHAR")
+    }
+
+    /// `sql` converted to text (to compare an integer key with a text one).
+    pub fn text_cast(self, sql: &str) -> String {
+        format!("CAST({sql} AS {})", self.text_type())
+    }
+
+    /// `sql`, text holding numbers, converted to a number: `REAL` on SQLite (it has no
+    /// decimal type), `NUMERIC` on PostgreSQL, `DECIMAL(38,10)` on MySQL/MariaDB.
+    pub fn number_cast(self, sql: &str) -> String {
+        let ty = self.choose("REAL", "NUMERIC", "DECIMAL(38,10)");
+        format!("CAST({sql} AS {ty})")
+    }
+
+    /// An exact decimal as a bound parameter: `NUMERIC`/`DECIMAL` on PostgreSQL and MySQL, a
+    /// double on SQLite (no decimal type there; the conversion goes through the decimal text so
+    /// it is correctly rounded, as SQLite's own conversion of stored text is).
+    pub fn decimal_param(self, d: Decimal) -> Param {
+        match self {
+            Dialect::Sqlite => Param::Double(Some(
+                d.to_string()
+                    .parse::<f64>()
+                    .expect("a decimal's text is a valid float"),
+            )),
+            Dialect::Postgres | Dialect::Mysql => Param::Decimal(Some(d)),
+        }
+    }
+
+    /// The type a text value compared with a blank-padded `CHAR(n)` column is cast to, where
+    /// the database would otherwise compare as text and cast every row (PostgreSQL `bpchar`,
+    /// so that an index on the column serves the comparison).
+    pub fn char_param_cast(self) -> Option<&'static str> {
+        self.choose(None, Some("bpchar"), None)
+    }
+
+    /// Whether the database compares the trailing blanks of `CHAR(n)` values (SQLite, which
+    /// stores them as written), so a value must also be bound blank-padded.
+    pub fn compares_char_padding(self) -> bool {
+        self == Dialect::Sqlite
+    }
+
+    /// A NULL of the database type `type_name` where the database needs its type (PostgreSQL
+    /// resolves an untyped NULL that two branches of a UNION share as text, which then clashes
+    /// with a typed branch); a plain `NULL` elsewhere, or when the type is not a plain name.
+    pub fn typed_null(self, type_name: Option<&str>) -> String {
+        match type_name {
+            Some(t)
+                if self == Dialect::Postgres
+                    && !t.is_empty()
+                    && t.chars().all(|c| {
+                        c.is_ascii_alphanumeric() || c == '_' || c == ' ' || c == '[' || c == ']'
+                    })
+                    && !t.eq_ignore_ascii_case("unknown")
+                    && !t.eq_ignore_ascii_case("void") =>
+            {
+                format!("CAST(NULL AS {t})")
+            }
+            _ => "NULL".to_string(),
+        }
+    }
+
+    /// How a branch of a `UNION ALL` with its own `ORDER BY ... LIMIT` opens: SQLite takes
+    /// no parenthesized compound members, so the branch is a subquery there.
+    pub fn union_branch_open(self) -> &'static str {
+        self.choose("SELECT * FROM (", "(", "(")
+    }
+
+    /// Whether `ORDER BY x` puts NULLs before every value (SQLite, MySQL/MariaDB) rather than
+    /// after (PostgreSQL).
+    pub fn nulls_sort_first(self) -> bool {
+        self != Dialect::Postgres
+    }
+
+    /// `sql` compared in code point order, where the database can do it with an index
+    /// (SQLite's binary order as it is; PostgreSQL in the `"C"` collation, which an index
+    /// declared `COLLATE "C"` serves). `None` on MySQL/MariaDB, whose usual collations have no
+    /// code point order: a range `[p, next(p))` is not a prefix test there.
+    pub fn code_point_order(self, sql: &str) -> Option<String> {
+        match self {
+            Dialect::Sqlite => Some(sql.to_string()),
+            Dialect::Postgres => Some(format!("{sql} COLLATE \"C\"")),
+            Dialect::Mysql => None,
+        }
+    }
+
+    /// Whether comparisons ignore case (and accents) by default, so that an exact comparison
+    /// must be rechecked with `BINARY` (MySQL/MariaDB's usual `_ci` collations).
+    pub fn needs_binary_recheck(self) -> bool {
+        self == Dialect::Mysql
+    }
+
+    /// Whether `LOWER()` folds ASCII letters only (SQLite), so a value compared with it must
+    /// be folded the same way.
+    pub fn lower_folds_ascii_only(self) -> bool {
+        self == Dialect::Sqlite
+    }
+
+    /// Whether `DATE` and `TIMESTAMP` values are stored and compared as text
+    /// (`'YYYY-MM-DD'`, `'YYYY-MM-DD HH:MM:SS'`), as SQLite keeps them.
+    pub fn dates_are_text(self) -> bool {
+        self == Dialect::Sqlite
+    }
+
+    /// Whether a column of type `TIMESTAMP` holds instants (MySQL/MariaDB, read in the
+    /// session's UTC) rather than local date-times.
+    pub fn timestamp_is_instant(self) -> bool {
+        self == Dialect::Mysql
+    }
+
+    /// The functions that may remove accents, in order of preference (PostgreSQL's
+    /// `unaccent`, or an IMMUTABLE wrapper of it named `wrapper`); none elsewhere.
+    pub fn unaccent_candidates(self, wrapper: &'static str) -> Vec<&'static str> {
+        match self {
+            Dialect::Postgres => vec![wrapper, "unaccent"],
+            Dialect::Sqlite | Dialect::Mysql => Vec::new(),
+        }
+    }
+
+    /// What precedes a `SELECT` to have the planner estimate its rows without running it
+    /// (read by [`super::explain::read_estimate`]); `None` when the database has no estimate
+    /// (SQLite).
+    pub fn explain_prefix(self) -> Option<&'static str> {
+        self.choose(None, Some("EXPLAIN (FORMAT JSON) "), Some("EXPLAIN "))
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.choose("SQLite", "PostgreSQL", "MySQL/MariaDB"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dialect_from_url_scheme() {
+        assert_eq!(Dialect::from_url("sqlite:data/x.db"), Some(Dialect::Sqlite));
+        assert_eq!(
+            Dialect::from_url("postgresql://h/db"),
+            Some(Dialect::Postgres)
+        );
+        assert_eq!(Dialect::from_url("MariaDB://h/db"), Some(Dialect::Mysql));
+        assert_eq!(Dialect::from_url("oracle://h/db"), None);
+        assert_eq!(Dialect::from_url("no-scheme"), None);
+    }
+
+    #[test]
+    fn quoting_escapes_quote_characters() {
+        assert_eq!(Dialect::Sqlite.quote_ident("A\"B"), "\"A\"\"B\"");
+        assert_eq!(Dialect::Mysql.quote_ident("A`B"), "`A``B`");
+        assert_eq!(Dialect::Postgres.placeholder(3), "$3");
+        assert_eq!(Dialect::Mysql.placeholder(3), "?");
+    }
+
+    #[test]
+    fn casts_and_nulls_per_dialect() {
+        assert_eq!(Dialect::Mysql.text_cast("x"), "CAST(x AS CHAR)");
+        assert_eq!(Dialect::Sqlite.text_cast("x"), "CAST(x AS TEXT)");
+        assert_eq!(Dialect::Postgres.number_cast("x"), "CAST(x AS NUMERIC)");
+        assert_eq!(
+            Dialect::Postgres.typed_null(Some("timestamp with time zone")),
+            "CAST(NULL AS timestamp with time zone)"
+        );
+        assert_eq!(Dialect::Postgres.typed_null(Some("a;b")), "NULL");
+        assert_eq!(Dialect::Postgres.typed_null(Some("unknown")), "NULL");
+        assert_eq!(Dialect::Sqlite.typed_null(Some("INTEGER")), "NULL");
+        assert_eq!(
+            Dialect::Postgres.code_point_order("LOWER(x)").as_deref(),
+            Some("LOWER(x) COLLATE \"C\"")
+        );
+        assert_eq!(Dialect::Mysql.code_point_order("x"), None);
+    }
+}
