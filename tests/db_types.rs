@@ -7,10 +7,8 @@ mod servers;
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use fhir_facade::db::{Database, DbSettings, QueryCounter};
-use fhir_facade::sql::Dialect;
-use fhir_facade::sql::Statement;
-use fhir_facade::sql::Value;
+use fhir_facade::db::{Database, DbSettings};
+use fhir_facade::sql::{Dialect, Statement, Value};
 
 fn settings(url: &str) -> DbSettings {
     DbSettings {
@@ -27,7 +25,7 @@ async fn row(db: &Database, sql: &str) -> Vec<Value> {
         sql: sql.to_string(),
         params: vec![],
     };
-    let mut rows = db.fetch(&stmt, &QueryCounter::default()).await.expect(sql);
+    let mut rows = db.fetch(&stmt).await.expect(sql);
     assert_eq!(rows.len(), 1);
     rows.remove(0)
 }

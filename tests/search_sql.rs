@@ -2,14 +2,10 @@
 //! database, with its bound parameters. Review changes with `cargo insta review`.
 
 use fhir_facade::mapping::Mapping;
-use fhir_facade::plan::KeyValue;
-use fhir_facade::plan::search::{
-    Branch, Context, Keyset, count_statement, effective_sort, page_query, sort_values,
-};
-use fhir_facade::request::search::SearchRequest;
-use fhir_facade::sql::Accents;
-use fhir_facade::sql::Dialect;
-use fhir_facade::sql::Value;
+use fhir_facade::plan::{self, Scope, SearchPlan};
+use fhir_facade::request::cursor::Cursor;
+use fhir_facade::request::search::{SearchOptions, SearchRequest, TotalMode};
+use fhir_facade::sql::{Caps, Dialect, Value};
 
 #[path = "support/extra_mapping.rs"]
 mod extra_mapping;
@@ -120,39 +116,46 @@ fn mapping(dialect: Dialect) -> Mapping {
     fhir_facade::mapping::load(path, dialect).unwrap()
 }
 
-fn plan(m: &Mapping, dialect: Dialect, query: &str) -> String {
+/// The search `query` (`Type?params`) parsed as the server parses it.
+fn request(m: &Mapping, query: &str) -> SearchRequest {
     let (rt, qs) = query.split_once('?').unwrap();
     let params: Vec<(String, String)> =
         form_urlencoded::parse(qs.as_bytes()).into_owned().collect();
-    let req = SearchRequest::parse(m, rt, &params, false, 1000, 3).unwrap();
+    let opts = SearchOptions {
+        base_url: "http://localhost/fhir",
+        max_count: 1000,
+        max_chain_depth: 3,
+        lenient: false,
+    };
+    SearchRequest::parse(m, &opts, rt, &params).unwrap()
+}
+
+/// The plan of `req` after `after`, as the server plans it (no scope).
+fn planned<'a>(
+    m: &'a Mapping,
+    caps: &'a Caps,
+    req: &SearchRequest,
+    after: Option<&Cursor>,
+) -> SearchPlan<'a> {
+    plan::search(m, caps, Scope::none(), req, after).unwrap()
+}
+
+fn plan(m: &Mapping, dialect: Dialect, query: &str) -> String {
+    let caps = Caps::of(dialect);
+    let mut req = request(m, query);
+    req.total = TotalMode::Accurate;
+    let plan = planned(m, &caps, &req, None);
     let mut out = String::new();
-    let mut branches = Vec::new();
-    for source in m.sources_of(rt) {
-        let cx = Context {
-            source,
-            dialect,
-            tz: m.timezone,
-            base_url: "http://localhost/fhir",
-            mapping: m,
-            accents: &Accents::AsStored,
-        };
-        let count = count_statement(&cx, &req.filters).unwrap();
-        out.push_str(&format!("-- count, {}:\n{}\n", source.name, count.sql));
-        let (sort, _) = sort_values(&cx, &req.sort).unwrap();
-        branches.push(Branch { cx, sort });
+    for (source, total) in plan.sources.iter().zip(&plan.totals) {
+        out.push_str(&format!(
+            "-- count, {}:\n{}\n",
+            source.name, total.count.sql
+        ));
     }
-    let page = page_query(
-        &branches,
-        effective_sort(&req.sort),
-        false,
-        &req.filters,
-        None,
-        21,
-    )
-    .unwrap();
+    let page = &plan.page.statement;
     out.push_str(&format!(
         "-- page:\n{}\n-- params: {:?}\n",
-        page.statement.sql, page.statement.params
+        page.sql, page.params
     ));
     out
 }
@@ -183,36 +186,14 @@ fn search_sql_per_dialect() {
 fn sorted_page_after_a_keyset_per_dialect() {
     for dialect in Dialect::ALL {
         let m = mapping(dialect);
-        let params: Vec<(String, String)> = vec![
-            ("family".into(), "s".into()),
-            ("_sort".into(), "-birthdate,family".into()),
-        ];
-        let req = SearchRequest::parse(&m, "Patient", &params, false, 1000, 3).unwrap();
-        let source = m.sources_of("Patient").next().unwrap();
-        let cx = Context {
-            source,
-            dialect,
-            tz: m.timezone,
-            base_url: "http://localhost/fhir",
-            mapping: &m,
-            accents: &Accents::AsStored,
-        };
-        let (sort, key_desc) = sort_values(&cx, &req.sort).unwrap();
-        let after = Keyset {
+        let caps = Caps::of(dialect);
+        let req = request(&m, "Patient?family=s&_sort=-birthdate,family&_count=10");
+        let after = Cursor {
             source: 0,
             sort: vec![Value::Text("19740625".into()), Value::Null],
-            key: KeyValue::Int(1),
+            after: Some(Value::Int(1)),
         };
-        let page = page_query(
-            &[Branch { cx, sort }],
-            effective_sort(&req.sort),
-            key_desc,
-            &req.filters,
-            Some(&after),
-            11,
-        )
-        .unwrap()
-        .statement;
+        let page = planned(&m, &caps, &req, Some(&after)).page.statement;
         insta::assert_snapshot!(
             format!("patient_sorted_after_{}", dialect.key()),
             format!("{}\n-- params: {:?}", page.sql, page.params)
@@ -227,41 +208,17 @@ fn sorted_page_after_a_keyset_per_dialect() {
 fn multi_source_page_after_a_null_keyset_per_dialect() {
     for dialect in Dialect::ALL {
         let m = mapping(dialect);
-        let params: Vec<(String, String)> = vec![
-            ("patient".into(), "Patient/1".into()),
-            ("_sort".into(), "_lastUpdated".into()),
-        ];
-        let req = SearchRequest::parse(&m, "Observation", &params, false, 1000, 3).unwrap();
-        let branches: Vec<Branch> = m
-            .sources_of("Observation")
-            .map(|source| {
-                let cx = Context {
-                    source,
-                    dialect,
-                    tz: m.timezone,
-                    base_url: "http://localhost/fhir",
-                    mapping: &m,
-                    accents: &Accents::AsStored,
-                };
-                let (sort, _) = sort_values(&cx, &req.sort).unwrap();
-                Branch { cx, sort }
-            })
-            .collect();
-        let after = Keyset {
+        let caps = Caps::of(dialect);
+        let req = request(
+            &m,
+            "Observation?patient=Patient/1&_sort=_lastUpdated&_count=4",
+        );
+        let after = Cursor {
             source: 2,
             sort: vec![Value::Null],
-            key: KeyValue::Int(7),
+            after: Some(Value::Int(7)),
         };
-        let page = page_query(
-            &branches,
-            effective_sort(&req.sort),
-            false,
-            &req.filters,
-            Some(&after),
-            5,
-        )
-        .unwrap()
-        .statement;
+        let page = planned(&m, &caps, &req, Some(&after)).page.statement;
         insta::assert_snapshot!(
             format!("observation_after_null_{}", dialect.key()),
             format!("{}\n-- params: {:?}", page.sql, page.params)

@@ -2,13 +2,13 @@
 
 use serde_json::{Value as Json, json};
 
+use crate::fhir::SearchParamType;
 use crate::mapping::references::links_into;
 use crate::mapping::{Mapping, SearchTarget};
-use crate::plan::search::searchable;
 use crate::request::compartment::{PATIENT_COMPARTMENT, patient_types};
 use crate::request::everything::OPERATION_DEFINITION;
 use crate::request::include::reference_params;
-use crate::request::search::supported_modifiers;
+use crate::search::modifier::{modifiers, searchable, takes_prefixes};
 
 /// Facts about this server instance that go into the statement.
 #[derive(Debug, Clone)]
@@ -60,22 +60,22 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
             let mut params: Vec<Json> = Vec::new();
             let mut seen = std::collections::HashSet::new();
             for d in sources.iter().flat_map(|s| &s.search) {
-                if !searchable(&d.param_type, &d.code) || !seen.insert(d.code.clone()) {
+                if !searchable(d.param_type) || !seen.insert(d.code.clone()) {
                     continue;
                 }
-                let modifiers = supported_modifiers(&d.param_type);
+                let modifiers = modifiers(d.param_type);
                 let mut doc = if modifiers.is_empty() {
                     "No modifiers.".to_string()
                 } else {
                     format!("Modifiers: {}.", modifiers.join(", "))
                 };
-                if matches!(d.param_type.as_str(), "number" | "quantity" | "date") {
+                if takes_prefixes(d.param_type) {
                     doc.push_str(" Prefixes: eq, ne, gt, lt, ge, le, sa, eb, ap.");
                 }
-                if d.param_type == "reference" {
+                if d.param_type == SearchParamType::Reference {
                     doc.push_str(&reference_doc(mapping, rt, &d.code, info.max_chain_depth));
                 }
-                if d.param_type == "uri" {
+                if d.param_type == SearchParamType::Uri {
                     doc.push_str(" Exact and case-sensitive; :below and :above take URLs.");
                 }
                 if let Some(SearchTarget::Composite(ct)) = d.targets.first() {
@@ -101,7 +101,7 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
                 params.push(json!({
                     "name": d.code,
                     "definition": d.definition,
-                    "type": d.param_type,
+                    "type": d.param_type.as_str(),
                     "documentation": doc,
                 }));
             }
@@ -203,7 +203,7 @@ fn reference_doc(mapping: &Mapping, rt: &str, code: &str, depth: usize) -> Strin
     );
     if targets
         .iter()
-        .any(|t| mapping.param_type(t, "identifier") == Some("token"))
+        .any(|t| mapping.param_type(t, "identifier") == Some(SearchParamType::Token))
     {
         doc.push_str(&format!(
             " `{code}:identifier=system|value` matches the referenced resource's identifier."

@@ -6,7 +6,7 @@ use serde_json::{Map, Value as Json};
 use super::convert::{self, convert, id_text, is_valid_id};
 use super::tree::{Origin, Tree};
 use crate::mapping::{Child, ElementValue, Primitive, Source};
-use crate::plan::{ChildLayout, SourceLayout};
+use crate::mapping::{ChildLayout, SourceLayout};
 use crate::sql::{Row, Value};
 
 /// The rows of one child table that belong to one parent row.

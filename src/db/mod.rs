@@ -140,8 +140,8 @@ pub struct Database {
     /// Index of the copy this handle tries first.
     first: usize,
     statement_timeout: Duration,
-    /// How string searches treat accents on this database (probed at start-up).
-    accents: Accents,
+    /// Counts the statements run through this handle (per request).
+    counter: Arc<QueryCounter>,
 }
 
 impl Database {
@@ -181,7 +181,7 @@ impl Database {
             epoch: Instant::now(),
             first: 0,
             statement_timeout: settings.statement_timeout,
-            accents: Accents::AsStored,
+            counter: Arc::default(),
         })
     }
 
@@ -190,20 +190,9 @@ impl Database {
         self.backends[0].dialect()
     }
 
-    /// How string searches treat accents here.
-    pub fn accents(&self) -> &Accents {
-        &self.accents
-    }
-
-    /// The same database, string searches treating accents as `accents` says (what the
-    /// start-up probe found the database can do).
-    pub fn with_accents(self, accents: Accents) -> Database {
-        Database { accents, ..self }
-    }
-
     /// A handle for one request: it uses the next copy in turn (and the others only when
-    /// that one is unreachable).
-    pub fn for_request(&self) -> Database {
+    /// that one is unreachable), and counts its statements in `counter`.
+    pub fn for_request(&self, counter: Arc<QueryCounter>) -> Database {
         let n = self.backends.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
         let now = self.now_ms();
@@ -214,6 +203,7 @@ impl Database {
             .unwrap_or(start);
         Database {
             first,
+            counter,
             ..self.clone()
         }
     }
@@ -222,13 +212,9 @@ impl Database {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Runs `stmt` within the statement timeout, counting it in `counter`.
-    pub async fn fetch(
-        &self,
-        stmt: &Statement,
-        counter: &QueryCounter,
-    ) -> Result<Vec<Row>, DbError> {
-        counter.0.fetch_add(1, Ordering::Relaxed);
+    /// Runs `stmt` within the statement timeout, counting it.
+    pub async fn fetch(&self, stmt: &Statement) -> Result<Vec<Row>, DbError> {
+        self.counter.0.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(sql = %stmt.sql, params = stmt.params.len(), "sql");
         let n = self.backends.len();
         let mut last = None;
@@ -294,13 +280,12 @@ impl Database {
         if candidates.is_empty() {
             return Accents::AsStored;
         }
-        let counter = QueryCounter::default();
         for function in candidates {
             let probe = Statement {
                 sql: format!("SELECT {function}('\u{c9}t\u{e9}')"),
                 params: Vec::new(),
             };
-            let answer = self.fetch(&probe, &counter).await.ok();
+            let answer = self.fetch(&probe).await.ok();
             let first = answer.as_ref().and_then(|rows| rows.first()?.first());
             if first == Some(&crate::sql::Value::Text("Ete".into())) {
                 tracing::info!(function, "string searches ignore accents");

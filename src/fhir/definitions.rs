@@ -162,9 +162,23 @@ pub enum SearchParamType {
     Special,
 }
 
-impl fmt::Display for SearchParamType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl SearchParamType {
+    /// Every type, in the specification's order.
+    pub const ALL: [SearchParamType; 9] = [
+        Self::Number,
+        Self::Date,
+        Self::String,
+        Self::Token,
+        Self::Reference,
+        Self::Composite,
+        Self::Quantity,
+        Self::Uri,
+        Self::Special,
+    ];
+
+    /// The type's code, as FHIR writes it (`token`).
+    pub fn as_str(self) -> &'static str {
+        match self {
             Self::Number => "number",
             Self::Date => "date",
             Self::String => "string",
@@ -174,7 +188,18 @@ impl fmt::Display for SearchParamType {
             Self::Quantity => "quantity",
             Self::Uri => "uri",
             Self::Special => "special",
-        })
+        }
+    }
+
+    /// The type whose code is `code`.
+    pub fn from_code(code: &str) -> Option<SearchParamType> {
+        Self::ALL.into_iter().find(|t| t.as_str() == code)
+    }
+}
+
+impl fmt::Display for SearchParamType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -7,79 +7,93 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::assemble::outcome::{Issue, operation_outcome};
 use crate::db::DbError;
+use crate::plan::PlanError;
 use crate::request::RequestError;
 use crate::request::format::FHIR_JSON;
+use crate::service::ServiceError;
 
 /// An error answered with an OperationOutcome.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The request is wrong.
+    /// The service failed (the request, the plan, a missing resource, the database).
     #[error(transparent)]
-    Request(#[from] RequestError),
-    /// No such resource.
+    Service(#[from] ServiceError),
+    /// No such endpoint.
     #[error("{0}")]
     NotFound(String),
     /// A write, or another method this read-only server does not allow.
     #[error("{0}")]
     MethodNotAllowed(String),
-    /// An interaction this server does not implement.
-    #[error("{0}")]
-    NotImplemented(String),
-    /// The database failed.
-    #[error(transparent)]
-    Db(#[from] DbError),
+}
+
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> ApiError {
+        ApiError::Service(e.into())
+    }
 }
 
 impl ApiError {
     fn issue(&self) -> Issue {
+        use ServiceError as S;
         match self {
-            ApiError::Request(RequestError::UnknownType(m)) => Issue::error("not-supported", m),
-            ApiError::Request(RequestError::MalformedId(_)) => {
-                Issue::error("invalid", self.to_string())
-            }
-            ApiError::Request(RequestError::NotAcceptable(m)) => Issue::error("not-supported", m),
-            ApiError::Request(RequestError::UnsupportedParameter(m)) => {
+            ApiError::Service(S::Request(e)) => match e {
+                RequestError::UnknownType(m)
+                | RequestError::NotAcceptable(m)
+                | RequestError::UnsupportedParameter(m) => Issue::error("not-supported", m),
+                RequestError::MalformedId(_) => Issue::error("invalid", e.to_string()),
+                RequestError::InvalidParameter(m) => Issue::error("invalid", m),
+            },
+            ApiError::Service(S::Plan(PlanError::InvalidValue(m))) => Issue::error("invalid", m),
+            ApiError::Service(S::Plan(PlanError::Unsupported(m))) => {
                 Issue::error("not-supported", m)
             }
-            ApiError::Request(RequestError::InvalidParameter(m)) => Issue::error("invalid", m),
-            ApiError::NotFound(m) => Issue::error("not-found", m),
-            ApiError::MethodNotAllowed(m) | ApiError::NotImplemented(m) => {
-                Issue::error("not-supported", m)
+            ApiError::Service(S::NotFound(m)) | ApiError::NotFound(m) => {
+                Issue::error("not-found", m)
             }
-            ApiError::Db(DbError::Unavailable(_)) => {
+            ApiError::MethodNotAllowed(m) => Issue::error("not-supported", m),
+            ApiError::Service(S::Db(DbError::Unavailable(_))) => {
                 Issue::error("transient", "the database is unavailable; try again later")
             }
-            ApiError::Db(DbError::Timeout(_)) => Issue::error(
+            ApiError::Service(S::Db(DbError::Timeout(_))) => Issue::error(
                 "timeout",
                 "the database did not answer in time; try again later or narrow the request",
             ),
-            ApiError::Db(_) => Issue::error(
+            ApiError::Service(S::Db(_)) => Issue::error(
                 "exception",
                 "internal error while reading the database (details are in the server log)",
             ),
+        }
+    }
+
+    fn db_error(&self) -> Option<&DbError> {
+        match self {
+            ApiError::Service(ServiceError::Db(e)) => Some(e),
+            _ => None,
         }
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
+        use ServiceError as S;
         match self {
-            ApiError::Request(RequestError::UnknownType(_)) | ApiError::NotFound(_) => {
-                StatusCode::NOT_FOUND
+            ApiError::Service(S::Request(RequestError::UnknownType(_)))
+            | ApiError::Service(S::NotFound(_))
+            | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Service(S::Request(RequestError::NotAcceptable(_))) => {
+                StatusCode::NOT_ACCEPTABLE
             }
-            ApiError::Request(RequestError::NotAcceptable(_)) => StatusCode::NOT_ACCEPTABLE,
-            ApiError::Request(_) => StatusCode::BAD_REQUEST,
+            ApiError::Service(S::Request(_) | S::Plan(_)) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
-            ApiError::Db(DbError::Unavailable(_) | DbError::Timeout(_)) => {
+            ApiError::Service(S::Db(DbError::Unavailable(_) | DbError::Timeout(_))) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            ApiError::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Service(S::Db(_)) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ApiError::Db(e) = self {
+        if let Some(e) = self.db_error() {
             tracing::error!(error = %e, "database error");
         }
         let mut res = HttpResponse::build(self.status_code());
@@ -88,8 +102,8 @@ impl ResponseError for ApiError {
             res.insert_header((header::ALLOW, "GET"));
         }
         if matches!(
-            self,
-            ApiError::Db(DbError::Unavailable(_) | DbError::Timeout(_))
+            self.db_error(),
+            Some(DbError::Unavailable(_) | DbError::Timeout(_))
         ) {
             res.insert_header((header::RETRY_AFTER, "5"));
         }

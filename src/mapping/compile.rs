@@ -1242,17 +1242,13 @@ impl<'a> Compiler<'a> {
                                     .find(|p| p.url == c.definition)?;
                                 Some(search_bind::ComponentSpec {
                                     code: p.code.clone(),
-                                    param_type: p.param_type.to_string(),
+                                    param_type: p.param_type,
                                     expression: c.expression.clone(),
                                 })
                             })
                             .collect();
                         components = resolved.unwrap_or_default();
-                        (
-                            sp.param_type.to_string(),
-                            sp.url.clone(),
-                            sp.expression.clone(),
-                        )
+                        (sp.param_type, sp.url.clone(), sp.expression.clone())
                     }
                     None => {
                         let sug =
@@ -1276,16 +1272,20 @@ impl<'a> Compiler<'a> {
                     let def = t.get("definition").and_then(|x| x.as_str());
                     let path = t.get("path").and_then(|x| x.as_str());
                     match (ty, def, path) {
-                        (Some(ty), Some(def), Some(path)) if SEARCH_TYPES.contains(&ty) => (
-                            ty.to_string(),
-                            def.to_string(),
-                            Some(
-                                path.split('|')
-                                    .map(|p| format!("{rt}.{}", p.trim()))
-                                    .collect::<Vec<_>>()
-                                    .join(" | "),
-                            ),
-                        ),
+                        (Some(ty), Some(def), Some(path))
+                            if let Some(ty) = SearchParamType::from_code(ty) =>
+                        {
+                            (
+                                ty,
+                                def.to_string(),
+                                Some(
+                                    path.split('|')
+                                        .map(|p| format!("{rt}.{}", p.trim()))
+                                        .collect::<Vec<_>>()
+                                        .join(" | "),
+                                ),
+                            )
+                        }
                         _ => {
                             self.error(
                                 MappingError::new(
@@ -1295,7 +1295,7 @@ impl<'a> Compiler<'a> {
                                 )
                                 .hint(format!(
                                     "type is one of {}; path names the element it searches, e.g. \"code\"",
-                                    SEARCH_TYPES.join(", ")
+                                    SearchParamType::ALL.map(SearchParamType::as_str).join(", ")
                                 )),
                             );
                             continue;
@@ -1316,7 +1316,7 @@ impl<'a> Compiler<'a> {
                     Ok(vec![SearchTarget::LastUpdated])
                 }
                 "_lastUpdated" => Err("the source has no `last_updated`".to_string()),
-                _ if param_type == "composite" => match (&expression, components.is_empty()) {
+                _ if param_type == SearchParamType::Composite => match (&expression, components.is_empty()) {
                     (Some(base), false) => {
                         search_bind::composite_targets(source, rt, base, &components)
                     }
@@ -1325,7 +1325,7 @@ impl<'a> Compiler<'a> {
                 _ => expression
                     .ok_or_else(|| "it has no expression".to_string())
                     .and_then(|e| search_bind::parse_expression(&e, rt))
-                    .and_then(|paths| search_bind::targets(source, &param_type, &paths)),
+                    .and_then(|paths| search_bind::targets(source, param_type, &paths)),
             };
             match targets {
                 Ok(targets) => out.push(SearchDecl {
@@ -1356,18 +1356,6 @@ const RESERVED: &[&str] = &[
     "LEFT", "LIKE", "LIMIT", "NOT", "NULL", "ON", "OR", "ORDER", "OUTER", "PRIMARY", "RIGHT",
     "SELECT", "SET", "TABLE", "THEN", "TO", "UNION", "UNIQUE", "UPDATE", "USER", "USING", "VALUES",
     "WHEN", "WHERE", "WITH",
-];
-
-const SEARCH_TYPES: &[&str] = &[
-    "number",
-    "date",
-    "string",
-    "token",
-    "reference",
-    "composite",
-    "quantity",
-    "uri",
-    "special",
 ];
 
 fn to_element_path(p: &ResolvedPath) -> ElementPath {

@@ -10,12 +10,17 @@
 pub mod compile;
 pub mod error;
 pub mod file;
+pub mod layout;
+pub mod live;
 pub mod model;
 pub mod references;
 pub mod schema_check;
 pub mod search_bind;
+pub mod sql;
+pub mod text_date;
 
 pub use error::{MappingError, MappingLoadError};
+pub use layout::{ChildLayout, SourceLayout};
 pub use model::*;
 
 use crate::fhir::Definitions;

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use chrono_tz::Tz;
 use indexmap::IndexMap;
 
+pub use crate::fhir::SearchParamType;
 pub use crate::sql::ColumnInfo;
+use crate::sql::Value;
 
 /// The whole mapping: every source of every mapped resource type.
 #[derive(Debug, Clone)]
@@ -54,6 +56,13 @@ impl Mapping {
             .filter(|s| id.starts_with(&s.id.prefix) && id.len() > s.id.prefix.len())
             .max_by_key(|s| s.id.prefix.len())
             .map(|s| (s, &id[s.id.prefix.len()..]))
+    }
+
+    /// The source that serves `resource_type`/`id` and the key of its row, when a source
+    /// could have it.
+    pub fn locate<'a>(&'a self, resource_type: &str, id: &str) -> Option<(&'a Source, Value)> {
+        let (source, rest) = self.source_for_id(resource_type, id)?;
+        Some((source, source.key_for(rest)?))
     }
 
     /// A source by its unique name.
@@ -195,6 +204,22 @@ pub enum MapValue {
     },
 }
 
+impl MapValue {
+    /// The part of the entry a token part reads (`None`: the entry has no such part).
+    pub fn field(&self, field: MapField) -> Option<String> {
+        match (self, field) {
+            (MapValue::Scalar(s), MapField::Code) => Some(match s {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }),
+            (MapValue::Scalar(_), _) => None,
+            (MapValue::Coding { system, .. }, MapField::System) => system.clone(),
+            (MapValue::Coding { code, .. }, MapField::Code) => Some(code.clone()),
+            (MapValue::Coding { display, .. }, MapField::Display) => display.clone(),
+        }
+    }
+}
+
 /// A named value map: legacy code → FHIR value.
 #[derive(Debug, Clone)]
 pub struct ValueMap {
@@ -282,6 +307,59 @@ pub struct ElementMapping {
     pub code_system: Option<String>,
 }
 
+impl ElementMapping {
+    /// The column or expression its value is read from (`None` for a constant).
+    pub fn sql_value(&self) -> Option<&SqlValue> {
+        match &self.value {
+            ElementValue::Sql { value, .. } => Some(value),
+            ElementValue::Constant(_) => None,
+        }
+    }
+
+    /// What the database says of its column (`None` for an expression or a constant).
+    pub fn column_info(&self) -> Option<&ColumnInfo> {
+        self.sql_value().and_then(SqlValue::column_info)
+    }
+
+    /// The text format of a date stored as text (`format = "%Y%m%d"`).
+    pub fn text_format(&self) -> Option<&str> {
+        match &self.value {
+            ElementValue::Sql {
+                convert: Convert::Primitive { format, .. },
+                ..
+            } => format.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The value map that translates its legacy codes.
+    pub fn value_map(&self) -> Option<&ValueMap> {
+        match &self.value {
+            ElementValue::Sql {
+                convert: Convert::Mapped { map, .. },
+                ..
+            } => Some(map),
+            _ => None,
+        }
+    }
+
+    /// For a reference: the type it refers to and the id prefix of the target source.
+    pub fn reference_target(&self) -> Option<(&str, &str)> {
+        match &self.value {
+            ElementValue::Sql {
+                convert:
+                    Convert::Reference {
+                        resource_type,
+                        prefix,
+                        ..
+                    },
+                ..
+            } => Some((resource_type, prefix)),
+            _ => None,
+        }
+    }
+}
+
 /// A child table feeding a repeating element.
 #[derive(Debug, Clone)]
 pub struct Child {
@@ -315,7 +393,7 @@ pub struct SearchDecl {
     /// Parameter code as used in URLs.
     pub code: String,
     /// FHIR search parameter type (token, string, date, ...).
-    pub param_type: String,
+    pub param_type: SearchParamType,
     /// Canonical URL of its definition.
     pub definition: String,
     /// What the parameter searches in this source.
@@ -432,7 +510,7 @@ pub struct CompositeComponent {
     /// The component parameter's code (for messages), e.g. `code`.
     pub code: String,
     /// Its type: how its part of the value is read and compared.
-    pub param_type: String,
+    pub param_type: SearchParamType,
 }
 
 /// One source of a resource type.
@@ -475,6 +553,26 @@ impl Source {
         super::references::leaf_element(self, l).expect("a leaf names a mapped element")
     }
 
+    /// The key to look up for the part of a logical id after the source's prefix, or `None`
+    /// when no row can have it (letters for an integer key).
+    pub fn key_for(&self, rest: &str) -> Option<Value> {
+        if self.id.integer {
+            rest.parse::<i64>().ok().map(Value::Int)
+        } else {
+            Some(Value::Text(rest.to_string()))
+        }
+    }
+
+    /// The key of logical id `id` in this source (its prefix, then a key), or `None` when no
+    /// row of the source can have it.
+    pub fn key_of_id(&self, id: &str) -> Option<Value> {
+        let rest = id.strip_prefix(self.id.prefix.as_str())?;
+        if rest.is_empty() {
+            return None;
+        }
+        self.key_for(rest)
+    }
+
     /// The declared search parameter `code`.
     pub fn search_decl(&self, code: &str) -> Option<&SearchDecl> {
         self.search.iter().find(|d| d.code == code)
@@ -495,9 +593,9 @@ impl Mapping {
     }
 
     /// The type of parameter `code` declared on `resource_type`, if declared.
-    pub fn param_type(&self, resource_type: &str, code: &str) -> Option<&str> {
+    pub fn param_type(&self, resource_type: &str, code: &str) -> Option<SearchParamType> {
         self.sources_of(resource_type)
             .find_map(|s| s.search_decl(code))
-            .map(|d| d.param_type.as_str())
+            .map(|d| d.param_type)
     }
 }

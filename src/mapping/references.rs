@@ -68,7 +68,11 @@ pub fn links_of<'a>(mapping: &'a Mapping, resource_type: &str) -> Vec<RefLink<'a
 /// Every reference link of the reference parameters `from` declares, in declaration order.
 pub fn links_from<'a>(mapping: &'a Mapping, from: &'a Source) -> Vec<RefLink<'a>> {
     let mut out = Vec::new();
-    for d in from.search.iter().filter(|d| d.param_type == "reference") {
+    for d in from
+        .search
+        .iter()
+        .filter(|d| d.param_type == super::SearchParamType::Reference)
+    {
         for t in &d.targets {
             let SearchTarget::Reference(leaf) = t else {
                 continue;

@@ -8,7 +8,7 @@
 
 use super::model::{
     CompositeComponent, CompositeTarget, Convert, ElementMapping, ElementValue, LeafRef, Location,
-    MapField, MapTarget, PathSegment, SearchTarget, Source, TokenPart,
+    MapField, MapTarget, PathSegment, SearchParamType, SearchTarget, Source, TokenPart,
 };
 
 /// One path named by a search expression.
@@ -208,7 +208,7 @@ fn part_of(m: &Matched) -> TokenPart {
 /// The search targets of a parameter of type `param_type` whose expression names `paths`.
 pub fn targets(
     source: &Source,
-    param_type: &str,
+    param_type: SearchParamType,
     paths: &[ExprPath],
 ) -> Result<Vec<SearchTarget>, String> {
     let out = targets_among(source, &leaves(source), param_type, paths)?;
@@ -224,7 +224,7 @@ pub struct ComponentSpec {
     /// The component parameter's code.
     pub code: String,
     /// Its type.
-    pub param_type: String,
+    pub param_type: SearchParamType,
     /// Its FHIRPath expression, relative to the composite's base expression.
     pub expression: String,
 }
@@ -260,7 +260,7 @@ pub fn composite_targets(
         for (within, group) in repetitions(source, &all, &base_names) {
             let mut targets = Vec::new();
             for (c, p) in components.iter().zip(&paths) {
-                targets.push(targets_among(source, &group, &c.param_type, p)?);
+                targets.push(targets_among(source, &group, c.param_type, p)?);
             }
             if targets.iter().all(|t| !t.is_empty()) {
                 out.push(SearchTarget::Composite(CompositeTarget {
@@ -268,7 +268,7 @@ pub fn composite_targets(
                         .iter()
                         .map(|c| CompositeComponent {
                             code: c.code.clone(),
-                            param_type: c.param_type.clone(),
+                            param_type: c.param_type,
                         })
                         .collect(),
                     within,
@@ -330,7 +330,7 @@ fn repetitions<'a>(
 fn targets_among(
     source: &Source,
     all: &[Leaf],
-    param_type: &str,
+    param_type: SearchParamType,
     paths: &[ExprPath],
 ) -> Result<Vec<SearchTarget>, String> {
     let mut matched: Vec<(Matched, &ExprPath)> = Vec::new();
@@ -349,8 +349,8 @@ fn targets_among(
     }
     let mut out = Vec::new();
     match param_type {
-        "token" => token_targets(&matched, &mut out),
-        "string" => {
+        SearchParamType::Token => token_targets(&matched, &mut out),
+        SearchParamType::String => {
             for (m, _) in &matched {
                 let string_like = matches!(m.leaf.el.fhir_type.as_str(), "string" | "markdown");
                 if string_like && matches!(m.leaf.el.value, ElementValue::Sql { .. }) {
@@ -358,13 +358,13 @@ fn targets_among(
                 }
             }
         }
-        "date" => {
+        SearchParamType::Date => {
             date_targets(&matched, &mut out);
             for t in &out {
                 if let SearchTarget::Date { start, end } = t {
                     for l in std::iter::once(start).chain(end.iter()) {
-                        if let Some(f) = leaf_format(source, *l)
-                            && !crate::search::date::sortable_format(f)
+                        if let Some(f) = source.leaf(*l).text_format()
+                            && !super::text_date::sortable(f)
                         {
                             return Err(format!(
                                 "dates stored as text in the format '{f}' cannot be compared without reading every row (use a year-month-day order such as %Y%m%d, or an `expr` that converts them)"
@@ -374,7 +374,7 @@ fn targets_among(
                 }
             }
         }
-        "reference" => {
+        SearchParamType::Reference => {
             for (m, expr) in &matched {
                 if let ElementValue::Sql {
                     convert: Convert::Reference { resource_type, .. },
@@ -387,7 +387,7 @@ fn targets_among(
                 }
             }
         }
-        "number" => {
+        SearchParamType::Number => {
             for (m, _) in &matched {
                 let numeric = matches!(
                     m.leaf.el.fhir_type.as_str(),
@@ -401,8 +401,8 @@ fn targets_among(
                 }
             }
         }
-        "quantity" => quantity_targets(&matched, &mut out),
-        "uri" => {
+        SearchParamType::Quantity => quantity_targets(&matched, &mut out),
+        SearchParamType::Uri => {
             for (m, _) in &matched {
                 let uri_like = matches!(
                     m.leaf.el.fhir_type.as_str(),
@@ -416,22 +416,6 @@ fn targets_among(
         other => return Err(format!("{other} parameters are not supported yet")),
     }
     Ok(out)
-}
-
-fn leaf_format(source: &Source, l: LeafRef) -> Option<&str> {
-    let el = match (l.location, l.element) {
-        (Location::Row, Some(i)) => &source.elements[i],
-        (Location::Child(c), Some(i)) => &source.children[c].elements[i],
-        (Location::Child(c), None) => source.children[c].value.as_ref()?,
-        (Location::Row, None) => return None,
-    };
-    match &el.value {
-        ElementValue::Sql {
-            convert: Convert::Primitive { format, .. },
-            ..
-        } => format.as_deref(),
-        _ => None,
-    }
 }
 
 /// Groups matched leaves by the value they belong to (location + path above the last segment).

@@ -5,23 +5,28 @@
 //! keys of the patients matching `name=x`; a reverse hop (`_has:Observation:patient:code=y`)
 //! keeps the rows whose key is among the reference columns of the observations matching
 //! `code=y`. The rest of the criterion is planned in the other source's context, so every
-//! parameter type, modifier and further hop works there too. Subqueries do not refer to the
-//! outer query, so aliases cannot clash and databases run them as semi-joins.
+//! parameter type, modifier and further hop works there too, and the request's scope applies
+//! to every source crossed. Subqueries do not refer to the outer query, so aliases cannot
+//! clash and databases run them as semi-joins.
 
-use super::read::{write_relation, write_source_select_list, write_value};
-use super::search::{Context, PlanError, in_location, leaf_sql, write_filter};
+use super::PlanError;
+use super::context::{Context, write_from};
+use super::criteria::{in_location, write_criterion};
 use crate::mapping::references::{links_from, links_of};
-use crate::mapping::{ElementMapping, ElementValue, Location, Source, SqlValue};
+use crate::mapping::sql::{write_relation, write_value};
+use crate::mapping::{ElementMapping, Location, Source, SqlValue};
 use crate::request::chain::Hop;
-use crate::request::search::Filter;
+use crate::request::criterion::Criterion;
 use crate::sql::SqlWriter;
 
-/// Writes `f`, whose first hop is `hops[0]`, for `cx.source`.
-pub fn write_hops(w: &mut SqlWriter, cx: &Context, f: &Filter) -> Result<(), PlanError> {
-    let (hop, rest) = f.hops.split_first().expect("a chained filter has hops");
-    let inner = Filter {
+/// Writes `c`, whose first hop is `c.hops[0]`, for `cx.source`.
+pub fn write_hops(w: &mut SqlWriter, cx: &Context, c: &Criterion) -> Result<(), PlanError> {
+    let Some((hop, rest)) = c.hops.split_first() else {
+        return write_criterion(w, cx, c);
+    };
+    let inner = Criterion {
         hops: rest.to_vec(),
-        ..f.clone()
+        ..c.clone()
     };
     match hop {
         Hop::Forward { param, targets } => write_forward(w, cx, param, targets, &inner),
@@ -39,7 +44,7 @@ fn write_forward(
     cx: &Context,
     param: &str,
     targets: &[String],
-    inner: &Filter,
+    inner: &Criterion,
 ) -> Result<(), PlanError> {
     let links: Vec<_> = links_from(cx.mapping, cx.source)
         .into_iter()
@@ -56,14 +61,14 @@ fn write_forward(
         }
         let target = link.target;
         in_location(w, cx, link.leaf.location, |w| {
-            let (sql, el) = leaf_sql(cx, link.leaf);
+            let (op, el) = cx.leaf(link.leaf);
             let (outer, inner_cast) = match key_kinds(leaf_integer(el), &target.id.value) {
-                Some((true, false)) => (cx.dialect.text_cast(&sql), false),
-                Some((false, true)) => (sql, true),
-                _ => (sql, false),
+                Some((true, false)) => (cx.dialect().text_cast(&op.sql), false),
+                Some((false, true)) => (op.sql, true),
+                _ => (op.sql, false),
             };
             w.push(&outer).push(" IN (");
-            write_keys_matching(w, cx, target, inner, inner_cast)?;
+            write_keys_matching(w, &cx.with_source(target), inner, inner_cast)?;
             w.push(")");
             Ok(())
         })?;
@@ -79,7 +84,7 @@ fn write_reverse(
     cx: &Context,
     resource_type: &str,
     param: &str,
-    inner: &Filter,
+    inner: &Criterion,
 ) -> Result<(), PlanError> {
     let mut any = false;
     w.push("(");
@@ -93,25 +98,22 @@ fn write_reverse(
         }
         any = true;
         let rcx = cx.with_source(referring);
-        let (ref_sql, el) = leaf_sql(&rcx, link.leaf);
-        let mut key = SqlWriter::new(cx.dialect);
-        write_value(&mut key, &cx.source.alias, &cx.source.id.value);
-        let key = key.finish().sql;
+        let (reference, el) = rcx.leaf(link.leaf);
+        let key = cx.row_value(&cx.source.id.value).sql;
         // Compare as text when one side is an integer column and the other is not.
         let (outer, projected) = match key_kinds(leaf_integer(el), &cx.source.id.value) {
-            Some((true, false)) => (key, cx.dialect.text_cast(&ref_sql)),
-            Some((false, true)) => (cx.dialect.text_cast(&key), ref_sql.clone()),
-            _ => (key, ref_sql.clone()),
+            Some((true, false)) => (key, cx.dialect().text_cast(&reference.sql)),
+            Some((false, true)) => (cx.dialect().text_cast(&key), reference.sql.clone()),
+            _ => (key, reference.sql.clone()),
         };
         w.push(&outer).push(" IN (");
         match link.leaf.location {
             Location::Row => {
-                w.push("SELECT ");
-                w.push(&projected);
-                write_source_select_list(w, referring);
-                w.push(" AND ").push(&ref_sql);
+                w.push("SELECT ").push(&projected);
+                write_from(w, &rcx)?;
+                w.push(" AND ").push(&reference.sql);
                 w.push(" IS NOT NULL AND ");
-                write_filter(w, &rcx, inner)?;
+                write_criterion(w, &rcx, inner)?;
             }
             Location::Child(c) => {
                 // The reference is in a child table: its rows whose parent matches.
@@ -119,7 +121,7 @@ fn write_reverse(
                 let key = SqlValue::Column(child.key.clone());
                 w.push("SELECT ").push(&projected).push(" FROM ");
                 write_relation(w, &child.relation, &child.alias);
-                w.push(" WHERE ").push(&ref_sql).push(" IS NOT NULL");
+                w.push(" WHERE ").push(&reference.sql).push(" IS NOT NULL");
                 if let Some(f) = &child.filter {
                     w.push(" AND (").push(f).push(")");
                 }
@@ -127,9 +129,9 @@ fn write_reverse(
                 write_value(w, &child.alias, &key);
                 w.push(" IN (SELECT ");
                 write_value(w, &referring.alias, &child.parent_key);
-                write_source_select_list(w, referring);
+                write_from(w, &rcx)?;
                 w.push(" AND ");
-                write_filter(w, &rcx, inner)?;
+                write_criterion(w, &rcx, inner)?;
                 w.push(")");
             }
         }
@@ -142,46 +144,33 @@ fn write_reverse(
     Ok(())
 }
 
-/// `SELECT <key> FROM <target> WHERE <key> IS NOT NULL AND <inner>`, the key as text when
-/// `as_text`.
+/// `SELECT <key> FROM <target> WHERE <key> IS NOT NULL AND <inner>` (`tcx`: the target's
+/// context), the key as text when `as_text`.
 fn write_keys_matching(
     w: &mut SqlWriter,
-    cx: &Context,
-    target: &Source,
-    inner: &Filter,
+    tcx: &Context,
+    inner: &Criterion,
     as_text: bool,
 ) -> Result<(), PlanError> {
-    let tcx = cx.with_source(target);
+    let target: &Source = tcx.source;
+    let key = tcx.row_value(&target.id.value).sql;
     w.push("SELECT ");
     if as_text {
-        let mut k = SqlWriter::new(cx.dialect);
-        write_value(&mut k, &target.alias, &target.id.value);
-        w.push(&cx.dialect.text_cast(&k.finish().sql));
+        w.push(&tcx.dialect().text_cast(&key));
     } else {
-        write_value(w, &target.alias, &target.id.value);
+        w.push(&key);
     }
-    write_source_select_list(w, target);
-    w.push(" AND ");
-    write_value(w, &target.alias, &target.id.value);
-    w.push(" IS NOT NULL AND ");
-    write_filter(w, &tcx, inner)
+    write_from(w, tcx)?;
+    w.push(" AND ").push(&key).push(" IS NOT NULL AND ");
+    write_criterion(w, tcx, inner)
 }
 
 /// Whether a reference column holds integers (`None` for expressions: left as they are).
 fn leaf_integer(el: &ElementMapping) -> Option<bool> {
-    match &el.value {
-        ElementValue::Sql {
-            value: SqlValue::Column(c),
-            ..
-        } => Some(c.info.integer),
-        _ => None,
-    }
+    el.column_info().map(|c| c.integer)
 }
 
 /// (reference is integer, key is integer) when both are columns of known types.
 fn key_kinds(reference: Option<bool>, key: &SqlValue) -> Option<(bool, bool)> {
-    match key {
-        SqlValue::Column(c) => Some((reference?, c.info.integer)),
-        SqlValue::Expr(_) => None,
-    }
+    Some((reference?, key.column_info()?.integer))
 }

@@ -14,15 +14,17 @@
 //! the sort values (`o<j>`), and one block of column slots per source (NULL in the other
 //! branches). Each branch is ordered and limited on its own, so each can be served by an index.
 
+use super::PlanError;
+use super::context::{Context, write_from};
+use super::criteria::write_criteria;
 use super::keyset::{Atom, KeyOrder, Part, Tie, parts};
-use super::layout::SourceLayout;
-use super::read::{KeyValue, write_source_select_list, write_value};
-use super::search::{Context, PlanError, SortSpec, write_filters};
 use super::sort::SortExpr;
-use crate::request::search::Filter;
-use crate::sql::Dialect;
-use crate::sql::{Row, Value as DbValue};
-use crate::sql::{SqlWriter, Statement};
+use crate::mapping::SourceLayout;
+use crate::mapping::sql::write_value;
+use crate::request::criterion::Criterion;
+use crate::request::cursor::Cursor;
+use crate::request::search::SortKey;
+use crate::sql::{Dialect, Row, SqlWriter, Statement, Value as DbValue};
 
 /// One source's part of the page.
 pub struct Branch<'a> {
@@ -41,7 +43,7 @@ pub struct Keyset {
     /// Its sort values.
     pub sort: Vec<DbValue>,
     /// Its key.
-    pub key: KeyValue,
+    pub key: DbValue,
 }
 
 /// The planned page statement and how to read its rows.
@@ -66,15 +68,27 @@ pub struct PageRow<'r> {
     pub columns: &'r [DbValue],
 }
 
+impl PageRow<'_> {
+    /// The cursor of the page that starts after this row (`None` when its key is NULL).
+    pub fn cursor(&self) -> Option<Cursor> {
+        let after = match self.key {
+            DbValue::Null => return None,
+            DbValue::Int(i) => DbValue::Int(*i),
+            // Keys are compared as the text they are read as (CHAR padding ignored).
+            other => DbValue::Text(other.key_text()?),
+        };
+        Some(Cursor {
+            source: self.source,
+            after: Some(after),
+            sort: self.sort.to_vec(),
+        })
+    }
+}
+
 impl PageQuery {
     /// Splits a row of the page statement.
     pub fn split<'r>(&self, row: &'r Row) -> Option<PageRow<'r>> {
-        let source = match row.first()? {
-            DbValue::Int(i) => usize::try_from(*i).ok()?,
-            DbValue::Decimal(d) | DbValue::Text(d) => d.parse().ok()?,
-            DbValue::Float(f) => *f as usize,
-            _ => return None,
-        };
+        let source = usize::try_from(row.first()?.as_u64()?).ok()?;
         let key = row.get(1 + source)?;
         let sort_at = 1 + self.sources;
         let sort = row.get(sort_at..sort_at + self.sort_len)?;
@@ -154,7 +168,8 @@ fn write_atom(
         Atom::KeyAfter => {
             write_value(w, alias, &b.cx.source.id.value);
             w.push(if key_desc { " < " } else { " > " });
-            w.param_for(b.cx.source.id.value.column_info(), after.key.clone());
+            let key = after.key.to_param(w.dialect());
+            w.param_for(b.cx.source.id.value.column_info(), key);
             return;
         }
         Atom::Eq(j) => (j, " = "),
@@ -198,18 +213,18 @@ fn write_part(
     }
 }
 
-/// Plans the page: `limit` rows at most, matching `filters`, after `after`.
+/// Plans the page: `limit` rows at most, matching `criteria`, after `after`.
 pub fn page_query(
     branches: &[Branch],
-    spec: &[SortSpec],
+    spec: &[SortKey],
     key_desc: bool,
-    filters: &[Filter],
+    criteria: &[Criterion],
     after: Option<&Keyset>,
     limit: usize,
 ) -> Result<PageQuery, PlanError> {
     let dialect = branches
         .first()
-        .map(|b| b.cx.dialect)
+        .map(|b| b.cx.dialect())
         .ok_or_else(|| PlanError::Unsupported("no source to search".into()))?;
     let n = branches.len();
     let layouts: Vec<SourceLayout> = branches
@@ -301,8 +316,8 @@ pub fn page_query(
                     .push(&c.to_string());
             }
         }
-        write_source_select_list(&mut w, cx.source);
-        write_filters(&mut w, cx, filters)?;
+        write_from(&mut w, cx)?;
+        write_criteria(&mut w, cx, criteria)?;
         match range {
             Range::All => {}
             Range::Part(k, p) => write_part(&mut w, b, &order, key_desc, k, p),

@@ -2,9 +2,12 @@
 
 use sea_query::Value;
 
-use super::read::write_value;
-use super::search::write_equals;
-use crate::mapping::{ColumnInfo, SqlValue};
+use super::PlanError;
+use super::context::Context;
+use crate::mapping::sql::write_value;
+use crate::mapping::{ColumnInfo, Location, MapField, SearchTarget, Source, SqlValue, TokenPart};
+use crate::request::search::SortKey;
+use crate::search::operand::{Operand, write_equals};
 use crate::sql::SqlWriter;
 
 /// The value one `_sort` key orders a source's rows by.
@@ -38,16 +41,17 @@ impl SortExpr {
         match self {
             SortExpr::Value(v) => write_value(w, alias, v),
             SortExpr::Mapped(m) => {
-                let mut vw = SqlWriter::new(w.dialect());
-                write_value(&mut vw, alias, &m.value);
-                let sql = vw.finish().sql;
+                let op = Operand {
+                    sql: crate::mapping::sql::value_sql(w.dialect(), alias, &m.value),
+                    column: m.info.as_ref(),
+                };
                 w.push("(CASE");
                 if m.default.is_some() {
-                    w.push(" WHEN ").push(&sql).push(" IS NULL THEN NULL");
+                    w.push(" WHEN ").push(&op.sql).push(" IS NULL THEN NULL");
                 }
                 for (code, legacy) in &m.codes {
                     w.push(" WHEN ");
-                    write_equals(w, &sql, m.info.as_ref(), legacy);
+                    write_equals(w, &op, legacy);
                     w.push(" THEN ").param(code.clone());
                 }
                 if let Some(d) = &m.default {
@@ -86,6 +90,127 @@ impl SortExpr {
         };
         w.param_for(column, value);
     }
+}
+
+/// What `_sort` key `code` orders `source` by: `Ok(None)` when the source does not declare
+/// the parameter (its rows have no value for it, like NULLs). Only single-valued values of the
+/// source row can be sorted on (not a child table's); a value-mapped token sorts by the FHIR
+/// code its map gives, a constant token by its code.
+fn sort_value(source: &Source, code: &str) -> Result<Option<SortExpr>, PlanError> {
+    if code == "_lastUpdated" {
+        return Ok(source.last_updated.clone().map(SortExpr::Value));
+    }
+    let Some(d) = source.search_decl(code) else {
+        return Ok(None);
+    };
+    let value = d.targets.iter().find_map(|t| {
+        let (l, mapped) = match t {
+            SearchTarget::String(l)
+            | SearchTarget::Reference(l)
+            | SearchTarget::Number(l)
+            | SearchTarget::Date { start: l, .. }
+            | SearchTarget::Quantity { value: l, .. } => (*l, false),
+            SearchTarget::Token {
+                code: TokenPart::Leaf(l),
+                ..
+            } => (*l, false),
+            SearchTarget::Uri(TokenPart::Leaf(l)) => (*l, false),
+            SearchTarget::Token {
+                code: TokenPart::Mapped(l, MapField::Code),
+                ..
+            } => (*l, true),
+            SearchTarget::Token {
+                code: TokenPart::Const(c),
+                ..
+            } => return Some(SortExpr::Code(c.clone())),
+            _ => return None,
+        };
+        if l.location != Location::Row {
+            return None;
+        }
+        let el = source.leaf(l);
+        let value = el.sql_value()?;
+        if !mapped {
+            return Some(SortExpr::Value(value.clone()));
+        }
+        let map = el.value_map()?;
+        let mut codes: Vec<(String, Vec<String>)> = Vec::new();
+        for (legacy, v) in &map.values {
+            let Some(code) = v.field(MapField::Code) else {
+                continue;
+            };
+            match codes.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, l)) => l.push(legacy.clone()),
+                None => codes.push((code, vec![legacy.clone()])),
+            }
+        }
+        Some(SortExpr::Mapped(MappedCode {
+            value: value.clone(),
+            info: el.column_info().cloned(),
+            codes,
+            default: map.default.as_ref().and_then(|d| d.field(MapField::Code)),
+        }))
+    });
+    match value {
+        Some(v) => Ok(Some(v)),
+        None => Err(PlanError::Unsupported(format!(
+            "_sort: {} cannot be sorted on '{code}' (supported: parameters backed by one column, expression, value-mapped or constant code of the resource's own row, _id, _lastUpdated)",
+            source.resource_type
+        ))),
+    }
+}
+
+/// The sort values of `source` for `keys` (up to a `_id` key, which is the tie-breaker
+/// anyway), and whether the id key runs descending.
+pub fn sort_values(
+    source: &Source,
+    keys: &[SortKey],
+) -> Result<(Vec<Option<SortExpr>>, bool), PlanError> {
+    let mut out = Vec::new();
+    for k in keys {
+        if k.code == "_id" {
+            return Ok((out, k.desc));
+        }
+        out.push(sort_value(source, &k.code)?);
+    }
+    Ok((out, false))
+}
+
+/// The `_sort` keys that matter (those before a `_id` key).
+pub fn effective_sort(keys: &[SortKey]) -> &[SortKey] {
+    let end = keys
+        .iter()
+        .position(|k| k.code == "_id")
+        .unwrap_or(keys.len());
+    &keys[..end]
+}
+
+/// Several sources can be merged on a sort key only when they store it alike (the database
+/// compares their values in one column of the union). A key only one source has is compared
+/// with NULLs alone, so any value does. `sorts`: each source's sort values.
+pub fn check_sort_types(
+    cx: &Context,
+    sorts: &[Vec<Option<SortExpr>>],
+    keys: &[SortKey],
+) -> Result<(), PlanError> {
+    for (j, k) in keys.iter().enumerate() {
+        let present: Vec<&SortExpr> = sorts.iter().filter_map(|s| s[j].as_ref()).collect();
+        if present.len() < 2 {
+            continue;
+        }
+        let mut seen: Option<String> = None;
+        for v in present {
+            let t = v.storage().unwrap_or_default();
+            let same = seen.get_or_insert_with(|| t.clone()) == &t;
+            if t.is_empty() || !same {
+                return Err(PlanError::Unsupported(format!(
+                    "_sort: {}'s sources store '{}' differently, so they cannot be sorted together",
+                    cx.source.resource_type, k.code
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

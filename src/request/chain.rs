@@ -4,6 +4,7 @@
 //! A name becomes a list of [`Hop`]s from the searched type to the type whose parameter is
 //! finally compared, checked at every step against what the mapping declares.
 
+use crate::fhir::SearchParamType;
 use crate::mapping::Mapping;
 
 /// One step from one resource type to another.
@@ -36,9 +37,19 @@ pub struct Chained {
     /// The compared parameter.
     pub code: String,
     /// Its type.
-    pub param_type: String,
+    pub param_type: SearchParamType,
+    /// The resource type whose parameter it is (where the hops lead).
+    pub resource_type: String,
     /// Its modifier, as written (checked by the caller).
     pub modifier: Option<String>,
+}
+
+impl Chained {
+    /// Whether `other` compares the same parameter the same way (whichever type it is on).
+    fn same_parameter(&self, other: &Chained) -> bool {
+        (&self.hops, &self.code, self.param_type, &self.modifier)
+            == (&other.hops, &other.code, other.param_type, &other.modifier)
+    }
 }
 
 /// Why a name cannot be resolved.
@@ -163,7 +174,7 @@ fn resolve_part(mapping: &Mapping, resource_type: &str, name: &str) -> Result<Ch
         let Some((_, first)) = resolved.first().cloned() else {
             return Err(first_err.expect("one candidate failed"));
         };
-        if resolved.iter().any(|(_, c)| c != &first) {
+        if resolved.iter().any(|(_, c)| !c.same_parameter(&first)) {
             return Err(ChainError::Invalid(format!(
                 "{resource_type}.{param} can refer to {}, where '{tail}' differs; name the type, e.g. {param}:{}.{tail}",
                 candidates.join(", "),
@@ -190,12 +201,12 @@ fn resolve_part(mapping: &Mapping, resource_type: &str, name: &str) -> Result<Ch
             super::search::declared(mapping, resource_type).join(", ")
         )));
     };
-    if param_type == "reference" && modifier == Some("identifier") {
+    if param_type == SearchParamType::Reference && modifier == Some("identifier") {
         // `subject:identifier=system|value`: the referenced resource has that identifier.
         let targets: Vec<String> = mapping
             .reference_types(resource_type, code)
             .into_iter()
-            .filter(|t| mapping.param_type(t, "identifier") == Some("token"))
+            .filter(|t| mapping.param_type(t, "identifier") == Some(SearchParamType::Token))
             .collect();
         if targets.is_empty() {
             return Err(ChainError::Unknown(format!(
@@ -203,19 +214,21 @@ fn resolve_part(mapping: &Mapping, resource_type: &str, name: &str) -> Result<Ch
             )));
         }
         return Ok(Chained {
+            resource_type: targets[0].clone(),
             hops: vec![Hop::Forward {
                 param: code.to_string(),
                 targets,
             }],
             code: "identifier".into(),
-            param_type: "token".into(),
+            param_type: SearchParamType::Token,
             modifier: None,
         });
     }
     Ok(Chained {
         hops: Vec::new(),
         code: code.to_string(),
-        param_type: param_type.to_string(),
+        param_type,
+        resource_type: resource_type.to_string(),
         modifier: modifier.map(str::to_string),
     })
 }

@@ -6,7 +6,7 @@
 //! Only parameters the mapping declares as references to Patient count.
 
 use super::RequestError;
-use super::search::Filter;
+use super::criterion::Criterion;
 use crate::mapping::Mapping;
 
 /// The canonical URL of the Patient CompartmentDefinition.
@@ -87,30 +87,35 @@ impl Compartment {
 
     /// The criterion for membership: any compartment parameter refers to the patient (or, for
     /// Patient, it is the patient).
-    pub fn filter(&self) -> Filter {
-        let reference = |code: &str| Filter {
-            hops: Vec::new(),
-            code: code.to_string(),
-            param_type: "reference".into(),
-            modifier: None,
-            values: vec![format!("Patient/{}", self.id)],
-            link: String::new(),
-            alternatives: Vec::new(),
-        };
-        let mut all: Vec<Filter> = Vec::new();
+    pub fn criterion(&self) -> Option<Criterion> {
+        let mut all = Vec::new();
         if self.is_patient {
-            all.push(Filter {
-                code: "_id".into(),
-                param_type: "token".into(),
-                values: vec![self.id.clone()],
-                ..reference("_id")
-            });
+            all.push(Criterion::ids([self.id.as_str()]));
         }
-        all.extend(self.params.iter().map(|p| reference(p)));
-        let mut first = all.remove(0);
-        first.alternatives = all;
-        first
+        for p in &self.params {
+            all.push(Criterion::references(p, [("Patient", self.id.as_str())]));
+        }
+        Criterion::any(all)
     }
+}
+
+/// Resources of `resource_type` in the Patient compartment of any of `patients`: `None` when
+/// the type is neither Patient nor in the compartment through a parameter the mapping declares
+/// (no resource of it is in any patient's compartment).
+pub fn membership(
+    mapping: &Mapping,
+    resource_type: &str,
+    patients: &[String],
+) -> Option<Criterion> {
+    let mut all = Vec::new();
+    if resource_type == "Patient" {
+        all.push(Criterion::ids(patients.iter().map(String::as_str)));
+    }
+    for p in patient_params(mapping, resource_type) {
+        let targets = patients.iter().map(|id| ("Patient", id.as_str()));
+        all.push(Criterion::references(&p, targets));
+    }
+    Criterion::any(all)
 }
 
 #[cfg(test)]
@@ -137,13 +142,23 @@ mod tests {
         assert_eq!(patient_params(&m, "Condition"), ["patient"]);
         assert!(patient_params(&m, "Practitioner").is_empty());
         let c = Compartment::patient(&m, "7", "Observation").unwrap();
-        let f = c.filter();
+        let f = c.criterion().unwrap();
+        assert_eq!((f.code.as_str(), f.alternatives.len()), ("subject", 0));
+        assert_eq!(f, Criterion::references("subject", [("Patient", "7")]));
+        let p = Compartment::patient(&m, "7", "Patient")
+            .unwrap()
+            .criterion();
+        assert_eq!(p, Some(Criterion::ids(["7"])));
+        // Several patients: any of them; types outside the compartment have no membership.
+        let two = ["7".to_string(), "9".to_string()];
         assert_eq!(
-            (f.code.as_str(), f.values.as_slice(), f.alternatives.len()),
-            ("subject", &["Patient/7".to_string()][..], 0)
+            membership(&m, "Observation", &two),
+            Some(Criterion::references(
+                "subject",
+                [("Patient", "7"), ("Patient", "9")]
+            ))
         );
-        let p = Compartment::patient(&m, "7", "Patient").unwrap().filter();
-        assert_eq!((p.code.as_str(), p.values[0].as_str()), ("_id", "7"));
+        assert_eq!(membership(&m, "Practitioner", &two), None);
         assert!(Compartment::patient(&m, "7", "Practitioner").is_err());
         assert!(Compartment::patient(&m, "a b", "Observation").is_err());
     }

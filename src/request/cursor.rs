@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::RequestError;
-use crate::plan::KeyValue;
+use crate::sql::Value;
 
 /// Where the next page starts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,98 +19,11 @@ pub struct Cursor {
     /// Index of the source (in mapping order) the next page starts in.
     pub source: usize,
     /// The last key served from that source (`None`: start at its first row).
-    pub after: Option<CursorKey>,
-    /// The sort values of the last row served (with `_sort`).
+    pub after: Option<Value>,
+    /// The sort values of the last row served (with `_sort`), kept with their types so they
+    /// bind back exactly.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sort: Vec<SortValue>,
-}
-
-/// A sort value in a cursor: a database value, kept with its type so it binds back exactly.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum SortValue {
-    /// NULL.
-    N,
-    /// Boolean.
-    B(bool),
-    /// Integer.
-    I(i64),
-    /// Float.
-    F(f64),
-    /// Decimal text.
-    D(String),
-    /// Text.
-    S(String),
-    /// Date `YYYY-MM-DD`.
-    Date(chrono::NaiveDate),
-    /// Time.
-    Time(chrono::NaiveTime),
-    /// Timestamp without zone.
-    Ts(chrono::NaiveDateTime),
-    /// Timestamp with zone.
-    Tz(chrono::DateTime<chrono::FixedOffset>),
-}
-
-impl From<&crate::sql::Value> for SortValue {
-    fn from(v: &crate::sql::Value) -> Self {
-        use crate::sql::Value as V;
-        match v {
-            V::Null | V::Bytes(_) => SortValue::N,
-            V::Bool(b) => SortValue::B(*b),
-            V::Int(i) => SortValue::I(*i),
-            V::Float(f) => SortValue::F(*f),
-            V::Decimal(d) => SortValue::D(d.clone()),
-            V::Text(s) => SortValue::S(s.clone()),
-            V::Date(d) => SortValue::Date(*d),
-            V::Time(t) => SortValue::Time(*t),
-            V::Timestamp(t) => SortValue::Ts(*t),
-            V::TimestampTz(t) => SortValue::Tz(*t),
-        }
-    }
-}
-
-impl From<&SortValue> for crate::sql::Value {
-    fn from(v: &SortValue) -> Self {
-        use crate::sql::Value as V;
-        match v {
-            SortValue::N => V::Null,
-            SortValue::B(b) => V::Bool(*b),
-            SortValue::I(i) => V::Int(*i),
-            SortValue::F(f) => V::Float(*f),
-            SortValue::D(d) => V::Decimal(d.clone()),
-            SortValue::S(s) => V::Text(s.clone()),
-            SortValue::Date(d) => V::Date(*d),
-            SortValue::Time(t) => V::Time(*t),
-            SortValue::Ts(t) => V::Timestamp(*t),
-            SortValue::Tz(t) => V::TimestampTz(*t),
-        }
-    }
-}
-
-/// A key in a cursor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CursorKey {
-    /// Integer key.
-    I(i64),
-    /// Text key.
-    S(String),
-}
-
-impl From<&KeyValue> for CursorKey {
-    fn from(k: &KeyValue) -> Self {
-        match k {
-            KeyValue::Int(i) => CursorKey::I(*i),
-            KeyValue::Text(s) => CursorKey::S(s.clone()),
-        }
-    }
-}
-
-impl From<&CursorKey> for KeyValue {
-    fn from(k: &CursorKey) -> Self {
-        match k {
-            CursorKey::I(i) => KeyValue::Int(*i),
-            CursorKey::S(s) => KeyValue::Text(s.clone()),
-        }
-    }
+    pub sort: Vec<Value>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -208,8 +121,8 @@ mod tests {
         let params = vec!["name=smith".to_string(), "_count=10".to_string()];
         let c = Cursor {
             source: 2,
-            after: Some(CursorKey::I(41)),
-            sort: vec![SortValue::S("SMITH".into()), SortValue::N],
+            after: Some(Value::Int(41)),
+            sort: vec![Value::Text("SMITH".into()), Value::Null],
         };
         let token = codec.encode(&c, "Patient", &params);
         assert_eq!(codec.decode(&token, "Patient", &params).unwrap(), c);

@@ -4,6 +4,7 @@ use super::compartment::patient_types;
 use super::search::DEFAULT_COUNT;
 use super::{FhirId, RequestError};
 use crate::mapping::Mapping;
+use crate::search::date::{self, DateSearch};
 
 /// The canonical URL of the operation's definition.
 pub const OPERATION_DEFINITION: &str = "http://hl7.org/fhir/OperationDefinition/Patient-everything";
@@ -15,6 +16,8 @@ pub struct EverythingRequest {
     pub id: FhirId,
     /// `_since`: only resources updated at or after this instant (as sent).
     pub since: Option<String>,
+    /// `_since` as the `_lastUpdated` range it asks for (`ge` the instant).
+    pub since_date: Option<DateSearch>,
     /// The types to return, in the order they are returned (Patient first).
     pub types: Vec<String>,
     /// `_type` as sent (normalized), when given.
@@ -41,6 +44,7 @@ impl EverythingRequest {
         let mut req = EverythingRequest {
             id: FhirId::parse(id)?,
             since: None,
+            since_date: None,
             types: all.clone(),
             type_param: None,
             count: DEFAULT_COUNT.min(max_count),
@@ -55,7 +59,10 @@ impl EverythingRequest {
                             "_since must be an instant with a time zone, e.g. 2024-01-31T08:00:00Z, not '{value}'"
                         )));
                     }
+                    let date = date::parse(&format!("ge{value}"), mapping.timezone)
+                        .map_err(|e| RequestError::InvalidParameter(format!("_since: {e}")))?;
                     req.since = Some(value.clone());
+                    req.since_date = Some(date);
                 }
                 "_type" => {
                     let wanted: Vec<&str> = value

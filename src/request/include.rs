@@ -140,7 +140,7 @@ pub fn parse(
                     list(&refs)
                 )));
             }
-            Some(d) if d.param_type != "reference" => {
+            Some(d) if d.param_type != crate::fhir::SearchParamType::Reference => {
                 return Err(IncludeError::Unsupported(format!(
                     "{name}={value}: '{param}' of {ty} is a {} parameter, not a reference (reference parameters: {})",
                     d.param_type,

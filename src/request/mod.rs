@@ -2,6 +2,7 @@
 
 pub mod chain;
 pub mod compartment;
+pub mod criterion;
 pub mod cursor;
 pub mod everything;
 pub mod format;

@@ -5,98 +5,19 @@
 //! reported. Values are split on unescaped commas (OR); repeated parameters are ANDed.
 
 use super::RequestError;
-use super::chain::{self, ChainError, Hop};
+use super::chain::{self, ChainError};
+use super::criterion::{Criterion, Test};
 use super::include::{Include, IncludeError};
 use super::subset::{Summary, check_combination, parse_elements};
-use crate::mapping::Mapping;
+use crate::mapping::{Mapping, SearchTarget};
+use crate::search::escape::split;
+use crate::search::{Modifier, ValueContext, modifier, parse_value};
 
 /// Default page size.
 pub const DEFAULT_COUNT: usize = 20;
 
 /// Default for how many resources a chained or `_has` parameter may cross.
 pub const DEFAULT_MAX_CHAIN_DEPTH: usize = 3;
-
-/// A modifier after the parameter name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Modifier {
-    /// `:missing=true|false`
-    Missing,
-    /// `:exact` (string)
-    Exact,
-    /// `:contains` (string)
-    Contains,
-    /// `:not` (token)
-    Not,
-    /// `:text` (token)
-    Text,
-    /// `:of-type` (token, identifiers: `type-system|type-code|value`)
-    OfType,
-    /// `:[Type]` (reference)
-    Type(String),
-    /// `:below` (uri: the value is a prefix of the URL)
-    Below,
-    /// `:above` (uri: the URL is the value or one of its parent paths)
-    Above,
-}
-
-impl Modifier {
-    /// The modifier as written after `:`.
-    pub fn code(&self) -> String {
-        match self {
-            Modifier::Missing => "missing".into(),
-            Modifier::Exact => "exact".into(),
-            Modifier::Contains => "contains".into(),
-            Modifier::Not => "not".into(),
-            Modifier::Text => "text".into(),
-            Modifier::OfType => "of-type".into(),
-            Modifier::Type(t) => t.clone(),
-            Modifier::Below => "below".into(),
-            Modifier::Above => "above".into(),
-        }
-    }
-}
-
-/// The modifiers each parameter type supports (also documented in the CapabilityStatement).
-pub fn supported_modifiers(param_type: &str) -> &'static [&'static str] {
-    match param_type {
-        "token" => &["missing", "not", "text", "of-type"],
-        "string" => &["missing", "exact", "contains"],
-        "reference" => &["missing", "[type]"],
-        "uri" => &["missing", "below", "above"],
-        "date" | "number" | "quantity" | "composite" => &["missing"],
-        _ => &[],
-    }
-}
-
-/// One token value: `code`, `system|code`, `|code`, `system|`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenValue {
-    /// `None`: any system; `Some("")`: no system; `Some(s)`: that system.
-    pub system: Option<String>,
-    /// `None`: any code of the system.
-    pub code: Option<String>,
-}
-
-/// One search criterion: a parameter with its OR-ed values.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Filter {
-    /// The resources crossed before `code` is compared (chains, `_has`); empty for a
-    /// parameter of the searched type itself.
-    pub hops: Vec<Hop>,
-    /// Parameter code (of the type the hops lead to).
-    pub code: String,
-    /// Its type (token, string, date, reference, number, quantity, uri, composite).
-    pub param_type: String,
-    /// The modifier.
-    pub modifier: Option<Modifier>,
-    /// The values (unescaped), OR-ed.
-    pub values: Vec<String>,
-    /// `name[:modifier]=value` as it will appear in links (normalized).
-    pub link: String,
-    /// Other criteria, any of which also satisfies this one (a compartment's several
-    /// parameters); empty for a parameter of the request.
-    pub alternatives: Vec<Filter>,
-}
 
 /// One `_sort` key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,7 +45,7 @@ pub struct SearchRequest {
     /// The mapped resource type.
     pub resource_type: String,
     /// Criteria, all of which must hold.
-    pub filters: Vec<Filter>,
+    pub criteria: Vec<Criterion>,
     /// Page size.
     pub count: usize,
     /// `_total`.
@@ -151,7 +72,7 @@ impl SearchRequest {
     pub fn new(resource_type: &str, count: usize) -> SearchRequest {
         SearchRequest {
             resource_type: resource_type.to_string(),
-            filters: Vec::new(),
+            criteria: Vec::new(),
             count,
             total: TotalMode::None,
             summary: Summary::False,
@@ -165,12 +86,19 @@ impl SearchRequest {
     }
 
     /// Every criterion to apply: the parameters' and the compartment's.
-    pub fn criteria(&self) -> Vec<Filter> {
-        let mut out = self.filters.clone();
-        if let Some(c) = &self.compartment {
-            out.push(c.filter());
-        }
+    pub fn all_criteria(&self) -> Vec<Criterion> {
+        let mut out = self.criteria.clone();
+        out.extend(self.compartment.as_ref().and_then(|c| c.criterion()));
         out
+    }
+
+    /// The path the search runs on (`Observation`, `Patient/1/Observation`), which its paging
+    /// cursors are bound to.
+    pub fn path(&self) -> String {
+        match &self.compartment {
+            Some(c) => format!("Patient/{}/{}", c.id, self.resource_type),
+            None => self.resource_type.clone(),
+        }
     }
 
     /// Whether only the total is wanted (`_summary=count`).
@@ -180,7 +108,7 @@ impl SearchRequest {
 
     /// The normalized parameters of this search (for links and the cursor's binding).
     pub fn link_params(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.filters.iter().map(|f| f.link.clone()).collect();
+        let mut out: Vec<String> = self.criteria.iter().map(|f| f.link.clone()).collect();
         out.extend(self.includes.iter().map(|i| i.link.clone()));
         match self.total {
             TotalMode::None => {}
@@ -206,63 +134,17 @@ impl SearchRequest {
     }
 }
 
-/// Splits on `sep` where it is not escaped with `\`, and unescapes `\,` `\|` `\$` `\\`.
-pub fn split_escaped(value: &str, sep: char) -> Vec<String> {
-    let mut out = vec![String::new()];
-    let mut chars = value.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some(n) if n == sep => out.last_mut().unwrap().push(n),
-                Some(n) => {
-                    // Keep other escapes for a later split on another separator.
-                    let last = out.last_mut().unwrap();
-                    last.push('\\');
-                    last.push(n);
-                }
-                None => out.last_mut().unwrap().push('\\'),
-            }
-        } else if c == sep {
-            out.push(String::new());
-        } else {
-            out.last_mut().unwrap().push(c);
-        }
-    }
-    out
-}
-
-/// Removes the remaining escapes (`\,` `\|` `\$` `\\`).
-pub fn unescape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut chars = value.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(n) = chars.next() {
-                out.push(n);
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Parses a token value.
-pub fn token_value(raw: &str) -> TokenValue {
-    let parts = split_escaped(raw, '|');
-    if parts.len() >= 2 {
-        let system = unescape(&parts[0]);
-        let code = unescape(&parts[1..].join("|"));
-        TokenValue {
-            system: Some(system),
-            code: (!code.is_empty()).then_some(code),
-        }
-    } else {
-        TokenValue {
-            system: None,
-            code: Some(unescape(raw)),
-        }
-    }
+/// What parsing a search needs besides its parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchOptions<'a> {
+    /// The server's FHIR base URL (absolute references on it are local).
+    pub base_url: &'a str,
+    /// Largest `_count` accepted.
+    pub max_count: usize,
+    /// Most resources a chain or `_has` may cross.
+    pub max_chain_depth: usize,
+    /// `Prefer: handling=lenient`: unsupported parameters are ignored (and reported).
+    pub lenient: bool,
 }
 
 const RESULT_PARAMS: &[&str] = &[
@@ -294,14 +176,13 @@ impl SearchRequest {
     /// Parses the query parameters of a search on `resource_type`.
     pub fn parse(
         mapping: &Mapping,
+        opts: &SearchOptions,
         resource_type: &str,
         params: &[(String, String)],
-        lenient: bool,
-        max_count: usize,
-        max_chain_depth: usize,
     ) -> Result<SearchRequest, RequestError> {
         super::read::check_type(mapping, resource_type)?;
-        let mut req = SearchRequest::new(resource_type, DEFAULT_COUNT.min(max_count));
+        let lenient = opts.lenient;
+        let mut req = SearchRequest::new(resource_type, DEFAULT_COUNT.min(opts.max_count));
         for (name, value) in params {
             let (code, modifier) = match name.split_once(':') {
                 Some((c, m)) => (c, Some(m)),
@@ -317,7 +198,7 @@ impl SearchRequest {
                         "{code} takes no modifier"
                     )));
                 }
-                req.result_param(code, value, max_count)?;
+                req.result_param(code, value, opts.max_count)?;
                 continue;
             }
             if code.starts_with('_')
@@ -332,7 +213,7 @@ impl SearchRequest {
                 )?;
                 continue;
             }
-            let chained = match chain::resolve(mapping, resource_type, name, max_chain_depth) {
+            let chained = match chain::resolve(mapping, resource_type, name, opts.max_chain_depth) {
                 Ok(c) => c,
                 Err(ChainError::Unknown(why)) => {
                     unsupported(lenient, &mut req.ignored, name, why)?;
@@ -343,10 +224,10 @@ impl SearchRequest {
                 }
             };
             let code = chained.code.as_str();
-            let param_type = chained.param_type.clone();
+            let param_type = chained.param_type;
             let modifier = match chained.modifier.as_deref() {
                 None => None,
-                Some(m) => match parse_modifier(&param_type, m) {
+                Some(m) => match Modifier::parse(param_type, m) {
                     Some(m) => Some(m),
                     None => {
                         unsupported(
@@ -355,41 +236,51 @@ impl SearchRequest {
                             name,
                             format!(
                                 "modifier ':{m}' is not supported for '{code}' ({param_type}; supported: {})",
-                                supported_modifiers(&param_type).join(", ")
+                                modifier::modifiers(param_type).join(", ")
                             ),
                         )?;
                         continue;
                     }
                 },
             };
-            let values: Vec<String> = split_escaped(value, ',');
-            if values.iter().any(|v| v.is_empty()) {
+            let raw = split(value, ',');
+            if raw.iter().any(|v| v.is_empty()) {
                 return Err(RequestError::InvalidParameter(format!(
                     "parameter '{name}' has an empty value"
                 )));
             }
-            if modifier == Some(Modifier::Missing)
-                && !values.iter().all(|v| v == "true" || v == "false")
-            {
-                return Err(RequestError::InvalidParameter(format!(
-                    "'{name}' takes true or false"
-                )));
-            }
-            let link = format!(
-                "{name}={}",
-                values
+            let test = if modifier == Some(Modifier::Missing) {
+                if !raw.iter().all(|v| *v == "true" || *v == "false") {
+                    return Err(RequestError::InvalidParameter(format!(
+                        "'{name}' takes true or false"
+                    )));
+                }
+                Test::Missing {
+                    missing: raw.contains(&"true"),
+                    present: raw.contains(&"false"),
+                }
+            } else {
+                let cx = ValueContext {
+                    tz: mapping.timezone,
+                    base_url: opts.base_url,
+                };
+                let components = composite_components(mapping, &chained.resource_type, code);
+                let values = raw
                     .iter()
-                    .map(|v| escape_kept(v))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
-            req.filters.push(Filter {
+                    .map(|v| parse_value(cx, param_type, code, modifier.as_ref(), components, v))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(RequestError::InvalidParameter)?;
+                Test::AnyOf {
+                    values,
+                    negate: modifier == Some(Modifier::Not),
+                }
+            };
+            req.criteria.push(Criterion {
                 hops: chained.hops,
                 code: code.to_string(),
                 param_type,
-                modifier,
-                values,
-                link,
+                test,
+                link: format!("{name}={}", raw.join(",")),
                 alternatives: Vec::new(),
             });
         }
@@ -466,48 +357,21 @@ impl SearchRequest {
     }
 }
 
-/// A value as sent, its escapes intact, for links.
-fn escape_kept(v: &str) -> String {
-    // `split_escaped` removed only the comma escapes; put them back.
-    let mut out = String::new();
-    let mut chars = v.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            out.push(c);
-            if let Some(n) = chars.next() {
-                out.push(n);
-            }
-        } else if c == ',' {
-            out.push_str("\\,");
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn parse_modifier(param_type: &str, m: &str) -> Option<Modifier> {
-    let modifier = match m {
-        "missing" => Modifier::Missing,
-        "exact" => Modifier::Exact,
-        "contains" => Modifier::Contains,
-        "not" => Modifier::Not,
-        "text" => Modifier::Text,
-        "of-type" => Modifier::OfType,
-        "below" => Modifier::Below,
-        "above" => Modifier::Above,
-        t if param_type == "reference" && crate::fhir::Definitions::r4().is_resource_type(t) => {
-            Modifier::Type(t.to_string())
-        }
-        _ => return None,
-    };
-    let code = match &modifier {
-        Modifier::Type(_) => "[type]".to_string(),
-        other => other.code(),
-    };
-    supported_modifiers(param_type)
-        .contains(&code.as_str())
-        .then_some(modifier)
+/// The components of composite parameter `code` of `resource_type` (none for other types).
+fn composite_components<'a>(
+    mapping: &'a Mapping,
+    resource_type: &str,
+    code: &str,
+) -> &'a [crate::mapping::CompositeComponent] {
+    mapping
+        .sources_of(resource_type)
+        .filter_map(|s| s.search_decl(code))
+        .flat_map(|d| &d.targets)
+        .find_map(|t| match t {
+            SearchTarget::Composite(ct) => Some(ct.components.as_slice()),
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 /// The parameter codes declared for a type, sorted.
@@ -519,58 +383,4 @@ pub fn declared(mapping: &Mapping, resource_type: &str) -> Vec<String> {
     v.sort();
     v.dedup();
     v
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escaped_separators_stay_in_values() {
-        assert_eq!(split_escaped("a,b\\,c", ','), vec!["a", "b,c"]);
-        assert_eq!(split_escaped("x", ','), vec!["x"]);
-        assert_eq!(
-            token_value("http://loinc.org|2339-0"),
-            TokenValue {
-                system: Some("http://loinc.org".into()),
-                code: Some("2339-0".into())
-            }
-        );
-        assert_eq!(
-            token_value("|x"),
-            TokenValue {
-                system: Some(String::new()),
-                code: Some("x".into())
-            }
-        );
-        assert_eq!(
-            token_value("http://s|"),
-            TokenValue {
-                system: Some("http://s".into()),
-                code: None
-            }
-        );
-        assert_eq!(
-            token_value("a\\|b"),
-            TokenValue {
-                system: None,
-                code: Some("a|b".into())
-            }
-        );
-    }
-
-    #[test]
-    fn modifiers_are_checked_per_type() {
-        assert_eq!(parse_modifier("token", "not"), Some(Modifier::Not));
-        assert_eq!(parse_modifier("string", "not"), None);
-        assert_eq!(
-            parse_modifier("reference", "Patient"),
-            Some(Modifier::Type("Patient".into()))
-        );
-        assert_eq!(parse_modifier("reference", "Nope"), None);
-        assert_eq!(parse_modifier("date", "exact"), None);
-        assert_eq!(parse_modifier("uri", "below"), Some(Modifier::Below));
-        assert_eq!(parse_modifier("uri", "above"), Some(Modifier::Above));
-        assert_eq!(parse_modifier("token", "below"), None);
-    }
 }

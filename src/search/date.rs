@@ -58,7 +58,10 @@ use chrono_tz::Tz;
 use sea_query::Value;
 
 use super::Prefix;
+use super::operand::Operand;
 use crate::mapping::ColumnInfo;
+use crate::mapping::text_date::{self, Unit};
+use crate::sql::Dialect;
 use crate::sql::SqlWriter;
 
 /// A parsed date search value.
@@ -123,12 +126,39 @@ pub enum DateStorage {
     TimestampTz,
     /// Text in a chrono strftime `format` (`%Y%m%d`), local time in the server time zone. Its
     /// precision is its finest field (`%Y%m` is a month). The format must be
-    /// [sortable](sortable_format). Bounds are bound as text, as the column compares them
+    /// [sortable](crate::mapping::text_date::sortable). Bounds are bound as text, as the column compares them
     /// ([`SqlWriter::param_for`]: `bpchar` for a `CHAR(n)` column on PostgreSQL).
     Text {
         /// The strftime format.
         format: String,
     },
+}
+
+impl DateStorage {
+    /// How a date is stored, from the column's type (and the mapping's `format` for text
+    /// dates). Expressions are taken to yield timestamps.
+    pub fn of(dialect: Dialect, column: Option<&ColumnInfo>, format: Option<&str>) -> DateStorage {
+        if let Some(f) = format {
+            return DateStorage::Text {
+                format: f.to_string(),
+            };
+        }
+        let t = column
+            .map(|i| i.type_name.to_ascii_uppercase())
+            .unwrap_or_default();
+        if t.contains("TIMESTAMPTZ") || t.contains("WITH TIME ZONE") {
+            DateStorage::TimestampTz
+        } else if t == "TIMESTAMP" && dialect.timestamp_is_instant() {
+            // MySQL TIMESTAMP values are instants (read in the session's UTC).
+            DateStorage::TimestampTz
+        } else if t.contains("TIME") {
+            DateStorage::Timestamp
+        } else if t.contains("DATE") {
+            DateStorage::Date
+        } else {
+            DateStorage::Timestamp
+        }
+    }
 }
 
 /// The column(s) to compare with a date search.
@@ -144,6 +174,25 @@ pub struct DateTarget {
     pub end_column: Option<ColumnInfo>,
     /// How the column(s) store dates.
     pub storage: DateStorage,
+}
+
+impl DateTarget {
+    /// The target of a mapped date (`start`) or period (`start`, `end`), `format` being the
+    /// text format of dates stored as text.
+    pub fn of(
+        dialect: Dialect,
+        start: &Operand,
+        end: Option<&Operand>,
+        format: Option<&str>,
+    ) -> DateTarget {
+        DateTarget {
+            start: start.sql.clone(),
+            end: end.map(|e| e.sql.clone()),
+            start_column: start.column.cloned(),
+            end_column: end.and_then(|e| e.column).cloned(),
+            storage: DateStorage::of(dialect, start.column, format),
+        }
+    }
 }
 
 /// Parses a date search value, with an optional prefix (`"ge2020-01"`), reading dates and
@@ -373,48 +422,6 @@ pub fn local_to_utc(local: NaiveDateTime, tz: Tz) -> NaiveDateTime {
     }
 }
 
-/// Whether a text date `format` sorts like the dates it holds, so it can be compared as text:
-/// year, then optionally month, day, hour, minute and second, in that order, each at most once
-/// and zero-padded (`%Y %m %d %H %M %S`, or `%F` / `%T`), with any literal text between.
-pub fn sortable_format(format: &str) -> bool {
-    text_unit(format).is_some()
-}
-
-/// The precision of a sortable text format.
-fn text_unit(format: &str) -> Option<Unit> {
-    const ORDER: [char; 6] = ['Y', 'm', 'd', 'H', 'M', 'S'];
-    let mut seen = 0; // fields so far, in ORDER
-    let mut chars = format.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            continue;
-        }
-        let spec = chars.next()?;
-        let fields: &[char] = match spec {
-            '%' => continue,
-            'F' => &['Y', 'm', 'd'],
-            'T' => &['H', 'M', 'S'],
-            c if ORDER.contains(&c) => &[c][..],
-            _ => return None,
-        };
-        for f in fields {
-            if ORDER.get(seen) != Some(f) {
-                return None;
-            }
-            seen += 1;
-        }
-    }
-    Some(match seen {
-        1 => Unit::Year,
-        2 => Unit::Month,
-        3 => Unit::Day,
-        4 => Unit::Seconds(3600),
-        5 => Unit::Seconds(60),
-        6 => Unit::Seconds(1),
-        _ => return None,
-    })
-}
-
 /// Whether the range `[target_start, target_end)` (UTC; `None` is open on that side, both
 /// `None` is no value) matches `search`. The same semantics as [`write_predicate`], in Rust.
 pub fn matches(
@@ -504,19 +511,6 @@ pub fn write_predicate(
     Ok(())
 }
 
-/// The granule of a stored date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Unit {
-    /// A fixed number of seconds (1, 60, 3600).
-    Seconds(i64),
-    /// A calendar day.
-    Day,
-    /// A calendar month.
-    Month,
-    /// A calendar year.
-    Year,
-}
-
 /// Stored values as indexes of granules (seconds since 1970, days since 0001-01-01, …) in
 /// local time (`tz`) or UTC.
 struct Scale {
@@ -540,7 +534,7 @@ impl Scale {
                 tz: None,
             },
             DateStorage::Text { format } => Scale {
-                unit: text_unit(format)
+                unit: text_date::unit(format)
                     .ok_or_else(|| DateError::UnsortableFormat(format.clone()))?,
                 tz: Some(tz),
             },
@@ -1078,43 +1072,6 @@ mod tests {
     }
 
     #[test]
-    fn sortable_formats() {
-        for f in [
-            "%Y",
-            "%Y%m",
-            "%Y%m%d",
-            "%Y-%m-%d",
-            "%F",
-            "%Y%m%d%H%M%S",
-            "%F %T",
-            "%Y-%m-%dT%H:%M",
-            "%Y%m%d%H",
-            "D%Y/%m/%d%%",
-        ] {
-            assert!(sortable_format(f), "{f}");
-        }
-        for f in [
-            "%m/%d/%Y",
-            "%d.%m.%Y",
-            "%y%m%d",
-            "%Y%d",
-            "%Y%m%d%M",
-            "%Y%j",
-            "%Y%-m%-d",
-            "%e",
-            "%Y%m%d%H%M%S%.f",
-            "",
-            "literal",
-            "%Y%Y",
-            "%H%M%S",
-            "%Y%m%",
-            "%Y%m%d %I%M%S",
-        ] {
-            assert!(!sortable_format(f), "{f}");
-        }
-    }
-
-    #[test]
     fn the_oracle_follows_the_spec_table() {
         let s = |v: &str| parse(v, UTC).unwrap();
         let r = |a: &str, b: &str| (Some(dt(a)), Some(dt(b)));
@@ -1155,7 +1112,6 @@ mod tests {
 #[cfg(test)]
 mod sql_tests {
     use super::*;
-    use crate::sql::Dialect;
     use chrono_tz::{America::New_York, UTC};
 
     /// The predicate's SQL, then its parameters.

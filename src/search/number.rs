@@ -72,6 +72,8 @@ use rust_decimal::Decimal;
 use sea_query::Value;
 
 use super::Prefix;
+use super::escape::{escape, split, unescape};
+use super::operand::{self, Operand};
 use crate::mapping::ColumnInfo;
 use crate::sql::Dialect;
 use crate::sql::SqlWriter;
@@ -276,12 +278,7 @@ impl QuantitySearch {
             for part in [&self.system, &self.code] {
                 out.push('|');
                 if let Some(p) = part {
-                    for c in p.chars() {
-                        if matches!(c, '|' | ',' | '$' | '\\') {
-                            out.push('\\');
-                        }
-                        out.push(c);
-                    }
+                    out.push_str(&escape(p));
                 }
             }
         }
@@ -292,7 +289,7 @@ impl QuantitySearch {
 /// Parses a quantity search value: `[prefix]number`, `[prefix]number|system|code` or
 /// `[prefix]number||code`.
 pub fn parse_quantity(value: &str) -> Result<QuantitySearch, NumberError> {
-    let parts = split_escaped(value);
+    let parts = split(value, '|');
     let (number, system, code) = match parts.as_slice() {
         [n] => (n, None, None),
         [n, s, c] => (n, Some(s), Some(c)),
@@ -307,44 +304,6 @@ pub fn parse_quantity(value: &str) -> Result<QuantitySearch, NumberError> {
     })
 }
 
-/// Splits on `|` not preceded by an escaping backslash; the parts keep their escapes.
-fn split_escaped(value: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut start = 0;
-    let mut escaped = false;
-    for (i, c) in value.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '|' => {
-                parts.push(&value[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&value[start..]);
-    parts
-}
-
-/// Undoes the search escapes `\|`, `\,`, `\$` and `\\`; any other backslash is kept.
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\\'
-            && let Some(&next) = chars.peek()
-            && matches!(next, '|' | ',' | '$' | '\\')
-        {
-            out.push(next);
-            chars.next();
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// The SQL of a number to compare: trusted text rendered by the planner, e.g. `O."HR"` or
 /// `(CASE ... END)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -357,6 +316,16 @@ pub struct NumberTarget {
 }
 
 impl NumberTarget {
+    /// The target of a mapped value: a numeric column is compared as it is, text columns and
+    /// expressions are cast to a number.
+    pub fn of(op: &Operand) -> NumberTarget {
+        if op.column.is_some_and(ColumnInfo::is_numeric) {
+            NumberTarget::numeric(op.sql.clone())
+        } else {
+            NumberTarget::text(op.sql.clone())
+        }
+    }
+
     /// A numeric expression.
     pub fn numeric(sql: impl Into<String>) -> Self {
         NumberTarget {
@@ -455,6 +424,37 @@ pub enum Part {
         /// What a code the map does not list maps to (`None`: the map has no default).
         default: Option<Option<String>>,
     },
+}
+
+impl Part {
+    /// A resolved part of a mapped quantity, with the binds of each legacy code of a value map
+    /// computed for `dialect`.
+    pub fn of(dialect: Dialect, part: &operand::Part) -> Part {
+        match part {
+            operand::Part::Absent => Part::Const(None),
+            operand::Part::Const(c) => Part::Const(Some(c.to_string())),
+            operand::Part::Sql(op) => Part::Sql(op.sql.clone(), op.column.cloned()),
+            operand::Part::Mapped {
+                operand,
+                map,
+                field,
+            } => Part::Mapped {
+                entries: map
+                    .values
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            operand::equal_binds(dialect, operand.column, k),
+                            v.field(*field),
+                        )
+                    })
+                    .collect(),
+                default: map.default.as_ref().map(|d| d.field(*field)),
+                column: operand.column.cloned(),
+                sql: operand.sql.clone(),
+            },
+        }
+    }
 }
 
 /// Where a quantity lives: its value and coded parts.

@@ -24,8 +24,9 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+use super::Modifier;
+use super::escape::unescape;
 use crate::mapping::ColumnInfo;
-use crate::request::search::Modifier;
 pub use crate::sql::Accents;
 use crate::sql::Dialect;
 use crate::sql::SqlWriter;
@@ -90,6 +91,46 @@ pub fn prefix_upper_bound(prefix: &str) -> Option<String> {
     None
 }
 
+/// How a string value is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StringMatch {
+    /// The default: the value starts with the text, ignoring case (and accents, where the
+    /// database can).
+    StartsWith,
+    /// `:exact`: the whole value, as sent.
+    Exact,
+    /// `:contains`: the text anywhere in the value, ignoring case.
+    Contains,
+}
+
+impl StringMatch {
+    /// The comparison a string parameter's modifier asks for.
+    pub fn of(modifier: Option<&Modifier>) -> StringMatch {
+        match modifier {
+            Some(Modifier::Exact) => StringMatch::Exact,
+            Some(Modifier::Contains) => StringMatch::Contains,
+            _ => StringMatch::StartsWith,
+        }
+    }
+}
+
+/// A parsed string search value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StringSearch {
+    /// The text, unescaped.
+    pub text: String,
+    /// How it is compared.
+    pub how: StringMatch,
+}
+
+/// Parses a string search value with `modifier`.
+pub fn parse(modifier: Option<&Modifier>, raw: &str) -> StringSearch {
+    StringSearch {
+        text: unescape(raw),
+        how: StringMatch::of(modifier),
+    }
+}
+
 /// A string criterion on the SQL value `sql` (the column `column`, when it is one):
 /// case-insensitive (and, per `accents`, accent-insensitive) starts-with by default,
 /// `:contains`, or `:exact` (as sent, bound as the column compares it).
@@ -98,10 +139,10 @@ pub fn write_string_match(
     sql: &str,
     column: Option<&ColumnInfo>,
     text: &str,
-    modifier: Option<&Modifier>,
+    how: StringMatch,
     accents: &Accents,
 ) {
-    if modifier == Some(&Modifier::Exact) {
+    if how == StringMatch::Exact {
         w.push(sql).push(" = ").param_for(column, text.to_string());
         if w.dialect().needs_binary_recheck() {
             // MySQL's usual collations ignore case and accents; :exact must not.
@@ -116,7 +157,7 @@ pub fn write_string_match(
         Accents::AsStored => {
             let value = fold_value(text, w.dialect(), accents);
             let folded = format!("LOWER({sql})");
-            if modifier == Some(&Modifier::Contains) {
+            if how == StringMatch::Contains {
                 w.push(&folded).push(" LIKE ");
                 w.param(format!("%{}%", like_escaped(&value)));
                 w.push(" ESCAPE '!'");
@@ -150,7 +191,7 @@ pub fn write_string_match(
                     w.push(f).push("(").param(v).push(")");
                 }
             };
-            if modifier == Some(&Modifier::Contains) {
+            if how == StringMatch::Contains {
                 w.push("STRPOS(").push(&unaccented).push(", ");
                 folded(w, value);
                 w.push(") > 0");
@@ -202,7 +243,14 @@ mod tests {
     #[test]
     fn mysql_has_no_code_point_upper_bound() {
         let mut w = SqlWriter::new(Dialect::Mysql);
-        write_string_match(&mut w, "LAST_NM", None, "Lévê", None, &Accents::AsStored);
+        write_string_match(
+            &mut w,
+            "LAST_NM",
+            None,
+            "Lévê",
+            StringMatch::StartsWith,
+            &Accents::AsStored,
+        );
         assert_eq!(
             w.finish().sql,
             "LOWER(LAST_NM) >= ? AND LOWER(LAST_NM) LIKE ? ESCAPE '!'"
@@ -212,7 +260,14 @@ mod tests {
     #[test]
     fn only_postgres_compares_the_range_in_the_c_collation() {
         let mut w = SqlWriter::new(Dialect::Sqlite);
-        write_string_match(&mut w, "LAST_NM", None, "smi", None, &Accents::AsStored);
+        write_string_match(
+            &mut w,
+            "LAST_NM",
+            None,
+            "smi",
+            StringMatch::StartsWith,
+            &Accents::AsStored,
+        );
         assert_eq!(
             w.finish().sql,
             "LOWER(LAST_NM) >= ? AND LOWER(LAST_NM) < ? AND LOWER(LAST_NM) LIKE ? ESCAPE '!'"
@@ -222,7 +277,14 @@ mod tests {
     #[test]
     fn sqlite_values_fold_like_its_lower() {
         let mut w = SqlWriter::new(Dialect::Sqlite);
-        write_string_match(&mut w, "LAST_NM", None, "LÉv", None, &Accents::AsStored);
+        write_string_match(
+            &mut w,
+            "LAST_NM",
+            None,
+            "LÉv",
+            StringMatch::StartsWith,
+            &Accents::AsStored,
+        );
         assert_eq!(w.finish().params[0], Value::from("lÉv"));
     }
 
@@ -235,7 +297,8 @@ mod tests {
 
     fn plan(text: &str, modifier: Option<&Modifier>, accents: &Accents) -> (String, Vec<Value>) {
         let mut w = SqlWriter::new(Dialect::Postgres);
-        write_string_match(&mut w, "P.\"LAST_NM\"", None, text, modifier, accents);
+        let how = StringMatch::of(modifier);
+        write_string_match(&mut w, "P.\"LAST_NM\"", None, text, how, accents);
         let s = w.finish();
         (s.sql, s.params)
     }

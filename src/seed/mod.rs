@@ -44,6 +44,7 @@
 mod generator;
 mod load;
 pub mod rows;
+mod sample;
 pub mod vocab;
 
 use std::time::{Duration, Instant};
@@ -53,6 +54,7 @@ use tokio::sync::mpsc;
 pub use crate::sql::Dialect;
 pub use generator::{DEFAULT_SEED, Generator, mrn_for, visit_no_for};
 pub use load::{Conn, ident, schema_sql, split_statements};
+pub use sample::ensure_sample;
 
 /// Options for [`seed_database`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,16 +14,14 @@ use std::collections::{HashMap, HashSet};
 use indexmap::{IndexMap, IndexSet};
 use serde_json::{Map, Value as Json};
 
-use super::search::{SearchError, search};
-use crate::db::{Database, QueryCounter};
+use super::ServiceError;
+use super::matches::Session;
 use crate::mapping::references::{RefLink, leaf_json_path};
 use crate::mapping::{Mapping, Source};
-use crate::plan::read::key_for_id;
+use crate::plan::MAX_KEYS_PER_STATEMENT;
+use crate::request::criterion::Criterion;
 use crate::request::include::Include;
-use crate::request::search::{Filter, SearchRequest};
-
-/// Most keys bound in one statement (far below every backend's parameter limit).
-const MAX_KEYS_PER_STATEMENT: usize = 1000;
+use crate::request::search::SearchRequest;
 
 /// The included resources of a page.
 #[derive(Debug, Default)]
@@ -46,8 +44,7 @@ fn identity(r: &Map<String, Json>) -> Option<Identity> {
 
 /// The source that serves `ty`/`id` (`None` when no source could have it).
 fn locate<'a>(mapping: &'a Mapping, ty: &str, id: &str) -> Option<&'a Source> {
-    let (source, rest) = mapping.source_for_id(ty, id)?;
-    key_for_id(source, rest).map(|_| source)
+    mapping.locate(ty, id).map(|(source, _)| source)
 }
 
 /// The `reference` strings of the elements at `path` under `v` (every item of a list).
@@ -79,9 +76,9 @@ fn references<'j>(v: &'j Json, path: &[&str], out: &mut Vec<&'j str>) {
 struct Wanted {
     /// `_include`: type → ids of the resources to read.
     by_id: IndexMap<String, IndexSet<String>>,
-    /// `_revinclude`: referring type → reference parameter → the references (`Type/id`) the
-    /// resources to read hold.
-    referring: IndexMap<String, IndexMap<String, IndexSet<String>>>,
+    /// `_revinclude`: referring type → reference parameter → the resources (type, id) the
+    /// resources to read refer to.
+    referring: IndexMap<String, IndexMap<String, IndexSet<Identity>>>,
 }
 
 /// What following `links` from `frontier` asks for (resources already `known` left out).
@@ -107,7 +104,7 @@ fn wanted(
                         .or_default()
                         .entry(link.code.to_string())
                         .or_default()
-                        .insert(format!("{ty}/{id}"));
+                        .insert((ty.clone(), id.clone()));
                 }
                 continue;
             }
@@ -140,25 +137,9 @@ fn wanted(
     w
 }
 
-/// A criterion on reference or id parameter `code` matching any of `values`.
-fn any_of(code: &str, param_type: &str, values: Vec<String>) -> Filter {
-    Filter {
-        hops: Vec::new(),
-        code: code.to_string(),
-        param_type: param_type.to_string(),
-        modifier: None,
-        values,
-        link: String::new(),
-        alternatives: Vec::new(),
-    }
-}
-
 /// The state of one request's includes.
-struct Run<'a> {
-    mapping: &'a Mapping,
-    db: &'a Database,
-    base_url: &'a str,
-    counter: &'a QueryCounter,
+struct Run<'s, 'a> {
+    session: &'s Session<'a>,
     cap: usize,
     known: HashSet<Identity>,
     /// Known resources per type (rows a statement may return again).
@@ -167,7 +148,7 @@ struct Run<'a> {
     truncated: bool,
 }
 
-impl Run<'_> {
+impl Run<'_, '_> {
     fn remember(&mut self, identity: Identity) -> bool {
         let ty = identity.0.clone();
         if !self.known.insert(identity) {
@@ -182,20 +163,16 @@ impl Run<'_> {
     /// yet, up to the cap. The statement asks for what may still be included, one more to
     /// tell that there is more, and as many again as this type has resources served already
     /// (they may come back).
-    async fn fetch(&mut self, resource_type: &str, filter: Filter) -> Result<(), SearchError> {
+    async fn fetch(
+        &mut self,
+        resource_type: &str,
+        criterion: Criterion,
+    ) -> Result<(), ServiceError> {
         let again = self.known_per_type.get(resource_type).copied().unwrap_or(0);
         let remaining = self.cap.saturating_sub(self.out.len());
         let mut req = SearchRequest::new(resource_type, remaining + 1 + again);
-        req.filters.push(filter);
-        let page = search(
-            self.mapping,
-            self.db,
-            &req,
-            None,
-            self.base_url,
-            self.counter,
-        )
-        .await?;
+        req.criteria.push(criterion);
+        let page = self.session.matches(&req, None).await?;
         for r in page.resources {
             let Some(identity) = identity(&r) else {
                 continue;
@@ -213,34 +190,36 @@ impl Run<'_> {
         Ok(())
     }
 
-    async fn read(&mut self, wanted: Wanted) -> Result<(), SearchError> {
+    async fn read(&mut self, wanted: Wanted) -> Result<(), ServiceError> {
         for (ty, ids) in wanted.by_id {
             let ids: Vec<String> = ids.into_iter().collect();
             for chunk in ids.chunks(MAX_KEYS_PER_STATEMENT) {
-                self.fetch(&ty, any_of("_id", "token", chunk.to_vec()))
-                    .await?;
+                let ids = chunk.iter().map(String::as_str);
+                self.fetch(&ty, Criterion::ids(ids)).await?;
                 if self.truncated {
                     return Ok(());
                 }
             }
         }
         for (ty, params) in wanted.referring {
-            let pairs: Vec<(String, String)> = params
+            let pairs: Vec<(String, Identity)> = params
                 .into_iter()
                 .flat_map(|(p, refs)| refs.into_iter().map(move |r| (p.clone(), r)))
                 .collect();
             for chunk in pairs.chunks(MAX_KEYS_PER_STATEMENT) {
                 // One criterion per parameter, any of which may hold.
-                let mut by_param: IndexMap<&str, Vec<String>> = IndexMap::new();
-                for (p, r) in chunk {
-                    by_param.entry(p).or_default().push(r.clone());
+                let mut by_param: IndexMap<&str, Vec<(&str, &str)>> = IndexMap::new();
+                for (p, (t, id)) in chunk {
+                    by_param.entry(p).or_default().push((t, id));
                 }
-                let mut filters = by_param
+                let criteria = by_param
                     .into_iter()
-                    .map(|(p, refs)| any_of(p, "reference", refs));
-                let mut filter = filters.next().expect("a chunk is not empty");
-                filter.alternatives = filters.collect();
-                self.fetch(&ty, filter).await?;
+                    .map(|(p, refs)| Criterion::references(p, refs))
+                    .collect();
+                let Some(criterion) = Criterion::any(criteria) else {
+                    continue;
+                };
+                self.fetch(&ty, criterion).await?;
                 if self.truncated {
                     return Ok(());
                 }
@@ -250,57 +229,54 @@ impl Run<'_> {
     }
 }
 
-/// Follows `includes` from `matches`: at most `cap` resources, none of them a match.
-pub async fn include(
-    mapping: &Mapping,
-    db: &Database,
-    includes: &[Include],
-    matches: &[Map<String, Json>],
-    cap: usize,
-    base_url: &str,
-    counter: &QueryCounter,
-) -> Result<Included, SearchError> {
-    if includes.is_empty() || matches.is_empty() {
-        return Ok(Included::default());
-    }
-    let all: Vec<(bool, RefLink)> = includes
-        .iter()
-        .flat_map(|i| i.links(mapping).into_iter().map(|l| (i.reverse, l)))
-        .collect();
-    let iterating: Vec<(bool, RefLink)> = includes
-        .iter()
-        .filter(|i| i.iterate)
-        .flat_map(|i| i.links(mapping).into_iter().map(|l| (i.reverse, l)))
-        .collect();
-    let mut run = Run {
-        mapping,
-        db,
-        base_url,
-        counter,
-        cap,
-        known: HashSet::new(),
-        known_per_type: HashMap::new(),
-        out: Vec::new(),
-        truncated: false,
-    };
-    for r in matches {
-        if let Some(identity) = identity(r) {
-            run.remember(identity);
+impl Session<'_> {
+    /// Follows `includes` from `matches`: at most the server's `max_includes` resources, none
+    /// of them a match.
+    pub async fn include(
+        &self,
+        includes: &[Include],
+        matches: &[Map<String, Json>],
+    ) -> Result<Included, ServiceError> {
+        if includes.is_empty() || matches.is_empty() {
+            return Ok(Included::default());
         }
-    }
-    let mut wanted_now = wanted(mapping, &run.known, matches, &all);
-    loop {
-        let start = run.out.len();
-        run.read(wanted_now).await?;
-        if run.truncated || run.out.len() == start || iterating.is_empty() {
-            break;
+        let mapping = self.fhir.mapping();
+        let all: Vec<(bool, RefLink)> = includes
+            .iter()
+            .flat_map(|i| i.links(mapping).into_iter().map(|l| (i.reverse, l)))
+            .collect();
+        let iterating: Vec<(bool, RefLink)> = includes
+            .iter()
+            .filter(|i| i.iterate)
+            .flat_map(|i| i.links(mapping).into_iter().map(|l| (i.reverse, l)))
+            .collect();
+        let mut run = Run {
+            session: self,
+            cap: self.fhir.limits.max_includes,
+            known: HashSet::new(),
+            known_per_type: HashMap::new(),
+            out: Vec::new(),
+            truncated: false,
+        };
+        for r in matches {
+            if let Some(identity) = identity(r) {
+                run.remember(identity);
+            }
         }
-        wanted_now = wanted(mapping, &run.known, &run.out[start..], &iterating);
+        let mut wanted_now = wanted(mapping, &run.known, matches, &all);
+        loop {
+            let start = run.out.len();
+            run.read(wanted_now).await?;
+            if run.truncated || run.out.len() == start || iterating.is_empty() {
+                break;
+            }
+            wanted_now = wanted(mapping, &run.known, &run.out[start..], &iterating);
+        }
+        Ok(Included {
+            resources: run.out,
+            truncated: run.truncated,
+        })
     }
-    Ok(Included {
-        resources: run.out,
-        truncated: run.truncated,
-    })
 }
 
 #[cfg(test)]

@@ -1,8 +1,137 @@
-//! Interactions, orchestrated: plan the SQL, run it, assemble the resources. The only layer
-//! besides [`crate::http`] and [`crate::db`] that performs I/O.
+//! The FHIR service, independent of HTTP: each interaction planned ([`crate::plan`]), run
+//! ([`crate::db`]) and assembled ([`crate::assemble`]) into what the client receives. The only
+//! layer besides [`crate::http`] and [`crate::db`] that performs I/O.
+//!
+//! [`Fhir`] holds what every request shares (mapping, database, base URL, cursor codec,
+//! limits); each call takes a [`RequestContext`] (the statement counter, the [`Scope`]).
+//! Failures are one [`ServiceError`].
 
-pub mod everything;
-pub mod include;
-pub mod read;
-pub mod rows;
-pub mod search;
+mod everything;
+mod include;
+mod links;
+mod matches;
+mod read;
+mod rows;
+mod search;
+
+use std::sync::Arc;
+
+use serde_json::Value as Json;
+
+pub use read::ReadResult;
+
+use crate::db::{Database, DbError, QueryCounter};
+use crate::mapping::Mapping;
+use crate::plan::{PlanError, Scope};
+use crate::request::RequestError;
+use crate::request::cursor::CursorCodec;
+use crate::request::search::SearchOptions;
+use crate::sql::Caps;
+
+/// Why an interaction failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request is wrong (or asks for what is not supported).
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// The request cannot be answered as asked.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// No such resource.
+    #[error("{0}")]
+    NotFound(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// The server's limits on what one request may ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest `_count` accepted.
+    pub max_count: usize,
+    /// Most resources a chain or `_has` may cross.
+    pub max_chain_depth: usize,
+    /// Most resources `_include`/`_revinclude` (and `$everything`) add to a page.
+    pub max_includes: usize,
+}
+
+/// What one request brings to every call: where its statements are counted, and its scope.
+#[derive(Debug, Clone, Default)]
+pub struct RequestContext {
+    /// Counts the request's SQL statements (for the log and the optional header).
+    pub counter: Arc<QueryCounter>,
+    /// Conditions every statement of the request carries.
+    pub scope: Scope,
+}
+
+/// The FHIR service over one mapped database. Holds no per-client state, so any instance
+/// behind a load balancer can answer any request.
+pub struct Fhir {
+    mapping: Arc<Mapping>,
+    db: Database,
+    caps: Caps,
+    base_url: String,
+    cursors: CursorCodec,
+    limits: Limits,
+    capability: Json,
+}
+
+impl Fhir {
+    /// The service over `db` (of capabilities `caps`) with its checked `mapping`, answering at
+    /// `base_url`, signing cursors with `cursors`; `capability` is its CapabilityStatement.
+    pub fn new(
+        mapping: Arc<Mapping>,
+        db: Database,
+        caps: Caps,
+        base_url: String,
+        cursors: CursorCodec,
+        limits: Limits,
+        capability: Json,
+    ) -> Fhir {
+        Fhir {
+            mapping,
+            db,
+            caps,
+            base_url,
+            cursors,
+            limits,
+            capability,
+        }
+    }
+
+    /// The checked mapping (what requests are parsed against).
+    pub fn mapping(&self) -> &Mapping {
+        &self.mapping
+    }
+
+    /// The public FHIR base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The limits on requests.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The CapabilityStatement.
+    pub fn capability(&self) -> &Json {
+        &self.capability
+    }
+
+    /// How searches are parsed here (`lenient`: `Prefer: handling=lenient`).
+    pub fn search_options(&self, lenient: bool) -> SearchOptions<'_> {
+        SearchOptions {
+            base_url: &self.base_url,
+            max_count: self.limits.max_count,
+            max_chain_depth: self.limits.max_chain_depth,
+            lenient,
+        }
+    }
+
+    /// The database handle of one request (the next copy in turn, counting into the request).
+    fn db(&self, cx: &RequestContext) -> Database {
+        self.db.for_request(cx.counter.clone())
+    }
+}

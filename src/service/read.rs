@@ -3,17 +3,16 @@
 use serde_json::{Map, Value as Json};
 
 use super::rows::build_resources;
+use super::{Fhir, RequestContext, ServiceError};
 use crate::assemble::resource::{row_id, version};
-use crate::db::{Database, DbError, QueryCounter};
-use crate::mapping::Mapping;
-use crate::plan::SourceLayout;
-use crate::plan::read::{key_for_id, read_by_id};
+use crate::assemble::subset::subset;
+use crate::plan;
 use crate::request::ReadRequest;
 
 /// A resource that was read, with what conditional reads compare against.
 #[derive(Debug, Clone)]
 pub struct ReadResult {
-    /// The resource.
+    /// The resource (`_summary` and `_elements` applied).
     pub resource: Map<String, Json>,
     /// Its version (`meta.versionId`), when the mapping declares one.
     pub version: Option<String>,
@@ -21,50 +20,50 @@ pub struct ReadResult {
     pub last_updated: Option<String>,
 }
 
-/// Reads one resource; `Ok(None)` when no (served) row has that id.
-pub async fn read(
-    mapping: &Mapping,
-    db: &Database,
-    req: &ReadRequest,
-    counter: &QueryCounter,
-) -> Result<Option<ReadResult>, DbError> {
-    let Some((source, rest)) = mapping.source_for_id(&req.resource_type, req.id.as_str()) else {
-        return Ok(None);
-    };
-    let Some(key) = key_for_id(source, rest) else {
-        return Ok(None);
-    };
-    let layout = SourceLayout::of(source);
-    let stmt = read_by_id(source, &layout, key, db.dialect());
-    let rows = db.fetch(&stmt, counter).await?;
-    // Ids are case-sensitive; a case-insensitive collation may return a row that differs.
-    let Some(row) = rows
-        .into_iter()
-        .find(|r| row_id(source, &layout, r).as_deref() == Some(req.id.as_str()))
-    else {
-        return Ok(None);
-    };
-    let version = version(&layout, &row);
-    let mut built = build_resources(
-        mapping,
-        db,
-        source,
-        &layout,
-        std::slice::from_ref(&row),
-        counter,
-    )
-    .await?;
-    let Some(Some(resource)) = built.pop() else {
-        return Ok(None);
-    };
-    let last_updated = resource
-        .get("meta")
-        .and_then(|m| m.get("lastUpdated"))
-        .and_then(Json::as_str)
-        .map(str::to_string);
-    Ok(Some(ReadResult {
-        resource,
-        version,
-        last_updated,
-    }))
+impl Fhir {
+    /// Reads one resource; [`ServiceError::NotFound`] when no (served) row has that id.
+    pub async fn read(
+        &self,
+        cx: &RequestContext,
+        req: &ReadRequest,
+    ) -> Result<ReadResult, ServiceError> {
+        let not_found =
+            || ServiceError::NotFound(format!("{}/{} is not known", req.resource_type, req.id));
+        let session = self.session(cx);
+        let id = req.id.as_str();
+        let planned = plan::read(&self.mapping, &self.caps, &cx.scope, &req.resource_type, id)?;
+        let Some(plan::ReadPlan {
+            source,
+            layout,
+            statement,
+        }) = planned
+        else {
+            return Err(not_found());
+        };
+        let rows = session.db.fetch(&statement).await?;
+        // Ids are case-sensitive; a case-insensitive collation may return a row that differs.
+        let Some(row) = rows
+            .into_iter()
+            .find(|r| row_id(source, &layout, r).as_deref() == Some(id))
+        else {
+            return Err(not_found());
+        };
+        let version = version(&layout, &row);
+        let mut built =
+            build_resources(&session, source, &layout, std::slice::from_ref(&row)).await?;
+        let Some(Some(mut resource)) = built.pop() else {
+            return Err(not_found());
+        };
+        let last_updated = resource
+            .get("meta")
+            .and_then(|m| m.get("lastUpdated"))
+            .and_then(Json::as_str)
+            .map(str::to_string);
+        subset(&mut resource, req.summary, req.elements.as_deref());
+        Ok(ReadResult {
+            resource,
+            version,
+            last_updated,
+        })
+    }
 }

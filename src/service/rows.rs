@@ -1,27 +1,17 @@
 //! Turns source rows into resources, fetching child-table rows in one batched statement per
 //! child table (never one per row).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value as Json};
 
+use super::matches::Session;
 use crate::assemble::resource::{ChildRows, resource};
-use crate::db::{Database, DbError, QueryCounter};
-use crate::mapping::{Mapping, Source};
-use crate::plan::read::child_rows;
-use crate::plan::{ChildLayout, KeyValue, SourceLayout};
+use crate::db::DbError;
+use crate::mapping::sql::child_rows;
+use crate::mapping::{ChildLayout, Source, SourceLayout};
+use crate::plan::MAX_KEYS_PER_STATEMENT;
 use crate::sql::{Row, Value};
-
-/// Most keys bound in one child statement (far below every backend's parameter limit).
-const MAX_KEYS_PER_STATEMENT: usize = 1000;
-
-fn key_value(v: &Value) -> Option<KeyValue> {
-    match v {
-        Value::Null => None,
-        Value::Int(i) => Some(KeyValue::Int(*i)),
-        other => other.key_text().map(KeyValue::Text),
-    }
-}
 
 /// The rows of one child table for a page of parents.
 struct FetchedChild {
@@ -30,67 +20,74 @@ struct FetchedChild {
     by_parent: HashMap<String, Vec<usize>>,
 }
 
+/// A parent key as it is looked up in a child table: integers as they are, other keys as the
+/// text they are read as (CHAR padding ignored); `None` for NULL.
+fn lookup_key(v: &Value) -> Option<Value> {
+    match v {
+        Value::Null => None,
+        Value::Int(i) => Some(Value::Int(*i)),
+        other => other.key_text().map(Value::Text),
+    }
+}
+
 /// Builds the resources of `rows` (all from `source`), parallel to `rows` (`None` for a row
 /// without a usable id).
-pub async fn build_resources(
-    mapping: &Mapping,
-    db: &Database,
+pub(super) async fn build_resources(
+    session: &Session<'_>,
     source: &Source,
     layout: &SourceLayout,
     rows: &[Row],
-    counter: &QueryCounter,
 ) -> Result<Vec<Option<Map<String, Json>>>, DbError> {
+    let dialect = session.fhir.caps.dialect;
     let child_layouts: Vec<ChildLayout> = source.children.iter().map(ChildLayout::of).collect();
     let mut fetched: Vec<FetchedChild> = Vec::new();
     for (k, (child, cl)) in source.children.iter().zip(&child_layouts).enumerate() {
-        let mut keys: Vec<KeyValue> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut keys: Vec<Value> = Vec::new();
+        let mut seen = HashSet::new();
         for row in rows {
-            if let Some(kv) = row.get(layout.parent_keys[k]).and_then(key_value)
-                && seen.insert(kv.clone())
+            if let Some(key) = row.get(layout.parent_keys[k]).and_then(lookup_key)
+                && seen.insert(key.key_text())
             {
-                keys.push(kv);
+                keys.push(key);
             }
         }
-        let mut child_rows_all = Vec::new();
+        let mut all = Vec::new();
         for chunk in keys.chunks(MAX_KEYS_PER_STATEMENT) {
-            let stmt = child_rows(child, cl, chunk, db.dialect());
-            child_rows_all.extend(db.fetch(&stmt, counter).await?);
+            let stmt = child_rows(child, cl, chunk, dialect);
+            all.extend(session.db.fetch(&stmt).await?);
         }
         let mut by_parent: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, r) in child_rows_all.iter().enumerate() {
+        for (i, r) in all.iter().enumerate() {
             if let Some(k) = r.get(cl.key).and_then(Value::key_text) {
                 by_parent.entry(k).or_default().push(i);
             }
         }
         fetched.push(FetchedChild {
-            rows: child_rows_all,
+            rows: all,
             by_parent,
         });
     }
+    let tz = session.fhir.mapping.timezone;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let children: Vec<ChildRows> = source
             .children
             .iter()
             .zip(&child_layouts)
+            .zip(&fetched)
             .enumerate()
-            .map(|(k, (child, cl))| {
-                let f = &fetched[k];
-                let rows = row
+            .map(|(k, ((child, cl), f))| ChildRows {
+                child,
+                layout: cl,
+                rows: row
                     .get(layout.parent_keys[k])
                     .and_then(Value::key_text)
                     .and_then(|key| f.by_parent.get(&key))
                     .map(|idx| idx.iter().map(|&i| &f.rows[i]).collect())
-                    .unwrap_or_default();
-                ChildRows {
-                    child,
-                    layout: cl,
-                    rows,
-                }
+                    .unwrap_or_default(),
             })
             .collect();
-        let r = resource(source, layout, row, &children, mapping.timezone);
+        let r = resource(source, layout, row, &children, tz);
         if r.is_none() {
             tracing::warn!(source = %source.name, "row without a usable id skipped");
         }

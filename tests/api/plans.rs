@@ -5,19 +5,18 @@ use std::time::Duration;
 
 use fhir_facade::db::{Database, DbSettings};
 use fhir_facade::mapping::Mapping;
-use fhir_facade::plan::search::{Branch, Context, Keyset, effective_sort, page_query, sort_values};
-use fhir_facade::request::search::SearchRequest;
-use fhir_facade::sql::Accents;
-use fhir_facade::sql::Dialect;
-use fhir_facade::sql::Statement;
+use fhir_facade::plan::{self, Scope};
+use fhir_facade::request::cursor::Cursor;
+use fhir_facade::request::search::{SearchOptions, SearchRequest};
+use fhir_facade::sql::{Caps, Dialect, Statement};
 use sea_query_sqlx::SqlxValues;
 use sqlx::{AssertSqlSafe, Connection, Row};
 
 use crate::helpers::MAPPING;
 
-/// The sample mapping checked against the database at `url`, and how that database treats
-/// accents (as the server finds at start-up).
-pub async fn checked_mapping(url: &str, dialect: Dialect) -> (Mapping, Accents) {
+/// The sample mapping checked against the database at `url`, and what that database can do
+/// (as the server finds at start-up).
+pub async fn checked_mapping(url: &str, dialect: Dialect) -> (Mapping, Caps) {
     let db = Database::connect(&DbSettings {
         url: url.to_string(),
         replicas: vec![],
@@ -28,49 +27,41 @@ pub async fn checked_mapping(url: &str, dialect: Dialect) -> (Mapping, Accents) 
     .await
     .unwrap();
     let mut m = fhir_facade::mapping::load(MAPPING, dialect).unwrap();
-    fhir_facade::startup::check_against_database(MAPPING, &mut m, &db)
+    fhir_facade::mapping::live::check_against_database(MAPPING, &mut m, &db)
         .await
         .unwrap();
-    let accents = db.probe_accents().await;
-    (m, accents)
+    let caps = Caps {
+        dialect,
+        accents: db.probe_accents().await,
+    };
+    (m, caps)
 }
 
-/// The page statement of a search of `resource` (first source) with `params` on the
-/// database at `url`, after `after` when given.
+/// The page statement of a search of `resource` with `params` on the database at `url`,
+/// after `after` when given, planned as the server plans it.
 pub async fn page_statement(
     url: &str,
     dialect: Dialect,
     resource: &str,
     params: &[(&str, &str)],
-    after: Option<&Keyset>,
+    after: Option<&Cursor>,
 ) -> Statement {
-    let (m, accents) = checked_mapping(url, dialect).await;
+    let (m, caps) = checked_mapping(url, dialect).await;
     let params: Vec<(String, String)> = params
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let req = SearchRequest::parse(&m, resource, &params, false, 1000, 3).unwrap();
-    let source = m.sources_of(resource).next().unwrap();
-    let cx = || Context {
-        source,
-        dialect,
-        tz: m.timezone,
+    let opts = SearchOptions {
         base_url: "http://localhost/fhir",
-        mapping: &m,
-        accents: &accents,
+        max_count: 1000,
+        max_chain_depth: 3,
+        lenient: false,
     };
-    let (sort, key_desc) = sort_values(&cx(), &req.sort).unwrap();
-    let branches = [Branch { cx: cx(), sort }];
-    page_query(
-        &branches,
-        effective_sort(&req.sort),
-        key_desc,
-        &req.filters,
-        after,
-        21,
-    )
-    .unwrap()
-    .statement
+    let req = SearchRequest::parse(&m, &opts, resource, &params).unwrap();
+    plan::search(&m, &caps, Scope::none(), &req, after)
+        .unwrap()
+        .page
+        .statement
 }
 
 /// The plan of `stmt` on the database at `url`, one line per plan node (SQLite: `id parent

@@ -2,8 +2,7 @@
 //! order (no sort of the whole table), on the first page and after a keyset, as the
 //! database's own EXPLAIN shows.
 
-use fhir_facade::plan::KeyValue;
-use fhir_facade::plan::search::Keyset;
+use fhir_facade::request::cursor::Cursor;
 use fhir_facade::sql::Dialect;
 use fhir_facade::sql::Statement;
 use fhir_facade::sql::Value;
@@ -14,10 +13,10 @@ use crate::plans::{explain, page_statement};
 /// The page statements of `Patient?_sort=<sort>`: the first page and the page after a
 /// patient born on 1974-06-25, planned with the mapping checked against `backend`.
 async fn pages(backend: &Backend, sort: &str) -> Vec<Statement> {
-    let after = Keyset {
+    let after = Cursor {
         source: 0,
         sort: vec![Value::Text("19740625".into())],
-        key: KeyValue::Int(1),
+        after: Some(Value::Int(1)),
     };
     let mut out = Vec::new();
     for k in [None, Some(&after)] {

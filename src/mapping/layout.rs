@@ -2,7 +2,7 @@
 //!
 //! Every distinct column or expression is selected once, however many elements use it.
 
-use crate::mapping::{Child, ElementMapping, ElementValue, Source, SqlValue};
+use super::{Child, ElementMapping, ElementValue, Source, SqlValue};
 
 /// The select list of a source and the positions of its values.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,36 @@
+//! `GET [base]/Patient/[id]/$everything`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::HttpState;
+use super::error::ApiError;
+use super::extract::{context, format_of, lenient, query_params, with_count};
+use super::respond;
+use crate::request::everything::EverythingRequest;
+
+/// `GET [base]/Patient/[id]/$everything`.
+pub async fn everything(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<HttpState>,
+) -> Result<HttpResponse, ApiError> {
+    let (resource_type, id) = path.into_inner();
+    if resource_type != "Patient" {
+        return Err(ApiError::NotFound(format!(
+            "$everything is defined on Patient here, not on {resource_type}"
+        )));
+    }
+    let params = query_params(&req)?;
+    let format = format_of(&req, &params)?;
+    let fhir = &state.fhir;
+    let max_count = fhir.limits().max_count;
+    let request = EverythingRequest::parse(fhir.mapping(), &id, &params, lenient(&req), max_count)?;
+    let cx = context(&req);
+    let bundle = fhir.everything(&cx, &request).await?;
+    Ok(with_count(
+        &state,
+        &cx,
+        respond::json(StatusCode::OK, format, &bundle),
+    ))
+}

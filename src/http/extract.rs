@@ -1,0 +1,99 @@
+//! What every handler takes from a request: its parameters (query string, form body), the
+//! response format, lenient handling, and its [`RequestContext`]; and the statement count
+//! header of the response.
+
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+
+use super::HttpState;
+use super::error::ApiError;
+use super::logging::SQL_COUNT_HEADER;
+use crate::db::QueryCounter;
+use crate::request::{RequestError, ResponseFormat, negotiate};
+use crate::service::RequestContext;
+
+/// Query parameters in order, as sent.
+pub fn query_params(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
+    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| {
+            RequestError::InvalidParameter(format!("the query string cannot be decoded: {e}"))
+                .into()
+        })
+}
+
+/// The URL's query parameters followed by those of a form-encoded body (`POST .../_search`).
+pub fn form_params(req: &HttpRequest, body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !body.is_empty() && !ct.starts_with("application/x-www-form-urlencoded") {
+        return Err(RequestError::InvalidParameter(format!(
+            "a POST _search body must be application/x-www-form-urlencoded, not '{ct}'"
+        ))
+        .into());
+    }
+    let mut params = query_params(req)?;
+    params.extend(form_urlencoded::parse(body).into_owned());
+    Ok(params)
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The response format the request asks for (`_format`, `_pretty`, `Accept`).
+pub fn format_of(
+    req: &HttpRequest,
+    params: &[(String, String)],
+) -> Result<ResponseFormat, ApiError> {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    Ok(negotiate(
+        param(params, "_format"),
+        param(params, "_pretty"),
+        accept,
+    )?)
+}
+
+/// Whether the client asked for lenient handling (`Prefer: handling=lenient`).
+pub fn lenient(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all("prefer")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([',', ';']))
+        .any(|p| p.trim().eq_ignore_ascii_case("handling=lenient"))
+}
+
+/// The request's context: the statement counter the logging middleware gave it, and its
+/// scope (unrestricted).
+pub fn context(req: &HttpRequest) -> RequestContext {
+    RequestContext {
+        counter: req
+            .extensions()
+            .get::<Arc<QueryCounter>>()
+            .cloned()
+            .unwrap_or_default(),
+        ..RequestContext::default()
+    }
+}
+
+/// `res` with the number of statements the request ran, when the server exposes it.
+pub fn with_count(state: &HttpState, cx: &RequestContext, mut res: HttpResponse) -> HttpResponse {
+    if state.expose_query_count
+        && let Ok(v) = header::HeaderValue::from_str(&cx.counter.get().to_string())
+    {
+        res.headers_mut()
+            .insert(header::HeaderName::from_static(SQL_COUNT_HEADER), v);
+    }
+    res
+}

@@ -1,0 +1,570 @@
+//! Criteria → SQL predicates over one source: the dispatch from each criterion to the
+//! predicate writer of its parameter type (in [`crate::search`]), over the targets the mapping
+//! bound to the parameter. Here are decided only what is not a type's semantics: which targets
+//! a value is compared with (OR), where they live (the source row, or a child table reached by
+//! a semi-join), alternatives, `:not`, `:missing`, and hops to other resources. Request values
+//! are always bound parameters.
+//!
+//! A criterion a source cannot satisfy (it does not declare the parameter, or a constant does
+//! not match) becomes `1=0` for that source, so multi-source types stay exact.
+
+use super::PlanError;
+use super::chain;
+use super::context::Context;
+use crate::mapping::sql::{write_relation, write_value};
+use crate::mapping::{
+    CompositeTarget, LeafRef, Location, SearchDecl, SearchTarget, Source, SqlValue, TokenPart,
+};
+use crate::request::criterion::{Criterion, Test};
+use crate::search::date::{self, DateTarget};
+use crate::search::number::{self, NumberTarget, QuantityTarget};
+use crate::search::operand::{Part, write_bool, write_equals, write_not_blank};
+use crate::search::string::write_string_match;
+use crate::search::token::{self, TokenSearch, TokenTarget};
+use crate::search::{SearchValue, id, uri};
+use crate::sql::SqlWriter;
+
+/// ` AND <criterion>` for every criterion.
+pub fn write_criteria(
+    w: &mut SqlWriter,
+    cx: &Context,
+    criteria: &[Criterion],
+) -> Result<(), PlanError> {
+    for c in criteria {
+        w.push(" AND ");
+        write_criterion(w, cx, c)?;
+    }
+    Ok(())
+}
+
+/// One criterion, OR-ed with its alternatives.
+pub fn write_criterion(w: &mut SqlWriter, cx: &Context, c: &Criterion) -> Result<(), PlanError> {
+    if c.alternatives.is_empty() {
+        return write_one(w, cx, c);
+    }
+    w.push("(");
+    write_one(w, cx, c)?;
+    for alt in &c.alternatives {
+        w.push(" OR ");
+        write_criterion(w, cx, alt)?;
+    }
+    w.push(")");
+    Ok(())
+}
+
+/// `_id`, and `_lastUpdated` where the source has a last-updated time, for criteria the
+/// server makes itself (compartments, includes, `$everything`'s `_since`) on sources that do
+/// not declare them. Requests can only use declared parameters.
+fn implicit_decl(source: &Source, code: &str) -> Option<SearchDecl> {
+    let (param_type, target) = match code {
+        "_id" => (crate::fhir::SearchParamType::Token, SearchTarget::Id),
+        "_lastUpdated" if source.last_updated.is_some() => (
+            crate::fhir::SearchParamType::Date,
+            SearchTarget::LastUpdated,
+        ),
+        _ => return None,
+    };
+    Some(SearchDecl {
+        code: code.to_string(),
+        param_type,
+        definition: String::new(),
+        targets: vec![target],
+    })
+}
+
+fn write_one(w: &mut SqlWriter, cx: &Context, c: &Criterion) -> Result<(), PlanError> {
+    if !c.hops.is_empty() {
+        return chain::write_hops(w, cx, c);
+    }
+    let implicit;
+    let d = match cx.source.search_decl(&c.code) {
+        Some(d) => d,
+        None => match implicit_decl(cx.source, &c.code) {
+            Some(d) => {
+                implicit = d;
+                &implicit
+            }
+            None => {
+                // The source does not have this parameter: nothing in it can match, except a
+                // `:missing=true` (it has no such value at all).
+                let missing_only = c.test
+                    == Test::Missing {
+                        missing: true,
+                        present: false,
+                    };
+                write_bool(w, missing_only);
+                return Ok(());
+            }
+        },
+    };
+    let (values, negate) = match &c.test {
+        Test::Missing { missing, present } => {
+            match (missing, present) {
+                (true, true) => write_bool(w, true),
+                (true, false) => {
+                    w.push("NOT ");
+                    write_present(w, cx, &d.targets, None)?;
+                }
+                _ => write_present(w, cx, &d.targets, None)?,
+            }
+            return Ok(());
+        }
+        Test::AnyOf { values, negate } => (values, *negate),
+    };
+    if values.len() > 1 && !negate && write_key_lists(w, cx, d, values)? {
+        return Ok(());
+    }
+    if negate {
+        // :not matches resources without a matching value, including those without a value.
+        w.push("NOT COALESCE(");
+    }
+    w.push("(");
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            w.push(" OR ");
+        }
+        write_targets_match(w, cx, &c.code, &d.targets, v, None)?;
+    }
+    w.push(")");
+    if negate {
+        w.push(", 1=0)");
+    }
+    Ok(())
+}
+
+/// The part of a token, uri or quantity target, resolved for `cx.source`.
+fn part<'a>(cx: &Context<'a>, p: &'a TokenPart) -> Part<'a> {
+    match p {
+        TokenPart::Absent => Part::Absent,
+        TokenPart::Const(c) => Part::Const(c),
+        TokenPart::Leaf(l) => Part::Sql(cx.leaf(*l).0),
+        TokenPart::Mapped(l, field) => {
+            let (operand, el) = cx.leaf(*l);
+            match el.value_map() {
+                Some(map) => Part::Mapped {
+                    operand,
+                    map,
+                    field: *field,
+                },
+                // The mapping compiler maps only value-mapped elements this way.
+                None => Part::Absent,
+            }
+        }
+    }
+}
+
+/// The location of the leaf a token part reads.
+fn part_location(part: &TokenPart) -> Option<Location> {
+    match part {
+        TokenPart::Leaf(l) | TokenPart::Mapped(l, _) => Some(l.location),
+        TokenPart::Const(_) | TokenPart::Absent => None,
+    }
+}
+
+/// Whether any of `targets` has a value (`within`: as in [`write_targets_match`]).
+fn write_present(
+    w: &mut SqlWriter,
+    cx: &Context,
+    targets: &[SearchTarget],
+    within: Option<Location>,
+) -> Result<(), PlanError> {
+    w.push("(");
+    for (i, t) in targets.iter().enumerate() {
+        if i > 0 {
+            w.push(" OR ");
+        }
+        let leaf = match t {
+            SearchTarget::Id => None,
+            SearchTarget::LastUpdated => {
+                w.push("1=1");
+                continue;
+            }
+            SearchTarget::Token { code: part, .. } | SearchTarget::Uri(part) => match part {
+                TokenPart::Leaf(l) | TokenPart::Mapped(l, _) => Some(*l),
+                TokenPart::Const(_) => None,
+                TokenPart::Absent => {
+                    w.push("1=0");
+                    continue;
+                }
+            },
+            SearchTarget::String(l)
+            | SearchTarget::Reference(l)
+            | SearchTarget::Number(l)
+            | SearchTarget::Date { start: l, .. }
+            | SearchTarget::Quantity { value: l, .. } => Some(*l),
+            SearchTarget::Composite(ct) => {
+                // Every component has a value in the same repetition.
+                let inner = within.or(ct.within);
+                let body = |w: &mut SqlWriter| {
+                    for (j, targets) in ct.targets.iter().enumerate() {
+                        if j > 0 {
+                            w.push(" AND ");
+                        }
+                        write_present(w, cx, targets, inner)?;
+                    }
+                    Ok(())
+                };
+                match (within, ct.within) {
+                    (None, Some(location)) => in_location(w, cx, location, body)?,
+                    _ => {
+                        w.push("(");
+                        body(w)?;
+                        w.push(")");
+                    }
+                }
+                continue;
+            }
+        };
+        match leaf {
+            None => write_bool(w, true),
+            Some(l) => at(w, cx, within, l.location, |w| {
+                write_not_blank(w, &cx.leaf(l).0);
+                Ok(())
+            })?,
+        }
+    }
+    w.push(")");
+    Ok(())
+}
+
+/// Writes `body` for the source row, or for the rows of a child table (a semi-join).
+pub(super) fn in_location(
+    w: &mut SqlWriter,
+    cx: &Context,
+    location: Location,
+    body: impl FnOnce(&mut SqlWriter) -> Result<(), PlanError>,
+) -> Result<(), PlanError> {
+    match location {
+        Location::Row => {
+            w.push("(");
+            body(w)?;
+            w.push(")");
+        }
+        Location::Child(c) => {
+            // `parent IN (SELECT key ...)` rather than a correlated EXISTS: every database
+            // runs it as a semi-join from the child's index.
+            let child = &cx.source.children[c];
+            let key = SqlValue::Column(child.key.clone());
+            w.push("(");
+            write_value(w, &cx.source.alias, &child.parent_key);
+            w.push(" IN (SELECT ");
+            write_value(w, &child.alias, &key);
+            w.push(" FROM ");
+            write_relation(w, &child.relation, &child.alias);
+            w.push(" WHERE ");
+            write_value(w, &child.alias, &key);
+            w.push(" IS NOT NULL");
+            if let Some(f) = &child.filter {
+                w.push(" AND (").push(f).push(")");
+            }
+            w.push(" AND (");
+            body(w)?;
+            w.push(")))");
+        }
+    }
+    Ok(())
+}
+
+/// Writes `body` where a value at `location` is compared: in its own place (a semi-join for a
+/// child table), or as it is when already `within` a semi-join (a composite's repetition).
+fn at(
+    w: &mut SqlWriter,
+    cx: &Context,
+    within: Option<Location>,
+    location: Location,
+    body: impl FnOnce(&mut SqlWriter) -> Result<(), PlanError>,
+) -> Result<(), PlanError> {
+    match within {
+        Some(_) => {
+            w.push("(");
+            body(w)?;
+            w.push(")");
+            Ok(())
+        }
+        None => in_location(w, cx, location, body),
+    }
+}
+
+/// A token target with its parts resolved (`None` for another kind of target).
+fn token_target<'a>(cx: &Context<'a>, t: &'a SearchTarget) -> Option<TokenTarget<'a>> {
+    match t {
+        SearchTarget::Token {
+            system,
+            code,
+            display,
+            ..
+        } => Some(token_parts(cx, t, system, code, display)),
+        _ => None,
+    }
+}
+
+/// The resolved parts of token target `t` (whose system, code and display are given).
+fn token_parts<'a>(
+    cx: &Context<'a>,
+    t: &'a SearchTarget,
+    system: &'a TokenPart,
+    code: &'a TokenPart,
+    display: &'a TokenPart,
+) -> TokenTarget<'a> {
+    let of_type = match t {
+        SearchTarget::Token {
+            of_type: Some((s, c)),
+            ..
+        } => Some((part(cx, s), part(cx, c))),
+        _ => None,
+    };
+    TokenTarget {
+        system: part(cx, system),
+        code: part(cx, code),
+        display: part(cx, display),
+        of_type,
+    }
+}
+
+/// One value (of parameter `code`): OR over `targets`.
+fn write_targets_match(
+    w: &mut SqlWriter,
+    cx: &Context,
+    code: &str,
+    targets: &[SearchTarget],
+    value: &SearchValue,
+    within: Option<Location>,
+) -> Result<(), PlanError> {
+    // Token alternatives that cannot match are left out rather than written as `1=0 AND ...`:
+    // SQLite does not simplify them away, and an OR with them keeps it from using an index.
+    let live: Vec<&SearchTarget> = targets
+        .iter()
+        .filter(|t| match (value, token_target(cx, t)) {
+            (SearchValue::Token(s), Some(tt)) => !s.never_matches(&tt),
+            _ => true,
+        })
+        .collect();
+    if live.is_empty() {
+        w.push("(1=0)");
+        return Ok(());
+    }
+    w.push("(");
+    for (i, t) in live.into_iter().enumerate() {
+        if i > 0 {
+            w.push(" OR ");
+        }
+        write_target_match(w, cx, code, t, value, within)?;
+    }
+    w.push(")");
+    Ok(())
+}
+
+/// One value compared with one target, by the value's type.
+fn write_target_match(
+    w: &mut SqlWriter,
+    cx: &Context,
+    code: &str,
+    target: &SearchTarget,
+    value: &SearchValue,
+    within: Option<Location>,
+) -> Result<(), PlanError> {
+    let dialect = cx.dialect();
+    let invalid = |e: date::DateError| PlanError::InvalidValue(format!("{code}: {e}"));
+    match (target, value) {
+        (SearchTarget::Id, SearchValue::Id(id)) => id::write_predicate(w, cx.source, id),
+        (
+            SearchTarget::Token {
+                system,
+                code: value_part,
+                display,
+                of_type: _,
+            },
+            SearchValue::Token(s),
+        ) => {
+            let t = token_parts(cx, target, system, value_part, display);
+            if matches!(s, TokenSearch::OfType { .. }) && t.of_type.is_none() {
+                write_bool(w, false);
+                return Ok(());
+            }
+            let location = part_location(value_part)
+                .or(part_location(system))
+                .or(part_location(display))
+                .unwrap_or(Location::Row);
+            at(w, cx, within, location, |w| {
+                token::write_predicate(w, &t, s, &cx.caps.accents);
+                Ok(())
+            })?;
+        }
+        (SearchTarget::String(l), SearchValue::String(s)) => {
+            at(w, cx, within, l.location, |w| {
+                let (op, _) = cx.leaf(*l);
+                write_string_match(w, &op.sql, op.column, &s.text, s.how, &cx.caps.accents);
+                Ok(())
+            })?;
+        }
+        (SearchTarget::Reference(l), SearchValue::Reference(r)) => {
+            let key = cx
+                .source
+                .leaf(*l)
+                .reference_target()
+                .and_then(|(resource_type, prefix)| r.key_in(resource_type, prefix));
+            match key {
+                Some(key) => at(w, cx, within, l.location, |w| {
+                    write_equals(w, &cx.leaf(*l).0, &[key.to_string()]);
+                    Ok(())
+                })?,
+                None => write_bool(w, false),
+            }
+        }
+        (SearchTarget::Number(l), SearchValue::Number(n)) => {
+            at(w, cx, within, l.location, |w| {
+                number::write_number_predicate(w, &NumberTarget::of(&cx.leaf(*l).0), n);
+                Ok(())
+            })?;
+        }
+        (
+            SearchTarget::Quantity {
+                value: l,
+                system,
+                code: unit_code,
+                unit,
+            },
+            SearchValue::Quantity(q),
+        ) => {
+            at(w, cx, within, l.location, |w| {
+                let target = QuantityTarget {
+                    value: NumberTarget::of(&cx.leaf(*l).0),
+                    system: number::Part::of(dialect, &part(cx, system)),
+                    code: number::Part::of(dialect, &part(cx, unit_code)),
+                    unit: number::Part::of(dialect, &part(cx, unit)),
+                };
+                number::write_quantity_predicate(w, &target, q);
+                Ok(())
+            })?;
+        }
+        (SearchTarget::Date { start, end }, SearchValue::Date(d)) => {
+            at(w, cx, within, start.location, |w| {
+                let (start_op, el) = cx.leaf(*start);
+                let end_op = end.map(|e| cx.leaf(e).0);
+                let target = DateTarget::of(dialect, &start_op, end_op.as_ref(), el.text_format());
+                date::write_predicate(w, &target, d, cx.mapping.timezone).map_err(invalid)
+            })?;
+        }
+        (SearchTarget::LastUpdated, SearchValue::Date(d)) => {
+            let Some(value) = &cx.source.last_updated else {
+                write_bool(w, false);
+                return Ok(());
+            };
+            let target = DateTarget::of(dialect, &cx.row_value(value), None, None);
+            w.push("(");
+            date::write_predicate(w, &target, d, cx.mapping.timezone).map_err(invalid)?;
+            w.push(")");
+        }
+        (SearchTarget::Uri(p), SearchValue::Uri(m)) => {
+            let location = part_location(p).unwrap_or(Location::Row);
+            at(w, cx, within, location, |w| {
+                uri::write_predicate(w, &part(cx, p), m);
+                Ok(())
+            })?;
+        }
+        (SearchTarget::Composite(ct), SearchValue::Composite(parts)) => {
+            write_composite_match(w, cx, code, ct, parts, within)?;
+        }
+        // A value of another type than the target (not produced by the parser).
+        _ => write_bool(w, false),
+    }
+    Ok(())
+}
+
+/// A composite value in one repetition: every component's part matches (with that
+/// component's own type semantics) in the same repetition.
+fn write_composite_match(
+    w: &mut SqlWriter,
+    cx: &Context,
+    code: &str,
+    ct: &CompositeTarget,
+    parts: &[SearchValue],
+    within: Option<Location>,
+) -> Result<(), PlanError> {
+    let within = within.or(ct.within);
+    let body = |w: &mut SqlWriter| {
+        for (i, ((component, targets), part)) in
+            ct.components.iter().zip(&ct.targets).zip(parts).enumerate()
+        {
+            if i > 0 {
+                w.push(" AND ");
+            }
+            let label = format!("{code} ({})", component.code);
+            write_targets_match(w, cx, &label, targets, part, within)?;
+        }
+        Ok(())
+    };
+    match ct.within {
+        // One semi-join on the child table: all components hold on the same child row.
+        Some(location) => in_location(w, cx, location, body),
+        None => {
+            w.push("(");
+            body(w)?;
+            w.push(")");
+            Ok(())
+        }
+    }
+}
+
+/// Several `_id` or reference values as one `IN (...)` list per target, instead of an `OR` of
+/// equalities (includes and `$everything` ask for hundreds at once). `Ok(false)`, writing
+/// nothing, when the parameter has other kinds of targets or values.
+fn write_key_lists(
+    w: &mut SqlWriter,
+    cx: &Context,
+    d: &SearchDecl,
+    values: &[SearchValue],
+) -> Result<bool, PlanError> {
+    let mut lists: Vec<(Option<LeafRef>, Vec<String>)> = Vec::new();
+    for t in &d.targets {
+        match t {
+            SearchTarget::Id => {
+                let mut ids = Vec::new();
+                for v in values {
+                    let SearchValue::Id(id) = v else {
+                        return Ok(false);
+                    };
+                    ids.push(id.as_str());
+                }
+                lists.push((None, id::keys_in(cx.source, ids)));
+            }
+            SearchTarget::Reference(l) => {
+                let Some((resource_type, prefix)) = cx.source.leaf(*l).reference_target() else {
+                    return Ok(false);
+                };
+                let mut keys = Vec::new();
+                for v in values {
+                    let SearchValue::Reference(r) = v else {
+                        return Ok(false);
+                    };
+                    keys.extend(r.key_in(resource_type, prefix).map(str::to_string));
+                }
+                lists.push((Some(*l), keys));
+            }
+            _ => return Ok(false),
+        }
+    }
+    w.push("(");
+    let mut any = false;
+    for (leaf, keys) in lists {
+        if keys.is_empty() {
+            continue;
+        }
+        if any {
+            w.push(" OR ");
+        }
+        any = true;
+        match leaf {
+            None => write_equals(w, &cx.row_value(&cx.source.id.value), &keys),
+            Some(l) => in_location(w, cx, l.location, |w| {
+                write_equals(w, &cx.leaf(l).0, &keys);
+                Ok(())
+            })?,
+        }
+    }
+    if !any {
+        w.push("1=0");
+    }
+    w.push(")");
+    Ok(true)
+}

@@ -1,0 +1,235 @@
+//! Mapped values as the predicate writers of every parameter type see them: the SQL of a
+//! column or expression with what the database says of its column ([`Operand`]), and the
+//! parts of a coded value — absent, constant, SQL, or SQL translated by a value map ([`Part`]).
+//! The planner resolves the mapping's targets into these; the helpers below write the
+//! comparisons every type shares, binding each value as the column compares it.
+
+use sea_query::Value as Param;
+
+use crate::mapping::{ColumnInfo, MapField, ValueMap};
+use crate::sql::{Dialect, SqlWriter};
+
+/// A mapped value in SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operand<'a> {
+    /// Trusted SQL text rendered from the mapping (`P."LAST_NM"`, `(CASE ... END)`).
+    pub sql: String,
+    /// What the database says of the column (`None` for an expression).
+    pub column: Option<&'a ColumnInfo>,
+}
+
+/// One part (system, code, display, unit) of a coded value, resolved.
+#[derive(Debug, Clone)]
+pub enum Part<'a> {
+    /// Not mapped: the value never has it.
+    Absent,
+    /// A constant of the mapping.
+    Const(&'a str),
+    /// A mapped column or expression, compared as it is.
+    Sql(Operand<'a>),
+    /// A legacy code translated by a value map, searched in reverse: a wanted value becomes
+    /// the legacy codes whose entry has it.
+    Mapped {
+        /// The legacy code.
+        operand: Operand<'a>,
+        /// The map.
+        map: &'a ValueMap,
+        /// The part of an entry this part reads.
+        field: MapField,
+    },
+}
+
+impl Part<'_> {
+    /// Whether the part can be seen, from the mapping alone, never to equal `want` (`None`:
+    /// "has no such part"): a constant or absent part that differs, or a value map with no
+    /// entry giving it.
+    pub fn never_equals(&self, want: Option<&str>) -> bool {
+        match self {
+            Part::Absent => want.is_some(),
+            Part::Const(k) => want != Some(*k),
+            Part::Sql(_) => false,
+            Part::Mapped { map, field, .. } => {
+                let hit = |v: &crate::mapping::MapValue| v.field(*field).as_deref() == want;
+                !map.values.values().any(hit) && !map.default.as_ref().is_some_and(hit)
+            }
+        }
+    }
+}
+
+/// The values to bind to compare a column with `v`: an integer for integer columns (none when
+/// `v` is not one), and for CHAR(n) columns whose padding counts
+/// ([`Dialect::compares_char_padding`]) the blank-padded form too.
+pub fn equal_binds(dialect: Dialect, column: Option<&ColumnInfo>, v: &str) -> Vec<Param> {
+    if column.is_some_and(|i| i.integer) {
+        return v
+            .trim()
+            .parse::<i64>()
+            .map(Param::from)
+            .into_iter()
+            .collect();
+    }
+    let mut out = vec![Param::from(v.to_string())];
+    if let Some(n) = column.and_then(|i| i.pad_to)
+        && dialect.compares_char_padding()
+        && (v.chars().count() as u32) < n
+    {
+        out.push(Param::from(format!("{v:<width$}", width = n as usize)));
+    }
+    out
+}
+
+/// `sql IN (values...)`, bound as [`equal_binds`] says; `1=0` when no value can be in the
+/// column (letters for an integer column).
+pub fn write_equals(w: &mut SqlWriter, op: &Operand, values: &[String]) {
+    let binds: Vec<Param> = values
+        .iter()
+        .flat_map(|v| equal_binds(w.dialect(), op.column, v))
+        .collect();
+    w.in_list(&op.sql, op.column, binds);
+}
+
+/// `1=1` or `1=0`.
+pub fn write_bool(w: &mut SqlWriter, b: bool) {
+    w.push(if b { "1=1" } else { "1=0" });
+}
+
+/// The operand holds a value: not NULL and, for a text column, not blank (blank text is absent
+/// from the resources too).
+pub fn write_not_blank(w: &mut SqlWriter, op: &Operand) {
+    w.push(&op.sql).push(" IS NOT NULL");
+    if op.column.is_some_and(ColumnInfo::is_text) {
+        w.push(" AND TRIM(").push(&op.sql).push(") <> ''");
+    }
+}
+
+/// A value-mapped operand whose mapped `field` satisfies `wanted` (`None`: the entry has no
+/// such field), searched in reverse: the legacy codes whose entry satisfies it (and, when the
+/// map's default does, every code the map does not list).
+pub fn write_mapped(
+    w: &mut SqlWriter,
+    op: &Operand,
+    map: &ValueMap,
+    field: MapField,
+    wanted: impl Fn(Option<&str>) -> bool,
+) {
+    let keys: Vec<String> = map
+        .values
+        .iter()
+        .filter(|(_, v)| wanted(v.field(field).as_deref()))
+        .map(|(k, _)| k.clone())
+        .collect();
+    let default_matches = map
+        .default
+        .as_ref()
+        .is_some_and(|d| wanted(d.field(field).as_deref()));
+    w.push("(");
+    write_equals(w, op, &keys);
+    if default_matches {
+        // Codes the map does not list take the default.
+        let listed: Vec<String> = map.values.keys().cloned().collect();
+        w.push(" OR (");
+        write_not_blank(w, op);
+        w.push(" AND NOT (");
+        write_equals(w, op, &listed);
+        w.push("))");
+    }
+    w.push(")");
+}
+
+/// A part compared with `want` (`None` = "must be absent", e.g. `|code` on the system).
+pub fn write_part(w: &mut SqlWriter, part: &Part, want: Option<&str>) {
+    match part {
+        Part::Absent => write_bool(w, want.is_none()),
+        Part::Const(c) => write_bool(w, want == Some(*c)),
+        Part::Sql(op) => match want {
+            None => {
+                w.push(&op.sql).push(" IS NULL");
+            }
+            Some(v) => write_equals(w, op, &[v.to_string()]),
+        },
+        Part::Mapped {
+            operand,
+            map,
+            field,
+        } => write_mapped(w, operand, map, *field, |v| v == want),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(type_name: &str, integer: bool, pad_to: Option<u32>) -> ColumnInfo {
+        ColumnInfo {
+            type_name: type_name.into(),
+            integer,
+            pad_to,
+        }
+    }
+
+    #[test]
+    fn blank_text_counts_as_absent() {
+        let sql = |column: Option<&ColumnInfo>| {
+            let mut w = SqlWriter::new(Dialect::Postgres);
+            let op = Operand {
+                sql: "P.C".into(),
+                column,
+            };
+            write_not_blank(&mut w, &op);
+            w.finish().sql
+        };
+        let varchar = info("VARCHAR", false, None);
+        assert_eq!(sql(Some(&varchar)), "P.C IS NOT NULL AND TRIM(P.C) <> ''");
+        let bpchar = info("bpchar", false, None);
+        assert_eq!(sql(Some(&bpchar)), "P.C IS NOT NULL AND TRIM(P.C) <> ''");
+        let int = info("INTEGER", true, None);
+        assert_eq!(sql(Some(&int)), "P.C IS NOT NULL");
+        let date = info("DATE", false, None);
+        assert_eq!(sql(Some(&date)), "P.C IS NOT NULL");
+        let mut w = SqlWriter::new(Dialect::Sqlite);
+        let expr = Operand {
+            sql: "(expr)".into(),
+            column: None,
+        };
+        write_not_blank(&mut w, &expr);
+        assert_eq!(w.finish().sql, "(expr) IS NOT NULL");
+    }
+
+    #[test]
+    fn equal_values_bind_as_the_column_compares_them() {
+        let char6 = info("CHAR", false, Some(6));
+        let sql = |d, column| {
+            let mut w = SqlWriter::new(d);
+            let op = Operand {
+                sql: "T.\"CD\"".into(),
+                column,
+            };
+            write_equals(&mut w, &op, &["K".into(), "HGBA1C".into()]);
+            let s = w.finish();
+            (s.sql, s.params)
+        };
+        let texts = |v: &[&str]| v.iter().map(|t| Param::from(*t)).collect::<Vec<_>>();
+        assert_eq!(
+            sql(Dialect::Postgres, Some(&char6)),
+            (
+                "T.\"CD\" IN (CAST($1 AS bpchar), CAST($2 AS bpchar))".into(),
+                texts(&["K", "HGBA1C"])
+            )
+        );
+        assert_eq!(
+            sql(Dialect::Postgres, None),
+            ("T.\"CD\" IN ($1, $2)".into(), texts(&["K", "HGBA1C"]))
+        );
+        // SQLite compares the padding: the padded form is bound too.
+        assert_eq!(
+            sql(Dialect::Sqlite, Some(&char6)),
+            (
+                "T.\"CD\" IN (?, ?, ?)".into(),
+                texts(&["K", "K     ", "HGBA1C"])
+            )
+        );
+        // Letters cannot be in an integer column.
+        let int = info("INTEGER", true, None);
+        assert_eq!(sql(Dialect::Sqlite, Some(&int)).0, "1=0");
+    }
+}

@@ -1,0 +1,126 @@
+//! One page of matches of a search: its statements planned, run, and the rows assembled into
+//! resources (with their child rows), in page order; the total when asked; where the next page
+//! starts. What searches, includes, compartment searches and `$everything` all run.
+
+use serde_json::{Map, Value as Json};
+
+use super::rows::build_resources;
+use super::{Fhir, RequestContext, ServiceError};
+use crate::db::{Database, DbError};
+use crate::plan::{self, Scope, Total};
+use crate::request::cursor::Cursor;
+use crate::request::search::{SearchRequest, TotalMode};
+use crate::sql::Row;
+use crate::sql::explain::read_estimate;
+
+/// One request's use of the service: its database handle and scope.
+pub(super) struct Session<'a> {
+    /// The service.
+    pub fhir: &'a Fhir,
+    /// The request's database handle (counting its statements).
+    pub db: Database,
+    /// The request's scope.
+    pub scope: &'a Scope,
+}
+
+impl Fhir {
+    /// The session of one request.
+    pub(super) fn session<'a>(&'a self, cx: &'a RequestContext) -> Session<'a> {
+        Session {
+            fhir: self,
+            db: self.db(cx),
+            scope: &cx.scope,
+        }
+    }
+}
+
+/// One page of matches.
+pub(super) struct Matches {
+    /// The matching resources, in page order.
+    pub resources: Vec<Map<String, Json>>,
+    /// Where the next page starts, if there may be one.
+    pub next: Option<Cursor>,
+    /// The number of matches, when asked for.
+    pub total: Option<u64>,
+}
+
+impl Session<'_> {
+    /// The page of `req` after `after` (the first page when `None`).
+    pub async fn matches(
+        &self,
+        req: &SearchRequest,
+        after: Option<&Cursor>,
+    ) -> Result<Matches, ServiceError> {
+        let fhir = self.fhir;
+        // Everything is planned first: a bad request is reported before any statement runs.
+        let plan = plan::search(&fhir.mapping, &fhir.caps, self.scope, req, after)?;
+        let mut total = None;
+        if !plan.totals.is_empty() {
+            let mut n = 0;
+            for t in &plan.totals {
+                n += self.total(t).await?;
+            }
+            total = Some(n);
+        }
+        if req.counts_only() || req.count == 0 {
+            return Ok(Matches {
+                resources: Vec::new(),
+                next: None,
+                total,
+            });
+        }
+        let mut rows = self.db.fetch(&plan.page.statement).await?;
+        let more = rows.len() > req.count;
+        if req.total == TotalMode::Estimate && after.is_none() {
+            // The first page itself bounds the total: exact when it holds every match.
+            let seen = rows.len() as u64;
+            total = total.map(|t| if more { t.max(seen) } else { seen });
+        }
+        rows.truncate(req.count);
+        // Rows per source (for batched child reads), and the page order.
+        let mut per_source: Vec<Vec<Row>> = vec![Vec::new(); plan.sources.len()];
+        let mut order = Vec::with_capacity(rows.len());
+        let mut next = None;
+        for (n, row) in rows.iter().enumerate() {
+            let Some(r) = plan.page.split(row) else {
+                continue;
+            };
+            order.push((r.source, per_source[r.source].len()));
+            per_source[r.source].push(r.columns.to_vec());
+            if more && n + 1 == rows.len() {
+                next = r.cursor();
+            }
+        }
+        let mut built: Vec<Vec<Option<Map<String, Json>>>> = Vec::with_capacity(rows.len());
+        for (i, source) in plan.sources.iter().enumerate() {
+            let layout = &plan.page.layouts[i];
+            built.push(build_resources(self, source, layout, &per_source[i]).await?);
+        }
+        let resources = order
+            .into_iter()
+            .filter_map(|(s, i)| built[s][i].take())
+            .collect();
+        Ok(Matches {
+            resources,
+            next,
+            total,
+        })
+    }
+
+    /// The total of one source: the planner's estimate where asked and readable, else a count.
+    async fn total(&self, t: &Total) -> Result<u64, DbError> {
+        if let Some(e) = &t.estimate {
+            let rows = self.db.fetch(e).await?;
+            match read_estimate(self.fhir.caps.dialect, &rows) {
+                Some(n) => return Ok(n),
+                None => tracing::warn!(sql = %e.sql, "unexpected EXPLAIN output; counting instead"),
+            }
+        }
+        let rows = self.db.fetch(&t.count).await?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0))
+    }
+}
