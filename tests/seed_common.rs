@@ -1,8 +1,9 @@
 //! Helpers shared by the seed integration tests (included with `#[path]`).
 #![allow(dead_code)]
 
+use fhir_facade::db::admin::Conn;
 use fhir_facade::seed::rows::{ALL_TABLES, TableDef};
-use fhir_facade::seed::{Conn, SeedError};
+use fhir_facade::seed::{SeedError, dump_table};
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
@@ -15,7 +16,7 @@ const DECIMAL_COLUMNS: &[&str] = &["TEMP_F", "WT_KG", "DOSE_QTY"];
 /// Dumps `table` and normalizes it so that dumps compare across backends: trailing blanks
 /// trimmed (MariaDB strips CHAR padding), decimals normalized, rows sorted.
 pub async fn normalized_dump(conn: &mut Conn, table: &TableDef) -> Result<Dump, SeedError> {
-    let mut rows = conn.dump_table(table).await?;
+    let mut rows = dump_table(conn, table).await?;
     for row in &mut rows {
         for (i, v) in row.iter_mut().enumerate() {
             if let Some(s) = v {

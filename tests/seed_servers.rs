@@ -9,7 +9,8 @@
 mod common;
 
 use common::{dump_all, unique_suffix};
-use fhir_facade::seed::{Conn, SeedError, SeedOptions, seed_database};
+use fhir_facade::db::admin::Conn;
+use fhir_facade::seed::{SeedError, SeedOptions, seed_database};
 
 const PATIENTS: u32 = 20;
 

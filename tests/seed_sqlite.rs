@@ -7,8 +7,9 @@ use std::collections::HashSet;
 
 use chrono::NaiveDate;
 use common::{Dump, col, dump_all, normalized_dump};
+use fhir_facade::db::admin::Conn;
 use fhir_facade::seed::rows::{self, TableDef};
-use fhir_facade::seed::{Conn, SeedError, SeedOptions, seed_database};
+use fhir_facade::seed::{SeedError, SeedOptions, seed_database};
 
 fn url(dir: &tempfile::TempDir, name: &str) -> String {
     format!("sqlite://{}", dir.path().join(name).display())

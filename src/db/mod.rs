@@ -1,8 +1,11 @@
 //! Execution: connection pools per backend, statement execution, row decoding, introspection.
 //!
 //! One [`Backend`] implementation per database family, chosen at start-up from the URL's
-//! scheme; each decodes its rows into the neutral [`Value`]. Connections are read-only.
+//! scheme; each decodes its rows into the neutral [`Value`](crate::sql::Value). Connections
+//! are read-only; [`admin`] holds the one read-write connection, for set-up work only (the
+//! sample database, test fixtures).
 
+pub mod admin;
 mod common;
 pub mod mysql;
 pub mod postgres;
@@ -91,7 +94,7 @@ pub struct DbSettings {
     pub statement_timeout: Duration,
 }
 
-/// A database family's executor. Implementations decode rows into [`Value`]s.
+/// A database family's executor. Implementations decode rows into [`Value`](crate::sql::Value)s.
 pub trait Backend: Send + Sync {
     /// The SQL dialect.
     fn dialect(&self) -> Dialect;

@@ -9,7 +9,11 @@
 //! The schema scripts live in `migrations/<dialect>/0001_schema.sql` (embedded; see
 //! [`schema_sql`]). There is no migration-tracking table. No FOREIGN KEY
 //! constraints are declared, but every foreign-key column is indexed. On PostgreSQL the
-//! identifiers are created quoted, so they keep their upper-case spelling (`"PATIENT"`).
+//! identifiers are created unquoted, so they are folded to lower case (`patient`; see
+//! [`ident`]).
+//!
+//! The data is written through the set-up connection [`crate::db::admin::Conn`]; this module
+//! turns its rows into bound parameters ([`rows::Val`] → `sea_query::Value`).
 //!
 //! Generation is deterministic (ChaCha8, fixed seed [`DEFAULT_SEED`]): the same
 //! `patients` and `seed` give identical rows on every machine and every backend, and the
@@ -51,9 +55,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use crate::db::admin::Conn;
 pub use crate::sql::Dialect;
 pub use generator::{DEFAULT_SEED, Generator, mrn_for, visit_no_for};
-pub use load::{Conn, ident, schema_sql, split_statements};
+pub use load::{dump_table, ident, schema_sql, split_statements};
 pub use sample::ensure_sample;
 
 /// Options for [`seed_database`].
@@ -135,9 +140,9 @@ const MAX_ROWS_PER_INSERT: usize = 1_000;
 /// `PATIENTS_PER_TX` patients; indexes are created after the data is loaded.
 pub async fn seed_database(url: &str, opts: &SeedOptions) -> Result<SeedReport, SeedError> {
     let started = Instant::now();
+    let dialect = load::dialect_of(url)?;
     let mut conn = Conn::open(url).await?;
-    let dialect = conn.dialect();
-    let existing = conn.existing_tables().await?;
+    let existing = load::existing_seed_tables(&mut conn).await?;
     if !existing.is_empty() {
         return Err(SeedError::NotEmpty(existing.join(", ")));
     }
@@ -149,9 +154,7 @@ pub async fn seed_database(url: &str, opts: &SeedOptions) -> Result<SeedReport, 
     for stmt in statements.iter().filter(|s| !is_index(s)) {
         conn.exec(stmt).await?;
     }
-    if dialect == Dialect::Mysql {
-        conn.exec("SET unique_checks = 0").await?;
-    }
+    conn.begin_bulk_load().await?;
 
     let mut loader = load::Loader::new(conn, MAX_ROWS_PER_INSERT);
     let generator = Generator::new(opts.seed);
@@ -219,14 +222,7 @@ pub async fn seed_database(url: &str, opts: &SeedOptions) -> Result<SeedReport, 
     for stmt in statements.iter().filter(|s| is_index(s)) {
         conn.exec(stmt).await?;
     }
-    match dialect {
-        Dialect::Sqlite => {
-            conn.exec("PRAGMA journal_mode = DELETE").await?;
-            conn.exec("ANALYZE").await?;
-        }
-        Dialect::Postgres => conn.exec("ANALYZE").await?,
-        Dialect::Mysql => conn.exec("SET unique_checks = 1").await?,
-    }
+    conn.end_bulk_load().await?;
     conn.close().await?;
     let rows = rows::ALL_TABLES
         .iter()

@@ -71,7 +71,9 @@ async fn prepare(url: &str, extra: &[&str]) {
 
 /// Whether the `unaccent` extension can be created on the PostgreSQL server.
 pub(crate) async fn unaccent_available(url: &str) -> bool {
-    let mut conn = fhir_facade::seed::Conn::open(url).await.expect("connect");
+    let mut conn = fhir_facade::db::admin::Conn::open(url)
+        .await
+        .expect("connect");
     let ok = conn
         .exec("DO $$ BEGIN PERFORM 1 FROM pg_available_extensions WHERE name = 'unaccent'; IF NOT FOUND THEN RAISE EXCEPTION 'no unaccent'; END IF; END $$")
         .await

@@ -7,7 +7,7 @@
 
 #![allow(dead_code)] // each test binary uses only part of this module
 
-use fhir_facade::seed::Conn;
+use fhir_facade::db::admin::Conn;
 use fhir_facade::sql::Dialect;
 
 /// Whether this is a CI run (every backend must be reachable).
