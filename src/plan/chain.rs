@@ -11,7 +11,8 @@
 
 use super::PlanError;
 use super::context::{Context, write_from};
-use super::criteria::{in_location, write_criterion};
+use super::criteria::write_criterion;
+use super::location::in_location;
 use crate::mapping::references::{links_from, links_of};
 use crate::mapping::sql::{write_relation, write_value};
 use crate::mapping::{ElementMapping, Location, Source, SqlValue};

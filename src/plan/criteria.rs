@@ -11,14 +11,14 @@
 use super::PlanError;
 use super::chain;
 use super::context::Context;
-use crate::mapping::sql::{write_relation, write_value};
-use crate::mapping::{
-    CompositeTarget, LeafRef, Location, SearchDecl, SearchTarget, Source, SqlValue, TokenPart,
-};
+use super::keys::write_key_lists;
+use super::location::{at, in_location};
+use super::missing::write_present;
+use crate::mapping::{CompositeTarget, Location, SearchDecl, SearchTarget, Source, TokenPart};
 use crate::request::criterion::{Criterion, Test};
 use crate::search::date::{self, DateTarget};
 use crate::search::number::{self, NumberTarget, QuantityTarget};
-use crate::search::operand::{Part, write_bool, write_equals, write_not_blank};
+use crate::search::operand::{Part, write_bool, write_equals};
 use crate::search::string::write_string_match;
 use crate::search::token::{self, TokenSearch, TokenTarget};
 use crate::search::{SearchValue, id, uri};
@@ -158,130 +158,6 @@ fn part_location(part: &TokenPart) -> Option<Location> {
     match part {
         TokenPart::Leaf(l) | TokenPart::Mapped(l, _) => Some(l.location),
         TokenPart::Const(_) | TokenPart::Absent => None,
-    }
-}
-
-/// Whether any of `targets` has a value (`within`: as in [`write_targets_match`]).
-fn write_present(
-    w: &mut SqlWriter,
-    cx: &Context,
-    targets: &[SearchTarget],
-    within: Option<Location>,
-) -> Result<(), PlanError> {
-    w.push("(");
-    for (i, t) in targets.iter().enumerate() {
-        if i > 0 {
-            w.push(" OR ");
-        }
-        let leaf = match t {
-            SearchTarget::Id => None,
-            SearchTarget::LastUpdated => {
-                w.push("1=1");
-                continue;
-            }
-            SearchTarget::Token { code: part, .. } | SearchTarget::Uri(part) => match part {
-                TokenPart::Leaf(l) | TokenPart::Mapped(l, _) => Some(*l),
-                TokenPart::Const(_) => None,
-                TokenPart::Absent => {
-                    w.push("1=0");
-                    continue;
-                }
-            },
-            SearchTarget::String(l)
-            | SearchTarget::Reference(l)
-            | SearchTarget::Number(l)
-            | SearchTarget::Date { start: l, .. }
-            | SearchTarget::Quantity { value: l, .. } => Some(*l),
-            SearchTarget::Composite(ct) => {
-                // Every component has a value in the same repetition.
-                let inner = within.or(ct.within);
-                let body = |w: &mut SqlWriter| {
-                    for (j, targets) in ct.targets.iter().enumerate() {
-                        if j > 0 {
-                            w.push(" AND ");
-                        }
-                        write_present(w, cx, targets, inner)?;
-                    }
-                    Ok(())
-                };
-                match (within, ct.within) {
-                    (None, Some(location)) => in_location(w, cx, location, body)?,
-                    _ => {
-                        w.push("(");
-                        body(w)?;
-                        w.push(")");
-                    }
-                }
-                continue;
-            }
-        };
-        match leaf {
-            None => write_bool(w, true),
-            Some(l) => at(w, cx, within, l.location, |w| {
-                write_not_blank(w, &cx.leaf(l).0);
-                Ok(())
-            })?,
-        }
-    }
-    w.push(")");
-    Ok(())
-}
-
-/// Writes `body` for the source row, or for the rows of a child table (a semi-join).
-pub(super) fn in_location(
-    w: &mut SqlWriter,
-    cx: &Context,
-    location: Location,
-    body: impl FnOnce(&mut SqlWriter) -> Result<(), PlanError>,
-) -> Result<(), PlanError> {
-    match location {
-        Location::Row => {
-            w.push("(");
-            body(w)?;
-            w.push(")");
-        }
-        Location::Child(c) => {
-            // `parent IN (SELECT key ...)` rather than a correlated EXISTS: every database
-            // runs it as a semi-join from the child's index.
-            let child = &cx.source.children[c];
-            let key = SqlValue::Column(child.key.clone());
-            w.push("(");
-            write_value(w, &cx.source.alias, &child.parent_key);
-            w.push(" IN (SELECT ");
-            write_value(w, &child.alias, &key);
-            w.push(" FROM ");
-            write_relation(w, &child.relation, &child.alias);
-            w.push(" WHERE ");
-            write_value(w, &child.alias, &key);
-            w.push(" IS NOT NULL");
-            if let Some(f) = &child.filter {
-                w.push(" AND (").push(f).push(")");
-            }
-            w.push(" AND (");
-            body(w)?;
-            w.push(")))");
-        }
-    }
-    Ok(())
-}
-
-/// Writes `body` where a value at `location` is compared: in its own place (a semi-join for a
-/// child table), or as it is when already `within` a semi-join (a composite's repetition).
-fn at(
-    w: &mut SqlWriter,
-    cx: &Context,
-    within: Option<Location>,
-    location: Location,
-    body: impl FnOnce(&mut SqlWriter) -> Result<(), PlanError>,
-) -> Result<(), PlanError> {
-    match within {
-        Some(_) => {
-            w.push("(");
-            body(w)?;
-            w.push(")");
-            Ok(())
-        }
-        None => in_location(w, cx, location, body),
     }
 }
 
@@ -504,67 +380,4 @@ fn write_composite_match(
             Ok(())
         }
     }
-}
-
-/// Several `_id` or reference values as one `IN (...)` list per target, instead of an `OR` of
-/// equalities (includes and `$everything` ask for hundreds at once). `Ok(false)`, writing
-/// nothing, when the parameter has other kinds of targets or values.
-fn write_key_lists(
-    w: &mut SqlWriter,
-    cx: &Context,
-    d: &SearchDecl,
-    values: &[SearchValue],
-) -> Result<bool, PlanError> {
-    let mut lists: Vec<(Option<LeafRef>, Vec<String>)> = Vec::new();
-    for t in &d.targets {
-        match t {
-            SearchTarget::Id => {
-                let mut ids = Vec::new();
-                for v in values {
-                    let SearchValue::Id(id) = v else {
-                        return Ok(false);
-                    };
-                    ids.push(id.as_str());
-                }
-                lists.push((None, id::keys_in(cx.source, ids)));
-            }
-            SearchTarget::Reference(l) => {
-                let Some((resource_type, prefix)) = cx.source.leaf(*l).reference_target() else {
-                    return Ok(false);
-                };
-                let mut keys = Vec::new();
-                for v in values {
-                    let SearchValue::Reference(r) = v else {
-                        return Ok(false);
-                    };
-                    keys.extend(r.key_in(resource_type, prefix).map(str::to_string));
-                }
-                lists.push((Some(*l), keys));
-            }
-            _ => return Ok(false),
-        }
-    }
-    w.push("(");
-    let mut any = false;
-    for (leaf, keys) in lists {
-        if keys.is_empty() {
-            continue;
-        }
-        if any {
-            w.push(" OR ");
-        }
-        any = true;
-        match leaf {
-            None => write_equals(w, &cx.row_value(&cx.source.id.value), &keys),
-            Some(l) => in_location(w, cx, l.location, |w| {
-                write_equals(w, &cx.leaf(l).0, &keys);
-                Ok(())
-            })?,
-        }
-    }
-    if !any {
-        w.push("1=0");
-    }
-    w.push(")");
-    Ok(true)
 }

@@ -8,13 +8,18 @@
 //! - [`read()`]: one resource by id; [`exists()`]: whether one exists.
 //!
 //! Inside: [`criteria`] dispatches each criterion to its parameter type's predicate writer in
-//! [`crate::search`], [`chain`] writes chains and `_has`, [`page`], [`keyset`] and [`sort`]
-//! the page statement, [`context`] and [`scope`] how every source is read.
+//! [`crate::search`] ([`location`]: in the row or a child table; [`missing`]: `:missing`;
+//! [`keys`]: many ids as one `IN` list), [`chain`] writes chains and `_has`; [`page`],
+//! [`keyset`] and [`sort`] the page statement; [`context`] and [`scope`] how every source is
+//! read.
 
 pub mod chain;
 pub mod context;
 pub mod criteria;
+pub mod keys;
 pub mod keyset;
+pub mod location;
+pub mod missing;
 pub mod page;
 pub mod read;
 pub mod scope;

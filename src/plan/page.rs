@@ -71,15 +71,9 @@ pub struct PageRow<'r> {
 impl PageRow<'_> {
     /// The cursor of the page that starts after this row (`None` when its key is NULL).
     pub fn cursor(&self) -> Option<Cursor> {
-        let after = match self.key {
-            DbValue::Null => return None,
-            DbValue::Int(i) => DbValue::Int(*i),
-            // Keys are compared as the text they are read as (CHAR padding ignored).
-            other => DbValue::Text(other.key_text()?),
-        };
         Some(Cursor {
             source: self.source,
-            after: Some(after),
+            after: Some(self.key.as_key()?),
             sort: self.sort.to_vec(),
         })
     }

@@ -162,4 +162,20 @@ mod tests {
         assert!(codec.decode("garbage", "Patient", &params).is_err());
         assert!(codec.decode("", "Patient", &params).is_err());
     }
+
+    #[test]
+    fn cursors_keep_the_format_of_earlier_releases() {
+        // Cursors already in clients' next links keep working across an upgrade.
+        let c = Cursor {
+            source: 2,
+            after: Some(Value::Int(41)),
+            sort: vec![Value::Text("SMITH".into()), Value::Null],
+        };
+        let json = r#"{"source":2,"after":{"I":41},"sort":[{"S":"SMITH"},"N"]}"#;
+        assert_eq!(serde_json::to_string(&c).unwrap(), json);
+        assert_eq!(serde_json::from_str::<Cursor>(json).unwrap(), c);
+        let start = r#"{"source":0,"after":null}"#;
+        let c = serde_json::from_str::<Cursor>(start).unwrap();
+        assert_eq!((c.source, c.after, c.sort), (0, None, vec![]));
+    }
 }

@@ -20,16 +20,6 @@ struct FetchedChild {
     by_parent: HashMap<String, Vec<usize>>,
 }
 
-/// A parent key as it is looked up in a child table: integers as they are, other keys as the
-/// text they are read as (CHAR padding ignored); `None` for NULL.
-fn lookup_key(v: &Value) -> Option<Value> {
-    match v {
-        Value::Null => None,
-        Value::Int(i) => Some(Value::Int(*i)),
-        other => other.key_text().map(Value::Text),
-    }
-}
-
 /// Builds the resources of `rows` (all from `source`), parallel to `rows` (`None` for a row
 /// without a usable id).
 pub(super) async fn build_resources(
@@ -45,7 +35,7 @@ pub(super) async fn build_resources(
         let mut keys: Vec<Value> = Vec::new();
         let mut seen = HashSet::new();
         for row in rows {
-            if let Some(key) = row.get(layout.parent_keys[k]).and_then(lookup_key)
+            if let Some(key) = row.get(layout.parent_keys[k]).and_then(Value::as_key)
                 && seen.insert(key.key_text())
             {
                 keys.push(key);

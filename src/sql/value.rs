@@ -68,6 +68,17 @@ impl Value {
         })
     }
 
+    /// The value as a key is compared with the keys of other tables (and kept in a paging
+    /// cursor): integers as they are, other values as their [`Self::key_text`] (CHAR padding
+    /// ignored); `None` for NULL.
+    pub fn as_key(&self) -> Option<Value> {
+        match self {
+            Value::Null => None,
+            Value::Int(i) => Some(Value::Int(*i)),
+            other => other.key_text().map(Value::Text),
+        }
+    }
+
     /// The value as a number, when it is one (integers, floats, decimal or numeric text).
     pub fn as_f64(&self) -> Option<f64> {
         match self {

@@ -1,0 +1,76 @@
+//! `:missing`: whether a resource has a value for a parameter, in any of its targets. Blank
+//! text counts as no value, as it does in the resources.
+
+use super::PlanError;
+use super::context::Context;
+use super::location::{at, in_location};
+use crate::mapping::{Location, SearchTarget, TokenPart};
+use crate::search::operand::{write_bool, write_not_blank};
+use crate::sql::SqlWriter;
+
+/// Whether any of `targets` has a value (`within`: the repetition of a composite being
+/// written, whose semi-join is open already).
+pub fn write_present(
+    w: &mut SqlWriter,
+    cx: &Context,
+    targets: &[SearchTarget],
+    within: Option<Location>,
+) -> Result<(), PlanError> {
+    w.push("(");
+    for (i, t) in targets.iter().enumerate() {
+        if i > 0 {
+            w.push(" OR ");
+        }
+        let leaf = match t {
+            SearchTarget::Id => None,
+            SearchTarget::LastUpdated => {
+                w.push("1=1");
+                continue;
+            }
+            SearchTarget::Token { code: part, .. } | SearchTarget::Uri(part) => match part {
+                TokenPart::Leaf(l) | TokenPart::Mapped(l, _) => Some(*l),
+                TokenPart::Const(_) => None,
+                TokenPart::Absent => {
+                    w.push("1=0");
+                    continue;
+                }
+            },
+            SearchTarget::String(l)
+            | SearchTarget::Reference(l)
+            | SearchTarget::Number(l)
+            | SearchTarget::Date { start: l, .. }
+            | SearchTarget::Quantity { value: l, .. } => Some(*l),
+            SearchTarget::Composite(ct) => {
+                // Every component has a value in the same repetition.
+                let inner = within.or(ct.within);
+                let body = |w: &mut SqlWriter| {
+                    for (j, targets) in ct.targets.iter().enumerate() {
+                        if j > 0 {
+                            w.push(" AND ");
+                        }
+                        write_present(w, cx, targets, inner)?;
+                    }
+                    Ok(())
+                };
+                match (within, ct.within) {
+                    (None, Some(location)) => in_location(w, cx, location, body)?,
+                    _ => {
+                        w.push("(");
+                        body(w)?;
+                        w.push(")");
+                    }
+                }
+                continue;
+            }
+        };
+        match leaf {
+            None => write_bool(w, true),
+            Some(l) => at(w, cx, within, l.location, |w| {
+                write_not_blank(w, &cx.leaf(l).0);
+                Ok(())
+            })?,
+        }
+    }
+    w.push(")");
+    Ok(())
+}
