@@ -1,17 +1,23 @@
 //! fhir-facade: a read-only HL7 FHIR R4 REST API over an existing relational database.
 //!
-//! Layers, each in its own module:
-//! - [`mapping`]: `mapping.toml` → a validated, typed [`mapping::Mapping`].
-//! - [`request`]: URL → typed FHIR request (pure).
-//! - [`plan`]: typed request + mapping → parameterized SQL per dialect (pure).
-//! - [`search`]: search semantics (prefixes, date and number ranges) shared by every dialect.
+//! Layers, each in its own module, each importing only those below it:
+//! - [`http`]: actix-web routes, one module per interaction: extract → parse → call → respond.
+//! - [`service`]: the FHIR service independent of HTTP ([`service::Fhir`]): plan → execute →
+//!   assemble, per interaction.
+//! - [`plan`]: typed request + mapping → parameterized SQL per dialect (pure), one entry point
+//!   per interaction, every statement carrying the request's [`plan::Scope`].
+//! - [`request`]: URL → typed FHIR request, search values parsed once (pure).
+//! - [`search`]: search semantics, one module per parameter type: parsing, modifiers,
+//!   predicate writers (pure).
+//! - [`assemble`]: rows → FHIR JSON resources, Bundles, OperationOutcomes,
+//!   CapabilityStatement (pure).
+//! - [`mapping`]: `mapping.toml` → a validated, typed [`mapping::Mapping`]; its SQL fragments;
+//!   its check against the live database.
 //! - [`db`]: connection pools, statement execution, row decoding (I/O).
-//! - [`assemble`]: rows → FHIR JSON resources, Bundles, OperationOutcomes (pure).
-//! - [`service`]: interactions orchestrated (plan → execute → assemble).
-//! - [`http`]: actix-web routes, content negotiation, errors.
+//! - [`sql`]: the bottom layer: dialects (one method per SQL difference), statements, values.
 //!
 //! [`fhir`] holds the FHIR R4 definitions compiled into the binary; [`seed`] creates the
-//! sample legacy database.
+//! sample legacy database; [`startup`] wires the server from [`config`].
 
 pub mod fhir;
 pub mod seed;

@@ -2,10 +2,33 @@
 //! columns. Each backend supplies only its row decoder and its type classification.
 
 use sea_query_sqlx::SqlxValues;
+use sqlx::pool::PoolOptions;
 use sqlx::{AssertSqlSafe, Column, Executor, IntoArguments, Pool, SqlSafeStr, TypeInfo};
 
-use super::DbError;
+use super::{DbError, DbSettings};
 use crate::sql::{DbColumn, Row, Statement};
+
+/// The pool options every backend starts from: its size and how long to wait for a
+/// connection.
+pub(super) fn pool_options<DB: sqlx::Database>(settings: &DbSettings) -> PoolOptions<DB> {
+    PoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.connect_timeout)
+}
+
+/// Opens `pool` with `options`: connected now, or when first used (`lazy`, so that a replica
+/// that is down does not stop the server).
+pub(super) async fn open<DB: sqlx::Database>(
+    pool: PoolOptions<DB>,
+    options: <DB::Connection as sqlx::Connection>::Options,
+    lazy: bool,
+) -> Result<Pool<DB>, DbError> {
+    if lazy {
+        Ok(pool.connect_lazy_with(options))
+    } else {
+        pool.connect_with(options).await.map_err(DbError::from_sqlx)
+    }
+}
 
 /// Runs `stmt` on `pool` and decodes every row with `decode`.
 pub(super) async fn fetch<DB>(

@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use futures_util::future::BoxFuture;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow, MySqlValueRef};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlRow, MySqlValueRef};
 use sqlx::{AssertSqlSafe, Decode, Executor, MySql, Row as _, TypeInfo, ValueRef};
 
 use super::{Backend, DbError, DbSettings, common};
@@ -33,29 +33,19 @@ impl MysqlBackend {
         let options = MySqlConnectOptions::from_str(&sqlx_url(url))
             .map_err(|e| DbError::Config(e.to_string()))?;
         let timeout = settings.statement_timeout;
-        let pool = MySqlPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .acquire_timeout(settings.connect_timeout)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    conn.execute("SET SESSION TRANSACTION READ ONLY").await?;
-                    // MariaDB and MySQL name their statement time limits differently.
-                    let mariadb =
-                        format!("SET SESSION max_statement_time = {}", timeout.as_secs_f64());
-                    let mysql = format!("SET SESSION max_execution_time = {}", timeout.as_millis());
-                    if conn.execute(AssertSqlSafe(mariadb)).await.is_err() {
-                        let _ = conn.execute(AssertSqlSafe(mysql)).await;
-                    }
-                    Ok(())
-                })
-            });
-        let pool = if lazy {
-            pool.connect_lazy_with(options)
-        } else {
-            pool.connect_with(options)
-                .await
-                .map_err(DbError::from_sqlx)?
-        };
+        let pool = common::pool_options::<MySql>(settings).after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                conn.execute("SET SESSION TRANSACTION READ ONLY").await?;
+                // MariaDB and MySQL name their statement time limits differently.
+                let mariadb = format!("SET SESSION max_statement_time = {}", timeout.as_secs_f64());
+                let mysql = format!("SET SESSION max_execution_time = {}", timeout.as_millis());
+                if conn.execute(AssertSqlSafe(mariadb)).await.is_err() {
+                    let _ = conn.execute(AssertSqlSafe(mysql)).await;
+                }
+                Ok(())
+            })
+        });
+        let pool = common::open(pool, options, lazy).await?;
         Ok(MysqlBackend { pool })
     }
 }

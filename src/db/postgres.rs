@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use futures_util::future::BoxFuture;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgValueRef};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgRow, PgValueRef};
 use sqlx::{Decode, Postgres, Row as _, TypeInfo, ValueRef};
 
 use super::{Backend, DbError, DbSettings, common};
@@ -30,16 +30,8 @@ impl PostgresBackend {
                 ("default_transaction_read_only", "on"),
                 ("statement_timeout", timeout_ms.as_str()),
             ]);
-        let pool = PgPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .acquire_timeout(settings.connect_timeout);
-        let pool = if lazy {
-            pool.connect_lazy_with(options)
-        } else {
-            pool.connect_with(options)
-                .await
-                .map_err(DbError::from_sqlx)?
-        };
+        let pool = common::pool_options(settings);
+        let pool = common::open(pool, options, lazy).await?;
         Ok(PostgresBackend { pool })
     }
 }

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use futures_util::future::BoxFuture;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqliteRow};
 use sqlx::{Decode, Row as _, Sqlite, TypeInfo, ValueRef};
 
 use super::{Backend, DbError, DbSettings, common};
@@ -25,16 +25,8 @@ impl SqliteBackend {
             .map_err(|e| DbError::Config(e.to_string()))?
             .read_only(true)
             .create_if_missing(false);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(settings.max_connections)
-            .acquire_timeout(settings.connect_timeout);
-        let pool = if lazy {
-            pool.connect_lazy_with(options)
-        } else {
-            pool.connect_with(options)
-                .await
-                .map_err(DbError::from_sqlx)?
-        };
+        let pool = common::pool_options(settings);
+        let pool = common::open(pool, options, lazy).await?;
         Ok(SqliteBackend { pool })
     }
 }

@@ -18,10 +18,10 @@ use crate::mapping::{CompositeTarget, Location, SearchDecl, SearchTarget, Source
 use crate::request::criterion::{Criterion, Test};
 use crate::search::date::{self, DateTarget};
 use crate::search::number::{self, NumberTarget, QuantityTarget};
-use crate::search::operand::{Part, write_bool, write_equals};
+use crate::search::operand::{Part, write_bool};
 use crate::search::string::write_string_match;
 use crate::search::token::{self, TokenSearch, TokenTarget};
-use crate::search::{SearchValue, id, uri};
+use crate::search::{SearchValue, id, reference, uri};
 use crate::sql::SqlWriter;
 
 /// ` AND <criterion>` for every criterion.
@@ -281,7 +281,7 @@ fn write_target_match(
                 .and_then(|(resource_type, prefix)| r.key_in(resource_type, prefix));
             match key {
                 Some(key) => at(w, cx, within, l.location, |w| {
-                    write_equals(w, &cx.leaf(*l).0, &[key.to_string()]);
+                    reference::write_predicate(w, &cx.leaf(*l).0, key);
                     Ok(())
                 })?,
                 None => write_bool(w, false),

@@ -5,7 +5,7 @@ use super::context::{Context, write_from};
 use super::scope::Scope;
 use crate::mapping::sql::{write_columns, write_value};
 use crate::mapping::{Mapping, Source, SourceLayout};
-use crate::sql::{Caps, SqlWriter, Statement};
+use crate::sql::{Caps, SqlWriter, Statement, Value};
 
 /// A planned read.
 pub struct ReadPlan<'a> {
@@ -29,20 +29,10 @@ pub fn read<'a>(
     let Some((source, key)) = mapping.locate(resource_type, id) else {
         return Ok(None);
     };
-    let cx = Context {
-        mapping,
-        caps,
-        scope,
-        source,
-    };
     let layout = SourceLayout::of(source);
     let mut w = SqlWriter::new(caps.dialect);
     write_columns(&mut w, &source.alias, &layout.columns);
-    write_from(&mut w, &cx)?;
-    w.push(" AND ");
-    write_value(&mut w, &source.alias, &source.id.value);
-    let key = key.to_param(caps.dialect);
-    w.push(" = ").param_for(source.id.value.column_info(), key);
+    write_by_key(&mut w, &context(mapping, caps, scope, source), key)?;
     Ok(Some(ReadPlan {
         source,
         layout,
@@ -62,17 +52,34 @@ pub fn exists(
     let Some((source, key)) = mapping.locate(resource_type, id) else {
         return Ok(None);
     };
-    let cx = Context {
+    let mut w = SqlWriter::new(caps.dialect);
+    w.push("SELECT 1");
+    write_by_key(&mut w, &context(mapping, caps, scope, source), key)?;
+    Ok(Some(w.finish()))
+}
+
+fn context<'a>(
+    mapping: &'a Mapping,
+    caps: &'a Caps,
+    scope: &'a Scope,
+    source: &'a Source,
+) -> Context<'a> {
+    Context {
         mapping,
         caps,
         scope,
         source,
-    };
-    let mut w = SqlWriter::new(caps.dialect);
-    w.push("SELECT 1");
-    write_from(&mut w, &cx)?;
+    }
+}
+
+/// ` FROM <source> WHERE ... AND <key> = ?`, the key bound as the key column compares it
+/// (so an index on a `CHAR(n)` key serves it on PostgreSQL too).
+fn write_by_key(w: &mut SqlWriter, cx: &Context, key: Value) -> Result<(), PlanError> {
+    let source = cx.source;
+    write_from(w, cx)?;
     w.push(" AND ");
-    write_value(&mut w, &source.alias, &source.id.value);
-    w.push(" = ").param(key.to_param(caps.dialect));
-    Ok(Some(w.finish()))
+    write_value(w, &source.alias, &source.id.value);
+    let key = key.to_param(cx.dialect());
+    w.push(" = ").param_for(source.id.value.column_info(), key);
+    Ok(())
 }

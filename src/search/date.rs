@@ -126,8 +126,9 @@ pub enum DateStorage {
     TimestampTz,
     /// Text in a chrono strftime `format` (`%Y%m%d`), local time in the server time zone. Its
     /// precision is its finest field (`%Y%m` is a month). The format must be
-    /// [sortable](crate::mapping::text_date::sortable). Bounds are bound as text, as the column compares them
-    /// ([`SqlWriter::param_for`]: `bpchar` for a `CHAR(n)` column on PostgreSQL).
+    /// [sortable](crate::mapping::text_date::sortable). Bounds are bound as text, as the
+    /// column compares them ([`SqlWriter::param_for`]: `bpchar` for a `CHAR(n)` column on
+    /// PostgreSQL).
     Text {
         /// The strftime format.
         format: String,

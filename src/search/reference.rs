@@ -5,6 +5,8 @@
 
 use super::Modifier;
 use super::escape::unescape;
+use super::operand::{Operand, write_equals};
+use crate::sql::SqlWriter;
 
 /// A parsed reference search value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +84,12 @@ pub fn parse(
         resource_type: ty,
         id,
     })
+}
+
+/// `op` (a reference element's key) holds `key` (from [`ReferenceSearch::key_in`]), bound as
+/// the column compares it.
+pub fn write_predicate(w: &mut SqlWriter, op: &Operand, key: &str) {
+    write_equals(w, op, &[key.to_string()]);
 }
 
 #[cfg(test)]
