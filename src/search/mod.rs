@@ -8,7 +8,7 @@
 //! | [`string`] | starts-with, `:exact`, `:contains`, accents |
 //! | [`date`] | precisions, prefixes, periods, time zones |
 //! | [`number`] | numbers and quantities, implicit ranges, prefixes |
-//! | [`reference`] | `Type/id`, `id`, `[base]/Type/id`, `:Type` |
+//! | [`reference`](mod@reference) | `Type/id`, `id`, `[base]/Type/id`, `:Type` |
 //! | [`uri`] | exact, `:below`, `:above` |
 //! | [`composite`] | `part$part`, each part of its component's type |
 //! | [`id`] | `_id` |
