@@ -8,7 +8,6 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context;
 
-use crate::assemble::capability::{ServerInfo, capability_statement};
 use crate::config::Settings;
 use crate::db::Database;
 use crate::http::{self, HttpState};
@@ -52,11 +51,6 @@ impl Application {
             .base_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}/fhir"));
-        let info = ServerInfo {
-            base_url: base_url.clone(),
-            started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            max_chain_depth: settings.max_chain_depth,
-        };
         let secret = match &settings.cursor_secret {
             Some(s) => s.as_bytes().to_vec(),
             None => {
@@ -69,7 +63,6 @@ impl Application {
             max_chain_depth: settings.max_chain_depth,
             max_includes: settings.max_includes,
         };
-        let capability = capability_statement(&mapping, &info);
         let fhir = Fhir::new(
             Arc::new(mapping),
             db,
@@ -77,7 +70,6 @@ impl Application {
             base_url.clone(),
             CursorCodec::new(&secret),
             limits,
-            capability,
         );
         let state = web::Data::new(HttpState {
             fhir,

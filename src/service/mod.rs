@@ -20,6 +20,7 @@ use serde_json::Value as Json;
 
 pub use read::ReadResult;
 
+use crate::assemble::capability::{ServerInfo, capability_statement};
 use crate::db::{Database, DbError, QueryCounter};
 use crate::mapping::Mapping;
 use crate::plan::{PlanError, Scope};
@@ -79,7 +80,7 @@ pub struct Fhir {
 
 impl Fhir {
     /// The service over `db` (of capabilities `caps`) with its checked `mapping`, answering at
-    /// `base_url`, signing cursors with `cursors`; `capability` is its CapabilityStatement.
+    /// `base_url`, signing cursors with `cursors`. Its CapabilityStatement is made now.
     pub fn new(
         mapping: Arc<Mapping>,
         db: Database,
@@ -87,8 +88,13 @@ impl Fhir {
         base_url: String,
         cursors: CursorCodec,
         limits: Limits,
-        capability: Json,
     ) -> Fhir {
+        let info = ServerInfo {
+            base_url: base_url.clone(),
+            started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            max_chain_depth: limits.max_chain_depth,
+        };
+        let capability = capability_statement(&mapping, &info);
         Fhir {
             mapping,
             db,
