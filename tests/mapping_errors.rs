@@ -8,7 +8,7 @@ use fhir_facade::mapping::schema_check::{
 use fhir_facade::mapping::{
     Convert, ElementValue, Mapping, MappingError, Relation, SqlValue, parse,
 };
-use fhir_facade::sql::Dialect;
+use fhir_facade::sql::{Dialect, SqlType};
 
 // ----------------------------------------------------------------------------------------------
 // Helpers
@@ -140,7 +140,7 @@ fn the_rendered_message_names_file_line_entry_and_fix() {
         err.to_string(),
         "mapping file t.toml has 1 problem:\n  t.toml:line 6: resource \"Patient\" (Patient), \
          element \"gender\": unknown key 'colum'. Did you mean 'column'?\n    \
-         fix: an element takes: column, expr, constant, map, format, reference, required"
+         fix: an element takes: column, expr, constant, type, map, format, reference, required"
     );
 }
 
@@ -578,7 +578,7 @@ fn unknown_key_in_an_element_with_suggestion() {
         &e,
         6,
         "unknown key 'colum'. Did you mean 'column'?",
-        Some("an element takes: column, expr, constant, map, format, reference, required"),
+        Some("an element takes: column, expr, constant, type, map, format, reference, required"),
     );
 }
 
@@ -1200,7 +1200,11 @@ fn col(name: &str, integer: bool) -> DbColumn {
     DbColumn {
         name: name.to_string(),
         type_name: if integer { "INTEGER" } else { "TEXT" }.to_string(),
-        integer,
+        sql_type: if integer {
+            SqlType::Integer
+        } else {
+            SqlType::Text
+        },
         decodable: true,
         scale: None,
         char_len: None,
@@ -1280,10 +1284,10 @@ fn case_insensitive_match_takes_the_real_spelling() {
     let s = &m.sources[0];
     let name = |v: &SqlValue| match v {
         SqlValue::Column(c) => c.name.clone(),
-        SqlValue::Expr(e) => e.clone(),
+        SqlValue::Expr(e) => e.sql.clone(),
     };
     assert_eq!(name(&s.id.value), "PAT_ID");
-    assert!(s.id.integer);
+    assert!(s.id.integer());
     let ElementValue::Sql { value, .. } = &s.elements[0].value else {
         panic!()
     };
@@ -1352,7 +1356,7 @@ fn undecodable_column_type() {
             DbColumn {
                 name: "PHOTO".into(),
                 type_name: "GEOMETRY".into(),
-                integer: false,
+                sql_type: SqlType::Unknown,
                 decodable: false,
                 scale: None,
                 char_len: None,
@@ -1373,16 +1377,16 @@ fn id_integer_detection() {
     let schema = hospital();
     let mut m = compiles(&patient(""));
     apply_schema(&mut m, &schema).unwrap();
-    assert!(m.sources[0].id.integer, "integer column");
+    assert!(m.sources[0].id.integer(), "integer column");
 
     let mut m = compiles(&patient("").replace("id = \"PAT_ID\"", "id = \"MRN\""));
     apply_schema(&mut m, &schema).unwrap();
-    assert!(!m.sources[0].id.integer, "text column");
+    assert!(!m.sources[0].id.integer(), "text column");
 
     let mut m = compiles(&patient("").replace("id = \"PAT_ID\"", "id = { expr = \"PAT_ID\" }"));
     apply_schema(&mut m, &schema).unwrap();
     assert!(
-        !m.sources[0].id.integer,
+        !m.sources[0].id.integer(),
         "an expression is compared as text"
     );
 }

@@ -98,7 +98,17 @@ fn mapped(v: &Value, map: &ValueMap, target: MapTarget) -> Option<Json> {
         // Blank text is absent, as everywhere else (the default is for unlisted codes).
         return None;
     }
-    let entry = map.values.get(key).or(map.default.as_ref())?;
+    // A boolean column (MariaDB's tinyint(1) is read as one) matches the keys `1`/`0` too,
+    // as it does on the databases that read it as a number.
+    let number = match v {
+        Value::Bool(b) => Some(u8::from(*b).to_string()),
+        _ => None,
+    };
+    let entry = map
+        .values
+        .get(key)
+        .or_else(|| map.values.get(number.as_deref()?))
+        .or(map.default.as_ref())?;
     Some(match (target, entry) {
         (MapTarget::Primitive(_), MapValue::Scalar(s)) => s.clone(),
         (MapTarget::Primitive(_), MapValue::Coding { code, .. }) => Json::String(code.clone()),
@@ -196,8 +206,9 @@ pub fn primitive(
         },
         Primitive::Decimal => match v {
             Value::Int(i) => Ok(Some(Json::from(*i))),
-            Value::Float(f) => serde_json::Number::from_f64(*f)
-                .map(|n| Some(Json::Number(n)))
+            Value::Float(f) => crate::sql::value::float_text(*f)
+                .and_then(|t| decimal(&t))
+                .map(Some)
                 .ok_or_else(|| fail(v, "decimal")),
             Value::Decimal(_) | Value::Text(_) => match text(v) {
                 None => Ok(None),

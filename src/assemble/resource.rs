@@ -178,6 +178,7 @@ mod tests {
                 qualifier: None,
                 name: "V".into(),
                 info: Default::default(),
+                declared: None,
             })],
             id: 0,
             last_updated: None,

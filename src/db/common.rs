@@ -6,7 +6,7 @@ use sqlx::pool::PoolOptions;
 use sqlx::{AssertSqlSafe, Column, Executor, IntoArguments, Pool, SqlSafeStr, TypeInfo};
 
 use super::{DbError, DbSettings};
-use crate::sql::{DbColumn, Row, Statement};
+use crate::sql::{DbColumn, Row, SqlType, Statement};
 
 /// The pool options every backend starts from: its size and how long to wait for a
 /// connection.
@@ -54,8 +54,9 @@ where
         .map_err(DbError::from_sqlx)
 }
 
-/// How a backend classifies a column type: (holds integers, can be decoded).
-pub(super) type Classify = fn(&str) -> (bool, bool);
+/// How a backend classifies a column type name: what it holds, and whether the façade can
+/// decode it.
+pub(super) type Classify = fn(&str) -> (SqlType, bool);
 
 /// The columns `select` would return, without running it.
 pub(super) async fn describe<DB>(
@@ -75,10 +76,10 @@ where
         .iter()
         .map(|c| {
             let type_name = c.type_info().name().to_string();
-            let (integer, decodable) = classify(&type_name);
+            let (sql_type, decodable) = classify(&type_name);
             DbColumn {
                 name: c.name().to_string(),
-                integer,
+                sql_type,
                 decodable,
                 type_name,
                 scale: None,

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 
 use crate::sql::column::{declared_char_len, declared_scale};
-use crate::sql::{Accents, DbColumn, Dialect, Row, Statement};
+use crate::sql::{Accents, DbColumn, Dialect, Row, SqlType, Statement};
 
 /// Why a statement failed.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +102,11 @@ pub trait Backend: Send + Sync {
     fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>, DbError>>;
     /// The columns a SELECT would return, without running it.
     fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>>;
+    /// What a column of the declared type text `declared` holds, for databases whose
+    /// descriptions of queries do not say (SQLite); `Unknown` elsewhere.
+    fn declared_sql_type(&self, _declared: &str) -> SqlType {
+        SqlType::Unknown
+    }
     /// Column name → declared type text of a table, for databases whose values do not carry
     /// the declared precision (SQLite). Others answer nothing.
     fn declared_types<'a>(
@@ -262,6 +267,10 @@ impl Database {
             if let Some(c) = cols.iter_mut().find(|c| c.name == name) {
                 c.scale = declared_scale(&ty);
                 c.char_len = declared_char_len(&ty);
+                let declared = self.backends[0].declared_sql_type(&ty);
+                if declared != SqlType::Unknown {
+                    c.sql_type = declared;
+                }
             }
         }
         Ok(cols)

@@ -8,7 +8,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlRow, MySqlValueRef};
 use sqlx::{AssertSqlSafe, Decode, Executor, MySql, Row as _, TypeInfo, ValueRef};
 
 use super::{Backend, DbError, DbSettings, common};
-use crate::sql::{DbColumn, Dialect, Row, Statement, Value};
+use crate::sql::{DbColumn, Dialect, Row, SqlType, Statement, Value};
 
 /// A read-only MySQL/MariaDB pool.
 pub struct MysqlBackend {
@@ -81,6 +81,26 @@ fn kind(type_name: &str) -> Option<&'static str> {
     })
 }
 
+/// What a MySQL type holds: `TIMESTAMP` values are instants (read in the session's UTC), a
+/// `tinyint(1)` (reported as `BOOLEAN`) a boolean; binary strings are text (expressions often
+/// come back with a binary collation).
+fn sql_type(type_name: &str) -> SqlType {
+    match kind(type_name) {
+        Some("int" | "uint" | "bit") => SqlType::Integer,
+        Some("bool") => SqlType::Boolean,
+        Some("decimal") => SqlType::Decimal,
+        Some("float4" | "float8") => SqlType::Float,
+        Some("text") => SqlType::Text,
+        Some("bytes") if type_name.contains("BINARY") => SqlType::Text,
+        Some("bytes") => SqlType::Binary,
+        Some("date") => SqlType::Date,
+        Some("time") => SqlType::Time,
+        Some("datetime") => SqlType::DateTime,
+        Some("timestamp") => SqlType::Instant,
+        _ => SqlType::Unknown,
+    }
+}
+
 fn decode(row: &MySqlRow, i: usize) -> Result<Value, sqlx::Error> {
     let raw = row.try_get_raw(i)?;
     if raw.is_null() {
@@ -99,10 +119,19 @@ fn decode(row: &MySqlRow, i: usize) -> Result<Value, sqlx::Error> {
         "decimal" => Value::Decimal(d::<rust_decimal::Decimal>(raw)?.to_string()),
         "float4" => Value::Float(d::<f32>(raw)?.into()),
         "float8" => Value::Float(d::<f64>(raw)?),
-        "date" => Value::Date(d::<chrono::NaiveDate>(raw)?),
+        "date" => match d::<chrono::NaiveDate>(raw.clone()) {
+            Ok(v) => Value::Date(v),
+            Err(_) => invalid_date(raw, false)?,
+        },
         "time" => Value::Time(d::<chrono::NaiveTime>(raw)?),
-        "datetime" => Value::Timestamp(d::<chrono::NaiveDateTime>(raw)?),
-        "timestamp" => Value::TimestampTz(d::<chrono::DateTime<chrono::Utc>>(raw)?.fixed_offset()),
+        "datetime" => match d::<chrono::NaiveDateTime>(raw.clone()) {
+            Ok(v) => Value::Timestamp(v),
+            Err(_) => invalid_date(raw, true)?,
+        },
+        "timestamp" => match d::<chrono::DateTime<chrono::Utc>>(raw.clone()) {
+            Ok(v) => Value::TimestampTz(v.fixed_offset()),
+            Err(_) => invalid_date(raw, true)?,
+        },
         "bytes" => match d::<String>(raw.clone()) {
             // Text computed by expressions may come back with a binary collation.
             Ok(s) => Value::Text(s),
@@ -110,6 +139,35 @@ fn decode(row: &MySqlRow, i: usize) -> Result<Value, sqlx::Error> {
         },
         _ => Value::Text(d::<String>(raw)?),
     })
+}
+
+/// A `DATE`, `DATETIME` or `TIMESTAMP` that is no calendar date (the zero date `0000-00-00`,
+/// or `2020-00-00` where the SQL mode allows it), as its text, so that it reads as no value
+/// (or a declared `none`) rather than failing the whole row. In the binary protocol the value
+/// is a length byte (0 for the zero date), year (2 bytes), month, day, and the time parts.
+fn invalid_date(raw: MySqlValueRef<'_>, with_time: bool) -> Result<Value, sqlx::Error> {
+    let bytes = <&[u8] as Decode<MySql>>::decode(raw).map_err(sqlx::Error::Decode)?;
+    let part = |i: usize| u32::from(bytes.get(i).copied().unwrap_or(0));
+    let (year, month, day) = match bytes.first() {
+        Some(n) if *n >= 4 => (part(1) | (part(2) << 8), part(3), part(4)),
+        // Text protocol (or the zero date): the text itself, or zeros.
+        _ => match std::str::from_utf8(bytes) {
+            Ok(text) if text.len() >= 10 && text.as_bytes()[4] == b'-' => {
+                return Ok(Value::Text(text.to_string()));
+            }
+            _ => (0, 0, 0),
+        },
+    };
+    let date = format!("{year:04}-{month:02}-{day:02}");
+    Ok(Value::Text(if with_time {
+        let (h, m, s) = match bytes.first() {
+            Some(n) if *n >= 7 => (part(5), part(6), part(7)),
+            _ => (0, 0, 0),
+        };
+        format!("{date} {h:02}:{m:02}:{s:02}")
+    } else {
+        date
+    }))
 }
 
 fn decode_row(row: &MySqlRow) -> Result<Row, sqlx::Error> {
@@ -127,8 +185,7 @@ impl Backend for MysqlBackend {
 
     fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>> {
         Box::pin(common::describe(&self.pool, select, |t| {
-            let k = kind(t);
-            (matches!(k, Some("int" | "uint")), k.is_some())
+            (sql_type(t), kind(t).is_some())
         }))
     }
 }

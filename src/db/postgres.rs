@@ -8,7 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgRow, PgValueRef};
 use sqlx::{Decode, Postgres, Row as _, TypeInfo, ValueRef};
 
 use super::{Backend, DbError, DbSettings, common};
-use crate::sql::{DbColumn, Dialect, Row, Statement, Value};
+use crate::sql::{DbColumn, Dialect, Row, SqlType, Statement, Value};
 
 /// A read-only PostgreSQL pool.
 pub struct PostgresBackend {
@@ -61,6 +61,25 @@ const DECODABLE: &[&str] = &[
     "UUID",
 ];
 
+/// What a PostgreSQL type holds.
+fn sql_type(type_name: &str) -> SqlType {
+    match type_name {
+        "INT2" | "INT4" | "INT8" | "OID" => SqlType::Integer,
+        "NUMERIC" => SqlType::Decimal,
+        "FLOAT4" | "FLOAT8" => SqlType::Float,
+        "BOOL" => SqlType::Boolean,
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" | "\"CHAR\"" | "UNKNOWN" | "UUID" => {
+            SqlType::Text
+        }
+        "DATE" => SqlType::Date,
+        "TIME" => SqlType::Time,
+        "TIMESTAMP" => SqlType::DateTime,
+        "TIMESTAMPTZ" => SqlType::Instant,
+        "BYTEA" => SqlType::Binary,
+        _ => SqlType::Unknown,
+    }
+}
+
 fn d<'r, T: Decode<'r, Postgres>>(raw: PgValueRef<'r>) -> Result<T, sqlx::Error> {
     T::decode(raw).map_err(sqlx::Error::Decode)
 }
@@ -106,10 +125,7 @@ impl Backend for PostgresBackend {
 
     fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>> {
         Box::pin(common::describe(&self.pool, select, |t| {
-            (
-                matches!(t, "INT2" | "INT4" | "INT8"),
-                DECODABLE.contains(&t),
-            )
+            (sql_type(t), DECODABLE.contains(&t))
         }))
     }
 }

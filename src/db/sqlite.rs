@@ -7,7 +7,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqliteRow};
 use sqlx::{Decode, Row as _, Sqlite, TypeInfo, ValueRef};
 
 use super::{Backend, DbError, DbSettings, common};
-use crate::sql::{DbColumn, Dialect, Row, Statement, Value};
+use crate::sql::{DbColumn, Dialect, Row, SqlType, Statement, Value};
 
 /// A read-only SQLite pool.
 pub struct SqliteBackend {
@@ -28,6 +28,35 @@ impl SqliteBackend {
         let pool = common::pool_options(settings);
         let pool = common::open(pool, options, lazy).await?;
         Ok(SqliteBackend { pool })
+    }
+}
+
+/// What a column of SQLite's declared type `declared` holds (SQLite keeps any value in any
+/// column; the declared type, by the usual affinity names, says what the schema meant).
+/// Expressions have no declared type: `Unknown`.
+pub fn sql_type(declared: &str) -> SqlType {
+    let t = declared.to_ascii_uppercase();
+    let has = |k: &str| t.contains(k);
+    if has("BOOL") {
+        SqlType::Boolean
+    } else if has("INT") {
+        SqlType::Integer
+    } else if has("DATETIME") || has("TIMESTAMP") {
+        SqlType::DateTime
+    } else if has("DATE") {
+        SqlType::Date
+    } else if has("TIME") {
+        SqlType::Time
+    } else if has("CHAR") || has("CLOB") || has("TEXT") {
+        SqlType::Text
+    } else if has("BLOB") {
+        SqlType::Binary
+    } else if has("REAL") || has("FLOA") || has("DOUB") {
+        SqlType::Float
+    } else if has("DEC") || has("NUM") {
+        SqlType::Decimal
+    } else {
+        SqlType::Unknown
     }
 }
 
@@ -76,13 +105,17 @@ impl Backend for SqliteBackend {
         Dialect::Sqlite
     }
 
+    fn declared_sql_type(&self, declared: &str) -> SqlType {
+        sql_type(declared)
+    }
+
     fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
         Box::pin(common::fetch(&self.pool, stmt, decode_row))
     }
 
     fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>> {
         Box::pin(common::describe(&self.pool, select, |t| {
-            (t == "INTEGER", true)
+            (sql_type(t), true)
         }))
     }
 }

@@ -72,6 +72,7 @@ const ELEMENT_KEYS: &[&str] = &[
     "column",
     "expr",
     "constant",
+    "type",
     "map",
     "format",
     "reference",
@@ -449,7 +450,6 @@ impl<'a> Compiler<'a> {
             elements,
             children,
             search: Vec::new(),
-            column_types: Vec::new(),
         };
         source.search = self.search_decls(&rt, &entry, &r.search, &source);
         Some(source)
@@ -554,6 +554,7 @@ impl<'a> Compiler<'a> {
             qualifier,
             name: name.to_string(),
             info: ColumnInfo::default(),
+            declared: None,
         })
     }
 
@@ -571,7 +572,7 @@ impl<'a> Compiler<'a> {
                 .map(SqlValue::Column),
             toml::Value::Table(t) => {
                 // `id` checks its own keys (it also takes `prefix`).
-                let allowed: &[&str] = &["column", "expr"];
+                let allowed: &[&str] = &["column", "expr", "type"];
                 if what != "id"
                     && let Some(k) = t.keys().find(|k| !allowed.contains(&k.as_str()))
                 {
@@ -611,9 +612,29 @@ impl<'a> Compiler<'a> {
         scope: &Scope,
         what: &str,
     ) -> Option<SqlValue> {
+        let declared = match t.get("type") {
+            None => None,
+            Some(ty) => match ty.as_str().and_then(SqlType::declared) {
+                Some(ty) => Some(ty),
+                None => {
+                    let names: Vec<&str> = SqlType::DECLARABLE.iter().map(|t| t.name()).collect();
+                    self.error(
+                        MappingError::new(
+                            line,
+                            format!("{}, {what}", scope.entry),
+                            format!("unknown type {ty}"),
+                        )
+                        .hint(format!("type is one of: {}", names.join(", "))),
+                    );
+                    return None;
+                }
+            },
+        };
         match (t.get("column"), t.get("expr")) {
             (Some(toml::Value::String(c)), None) => {
-                self.column_ref(line, what, c, scope).map(SqlValue::Column)
+                let mut column = self.column_ref(line, what, c, scope)?;
+                column.declared = declared;
+                Some(SqlValue::Column(column))
             }
             (None, Some(e)) => {
                 let text: SqlText = match e.clone().try_into() {
@@ -631,7 +652,8 @@ impl<'a> Compiler<'a> {
                     }
                 };
                 let entry = format!("{}, {what}", scope.entry);
-                self.sql_text(line, &entry, &text).map(SqlValue::Expr)
+                self.sql_text(line, &entry, &text)
+                    .map(|sql| SqlValue::Expr(Expr::new(sql, declared)))
             }
             _ => {
                 self.error(
@@ -651,14 +673,14 @@ impl<'a> Compiler<'a> {
         let line = self.line(v);
         if let toml::Value::Table(t) = v.get_ref() {
             for k in t.keys() {
-                if !["column", "expr", "prefix"].contains(&k.as_str()) {
+                if !["column", "expr", "prefix", "type"].contains(&k.as_str()) {
                     self.error(
                         MappingError::new(
                             line,
                             format!("{}, id", scope.entry),
                             format!("unknown key '{k}'"),
                         )
-                        .hint("id takes `column` or `expr`, and optionally `prefix`"),
+                        .hint("id takes `column` or `expr`, and optionally `prefix` and `type`"),
                     );
                 }
             }
@@ -683,7 +705,6 @@ impl<'a> Compiler<'a> {
         Some(IdMapping {
             value,
             prefix: prefix.to_string(),
-            integer: false,
         })
     }
 
@@ -743,6 +764,7 @@ impl<'a> Compiler<'a> {
                 qualifier: None,
                 name: String::new(),
                 info: ColumnInfo::default(),
+                declared: None,
             }),
         };
         let filter = cs
@@ -923,7 +945,7 @@ impl<'a> Compiler<'a> {
         };
 
         if let Some(constant) = spec.get("constant") {
-            for k in ["map", "format", "reference", "required"] {
+            for k in ["map", "format", "reference", "required", "type"] {
                 if spec.contains_key(k) {
                     self.error(MappingError::new(
                         line,

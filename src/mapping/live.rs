@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use super::layout::{ChildLayout, SourceLayout};
 use super::schema_check::{SchemaInfo, apply_schema, relation_key, relations};
 use super::sql::{child_rows, write_select};
+use super::typing;
 use super::{Mapping, MappingError, MappingLoadError, Relation, Source};
 use crate::db::Database;
 use crate::sql::{DbColumn, Dialect, SqlWriter, Statement};
@@ -113,13 +114,16 @@ pub async fn check_against_database(
     apply_schema(mapping, &schema).map_err(invalid)?;
     let mut errors = Vec::new();
     for source in &mut mapping.sources {
-        // The type of each selected value: a multi-source search types its NULL slots with it.
-        if let Some((_, stmt)) = probes(source, db.dialect()).first()
-            && let Ok(cols) = db.describe(&stmt.sql).await
-        {
-            source.column_types = cols.into_iter().map(|c| c.type_name).collect();
+        // What each selected expression yields, as the database describes the probe query.
+        let probes = probes(source, db.dialect());
+        let mut described = Vec::new();
+        for (_, stmt) in &probes {
+            described.push(db.describe(&stmt.sql).await.unwrap_or_default());
         }
+        typing::type_source(source, &described, db.dialect(), &mut errors);
     }
+    typing::type_references(mapping);
+    typing::check_types_needed(mapping, &mut errors);
     for source in &mapping.sources {
         for (entry, stmt) in probes(source, db.dialect()) {
             if let Err(e) = db.fetch(&stmt).await {

@@ -18,6 +18,7 @@ pub mod schema_check;
 pub mod search_bind;
 pub mod sql;
 pub mod text_date;
+pub mod typing;
 
 pub use error::{MappingError, MappingLoadError};
 pub use layout::{ChildLayout, SourceLayout};

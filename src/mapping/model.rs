@@ -11,8 +11,8 @@ use chrono_tz::Tz;
 use indexmap::IndexMap;
 
 pub use crate::fhir::SearchParamType;
-pub use crate::sql::ColumnInfo;
 use crate::sql::Value;
+pub use crate::sql::{ColumnInfo, SqlType};
 
 /// The whole mapping: every source of every mapped resource type.
 #[derive(Debug, Clone)]
@@ -89,6 +89,31 @@ pub struct ColumnRef {
     pub name: String,
     /// What the database says of the column (filled by the schema check).
     pub info: ColumnInfo,
+    /// The type the mapping declares for it (`type = "..."`), checked against the database's.
+    pub declared: Option<SqlType>,
+}
+
+/// An SQL expression from the mapping, and what it yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expr {
+    /// The SQL text (the dialect's variant).
+    pub sql: String,
+    /// The type the mapping declares for it (`type = "..."`).
+    pub declared: Option<SqlType>,
+    /// What it yields: the declared type, refined (or supplied) at start-up by what the
+    /// database reports of the probe query's column.
+    pub info: ColumnInfo,
+}
+
+impl Expr {
+    /// An expression of the declared type `declared` (if any).
+    pub fn new(sql: String, declared: Option<SqlType>) -> Expr {
+        Expr {
+            sql,
+            declared,
+            info: ColumnInfo::of(declared.unwrap_or_default()),
+        }
+    }
 }
 
 /// A value computed by SQL for each row.
@@ -97,15 +122,28 @@ pub enum SqlValue {
     /// A column.
     Column(ColumnRef),
     /// An SQL expression from the mapping.
-    Expr(String),
+    Expr(Expr),
 }
 
 impl SqlValue {
-    /// What the database says of the column (`None` for an expression).
+    /// What is known of the column or expression (filled at start-up).
     pub fn column_info(&self) -> Option<&ColumnInfo> {
         match self {
             SqlValue::Column(c) => Some(&c.info),
-            SqlValue::Expr(_) => None,
+            SqlValue::Expr(e) => Some(&e.info),
+        }
+    }
+
+    /// What the column or expression holds.
+    pub fn sql_type(&self) -> SqlType {
+        self.column_info().map(|i| i.sql_type).unwrap_or_default()
+    }
+
+    /// The type the mapping declares for it.
+    pub fn declared(&self) -> Option<SqlType> {
+        match self {
+            SqlValue::Column(c) => c.declared,
+            SqlValue::Expr(e) => e.declared,
         }
     }
 }
@@ -128,8 +166,13 @@ pub struct IdMapping {
     pub value: SqlValue,
     /// Text put before the key (distinguishes several sources of one type).
     pub prefix: String,
+}
+
+impl IdMapping {
     /// Whether the key is an integer (request ids that are not digits cannot match).
-    pub integer: bool,
+    pub fn integer(&self) -> bool {
+        self.value.sql_type() == SqlType::Integer
+    }
 }
 
 /// One segment of an element path: `name[index]`.
@@ -542,9 +585,6 @@ pub struct Source {
     pub children: Vec<Child>,
     /// Declared search parameters.
     pub search: Vec<SearchDecl>,
-    /// The database's type name of each column of the source's select layout
-    /// (`plan::SourceLayout`), filled at start-up; empty when unknown.
-    pub column_types: Vec<String>,
 }
 
 impl Source {
@@ -556,7 +596,7 @@ impl Source {
     /// The key to look up for the part of a logical id after the source's prefix, or `None`
     /// when no row can have it (letters for an integer key).
     pub fn key_for(&self, rest: &str) -> Option<Value> {
-        if self.id.integer {
+        if self.id.integer() {
             rest.parse::<i64>().ok().map(Value::Int)
         } else {
             Some(Value::Text(rest.to_string()))

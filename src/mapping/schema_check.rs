@@ -68,11 +68,6 @@ pub fn apply_schema(mapping: &mut Mapping, schema: &SchemaInfo) -> Result<(), Ve
             }
         };
         fix(&mut source.id.value, "id", line, &mut errors);
-        if let SqlValue::Column(c) = &source.id.value
-            && let Some((_, cols)) = tables.get(&c.qualifier)
-        {
-            source.id.integer = cols.iter().any(|d| d.name == c.name && d.integer);
-        }
         if let Some(v) = &mut source.last_updated {
             fix(v, "last_updated", line, &mut errors);
         }

@@ -18,7 +18,7 @@ pub fn write_value(w: &mut SqlWriter, alias: &str, v: &SqlValue) {
             w.push(".").ident(&c.name);
         }
         SqlValue::Expr(e) => {
-            w.push("(").push(e).push(")");
+            w.push("(").push(&e.sql).push(")");
         }
     }
 }

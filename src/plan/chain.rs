@@ -168,10 +168,10 @@ fn write_keys_matching(
 
 /// Whether a reference column holds integers (`None` for expressions: left as they are).
 fn leaf_integer(el: &ElementMapping) -> Option<bool> {
-    el.column_info().map(|c| c.integer)
+    el.column_info().map(|c| c.integer())
 }
 
 /// (reference is integer, key is integer) when both are columns of known types.
 fn key_kinds(reference: Option<bool>, key: &SqlValue) -> Option<(bool, bool)> {
-    Some((reference?, key.column_info()?.integer))
+    Some((reference?, key.column_info()?.integer()))
 }

@@ -137,7 +137,14 @@ fn part<'a>(cx: &Context<'a>, p: &'a TokenPart) -> Part<'a> {
     match p {
         TokenPart::Absent => Part::Absent,
         TokenPart::Const(c) => Part::Const(c),
-        TokenPart::Leaf(l) => Part::Sql(cx.leaf(*l).0),
+        TokenPart::Leaf(l) => {
+            let (op, el) = cx.leaf(*l);
+            if el.fhir_type == "boolean" {
+                Part::Flag(op)
+            } else {
+                Part::Sql(op)
+            }
+        }
         TokenPart::Mapped(l, field) => {
             let (operand, el) = cx.leaf(*l);
             match el.value_map() {
@@ -317,7 +324,7 @@ fn write_target_match(
             at(w, cx, within, start.location, |w| {
                 let (start_op, el) = cx.leaf(*start);
                 let end_op = end.map(|e| cx.leaf(e).0);
-                let target = DateTarget::of(dialect, &start_op, end_op.as_ref(), el.text_format());
+                let target = DateTarget::of(&start_op, end_op.as_ref(), el.text_format());
                 date::write_predicate(w, &target, d, cx.mapping.timezone).map_err(invalid)
             })?;
         }
@@ -326,7 +333,7 @@ fn write_target_match(
                 write_bool(w, false);
                 return Ok(());
             };
-            let target = DateTarget::of(dialect, &cx.row_value(value), None, None);
+            let target = DateTarget::of(&cx.row_value(value), None, None);
             w.push("(");
             date::write_predicate(w, &target, d, cx.mapping.timezone).map_err(invalid)?;
             w.push(")");

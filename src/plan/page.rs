@@ -100,13 +100,11 @@ impl PageQuery {
     }
 }
 
-/// A NULL of the type of column `i` of `source`'s layout, where the database needs it
+/// A NULL of the type of value `i` of a source's select layout, where the database needs it
 /// ([`Dialect::typed_null`]).
-fn typed_null(dialect: Dialect, source: &crate::mapping::Source, i: Option<usize>) -> String {
-    dialect.typed_null(
-        i.and_then(|i| source.column_types.get(i))
-            .map(String::as_str),
-    )
+fn typed_null(dialect: Dialect, layout: &SourceLayout, i: Option<usize>) -> String {
+    let info = i.and_then(|i| layout.columns.get(i)?.column_info());
+    dialect.typed_null(info.map(|c| c.type_name.as_str()).filter(|t| !t.is_empty()))
 }
 
 /// The NULL standing in for sort value `j` in a branch whose source has no such value: typed
@@ -118,7 +116,7 @@ fn null_slot(dialect: Dialect, branches: &[Branch], layouts: &[SourceLayout], j:
         .find_map(|(k, o)| match o.sort[j].as_ref()? {
             SortExpr::Value(v) => {
                 let pos = layouts[k].columns.iter().position(|c| c == v);
-                Some(typed_null(dialect, o.cx.source, pos))
+                Some(typed_null(dialect, &layouts[k], pos))
             }
             // FHIR codes, bound as text.
             SortExpr::Mapped(_) | SortExpr::Code(_) => Some(dialect.typed_null(Some("text"))),
@@ -277,12 +275,12 @@ pub fn page_query(
         let cx = &b.cx;
         let alias = &cx.source.alias;
         w.push("SELECT ").push(&i.to_string()).push(" AS s");
-        for (k, other) in branches.iter().enumerate() {
+        for (k, layout) in layouts.iter().enumerate() {
             w.push(", ");
             if k == i {
                 write_value(&mut w, alias, &cx.source.id.value);
             } else {
-                w.push(&typed_null(dialect, other.cx.source, Some(layouts[k].id)));
+                w.push(&typed_null(dialect, layout, Some(layout.id)));
             }
             w.push(" AS k").push(&k.to_string());
         }
@@ -302,7 +300,7 @@ pub fn page_query(
                 if p == i {
                     write_value(&mut w, alias, &l.columns[c]);
                 } else {
-                    w.push(&typed_null(dialect, branches[p].cx.source, Some(c)));
+                    w.push(&typed_null(dialect, l, Some(c)));
                 }
                 w.push(" AS c")
                     .push(&p.to_string())

@@ -8,6 +8,7 @@ use crate::mapping::sql::write_value;
 use crate::mapping::{ColumnInfo, Location, MapField, SearchTarget, Source, SqlValue, TokenPart};
 use crate::request::search::SortKey;
 use crate::search::operand::{Operand, write_equals};
+use crate::sql::SqlType;
 use crate::sql::SqlWriter;
 
 /// The value one `_sort` key orders a source's rows by.
@@ -70,14 +71,12 @@ impl SortExpr {
         matches!(self, SortExpr::Code(_))
     }
 
-    /// How the values are stored, for merging several sources in one column of the page's
-    /// union: `None` when not known (an SQL expression).
-    pub fn storage(&self) -> Option<String> {
+    /// What the values are, for merging several sources in one column of the page's union.
+    pub fn sql_type(&self) -> SqlType {
         match self {
-            SortExpr::Value(SqlValue::Column(c)) => Some(c.info.type_name.to_ascii_uppercase()),
-            SortExpr::Value(SqlValue::Expr(_)) => None,
+            SortExpr::Value(v) => v.sql_type(),
             // FHIR codes, bound as text.
-            SortExpr::Mapped(_) | SortExpr::Code(_) => Some("code".into()),
+            SortExpr::Mapped(_) | SortExpr::Code(_) => SqlType::Text,
         }
     }
 
@@ -185,9 +184,10 @@ pub fn effective_sort(keys: &[SortKey]) -> &[SortKey] {
     &keys[..end]
 }
 
-/// Several sources can be merged on a sort key only when they store it alike (the database
-/// compares their values in one column of the union). A key only one source has is compared
-/// with NULLs alone, so any value does. `sorts`: each source's sort values.
+/// Several sources can be merged on a sort key only when their values compare with each other
+/// (the database compares them in one column of the union): numbers with numbers, dates with
+/// date-times, text and codes with text ([`SqlType::comparable`]). A key only one source has
+/// is compared with NULLs alone, so any value does. `sorts`: each source's sort values.
 pub fn check_sort_types(
     cx: &Context,
     sorts: &[Vec<Option<SortExpr>>],
@@ -198,11 +198,9 @@ pub fn check_sort_types(
         if present.len() < 2 {
             continue;
         }
-        let mut seen: Option<String> = None;
+        let first = present[0].sql_type();
         for v in present {
-            let t = v.storage().unwrap_or_default();
-            let same = seen.get_or_insert_with(|| t.clone()) == &t;
-            if t.is_empty() || !same {
+            if !first.comparable(v.sql_type()) {
                 return Err(PlanError::Unsupported(format!(
                     "_sort: {}'s sources store '{}' differently, so they cannot be sorted together",
                     cx.source.resource_type, k.code
@@ -220,14 +218,20 @@ mod tests {
     use crate::sql::Dialect;
 
     fn column(name: &str, type_name: &str, integer: bool) -> SqlValue {
+        let sql_type = if integer {
+            SqlType::Integer
+        } else {
+            SqlType::Text
+        };
         SqlValue::Column(ColumnRef {
             qualifier: None,
             name: name.into(),
             info: ColumnInfo {
                 type_name: type_name.into(),
-                integer,
+                sql_type,
                 pad_to: None,
             },
+            declared: None,
         })
     }
 
@@ -258,7 +262,7 @@ mod tests {
         // An integer code column binds integers; a code that cannot be in it matches nothing.
         let info = ColumnInfo {
             type_name: "INTEGER".into(),
-            integer: true,
+            sql_type: SqlType::Integer,
             pad_to: None,
         };
         let level = SortExpr::Mapped(MappedCode {

@@ -61,7 +61,7 @@ use super::Prefix;
 use super::operand::Operand;
 use crate::mapping::ColumnInfo;
 use crate::mapping::text_date::{self, Unit};
-use crate::sql::Dialect;
+use crate::sql::SqlType;
 use crate::sql::SqlWriter;
 
 /// A parsed date search value.
@@ -136,28 +136,21 @@ pub enum DateStorage {
 }
 
 impl DateStorage {
-    /// How a date is stored, from the column's type (and the mapping's `format` for text
-    /// dates). Expressions are taken to yield timestamps.
-    pub fn of(dialect: Dialect, column: Option<&ColumnInfo>, format: Option<&str>) -> DateStorage {
-        if let Some(f) = format {
-            return DateStorage::Text {
-                format: f.to_string(),
-            };
-        }
-        let t = column
-            .map(|i| i.type_name.to_ascii_uppercase())
-            .unwrap_or_default();
-        if t.contains("TIMESTAMPTZ") || t.contains("WITH TIME ZONE") {
-            DateStorage::TimestampTz
-        } else if t == "TIMESTAMP" && dialect.timestamp_is_instant() {
-            // MySQL TIMESTAMP values are instants (read in the session's UTC).
-            DateStorage::TimestampTz
-        } else if t.contains("TIME") {
-            DateStorage::Timestamp
-        } else if t.contains("DATE") {
-            DateStorage::Date
-        } else {
-            DateStorage::Timestamp
+    /// How a date is stored, from the SQL type of the column or expression: a `DATE`, a
+    /// timestamp, an instant; text in the mapping's `format` (a format applies to text only:
+    /// where the same mapping reads a `DATE` on another database, that is compared as one).
+    /// Text without a format is taken as ISO text, which compares as timestamps do.
+    pub fn of(column: Option<&ColumnInfo>, format: Option<&str>) -> DateStorage {
+        match column.map(|c| c.sql_type).unwrap_or_default() {
+            SqlType::Date => DateStorage::Date,
+            SqlType::Instant => DateStorage::TimestampTz,
+            SqlType::DateTime | SqlType::Time => DateStorage::Timestamp,
+            _ => match format {
+                Some(f) => DateStorage::Text {
+                    format: f.to_string(),
+                },
+                None => DateStorage::Timestamp,
+            },
         }
     }
 }
@@ -180,18 +173,13 @@ pub struct DateTarget {
 impl DateTarget {
     /// The target of a mapped date (`start`) or period (`start`, `end`), `format` being the
     /// text format of dates stored as text.
-    pub fn of(
-        dialect: Dialect,
-        start: &Operand,
-        end: Option<&Operand>,
-        format: Option<&str>,
-    ) -> DateTarget {
+    pub fn of(start: &Operand, end: Option<&Operand>, format: Option<&str>) -> DateTarget {
         DateTarget {
             start: start.sql.clone(),
             end: end.map(|e| e.sql.clone()),
             start_column: start.column.cloned(),
             end_column: end.and_then(|e| e.column).cloned(),
-            storage: DateStorage::of(dialect, start.column, format),
+            storage: DateStorage::of(start.column, format),
         }
     }
 }
@@ -1113,6 +1101,7 @@ mod tests {
 #[cfg(test)]
 mod sql_tests {
     use super::*;
+    use crate::sql::Dialect;
     use chrono_tz::{America::New_York, UTC};
 
     /// The predicate's SQL, then its parameters.
@@ -1251,7 +1240,7 @@ mod sql_tests {
     fn text_bounds_of_a_char_column_are_bpchar_on_postgres() {
         let char8 = ColumnInfo {
             type_name: "CHAR".into(),
-            integer: false,
+            sql_type: SqlType::Text,
             pad_to: Some(8),
         };
         let mut target = period(DateStorage::Text {

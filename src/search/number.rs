@@ -433,7 +433,9 @@ impl Part {
         match part {
             operand::Part::Absent => Part::Const(None),
             operand::Part::Const(c) => Part::Const(Some(c.to_string())),
-            operand::Part::Sql(op) => Part::Sql(op.sql.clone(), op.column.cloned()),
+            operand::Part::Sql(op) | operand::Part::Flag(op) => {
+                Part::Sql(op.sql.clone(), op.column.cloned())
+            }
             operand::Part::Mapped {
                 operand,
                 map,

@@ -7,7 +7,7 @@
 use sea_query::Value as Param;
 
 use crate::mapping::{ColumnInfo, MapField, ValueMap};
-use crate::sql::{Dialect, SqlWriter};
+use crate::sql::{Dialect, SqlType, SqlWriter};
 
 /// A mapped value in SQL.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +27,9 @@ pub enum Part<'a> {
     Const(&'a str),
     /// A mapped column or expression, compared as it is.
     Sql(Operand<'a>),
+    /// A boolean element's column or expression, compared as the truth its stored value
+    /// spells (`true`, 1, `'Y'`...; see [`truth`]) whatever the storage.
+    Flag(Operand<'a>),
     /// A legacy code translated by a value map, searched in reverse: a wanted value becomes
     /// the legacy codes whose entry has it.
     Mapped {
@@ -48,6 +51,7 @@ impl Part<'_> {
             Part::Absent => want.is_some(),
             Part::Const(k) => want != Some(*k),
             Part::Sql(_) => false,
+            Part::Flag(_) => want.is_some_and(|w| w != "true" && w != "false"),
             Part::Mapped { map, field, .. } => {
                 let hit = |v: &crate::mapping::MapValue| v.field(*field).as_deref() == want;
                 !map.values.values().any(hit) && !map.default.as_ref().is_some_and(hit)
@@ -56,17 +60,22 @@ impl Part<'_> {
     }
 }
 
-/// The values to bind to compare a column with `v`: an integer for integer columns (none when
-/// `v` is not one), and for CHAR(n) columns whose padding counts
-/// ([`Dialect::compares_char_padding`]) the blank-padded form too.
+/// The values to bind to compare a column with `v`: an integer for integer columns, a boolean
+/// for boolean ones (`1`/`0`, `true`/`false`, `Y`/`N`...; none when `v` is not one of those),
+/// and for CHAR(n) columns whose padding counts ([`Dialect::compares_char_padding`]) the
+/// blank-padded form too.
 pub fn equal_binds(dialect: Dialect, column: Option<&ColumnInfo>, v: &str) -> Vec<Param> {
-    if column.is_some_and(|i| i.integer) {
-        return v
-            .trim()
-            .parse::<i64>()
-            .map(Param::from)
-            .into_iter()
-            .collect();
+    match column.map(|c| c.sql_type) {
+        Some(SqlType::Integer) => {
+            return v
+                .trim()
+                .parse::<i64>()
+                .map(Param::from)
+                .into_iter()
+                .collect();
+        }
+        Some(SqlType::Boolean) => return truth(v).map(Param::from).into_iter().collect(),
+        _ => {}
     }
     let mut out = vec![Param::from(v.to_string())];
     if let Some(n) = column.and_then(|i| i.pad_to)
@@ -76,6 +85,16 @@ pub fn equal_binds(dialect: Dialect, column: Option<&ColumnInfo>, v: &str) -> Ve
         out.push(Param::from(format!("{v:<width$}", width = n as usize)));
     }
     out
+}
+
+/// The truth a stored flag spells (`1`/`0`, `true`/`false`, `t`/`f`, `yes`/`no`, `y`/`n`, in
+/// any case, blanks trimmed), as boolean elements read it.
+pub fn truth(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_uppercase().as_str() {
+        "1" | "TRUE" | "T" | "YES" | "Y" => Some(true),
+        "0" | "FALSE" | "F" | "NO" | "N" => Some(false),
+        _ => None,
+    }
 }
 
 /// `sql IN (values...)`, bound as [`equal_binds`] says; `1=0` when no value can be in the
@@ -136,16 +155,41 @@ pub fn write_mapped(
     w.push(")");
 }
 
+/// The spellings of a flag stored as text, upper case, that read as `b`.
+const TRUE_TEXT: [&str; 5] = ["1", "TRUE", "T", "YES", "Y"];
+const FALSE_TEXT: [&str; 5] = ["0", "FALSE", "F", "NO", "N"];
+
+/// A boolean element holds `b`: compared with the boolean or number the column holds, or, for
+/// text, its trimmed upper-case spelling among those that read as `b`.
+pub fn write_flag(w: &mut SqlWriter, op: &Operand, b: bool) {
+    match op.column.map(|c| c.sql_type).unwrap_or_default() {
+        SqlType::Boolean => {
+            w.push(&op.sql).push(" = ").param(b);
+        }
+        t if t.is_numeric() => {
+            w.push(&op.sql).push(" = ").param(i64::from(b));
+        }
+        _ => {
+            let spellings = if b { TRUE_TEXT } else { FALSE_TEXT };
+            let folded = format!("UPPER(TRIM({}))", op.sql);
+            w.in_list(&folded, None, spellings);
+        }
+    }
+}
+
 /// A part compared with `want` (`None` = "must be absent", e.g. `|code` on the system).
 pub fn write_part(w: &mut SqlWriter, part: &Part, want: Option<&str>) {
     match part {
         Part::Absent => write_bool(w, want.is_none()),
         Part::Const(c) => write_bool(w, want == Some(*c)),
-        Part::Sql(op) => match want {
-            None => {
-                w.push(&op.sql).push(" IS NULL");
-            }
-            Some(v) => write_equals(w, op, &[v.to_string()]),
+        Part::Sql(op) | Part::Flag(op) if want.is_none() => {
+            w.push(&op.sql).push(" IS NULL");
+        }
+        Part::Sql(op) => write_equals(w, op, &[want.unwrap_or_default().to_string()]),
+        Part::Flag(op) => match want {
+            Some("true") => write_flag(w, op, true),
+            Some("false") => write_flag(w, op, false),
+            _ => write_bool(w, false),
         },
         Part::Mapped {
             operand,
@@ -160,9 +204,14 @@ mod tests {
     use super::*;
 
     fn info(type_name: &str, integer: bool, pad_to: Option<u32>) -> ColumnInfo {
+        let sql_type = match type_name {
+            _ if integer => SqlType::Integer,
+            "DATE" => SqlType::Date,
+            _ => SqlType::Text,
+        };
         ColumnInfo {
             type_name: type_name.into(),
-            integer,
+            sql_type,
             pad_to,
         }
     }

@@ -77,7 +77,7 @@ pub fn write_predicate(w: &mut SqlWriter, part: &Part, m: &UriMatch) {
             map,
             field,
         } => write_mapped(w, operand, map, *field, matches),
-        Part::Sql(op) => match m {
+        Part::Sql(op) | Part::Flag(op) => match m {
             UriMatch::AnyOf(values) => {
                 write_equals(w, op, values);
                 if w.dialect().needs_binary_recheck() {

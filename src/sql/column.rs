@@ -1,35 +1,151 @@
-//! What the database says of a column: its type as the planner binds against it, and a
-//! column as a query's description reports it.
+//! What the database says of a column (or of an expression): its portable [`SqlType`], as the
+//! planner compares and binds against it, and a column as a query's description reports it.
 
-/// A column's type as the database describes it.
+use std::fmt;
+
+/// What a column or expression holds, as far as comparing and binding values go. Each backend
+/// classifies its own type names into these (`tinyint(1)` and `BOOL` are `Boolean`, MySQL's
+/// `TIMESTAMP` and PostgreSQL's `TIMESTAMPTZ` are `Instant`...).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum SqlType {
+    /// Not known: the backend did not say (SQLite expressions) and the mapping did not declare it.
+    #[default]
+    Unknown,
+    /// A boolean (or a `tinyint(1)`/`bit` used as one).
+    Boolean,
+    /// An integer.
+    Integer,
+    /// An exact number (`DECIMAL`, `NUMERIC`).
+    Decimal,
+    /// A floating-point number.
+    Float,
+    /// Character data.
+    Text,
+    /// A calendar date.
+    Date,
+    /// A date and time without time zone.
+    DateTime,
+    /// A point in time (a timestamp with time zone).
+    Instant,
+    /// A time of day.
+    Time,
+    /// Binary data.
+    Binary,
+}
+
+impl SqlType {
+    /// The types a mapping may declare with `type = "..."`.
+    pub const DECLARABLE: [SqlType; 8] = [
+        SqlType::Text,
+        SqlType::Integer,
+        SqlType::Decimal,
+        SqlType::Boolean,
+        SqlType::Date,
+        SqlType::DateTime,
+        SqlType::Instant,
+        SqlType::Time,
+    ];
+
+    /// The name used in the mapping file (`type = "datetime"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SqlType::Unknown => "unknown",
+            SqlType::Boolean => "boolean",
+            SqlType::Integer => "integer",
+            SqlType::Decimal => "decimal",
+            SqlType::Float => "float",
+            SqlType::Text => "text",
+            SqlType::Date => "date",
+            SqlType::DateTime => "datetime",
+            SqlType::Instant => "instant",
+            SqlType::Time => "time",
+            SqlType::Binary => "binary",
+        }
+    }
+
+    /// The type a mapping declares as `name`.
+    pub fn declared(name: &str) -> Option<SqlType> {
+        Self::DECLARABLE
+            .into_iter()
+            .chain([SqlType::Float])
+            .find(|t| t.name() == name)
+    }
+
+    /// Whether the type holds numbers.
+    pub fn is_numeric(self) -> bool {
+        matches!(self, SqlType::Integer | SqlType::Decimal | SqlType::Float)
+    }
+
+    /// Whether the type holds dates or times of day.
+    pub fn is_temporal(self) -> bool {
+        matches!(
+            self,
+            SqlType::Date | SqlType::DateTime | SqlType::Instant | SqlType::Time
+        )
+    }
+
+    /// Whether values of the two types compare with each other as values (one column of a
+    /// union, a sort across sources, a declared type checked against the database's): numbers
+    /// with numbers (a boolean is a number where it is a `tinyint`), dates and date-times
+    /// with each other, text with text. Unknown types compare with nothing.
+    pub fn comparable(self, other: SqlType) -> bool {
+        let family = |t: SqlType| match t {
+            SqlType::Unknown => 0,
+            SqlType::Integer | SqlType::Decimal | SqlType::Float | SqlType::Boolean => 1,
+            SqlType::Text => 2,
+            SqlType::Date | SqlType::DateTime | SqlType::Instant => 3,
+            SqlType::Time => 4,
+            SqlType::Binary => 5,
+        };
+        family(self) != 0 && family(self) == family(other)
+    }
+}
+
+impl fmt::Display for SqlType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A column's (or an expression's) type as the database describes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ColumnInfo {
-    /// The database's type name (`INTEGER`, `TIMESTAMP`, `VARCHAR`...).
+    /// The database's type name (`INTEGER`, `TIMESTAMP`, `VARCHAR`...); empty when unknown.
     pub type_name: String,
-    /// Whether it holds integers (search values are bound as integers then).
-    pub integer: bool,
+    /// What it holds.
+    pub sql_type: SqlType,
     /// Width of a blank-padded `CHAR(n)` column where the database compares padding (SQLite).
     pub pad_to: Option<u32>,
 }
 
 impl ColumnInfo {
+    /// A value of type `sql_type` whose database type name is not known.
+    pub fn of(sql_type: SqlType) -> ColumnInfo {
+        ColumnInfo {
+            type_name: String::new(),
+            sql_type,
+            pad_to: None,
+        }
+    }
+
     /// Whether the column is a blank-padded `CHAR(n)` (PostgreSQL `bpchar`).
     pub fn is_char(&self) -> bool {
         self.type_name.eq_ignore_ascii_case("CHAR") || self.type_name.eq_ignore_ascii_case("BPCHAR")
     }
 
-    /// Whether the column holds character data (where blank text counts as no value).
-    pub fn is_text(&self) -> bool {
-        let t = self.type_name.to_ascii_uppercase();
-        !self.integer && (t.contains("CHAR") || t.contains("TEXT") || t.contains("CLOB"))
+    /// Whether it holds integers (search values are bound as integers then).
+    pub fn integer(&self) -> bool {
+        self.sql_type == SqlType::Integer
     }
 
-    /// Whether the column holds numbers, compared as they are (so an index on it serves).
+    /// Whether it holds character data (where blank text counts as no value).
+    pub fn is_text(&self) -> bool {
+        self.sql_type == SqlType::Text
+    }
+
+    /// Whether it holds numbers, compared as they are (so an index on it serves).
     pub fn is_numeric(&self) -> bool {
-        let t = self.type_name.to_ascii_uppercase();
-        ["INT", "DEC", "NUM", "REAL", "FLOAT", "DOUBLE"]
-            .iter()
-            .any(|k| t.contains(k))
+        self.sql_type.is_numeric()
     }
 }
 
@@ -40,8 +156,8 @@ pub struct DbColumn {
     pub name: String,
     /// The database's type name (for messages).
     pub type_name: String,
-    /// Whether the column holds integers.
-    pub integer: bool,
+    /// What it holds.
+    pub sql_type: SqlType,
     /// Whether the façade can decode the column's type.
     pub decodable: bool,
     /// Decimal places of a `DECIMAL(p,s)`/`NUMERIC(p,s)` column, where the database does not
@@ -56,7 +172,7 @@ impl DbColumn {
     pub fn info(&self) -> ColumnInfo {
         ColumnInfo {
             type_name: self.type_name.clone(),
-            integer: self.integer,
+            sql_type: self.sql_type,
             pad_to: self.char_len,
         }
     }

@@ -187,12 +187,6 @@ impl Dialect {
         self == Dialect::Sqlite
     }
 
-    /// Whether a column of type `TIMESTAMP` holds instants (MySQL/MariaDB, read in the
-    /// session's UTC) rather than local date-times.
-    pub fn timestamp_is_instant(self) -> bool {
-        self == Dialect::Mysql
-    }
-
     /// The functions that may remove accents, in order of preference (PostgreSQL's
     /// `unaccent`, or an IMMUTABLE wrapper of it named `wrapper`); none elsewhere.
     pub fn unaccent_candidates(self, wrapper: &'static str) -> Vec<&'static str> {

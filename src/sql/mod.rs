@@ -12,7 +12,7 @@ pub mod value;
 pub mod writer;
 
 pub use caps::{Accents, Caps};
-pub use column::{ColumnInfo, DbColumn};
+pub use column::{ColumnInfo, DbColumn, SqlType};
 pub use dialect::Dialect;
 pub use value::{Row, Value};
 pub use writer::{SqlWriter, Statement};

@@ -57,7 +57,7 @@ impl Value {
             Value::Null => return None,
             Value::Bool(b) => b.to_string(),
             Value::Int(i) => i.to_string(),
-            Value::Float(f) => f.to_string(),
+            Value::Float(f) => float_text(*f)?,
             Value::Decimal(d) => d.clone(),
             Value::Text(s) => s.trim_end().to_string(),
             Value::Date(d) => d.to_string(),
@@ -120,6 +120,22 @@ impl Value {
     }
 }
 
+/// The shortest decimal text of a floating-point value, so that every database gives the same
+/// digits for the same number: `100` (not `100.0`), and the single-precision value of a `REAL`
+/// or `FLOAT` column (`5.7`) as written, not as its double widening (`5.699999809265137`).
+/// `None` for infinities and NaN.
+pub fn float_text(f: f64) -> Option<String> {
+    if !f.is_finite() {
+        return None;
+    }
+    let single = f as f32;
+    Some(if f64::from(single) == f {
+        single.to_string()
+    } else {
+        f.to_string()
+    })
+}
+
 /// One result row: values in select-list order.
 pub type Row = Vec<Value>;
 
@@ -143,6 +159,19 @@ mod tests {
         );
         let back: Vec<Value> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, values);
+    }
+
+    #[test]
+    fn floats_have_one_spelling() {
+        assert_eq!(float_text(100.0).as_deref(), Some("100"));
+        assert_eq!(float_text(98.6).as_deref(), Some("98.6"));
+        assert_eq!(float_text(f64::from(5.7_f32)).as_deref(), Some("5.7"));
+        assert_eq!(
+            float_text(0.1 + 0.2).as_deref(),
+            Some("0.30000000000000004")
+        );
+        assert_eq!(float_text(f64::NAN), None);
+        assert_eq!(Value::Float(100.0).key_text().as_deref(), Some("100"));
     }
 
     #[test]

@@ -141,7 +141,7 @@ mod tests {
     fn text_compared_with_postgres_char_columns_is_cast_to_bpchar() {
         let info = |type_name: &str| ColumnInfo {
             type_name: type_name.into(),
-            integer: false,
+            sql_type: crate::sql::SqlType::Text,
             pad_to: None,
         };
         let bound = |d, column: Option<&ColumnInfo>, v: Value| {

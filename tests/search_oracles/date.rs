@@ -409,7 +409,7 @@ where
                 end: col.end.map(Into::into),
                 start_column: col.char.then(|| ColumnInfo {
                     type_name: "CHAR".into(),
-                    integer: false,
+                    sql_type: fhir_facade::sql::SqlType::Text,
                     pad_to: None,
                 }),
                 end_column: None,

@@ -1,0 +1,303 @@
+//! The SQL types of the mapping's values: what each column and expression yields, from what
+//! the database says (the table's columns, the probe query's result columns for expressions)
+//! and what the mapping declares (`type = "..."`). Searches bind values of these types, and
+//! sorts, chains and keys compare by them. Pure: the descriptions are passed in.
+//!
+//! - A column takes the database's type; a declared type must agree with it.
+//! - An expression takes the type the database reports for it in the probe query (PostgreSQL
+//!   and MySQL/MariaDB always do; SQLite never does), checked against a declared one; else the
+//!   declared type. With neither, an expression feeding a text element (a string, a code, a
+//!   value-mapped code) or an id is taken as text, one feeding a reference takes the type of
+//!   the key it refers to, and any other is an error where the server compares it (a
+//!   searched date, number or boolean, `last_updated`).
+
+use super::layout::{ChildLayout, SourceLayout};
+use super::{
+    Convert, ElementMapping, ElementValue, LeafRef, Location, Mapping, MappingError, Primitive,
+    SearchTarget, Source, SqlValue, TokenPart,
+};
+use crate::sql::{ColumnInfo, DbColumn, Dialect, SqlType};
+
+/// Types the expressions of `source` from `described` (the columns of its probe queries, in
+/// the order of [`super::live::probes`]: the source's, then each child's), and reconciles
+/// declared types with the database's.
+pub fn type_source(
+    source: &mut Source,
+    described: &[Vec<DbColumn>],
+    dialect: Dialect,
+    errors: &mut Vec<MappingError>,
+) {
+    let entry = format!("resource \"{}\" ({})", source.name, source.resource_type);
+    let layout = SourceLayout::of(source);
+    let row = reported(&layout.columns, described.first());
+    let line = source.line;
+    let t = Typer {
+        dialect,
+        reported: &row,
+    };
+    t.apply(
+        &mut source.id.value,
+        line,
+        &format!("{entry}, id"),
+        Some(SqlType::Text),
+        errors,
+    );
+    if let Some(v) = &mut source.last_updated {
+        t.apply(v, line, &format!("{entry}, last_updated"), None, errors);
+    }
+    if let Some(v) = &mut source.version {
+        t.apply(
+            v,
+            line,
+            &format!("{entry}, version"),
+            Some(SqlType::Text),
+            errors,
+        );
+    }
+    for el in &mut source.elements {
+        t.apply_element(el, &entry, errors);
+    }
+    for (k, child) in source.children.iter_mut().enumerate() {
+        let what = format!("{entry}, child \"{}\", parent_key", child.written);
+        t.apply(
+            &mut child.parent_key,
+            child.line,
+            &what,
+            Some(SqlType::Text),
+            errors,
+        );
+        let cl = ChildLayout::of(child);
+        let rows = reported(&cl.columns, described.get(k + 1));
+        let ct = Typer {
+            dialect,
+            reported: &rows,
+        };
+        let centry = format!("{entry}, child \"{}\"", child.written);
+        for el in child.elements.iter_mut().chain(child.value.iter_mut()) {
+            ct.apply_element(el, &centry, errors);
+        }
+    }
+}
+
+/// What the database reported for each expression of a layout: the expression (as compiled)
+/// and the column the probe query returned at its position.
+fn reported(columns: &[SqlValue], described: Option<&Vec<DbColumn>>) -> Vec<(SqlValue, DbColumn)> {
+    let Some(described) = described else {
+        return Vec::new();
+    };
+    columns
+        .iter()
+        .zip(described)
+        .filter(|(v, _)| matches!(v, SqlValue::Expr(_)))
+        .map(|(v, c)| (v.clone(), c.clone()))
+        .collect()
+}
+
+struct Typer<'a> {
+    dialect: Dialect,
+    reported: &'a [(SqlValue, DbColumn)],
+}
+
+impl Typer<'_> {
+    fn apply_element(&self, el: &mut ElementMapping, entry: &str, errors: &mut Vec<MappingError>) {
+        let default = match &el.value {
+            ElementValue::Sql { convert, .. } => match convert {
+                Convert::Mapped { .. } => Some(SqlType::Text),
+                Convert::Primitive {
+                    to: Primitive::String | Primitive::Code,
+                    ..
+                } => Some(SqlType::Text),
+                // A date read from text with a format is text.
+                Convert::Primitive {
+                    format: Some(_), ..
+                } => Some(SqlType::Text),
+                _ => None,
+            },
+            ElementValue::Constant(_) => return,
+        };
+        let what = format!("{entry}, element \"{}\"", el.written);
+        if let ElementValue::Sql { value, .. } = &mut el.value {
+            self.apply(value, el.line, &what, default, errors);
+        }
+    }
+
+    /// Types one value: the database's type, checked against (or, where it says nothing,
+    /// replaced by) the declared one; `default` when neither is known.
+    fn apply(
+        &self,
+        value: &mut SqlValue,
+        line: usize,
+        what: &str,
+        default: Option<SqlType>,
+        errors: &mut Vec<MappingError>,
+    ) {
+        let declared = value.declared();
+        let reported = match value {
+            SqlValue::Column(c) => Some((c.info.type_name.clone(), c.info.sql_type)),
+            SqlValue::Expr(_) => self
+                .reported
+                .iter()
+                .find(|(v, _)| v == value)
+                .map(|(_, c)| (c.type_name.clone(), c.sql_type)),
+        };
+        let (type_name, known) = reported.unwrap_or_default();
+        let sql_type = match (declared, known) {
+            (Some(d), SqlType::Unknown) => d,
+            (Some(d), r) if d == r || d.comparable(r) => r,
+            // SQLite keeps dates as text: a text column declared as a date holds dates.
+            (Some(d), SqlType::Text) if d.is_temporal() && self.dialect.dates_are_text() => d,
+            (Some(d), r) => {
+                errors.push(
+                    MappingError::new(
+                        line,
+                        what,
+                        format!(
+                            "declared as {d}, but the database says it is {r} ({type_name})"
+                        ),
+                    )
+                    .hint(format!(
+                        "declare type = \"{r}\" (the type of what the column or expression holds), or convert it in an expr"
+                    )),
+                );
+                r
+            }
+            (None, SqlType::Unknown) => default.unwrap_or_default(),
+            (None, r) => r,
+        };
+        let info = match value {
+            SqlValue::Column(c) => &mut c.info,
+            SqlValue::Expr(e) => &mut e.info,
+        };
+        info.sql_type = sql_type;
+        if !type_name.is_empty() && info.type_name.is_empty() {
+            info.type_name = type_name;
+        }
+    }
+}
+
+/// Gives a reference held by an expression of unknown type the type of the key it refers to
+/// (`NULLIF(PROV_ID, 0)` refers to integer keys).
+pub fn type_references(mapping: &mut Mapping) {
+    let keys: Vec<(String, ColumnInfo)> = mapping
+        .sources
+        .iter()
+        .map(|s| {
+            let info = s.id.value.column_info().cloned().unwrap_or_default();
+            (s.name.clone(), info)
+        })
+        .collect();
+    let key_of = |name: &str| keys.iter().find(|(n, _)| n == name).map(|(_, i)| i);
+    for source in &mut mapping.sources {
+        let elements = source.elements.iter_mut().chain(
+            source
+                .children
+                .iter_mut()
+                .flat_map(|c| c.elements.iter_mut().chain(c.value.iter_mut())),
+        );
+        for el in elements {
+            if let ElementValue::Sql {
+                value: SqlValue::Expr(e),
+                convert: Convert::Reference { source: target, .. },
+            } = &mut el.value
+                && e.info.sql_type == SqlType::Unknown
+                && let Some(key) = key_of(target)
+            {
+                e.info.sql_type = key.sql_type;
+            }
+        }
+    }
+}
+
+/// Reports the values whose type is still unknown where the server compares them in SQL: the
+/// targets of declared date, number and quantity parameters, boolean token parts, and
+/// `last_updated`.
+pub fn check_types_needed(mapping: &Mapping, errors: &mut Vec<MappingError>) {
+    for source in &mapping.sources {
+        let entry = format!("resource \"{}\" ({})", source.name, source.resource_type);
+        if let Some(v) = &source.last_updated
+            && v.sql_type() == SqlType::Unknown
+        {
+            errors.push(unknown(
+                source.line,
+                &format!("{entry}, last_updated"),
+                "its time is compared by _lastUpdated, _sort and $everything's _since",
+                "datetime",
+            ));
+        }
+        let mut reported: Vec<LeafRef> = Vec::new();
+        for d in &source.search {
+            for leaf in compared_leaves(source, &d.targets) {
+                let el = source.leaf(leaf);
+                let Some(v) = el.sql_value() else {
+                    continue;
+                };
+                if v.sql_type() != SqlType::Unknown || reported.contains(&leaf) {
+                    continue;
+                }
+                reported.push(leaf);
+                let line = match leaf.location {
+                    Location::Row => el.line,
+                    Location::Child(c) => source.children[c].line.max(el.line),
+                };
+                errors.push(unknown(
+                    line,
+                    &format!("{entry}, element \"{}\"", el.written),
+                    &format!("it is searched by '{}'", d.code),
+                    suggested(&el.fhir_type),
+                ));
+            }
+        }
+    }
+}
+
+fn unknown(line: usize, what: &str, why: &str, suggested: &str) -> MappingError {
+    MappingError::new(
+        line,
+        what,
+        format!("the database does not say what this expression yields, and {why}"),
+    )
+    .hint(format!(
+        "declare the SQL type of what it returns, e.g. type = \"{suggested}\", or type = \"text\" when it returns text (one of: {})",
+        SqlType::DECLARABLE.map(SqlType::name).join(", ")
+    ))
+}
+
+fn suggested(fhir_type: &str) -> &'static str {
+    match fhir_type {
+        "date" => "date",
+        "dateTime" | "instant" => "datetime",
+        "boolean" => "boolean",
+        "integer" | "positiveInt" | "unsignedInt" => "integer",
+        "decimal" => "decimal",
+        _ => "text",
+    }
+}
+
+/// The leaves of `targets` whose values the SQL compares by type: dates, numbers, quantity
+/// values and boolean token parts (text is compared as text whatever it is).
+fn compared_leaves(source: &Source, targets: &[SearchTarget]) -> Vec<LeafRef> {
+    let mut out = Vec::new();
+    for t in targets {
+        match t {
+            SearchTarget::Date { start, end } => {
+                out.push(*start);
+                out.extend(end);
+            }
+            SearchTarget::Number(l) | SearchTarget::Quantity { value: l, .. } => out.push(*l),
+            SearchTarget::Token { code, .. } => {
+                if let TokenPart::Leaf(l) = code
+                    && source.leaf(*l).fhir_type == "boolean"
+                {
+                    out.push(*l);
+                }
+            }
+            SearchTarget::Composite(ct) => {
+                for targets in &ct.targets {
+                    out.extend(compared_leaves(source, targets));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
