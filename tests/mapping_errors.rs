@@ -140,7 +140,7 @@ fn the_rendered_message_names_file_line_entry_and_fix() {
         err.to_string(),
         "mapping file t.toml has 1 problem:\n  t.toml:line 6: resource \"Patient\" (Patient), \
          element \"gender\": unknown key 'colum'. Did you mean 'column'?\n    \
-         fix: an element takes: column, expr, constant, type, map, format, reference, required"
+         fix: an element takes: column, expr, constant, type, none, map, format, reference, required"
     );
 }
 
@@ -578,7 +578,9 @@ fn unknown_key_in_an_element_with_suggestion() {
         &e,
         6,
         "unknown key 'colum'. Did you mean 'column'?",
-        Some("an element takes: column, expr, constant, type, map, format, reference, required"),
+        Some(
+            "an element takes: column, expr, constant, type, none, map, format, reference, required",
+        ),
     );
 }
 

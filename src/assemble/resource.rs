@@ -28,7 +28,12 @@ pub fn row_id(source: &Source, layout: &SourceLayout, row: &Row) -> Option<Strin
 
 /// The row's last-modified time as a FHIR instant.
 pub fn last_updated(source: &Source, layout: &SourceLayout, row: &Row, tz: Tz) -> Option<String> {
-    let v = match row.get(layout.last_updated?)? {
+    let pos = layout.last_updated?;
+    let v = row.get(pos)?;
+    if layout.columns[pos].is_none_value(v) {
+        return None;
+    }
+    let v = match v {
         // A date-only column: the start of that day in the mapping's time zone.
         Value::Date(d) => Value::Timestamp(d.and_time(chrono::NaiveTime::MIN)),
         other => other.clone(),
@@ -46,7 +51,12 @@ pub fn last_updated(source: &Source, layout: &SourceLayout, row: &Row, tz: Tz) -
 /// The row's version as a FHIR id (`meta.versionId`, the ETag). A value that is not a valid
 /// id (e.g. a timestamp used as version) is replaced by a stable hash of it.
 pub fn version(layout: &SourceLayout, row: &Row) -> Option<String> {
-    let text = id_text(row.get(layout.version?)?)?;
+    let pos = layout.version?;
+    let v = row.get(pos)?;
+    if layout.columns[pos].is_none_value(v) {
+        return None;
+    }
+    let text = id_text(v)?;
     if is_valid_id(&text) {
         return Some(text);
     }
@@ -147,8 +157,14 @@ fn element_value(
 ) -> (Option<Json>, Origin) {
     match value {
         ElementValue::Constant(c) => (Some(c.clone()), Origin::Constant),
-        ElementValue::Sql { convert: conv, .. } => {
-            let v = pos.and_then(|p| row.get(p)).unwrap_or(&Value::Null);
+        ElementValue::Sql {
+            convert: conv,
+            value: sql,
+        } => {
+            let mut v = pos.and_then(|p| row.get(p)).unwrap_or(&Value::Null);
+            if sql.is_none_value(v) {
+                v = &Value::Null;
+            }
             let origin = if required {
                 Origin::RequiredRow
             } else {
@@ -179,6 +195,7 @@ mod tests {
                 name: "V".into(),
                 info: Default::default(),
                 declared: None,
+                none: Vec::new(),
             })],
             id: 0,
             last_updated: None,

@@ -37,6 +37,7 @@ pub fn compile(
         dialect,
         errors: Vec::new(),
         maps: IndexMap::new(),
+        none_dates: Vec::new(),
     };
     let mapping = cx.compile_file(&file);
     if cx.errors.is_empty() {
@@ -59,6 +60,8 @@ struct Compiler<'a> {
     dialect: Dialect,
     errors: Vec<MappingError>,
     maps: IndexMap<String, Arc<ValueMap>>,
+    /// `[settings] none_dates`.
+    none_dates: Vec<String>,
 }
 
 /// The scope element values are read in: the relation alias and joinable aliases.
@@ -73,6 +76,7 @@ const ELEMENT_KEYS: &[&str] = &[
     "expr",
     "constant",
     "type",
+    "none",
     "map",
     "format",
     "reference",
@@ -102,6 +106,9 @@ impl<'a> Compiler<'a> {
                 Tz::UTC
             }),
         };
+        if let Some(none) = &file.settings.none_dates {
+            self.none_dates = none.get_ref().clone();
+        }
         for (name, section) in &file.maps {
             let map = self.compile_map(name, section);
             self.maps.insert(name.clone(), Arc::new(map));
@@ -128,6 +135,15 @@ impl<'a> Compiler<'a> {
             timezone,
             sources,
             types,
+        }
+    }
+
+    /// Adds `[settings] none_dates` to the "no value" sentinels of a date value.
+    fn add_none_dates(&self, v: &mut SqlValue) {
+        for d in &self.none_dates {
+            if !v.none().contains(d) {
+                v.none_mut().push(d.clone());
+            }
         }
     }
 
@@ -401,7 +417,11 @@ impl<'a> Compiler<'a> {
         let last_updated = r
             .last_updated
             .as_ref()
-            .and_then(|v| self.sql_value(v, &scope, "last_updated"));
+            .and_then(|v| self.sql_value(v, &scope, "last_updated"))
+            .map(|mut v| {
+                self.add_none_dates(&mut v);
+                v
+            });
         let version = r
             .version
             .as_ref()
@@ -555,6 +575,7 @@ impl<'a> Compiler<'a> {
             name: name.to_string(),
             info: ColumnInfo::default(),
             declared: None,
+            none: Vec::new(),
         })
     }
 
@@ -572,7 +593,7 @@ impl<'a> Compiler<'a> {
                 .map(SqlValue::Column),
             toml::Value::Table(t) => {
                 // `id` checks its own keys (it also takes `prefix`).
-                let allowed: &[&str] = &["column", "expr", "type"];
+                let allowed: &[&str] = &["column", "expr", "type", "none"];
                 if what != "id"
                     && let Some(k) = t.keys().find(|k| !allowed.contains(&k.as_str()))
                 {
@@ -630,11 +651,46 @@ impl<'a> Compiler<'a> {
                 }
             },
         };
-        match (t.get("column"), t.get("expr")) {
+        let none = match t.get("none") {
+            None => Vec::new(),
+            Some(toml::Value::Array(items)) => {
+                let mut out = Vec::new();
+                for item in items {
+                    match item {
+                        toml::Value::String(s) => out.push(s.clone()),
+                        toml::Value::Integer(i) => out.push(i.to_string()),
+                        other => {
+                            self.error(
+                                MappingError::new(
+                                    line,
+                                    format!("{}, {what}", scope.entry),
+                                    format!("`none` holds a {}: only text and whole numbers can be stored values", other.type_str()),
+                                )
+                                .hint("write the stored values, e.g. none = [0, \"\", \"0000-00-00\"]"),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                out
+            }
+            Some(_) => {
+                self.error(
+                    MappingError::new(
+                        line,
+                        format!("{}, {what}", scope.entry),
+                        "`none` must be a list of the stored values that mean no value",
+                    )
+                    .hint("write e.g. none = [0, \"\"]"),
+                );
+                return None;
+            }
+        };
+        let mut value = match (t.get("column"), t.get("expr")) {
             (Some(toml::Value::String(c)), None) => {
                 let mut column = self.column_ref(line, what, c, scope)?;
                 column.declared = declared;
-                Some(SqlValue::Column(column))
+                SqlValue::Column(column)
             }
             (None, Some(e)) => {
                 let text: SqlText = match e.clone().try_into() {
@@ -652,8 +708,7 @@ impl<'a> Compiler<'a> {
                     }
                 };
                 let entry = format!("{}, {what}", scope.entry);
-                self.sql_text(line, &entry, &text)
-                    .map(|sql| SqlValue::Expr(Expr::new(sql, declared)))
+                SqlValue::Expr(Expr::new(self.sql_text(line, &entry, &text)?, declared))
             }
             _ => {
                 self.error(
@@ -664,9 +719,11 @@ impl<'a> Compiler<'a> {
                     )
                     .hint("write { column = \"COLUMN\" } or { expr = \"SQL\" }"),
                 );
-                None
+                return None;
             }
-        }
+        };
+        *value.none_mut() = none;
+        Some(value)
     }
 
     fn id_mapping(&mut self, v: &Spanned<toml::Value>, scope: &Scope) -> Option<IdMapping> {
@@ -765,6 +822,7 @@ impl<'a> Compiler<'a> {
                 name: String::new(),
                 info: ColumnInfo::default(),
                 declared: None,
+                none: Vec::new(),
             }),
         };
         let filter = cs
@@ -945,7 +1003,7 @@ impl<'a> Compiler<'a> {
         };
 
         if let Some(constant) = spec.get("constant") {
-            for k in ["map", "format", "reference", "required", "type"] {
+            for k in ["map", "format", "reference", "required", "type", "none"] {
                 if spec.contains_key(k) {
                     self.error(MappingError::new(
                         line,
@@ -1010,7 +1068,11 @@ impl<'a> Compiler<'a> {
                 return None;
             }
         }
-        let sql = self.sql_value_of_table(line, &spec, scope, &format!("element \"{written}\""))?;
+        let mut sql =
+            self.sql_value_of_table(line, &spec, scope, &format!("element \"{written}\""))?;
+        if matches!(fhir_type.as_str(), "date" | "dateTime" | "instant") {
+            self.add_none_dates(&mut sql);
+        }
         let format = spec
             .get("format")
             .and_then(|f| f.as_str())

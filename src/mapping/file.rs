@@ -29,6 +29,9 @@ pub struct MappingFile {
 pub struct SettingsSection {
     /// IANA time zone of timestamps stored without a zone (default `UTC`).
     pub timezone: Option<Spanned<String>>,
+    /// Stored values that mean "no value" for every date, dateTime and instant element and
+    /// every `last_updated` (e.g. `["0000-00-00", "0000-00-00 00:00:00"]`).
+    pub none_dates: Option<Spanned<Vec<String>>>,
 }
 
 /// `[maps.NAME]`: legacy code → FHIR value.

@@ -91,6 +91,8 @@ pub struct ColumnRef {
     pub info: ColumnInfo,
     /// The type the mapping declares for it (`type = "..."`), checked against the database's.
     pub declared: Option<SqlType>,
+    /// Stored values that mean "no value" (`none = [0, ""]`), as text.
+    pub none: Vec<String>,
 }
 
 /// An SQL expression from the mapping, and what it yields.
@@ -103,6 +105,8 @@ pub struct Expr {
     /// What it yields: the declared type, refined (or supplied) at start-up by what the
     /// database reports of the probe query's column.
     pub info: ColumnInfo,
+    /// Values it yields that mean "no value" (`none = [0, ""]`), as text.
+    pub none: Vec<String>,
 }
 
 impl Expr {
@@ -112,6 +116,7 @@ impl Expr {
             sql,
             declared,
             info: ColumnInfo::of(declared.unwrap_or_default()),
+            none: Vec::new(),
         }
     }
 }
@@ -145,6 +150,31 @@ impl SqlValue {
             SqlValue::Column(c) => c.declared,
             SqlValue::Expr(e) => e.declared,
         }
+    }
+
+    /// Stored values that mean "no value" (`none`), as text.
+    pub fn none(&self) -> &[String] {
+        match self {
+            SqlValue::Column(c) => &c.none,
+            SqlValue::Expr(e) => &e.none,
+        }
+    }
+
+    /// The list of stored values that mean "no value", to add to.
+    pub fn none_mut(&mut self) -> &mut Vec<String> {
+        match self {
+            SqlValue::Column(c) => &mut c.none,
+            SqlValue::Expr(e) => &mut e.none,
+        }
+    }
+
+    /// Whether `v`, read from this column or expression, is one of its "no value" sentinels
+    /// (compared as text, blanks trimmed: the integer 0 is the sentinel `0`).
+    pub fn is_none_value(&self, v: &Value) -> bool {
+        let none = self.none();
+        !none.is_empty()
+            && v.key_text()
+                .is_some_and(|t| none.iter().any(|s| s.trim() == t.trim()))
     }
 }
 

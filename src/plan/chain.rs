@@ -65,12 +65,14 @@ fn write_forward(
             let (op, el) = cx.leaf(link.leaf);
             let (outer, inner_cast) = match key_kinds(leaf_integer(el), &target.id.value) {
                 Some((true, false)) => (cx.dialect().text_cast(&op.sql), false),
-                Some((false, true)) => (op.sql, true),
-                _ => (op.sql, false),
+                Some((false, true)) => (op.sql.clone(), true),
+                _ => (op.sql.clone(), false),
             };
             w.push(&outer).push(" IN (");
             write_keys_matching(w, &cx.with_source(target), inner, inner_cast)?;
             w.push(")");
+            // A "no value" reference refers to nothing, even to a row with that key.
+            op.write_not_none(w);
             Ok(())
         })?;
     }
@@ -112,8 +114,9 @@ fn write_reverse(
             Location::Row => {
                 w.push("SELECT ").push(&projected);
                 write_from(w, &rcx)?;
-                w.push(" AND ").push(&reference.sql);
-                w.push(" IS NOT NULL AND ");
+                w.push(" AND ").push(&reference.sql).push(" IS NOT NULL");
+                reference.write_not_none(w);
+                w.push(" AND ");
                 write_criterion(w, &rcx, inner)?;
             }
             Location::Child(c) => {
@@ -123,6 +126,7 @@ fn write_reverse(
                 w.push("SELECT ").push(&projected).push(" FROM ");
                 write_relation(w, &child.relation, &child.alias);
                 w.push(" WHERE ").push(&reference.sql).push(" IS NOT NULL");
+                reference.write_not_none(w);
                 if let Some(f) = &child.filter {
                     w.push(" AND (").push(f).push(")");
                 }

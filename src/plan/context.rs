@@ -48,13 +48,13 @@ impl<'a> Context<'a> {
             Location::Row => self.source.alias.as_str(),
             Location::Child(c) => self.source.children[c].alias.as_str(),
         };
-        let sql = match el.sql_value() {
-            Some(value) => value_sql(self.dialect(), alias, value),
-            None => "NULL".to_string(),
-        };
-        let op = Operand {
-            sql,
-            column: el.column_info(),
+        let op = match el.sql_value() {
+            Some(value) => Operand {
+                sql: value_sql(self.dialect(), alias, value),
+                column: value.column_info(),
+                none: value.none(),
+            },
+            None => Operand::new("NULL".to_string(), None),
         };
         (op, el)
     }
@@ -64,6 +64,7 @@ impl<'a> Context<'a> {
         Operand {
             sql: value_sql(self.dialect(), &self.source.alias, v),
             column: v.column_info(),
+            none: v.none(),
         }
     }
 }

@@ -277,6 +277,7 @@ fn write_target_match(
             at(w, cx, within, l.location, |w| {
                 let (op, _) = cx.leaf(*l);
                 write_string_match(w, &op.sql, op.column, &s.text, s.how, &cx.caps.accents);
+                op.write_not_none(w);
                 Ok(())
             })?;
         }
@@ -296,7 +297,9 @@ fn write_target_match(
         }
         (SearchTarget::Number(l), SearchValue::Number(n)) => {
             at(w, cx, within, l.location, |w| {
-                number::write_number_predicate(w, &NumberTarget::of(&cx.leaf(*l).0), n);
+                let op = cx.leaf(*l).0;
+                number::write_number_predicate(w, &NumberTarget::of(&op), n);
+                op.write_not_none(w);
                 Ok(())
             })?;
         }
@@ -310,21 +313,31 @@ fn write_target_match(
             SearchValue::Quantity(q),
         ) => {
             at(w, cx, within, l.location, |w| {
+                let op = cx.leaf(*l).0;
                 let target = QuantityTarget {
-                    value: NumberTarget::of(&cx.leaf(*l).0),
+                    value: NumberTarget::of(&op),
                     system: number::Part::of(dialect, &part(cx, system)),
                     code: number::Part::of(dialect, &part(cx, unit_code)),
                     unit: number::Part::of(dialect, &part(cx, unit)),
                 };
                 number::write_quantity_predicate(w, &target, q);
+                op.write_not_none(w);
                 Ok(())
             })?;
         }
         (SearchTarget::Date { start, end }, SearchValue::Date(d)) => {
             at(w, cx, within, start.location, |w| {
                 let (start_op, el) = cx.leaf(*start);
-                let end_op = end.map(|e| cx.leaf(e).0);
-                let target = DateTarget::of(&start_op, end_op.as_ref(), el.text_format());
+                let Some(end_op) = end.map(|e| cx.leaf(e).0) else {
+                    let target = DateTarget::of(&start_op, None, el.text_format());
+                    date::write_predicate(w, &target, d, cx.mapping.timezone).map_err(invalid)?;
+                    start_op.write_not_none(w);
+                    return Ok(());
+                };
+                // A period's "no value" start or end is an open side, as a NULL one is.
+                let (start_op, end_op) =
+                    (start_op.none_as_null(dialect), end_op.none_as_null(dialect));
+                let target = DateTarget::of(&start_op, Some(&end_op), el.text_format());
                 date::write_predicate(w, &target, d, cx.mapping.timezone).map_err(invalid)
             })?;
         }
@@ -333,15 +346,21 @@ fn write_target_match(
                 write_bool(w, false);
                 return Ok(());
             };
-            let target = DateTarget::of(&cx.row_value(value), None, None);
+            let op = cx.row_value(value);
+            let target = DateTarget::of(&op, None, None);
             w.push("(");
             date::write_predicate(w, &target, d, cx.mapping.timezone).map_err(invalid)?;
+            op.write_not_none(w);
             w.push(")");
         }
         (SearchTarget::Uri(p), SearchValue::Uri(m)) => {
             let location = part_location(p).unwrap_or(Location::Row);
             at(w, cx, within, location, |w| {
-                uri::write_predicate(w, &part(cx, p), m);
+                let part = part(cx, p);
+                uri::write_predicate(w, &part, m);
+                if let (Part::Sql(op), uri::UriMatch::Below(_)) = (&part, m) {
+                    op.write_not_none(w);
+                }
                 Ok(())
             })?;
         }

@@ -66,7 +66,9 @@ pub fn write_present(
         match leaf {
             None => write_bool(w, true),
             Some(l) => at(w, cx, within, l.location, |w| {
-                write_not_blank(w, &cx.leaf(l).0);
+                let op = cx.leaf(l).0;
+                write_not_blank(w, &op);
+                op.write_not_none(w);
                 Ok(())
             })?,
         }

@@ -40,12 +40,19 @@ impl SortExpr {
     /// parameters, not SQL text.
     pub fn write(&self, w: &mut SqlWriter, alias: &str) {
         match self {
+            SortExpr::Value(v) if !v.none().is_empty() => {
+                // "No value" sentinels sort as no value (NULL).
+                let sql = crate::mapping::sql::value_sql(w.dialect(), alias, v);
+                let op = Operand {
+                    none: v.none(),
+                    ..Operand::new(sql, v.column_info())
+                };
+                w.push(&op.none_as_null(w.dialect()).sql);
+            }
             SortExpr::Value(v) => write_value(w, alias, v),
             SortExpr::Mapped(m) => {
-                let op = Operand {
-                    sql: crate::mapping::sql::value_sql(w.dialect(), alias, &m.value),
-                    column: m.info.as_ref(),
-                };
+                let sql = crate::mapping::sql::value_sql(w.dialect(), alias, &m.value);
+                let op = Operand::new(sql, m.info.as_ref());
                 w.push("(CASE");
                 if m.default.is_some() {
                     w.push(" WHEN ").push(&op.sql).push(" IS NULL THEN NULL");
@@ -232,6 +239,7 @@ mod tests {
                 pad_to: None,
             },
             declared: None,
+            none: Vec::new(),
         })
     }
 

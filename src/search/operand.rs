@@ -14,8 +14,66 @@ use crate::sql::{Dialect, SqlType, SqlWriter};
 pub struct Operand<'a> {
     /// Trusted SQL text rendered from the mapping (`P."LAST_NM"`, `(CASE ... END)`).
     pub sql: String,
-    /// What the database says of the column (`None` for an expression).
+    /// What is known of the column or expression.
     pub column: Option<&'a ColumnInfo>,
+    /// Stored values that mean "no value" (`none`): never equal to a search value.
+    pub none: &'a [String],
+}
+
+impl<'a> Operand<'a> {
+    /// A column or expression `sql` with what is known of it.
+    pub fn new(sql: String, column: Option<&'a ColumnInfo>) -> Operand<'a> {
+        Operand {
+            sql,
+            column,
+            none: &[],
+        }
+    }
+
+    /// The "no value" sentinels the column can hold, as SQL literals (values of the mapping
+    /// file, never of a request).
+    pub fn none_literals(&self, dialect: Dialect) -> Vec<String> {
+        let sql_type = self.column.map(|c| c.sql_type).unwrap_or_default();
+        self.none
+            .iter()
+            .filter_map(|s| dialect.literal(sql_type, s))
+            .collect()
+    }
+
+    /// The operand with its "no value" sentinels read as NULL (`CASE WHEN sql IN (...) THEN
+    /// NULL ELSE sql END`), where a NULL has a meaning of its own (an open side of a period,
+    /// a sort key without value).
+    pub fn none_as_null(self, dialect: Dialect) -> Operand<'a> {
+        let literals = self.none_literals(dialect);
+        if literals.is_empty() {
+            return self;
+        }
+        Operand {
+            sql: format!(
+                "(CASE WHEN {} IN ({}) THEN NULL ELSE {} END)",
+                self.sql,
+                literals.join(", "),
+                self.sql
+            ),
+            none: &[],
+            ..self
+        }
+    }
+
+    /// ` AND <sql> NOT IN (<sentinels>)` when the operand has "no value" sentinels that the
+    /// column can hold: what a range or pattern predicate adds so that they never match.
+    pub fn write_not_none(&self, w: &mut SqlWriter) {
+        let literals = self.none_literals(w.dialect());
+        if !literals.is_empty() {
+            w.push(" AND ").push(&self.sql).push(" NOT IN (");
+            w.push(&literals.join(", ")).push(")");
+        }
+    }
+
+    /// Whether `v` is one of the "no value" sentinels.
+    pub fn is_none_text(&self, v: &str) -> bool {
+        self.none.iter().any(|s| s.trim() == v.trim())
+    }
 }
 
 /// One part (system, code, display, unit) of a coded value, resolved.
@@ -100,8 +158,10 @@ pub fn truth(v: &str) -> Option<bool> {
 /// `sql IN (values...)`, bound as [`equal_binds`] says; `1=0` when no value can be in the
 /// column (letters for an integer column).
 pub fn write_equals(w: &mut SqlWriter, op: &Operand, values: &[String]) {
+    // A value that means "no value" in this column matches nothing.
     let binds: Vec<Param> = values
         .iter()
+        .filter(|v| !op.is_none_text(v))
         .flat_map(|v| equal_binds(w.dialect(), op.column, v))
         .collect();
     w.in_list(&op.sql, op.column, binds);
@@ -220,10 +280,7 @@ mod tests {
     fn blank_text_counts_as_absent() {
         let sql = |column: Option<&ColumnInfo>| {
             let mut w = SqlWriter::new(Dialect::Postgres);
-            let op = Operand {
-                sql: "P.C".into(),
-                column,
-            };
+            let op = Operand::new("P.C".into(), column);
             write_not_blank(&mut w, &op);
             w.finish().sql
         };
@@ -236,10 +293,7 @@ mod tests {
         let date = info("DATE", false, None);
         assert_eq!(sql(Some(&date)), "P.C IS NOT NULL");
         let mut w = SqlWriter::new(Dialect::Sqlite);
-        let expr = Operand {
-            sql: "(expr)".into(),
-            column: None,
-        };
+        let expr = Operand::new("(expr)".into(), None);
         write_not_blank(&mut w, &expr);
         assert_eq!(w.finish().sql, "(expr) IS NOT NULL");
     }
@@ -249,10 +303,7 @@ mod tests {
         let char6 = info("CHAR", false, Some(6));
         let sql = |d, column| {
             let mut w = SqlWriter::new(d);
-            let op = Operand {
-                sql: "T.\"CD\"".into(),
-                column,
-            };
+            let op = Operand::new("T.\"CD\"".into(), column);
             write_equals(&mut w, &op, &["K".into(), "HGBA1C".into()]);
             let s = w.finish();
             (s.sql, s.params)

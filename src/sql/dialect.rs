@@ -6,6 +6,8 @@ use std::fmt;
 use rust_decimal::Decimal;
 use sea_query::Value as Param;
 
+use super::SqlType;
+
 /// A database family. Chosen once at start-up from the database URL's scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dialect {
@@ -185,6 +187,47 @@ impl Dialect {
     /// (`'YYYY-MM-DD'`, `'YYYY-MM-DD HH:MM:SS'`), as SQLite keeps them.
     pub fn dates_are_text(self) -> bool {
         self == Dialect::Sqlite
+    }
+
+    /// Whether `DATE` and `DATETIME` columns can hold values that are no calendar date, such
+    /// as the zero date `0000-00-00` (MySQL/MariaDB, under the usual SQL modes).
+    pub fn keeps_invalid_dates(self) -> bool {
+        self == Dialect::Mysql
+    }
+
+    /// A text literal: quoted, quotes doubled, and on MySQL/MariaDB (where a backslash escapes
+    /// in literals) backslashes doubled. For values of the mapping file only (trusted text);
+    /// request values are always bound.
+    pub fn string_literal(self, text: &str) -> String {
+        let mut out = text.replace('\'', "''");
+        if self == Dialect::Mysql {
+            out = out.replace('\\', "\\\\");
+        }
+        format!("'{out}'")
+    }
+
+    /// A value of the mapping file (a `none` sentinel) as an SQL literal a column of
+    /// `sql_type` is compared with; `None` when no such column can hold it (letters for an
+    /// integer column, the zero date on PostgreSQL).
+    pub fn literal(self, sql_type: SqlType, text: &str) -> Option<String> {
+        let t = text.trim();
+        match sql_type {
+            SqlType::Integer => t.parse::<i64>().ok().map(|i| i.to_string()),
+            SqlType::Decimal | SqlType::Float => t
+                .parse::<rust_decimal::Decimal>()
+                .ok()
+                .map(|d| d.to_string()),
+            SqlType::Boolean => None,
+            SqlType::Date | SqlType::DateTime | SqlType::Instant | SqlType::Time
+                if !self.dates_are_text() && !self.keeps_invalid_dates() =>
+            {
+                let valid = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok()
+                    || chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").is_ok()
+                    || chrono::NaiveTime::parse_from_str(t, "%H:%M:%S").is_ok();
+                valid.then(|| self.string_literal(t))
+            }
+            _ => Some(self.string_literal(text)),
+        }
     }
 
     /// The functions that may remove accents, in order of preference (PostgreSQL's
