@@ -177,7 +177,13 @@ pub async fn spawn_with(backend: &Backend, settings: Settings) -> TestApp {
     TestApp {
         dialect: backend.dialect,
         base,
-        client: reqwest::Client::new(),
+        // Idle connections are dropped before the server's keep-alive (actix-web: 5 s) closes
+        // them, so a request never goes out on a connection the server is closing (hyper's
+        // IncompleteMessage under load).
+        client: reqwest::Client::builder()
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
+            .build()
+            .expect("HTTP client"),
         db,
     }
 }
