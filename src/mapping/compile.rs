@@ -24,6 +24,22 @@ pub fn compile(
     defs: &Definitions,
     dialect: Dialect,
 ) -> Result<Mapping, Vec<MappingError>> {
+    let (mapping, errors) = compile_partial(text, defs, dialect)?;
+    if errors.is_empty() {
+        Ok(mapping)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Compiles what can be compiled of a mapping file: the mapping without the parts that have
+/// problems, and every problem (so that later checks can still run on the rest). `Err` when the
+/// file is not even valid TOML of the expected shape.
+pub fn compile_partial(
+    text: &str,
+    defs: &Definitions,
+    dialect: Dialect,
+) -> Result<(Mapping, Vec<MappingError>), Vec<MappingError>> {
     let file: MappingFile = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
         vec![
@@ -40,11 +56,7 @@ pub fn compile(
         none_dates: Vec::new(),
     };
     let mapping = cx.compile_file(&file);
-    if cx.errors.is_empty() {
-        Ok(mapping)
-    } else {
-        Err(cx.errors)
-    }
+    Ok((mapping, cx.errors))
 }
 
 /// What a source looks like from other sources (for references).

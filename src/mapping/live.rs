@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use super::layout::{ChildLayout, SourceLayout};
-use super::schema_check::{SchemaInfo, apply_schema, relation_key, relations};
+use super::schema_check::{SchemaInfo, apply_schema_each, relation_key, relations};
 use super::sql::{child_rows, write_select};
 use super::typing;
 use super::{Mapping, MappingError, MappingLoadError, Relation, Source};
@@ -82,16 +82,28 @@ fn rename_tables(mapping: &mut Mapping, renamed: &HashMap<String, String>) {
 }
 
 /// Checks every table, column and SQL fragment of the mapping against the database, and
-/// replaces column names by their real spelling.
+/// replaces column names by their real spelling and types every value; every problem found.
 pub async fn check_against_database(
     path: &str,
     mapping: &mut Mapping,
     db: &Database,
 ) -> Result<(), MappingLoadError> {
-    let invalid = |errors: Vec<MappingError>| MappingLoadError::Invalid {
-        path: path.to_string(),
-        errors,
-    };
+    let errors = check(mapping, db).await;
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(MappingLoadError::Invalid {
+            path: path.to_string(),
+            errors,
+        })
+    }
+}
+
+/// What [`check_against_database`] does, returning every problem: the schema (tables and
+/// columns), the types of expressions (from the probe queries), and the probe queries
+/// themselves. A source whose tables or columns are wrong is not probed (its SQL would fail
+/// for the same reason).
+pub async fn check(mapping: &mut Mapping, db: &Database) -> Vec<MappingError> {
     let mut schema = SchemaInfo::new();
     let mut renamed = HashMap::new();
     for r in relations(mapping) {
@@ -111,9 +123,11 @@ pub async fn check_against_database(
         }
     }
     rename_tables(mapping, &renamed);
-    apply_schema(mapping, &schema).map_err(invalid)?;
-    let mut errors = Vec::new();
-    for source in &mut mapping.sources {
+    let (mut errors, failed) = apply_schema_each(mapping, &schema);
+    for (i, source) in mapping.sources.iter_mut().enumerate() {
+        if failed.contains(&i) {
+            continue;
+        }
         // What each selected expression yields, as the database describes the probe query.
         let probes = probes(source, db.dialect());
         let mut described = Vec::new();
@@ -124,7 +138,10 @@ pub async fn check_against_database(
     }
     typing::type_references(mapping);
     typing::check_types_needed(mapping, &mut errors);
-    for source in &mapping.sources {
+    for (i, source) in mapping.sources.iter().enumerate() {
+        if failed.contains(&i) {
+            continue;
+        }
         for (entry, stmt) in probes(source, db.dialect()) {
             if let Err(e) = db.fetch(&stmt).await {
                 errors.push(
@@ -134,9 +151,5 @@ pub async fn check_against_database(
             }
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(invalid(errors))
-    }
+    errors
 }

@@ -37,11 +37,31 @@ pub fn parse(path: &str, text: &str, dialect: Dialect) -> Result<Mapping, Mappin
 
 /// Reads and compiles the mapping file at `path` for `dialect`.
 pub fn load(path: &str, dialect: Dialect) -> Result<Mapping, MappingLoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| MappingLoadError::Io {
+    let text = read(path)?;
+    parse(path, &text, dialect)
+}
+
+/// Reads and compiles what can be compiled of the mapping file at `path` for `dialect`: the
+/// mapping without its parts that have problems, and the problems (see
+/// [`compile::compile_partial`]).
+pub fn load_partial(
+    path: &str,
+    dialect: Dialect,
+) -> Result<(Mapping, Vec<MappingError>), MappingLoadError> {
+    let text = read(path)?;
+    compile::compile_partial(&text, Definitions::r4(), dialect).map_err(|errors| {
+        MappingLoadError::Invalid {
+            path: path.to_string(),
+            errors,
+        }
+    })
+}
+
+fn read(path: &str) -> Result<String, MappingLoadError> {
+    std::fs::read_to_string(path).map_err(|source| MappingLoadError::Io {
         path: path.to_string(),
         source,
-    })?;
-    parse(path, &text, dialect)
+    })
 }
 
 /// The repository's sample `mapping.toml`, compiled for SQLite without a database (for unit

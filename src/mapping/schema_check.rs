@@ -41,101 +41,113 @@ pub fn relations(mapping: &Mapping) -> Vec<Relation> {
 
 /// Resolves every column of `mapping` against `schema`, or lists every problem.
 pub fn apply_schema(mapping: &mut Mapping, schema: &SchemaInfo) -> Result<(), Vec<MappingError>> {
-    let mut errors = Vec::new();
-    for source in &mut mapping.sources {
-        let entry = format!("resource \"{}\" ({})", source.name, source.resource_type);
-        let mut tables: HashMap<Option<String>, (String, &[DbColumn])> = HashMap::new();
-        let own = lookup(schema, &source.relation, source.line, &entry, &mut errors);
-        let Some(own) = own else { continue };
-        tables.insert(None, (describe(&source.relation), own));
-        let mut joins_ok = true;
-        for j in &source.joins {
-            let rel = Relation::Table(j.table.clone());
-            match lookup(schema, &rel, source.line, &entry, &mut errors) {
-                Some(cols) => {
-                    tables.insert(Some(j.alias.clone()), (describe(&rel), cols));
-                }
-                None => joins_ok = false,
-            }
-        }
-        if !joins_ok {
-            continue;
-        }
-        let line = source.line;
-        let fix = |v: &mut SqlValue, what: &str, line: usize, errors: &mut Vec<MappingError>| {
-            if let SqlValue::Column(c) = v {
-                resolve(c, &tables, &format!("{entry}, {what}"), line, errors);
-            }
-        };
-        fix(&mut source.id.value, "id", line, &mut errors);
-        if let Some(v) = &mut source.last_updated {
-            fix(v, "last_updated", line, &mut errors);
-        }
-        if let Some(v) = &mut source.version {
-            fix(v, "version", line, &mut errors);
-        }
-        for el in &mut source.elements {
-            if let ElementValue::Sql { value, convert } = &mut el.value {
-                fix(
-                    value,
-                    &format!("element \"{}\"", el.written),
-                    el.line,
-                    &mut errors,
-                );
-                set_scale(value, convert, &tables);
-            }
-        }
-        for child in &mut source.children {
-            fix(
-                &mut child.parent_key,
-                &format!("child \"{}\", parent_key", child.written),
-                child.line,
-                &mut errors,
-            );
-            let centry = format!("{entry}, child \"{}\"", child.written);
-            let Some(ccols) = lookup(schema, &child.relation, child.line, &centry, &mut errors)
-            else {
-                continue;
-            };
-            let child_tables: HashMap<Option<String>, (String, &[DbColumn])> =
-                HashMap::from([(None, (describe(&child.relation), ccols))]);
-            resolve(
-                &mut child.key,
-                &child_tables,
-                &format!("{centry}, key"),
-                child.line,
-                &mut errors,
-            );
-            let values = child
-                .elements
-                .iter_mut()
-                .map(|e| (format!("element \"{}\"", e.written), e.line, &mut e.value))
-                .chain(
-                    child
-                        .value
-                        .iter_mut()
-                        .map(|v| ("value".to_string(), child.line, &mut v.value)),
-                );
-            for (what, line, value) in values {
-                if let ElementValue::Sql { value, convert } = value {
-                    if let SqlValue::Column(c) = value {
-                        resolve(
-                            c,
-                            &child_tables,
-                            &format!("{centry}, {what}"),
-                            line,
-                            &mut errors,
-                        );
-                    }
-                    set_scale(value, convert, &child_tables);
-                }
-            }
-        }
-    }
+    let (errors, _) = apply_schema_each(mapping, schema);
     if errors.is_empty() {
         Ok(())
     } else {
         Err(errors)
+    }
+}
+
+/// Resolves every column of `mapping` against `schema`: every problem, and the indexes of the
+/// sources that have one (their SQL cannot be checked further).
+pub fn apply_schema_each(
+    mapping: &mut Mapping,
+    schema: &SchemaInfo,
+) -> (Vec<MappingError>, Vec<usize>) {
+    let mut errors = Vec::new();
+    let mut failed = Vec::new();
+    for (index, source) in mapping.sources.iter_mut().enumerate() {
+        let before = errors.len();
+        resolve_source(source, schema, &mut errors);
+        if errors.len() > before {
+            failed.push(index);
+        }
+    }
+    (errors, failed)
+}
+
+fn resolve_source(source: &mut super::Source, schema: &SchemaInfo, errors: &mut Vec<MappingError>) {
+    let entry = format!("resource \"{}\" ({})", source.name, source.resource_type);
+    let mut tables: HashMap<Option<String>, (String, &[DbColumn])> = HashMap::new();
+    let own = lookup(schema, &source.relation, source.line, &entry, errors);
+    let Some(own) = own else { return };
+    tables.insert(None, (describe(&source.relation), own));
+    let mut joins_ok = true;
+    for j in &source.joins {
+        let rel = Relation::Table(j.table.clone());
+        match lookup(schema, &rel, source.line, &entry, errors) {
+            Some(cols) => {
+                tables.insert(Some(j.alias.clone()), (describe(&rel), cols));
+            }
+            None => joins_ok = false,
+        }
+    }
+    if !joins_ok {
+        return;
+    }
+    let line = source.line;
+    let fix = |v: &mut SqlValue, what: &str, line: usize, errors: &mut Vec<MappingError>| {
+        if let SqlValue::Column(c) = v {
+            resolve(c, &tables, &format!("{entry}, {what}"), line, errors);
+        }
+    };
+    fix(&mut source.id.value, "id", line, errors);
+    if let Some(v) = &mut source.last_updated {
+        fix(v, "last_updated", line, errors);
+    }
+    if let Some(v) = &mut source.version {
+        fix(v, "version", line, errors);
+    }
+    for el in &mut source.elements {
+        if let ElementValue::Sql { value, convert } = &mut el.value {
+            fix(
+                value,
+                &format!("element \"{}\"", el.written),
+                el.line,
+                errors,
+            );
+            set_scale(value, convert, &tables);
+        }
+    }
+    for child in &mut source.children {
+        fix(
+            &mut child.parent_key,
+            &format!("child \"{}\", parent_key", child.written),
+            child.line,
+            errors,
+        );
+        let centry = format!("{entry}, child \"{}\"", child.written);
+        let Some(ccols) = lookup(schema, &child.relation, child.line, &centry, errors) else {
+            continue;
+        };
+        let child_tables: HashMap<Option<String>, (String, &[DbColumn])> =
+            HashMap::from([(None, (describe(&child.relation), ccols))]);
+        resolve(
+            &mut child.key,
+            &child_tables,
+            &format!("{centry}, key"),
+            child.line,
+            errors,
+        );
+        let values = child
+            .elements
+            .iter_mut()
+            .map(|e| (format!("element \"{}\"", e.written), e.line, &mut e.value))
+            .chain(
+                child
+                    .value
+                    .iter_mut()
+                    .map(|v| ("value".to_string(), child.line, &mut v.value)),
+            );
+        for (what, line, value) in values {
+            if let ElementValue::Sql { value, convert } = value {
+                if let SqlValue::Column(c) = value {
+                    resolve(c, &child_tables, &format!("{centry}, {what}"), line, errors);
+                }
+                set_scale(value, convert, &child_tables);
+            }
+        }
     }
 }
 
