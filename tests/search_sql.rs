@@ -126,6 +126,7 @@ fn request(m: &Mapping, query: &str) -> SearchRequest {
         max_count: 1000,
         max_chain_depth: 3,
         lenient: false,
+        limits: Default::default(),
     };
     SearchRequest::parse(m, &opts, rt, &params).unwrap()
 }
