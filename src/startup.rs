@@ -99,6 +99,8 @@ impl Application {
                     }))
                     .configure(http::configure)
             })
+            // A client that closes its connection ends its request (and stops its statements).
+            .h1_allow_half_closed(false)
             .listen(listener)?
             .run();
         Ok(Application {
