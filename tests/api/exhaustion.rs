@@ -14,9 +14,8 @@ use crate::servers;
 /// minute); `marker` makes its statements recognizable in the process list.
 fn slow_mapping(marker: u32) -> tempfile::TempPath {
     let slow = format!(
-        r#"name = {{ expr = {{ postgres = "(SELECT CAST(COUNT(*) AS TEXT) FROM generate_series(1, {pg}))", mysql = "CASE WHEN SLEEP({my}) = 0 THEN DEPT_NM END", sqlite = "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {lite}) SELECT CAST(COUNT(*) AS TEXT) FROM c)" }} }}"#,
+        r#"name = {{ expr = {{ postgres = "(SELECT CAST(COUNT(*) AS TEXT) FROM generate_series(1, {pg}))", mysql = "CASE WHEN SLEEP(60.{marker}) = 0 THEN DEPT_NM END", sqlite = "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {lite}) SELECT CAST(COUNT(*) AS TEXT) FROM c)" }} }}"#,
         pg = 2_000_000_000u64 + u64::from(marker),
-        my = format!("60.{marker}"),
         lite = 2_000_000_000u64 + u64::from(marker),
     );
     let original = std::fs::read_to_string(MAPPING).unwrap();

@@ -103,11 +103,7 @@ async fn every_admission_limit_is_an_operation_outcome_naming_it() {
             d.contains("crossed by chains") && d.contains("at most 8"),
             "{d}"
         );
-        let d = get(
-            format!("Patient?_sort={}", vec!["family"; 9].join(",")),
-            400,
-        )
-        .await;
+        let d = get(format!("Patient?_sort={}", ["family"; 9].join(",")), 400).await;
         assert!(d.contains("_sort keys"), "{d}");
         let d = get(
             format!("Patient?_sort=family&{}", repeat("_sort=-birthdate", 8)),
