@@ -327,3 +327,47 @@ async fn cursors_of_another_start_are_refused() {
     let query = next.split_once('?').unwrap().1;
     assert_eq!(two.get(&format!("Patient?{query}")).await.0, 200);
 }
+
+#[tokio::test]
+async fn forged_cursors_with_values_of_the_wrong_type_are_400() {
+    use fhir_facade::request::cursor::{Cursor, CursorCodec};
+    use fhir_facade::sql::Value as V;
+    // Someone who has the secret (or a cursor format bug) must still not reach the database
+    // with values of another type than the key and sort columns.
+    let codec = CursorCodec::new(b"known");
+    let params = vec!["_sort=birthdate".to_string(), "_count=2".to_string()];
+    let token = |after: V, sort: Vec<V>| {
+        codec.encode(
+            &Cursor {
+                source: 0,
+                after: Some(after),
+                sort,
+            },
+            "Patient",
+            &params,
+        )
+    };
+    for b in backends() {
+        let mut s = settings(&b.url, crate::helpers::MAPPING);
+        s.cursor_secret = Some("known".into());
+        let app = spawn_with(b, s).await;
+        let path = |t: String| format!("Patient?_sort=birthdate&_count=2&_cursor={t}");
+        let good = token(V::Int(5), vec![V::Text("19500101".into())]);
+        let (status, body) = app.get(&path(good)).await;
+        assert_eq!(status, 200, "{}: {body}", b.dialect);
+        for bad in [
+            token(V::Text("5".into()), vec![V::Text("19500101".into())]),
+            token(V::Int(5), vec![V::Int(19500101)]),
+            token(V::Int(5), vec![V::Bytes(vec![0, 1])]),
+            token(V::Null, vec![V::Text("19500101".into())]),
+            token(V::Int(5), vec![]),
+        ] {
+            let (status, body) = app.get(&path(bad)).await;
+            if b.dialect == fhir_facade::sql::Dialect::Sqlite && status == 200 {
+                // SQLite compares values of any type (an integer sorts before text).
+                continue;
+            }
+            assert_eq!(status, 400, "{}: {body}", b.dialect);
+        }
+    }
+}
