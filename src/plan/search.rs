@@ -15,7 +15,7 @@ use crate::mapping::{Mapping, Source};
 use crate::request::criterion::Criterion;
 use crate::request::cursor::Cursor;
 use crate::request::search::{SearchRequest, TotalMode};
-use crate::sql::{Caps, SqlWriter, Statement, Value};
+use crate::sql::{Caps, ColumnInfo, SqlWriter, Statement, Value};
 
 /// The planned statements of one page of a search.
 pub struct SearchPlan<'a> {
@@ -119,7 +119,9 @@ fn keyset(c: &Cursor, branches: &[Branch], sort_len: usize) -> Result<Option<Key
         return Err(misfit());
     }
     let b = &branches[c.source];
-    let key_fits = match b.cx.source.id.value.column_info() {
+    // Types are known once the mapping was checked against the database.
+    let known = |info: &&ColumnInfo| !info.type_name.is_empty();
+    let key_fits = match b.cx.source.id.value.column_info().filter(known) {
         Some(info) if info.integer => matches!(key, Value::Int(_)),
         // Other keys are kept as their text (`Value::as_key`).
         Some(_) => matches!(key, Value::Text(_)),
@@ -138,6 +140,7 @@ fn keyset(c: &Cursor, branches: &[Branch], sort_len: usize) -> Result<Option<Key
                 }
                 Some(SortExpr::Value(sql)) => sql
                     .column_info()
+                    .filter(known)
                     .is_none_or(|info| dialect.value_fits(&info.type_name, v)),
             };
             if !fits {
