@@ -20,6 +20,7 @@ mod expect;
 mod helpers;
 mod hostile;
 mod include;
+mod injection;
 mod metadata;
 mod plans;
 mod read;
