@@ -133,7 +133,7 @@ fn check(m: &Mapping, dialect: Dialect, resource_type: &str, params: &[(String, 
         base_url: "http://localhost/fhir",
         max_count: 1000,
         max_chain_depth: 3,
-        lenient: params.len() % 2 == 0,
+        lenient: params.len().is_multiple_of(2),
         limits: Default::default(),
     };
     let Ok(req) = SearchRequest::parse(m, &opts, resource_type, params) else {
