@@ -48,6 +48,7 @@ async fn main() {
             max_connections: 4,
             connect_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
+            budget: Default::default(),
         },
         listen: "127.0.0.1:0".into(),
         base_url: None,
@@ -57,6 +58,8 @@ async fn main() {
         max_chain_depth: fhir_facade::request::search::DEFAULT_MAX_CHAIN_DEPTH,
         max_includes: 1000,
         cursor_secret: None,
+        limits: Default::default(),
+        http: Default::default(),
     };
     let app = Application::build(settings).await.unwrap();
     let base = app.base_url().to_string();

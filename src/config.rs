@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::db::DbSettings;
+use crate::db::{BudgetSettings, DbSettings};
+use crate::request::RequestLimits;
 
 /// The sample database the server creates on first run.
 pub const SAMPLE_DATABASE_URL: &str = "sqlite:data/sample.db";
@@ -25,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve FHIR over the database (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create the sample legacy hospital database (schema and generated data) in an empty
     /// database.
     Seed(SeedArgs),
@@ -76,12 +77,84 @@ pub struct ServeArgs {
     #[arg(long, env = "FHIR_FACADE_MAX_INCLUDES", default_value_t = 1000)]
     pub max_includes: usize,
     /// Secret that signs paging cursors; instances behind one load balancer must share it
-    /// (default: derived from the mapping file, which they share anyway).
+    /// (default: a random secret made at start-up, so cursors do not outlive the process).
     #[arg(long, env = "FHIR_FACADE_CURSOR_SECRET", hide_env_values = true)]
     pub cursor_secret: Option<String>,
     /// Add an `X-Sql-Statements` header with the number of SQL statements a request ran.
     #[arg(long, env = "FHIR_FACADE_EXPOSE_SQL_COUNT", default_value_t = false)]
     pub expose_sql_count: bool,
+    /// What one request may ask and cost (admission limits, database budget, HTTP).
+    #[command(flatten)]
+    pub cost: CostArgs,
+}
+
+/// Bounds on what one request may ask and cost: checked before anything is planned (admission
+/// limits), while it uses the database (budget), and while it is received (HTTP).
+#[derive(Debug, Clone, Args)]
+pub struct CostArgs {
+    /// Most parameters in one request (query string and form body together).
+    #[arg(long, env = "FHIR_FACADE_MAX_PARAMS", default_value_t = RequestLimits::default().max_params)]
+    pub max_params: usize,
+    /// Most values one parameter may list (its comma-separated OR list).
+    #[arg(long, env = "FHIR_FACADE_MAX_VALUES_PER_PARAM", default_value_t = RequestLimits::default().max_values_per_param)]
+    pub max_values_per_param: usize,
+    /// Most values all parameters of a request may list together.
+    #[arg(long, env = "FHIR_FACADE_MAX_TOTAL_VALUES", default_value_t = RequestLimits::default().max_total_values)]
+    pub max_total_values: usize,
+    /// Most resources all chains and `_has` of one request may cross together.
+    #[arg(long, env = "FHIR_FACADE_MAX_HOPS", default_value_t = RequestLimits::default().max_hops)]
+    pub max_hops: usize,
+    /// Most `_sort` keys.
+    #[arg(long, env = "FHIR_FACADE_MAX_SORT_KEYS", default_value_t = RequestLimits::default().max_sort_keys)]
+    pub max_sort_keys: usize,
+    /// Most `_include` and `_revinclude` parameters in one request.
+    #[arg(long, env = "FHIR_FACADE_MAX_INCLUDE_PARAMS", default_value_t = RequestLimits::default().max_includes)]
+    pub max_include_params: usize,
+    /// Longest request URL (path and query string) in bytes (longer: 414).
+    #[arg(long, env = "FHIR_FACADE_MAX_URL_BYTES", default_value_t = RequestLimits::default().max_url_bytes)]
+    pub max_url_bytes: usize,
+    /// Largest request body in bytes (larger: 413).
+    #[arg(long, env = "FHIR_FACADE_MAX_BODY_BYTES", default_value_t = RequestLimits::default().max_body_bytes)]
+    pub max_body_bytes: usize,
+    /// Largest size of all request headers together in bytes (larger: 431).
+    #[arg(long, env = "FHIR_FACADE_MAX_HEADER_BYTES", default_value_t = RequestLimits::default().max_header_bytes)]
+    pub max_header_bytes: usize,
+    /// Seconds all the statements of one request may take together.
+    #[arg(long, env = "FHIR_FACADE_REQUEST_TIMEOUT", default_value_t = 30.0)]
+    pub request_timeout: f64,
+    /// Seconds a request waits for its turn to use the database when `--max-connections`
+    /// requests already do (then: 503 with `Retry-After`).
+    #[arg(long, env = "FHIR_FACADE_QUEUE_TIMEOUT", default_value_t = 2.0)]
+    pub queue_timeout: f64,
+    /// Database connections (of `--max-connections`) kept for reads by id, so that they stay
+    /// fast under a flood of searches.
+    #[arg(long, env = "FHIR_FACADE_RESERVED_FOR_READS", default_value_t = BudgetSettings::default().reserved_for_reads)]
+    pub reserved_for_reads: u32,
+    /// Seconds a client may take to send a request body.
+    #[arg(long, env = "FHIR_FACADE_BODY_TIMEOUT", default_value_t = 10.0)]
+    pub body_timeout: f64,
+    /// The `Cache-Control` header of every response (empty: none). Responses carry patient
+    /// data: the default keeps them out of caches.
+    #[arg(long, env = "FHIR_FACADE_CACHE_CONTROL", default_value = "no-store")]
+    pub cache_control: String,
+}
+
+/// HTTP settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// How long a client may take to send a request body.
+    pub body_timeout: Duration,
+    /// The `Cache-Control` header of every response, if any.
+    pub cache_control: Option<String>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            body_timeout: Duration::from_secs(10),
+            cache_control: Some("no-store".into()),
+        }
+    }
 }
 
 /// Options of `seed`.
@@ -121,6 +194,10 @@ pub struct Settings {
     pub max_includes: usize,
     /// Cursor signing secret.
     pub cursor_secret: Option<String>,
+    /// Admission limits.
+    pub limits: RequestLimits,
+    /// HTTP settings.
+    pub http: HttpSettings,
 }
 
 fn seconds(name: &str, s: f64) -> Result<Duration, String> {
@@ -133,6 +210,7 @@ fn seconds(name: &str, s: f64) -> Result<Duration, String> {
 impl Settings {
     /// Checks and converts `serve` options.
     pub fn from_args(a: &ServeArgs) -> Result<Settings, String> {
+        let c = &a.cost;
         Ok(Settings {
             mapping_path: a.mapping.clone(),
             db: DbSettings {
@@ -141,6 +219,11 @@ impl Settings {
                 max_connections: a.max_connections.max(1),
                 connect_timeout: seconds("--connect-timeout", a.connect_timeout)?,
                 statement_timeout: seconds("--statement-timeout", a.statement_timeout)?,
+                budget: BudgetSettings {
+                    request_timeout: seconds("--request-timeout", c.request_timeout)?,
+                    queue_timeout: seconds("--queue-timeout", c.queue_timeout)?,
+                    reserved_for_reads: c.reserved_for_reads,
+                },
             },
             listen: a.listen.clone(),
             base_url: a
@@ -152,7 +235,22 @@ impl Settings {
             max_count: a.max_count.max(1),
             max_chain_depth: a.max_chain_depth,
             max_includes: a.max_includes,
-            cursor_secret: a.cursor_secret.clone(),
+            cursor_secret: a.cursor_secret.clone().filter(|s| !s.is_empty()),
+            limits: RequestLimits {
+                max_params: c.max_params,
+                max_values_per_param: c.max_values_per_param,
+                max_total_values: c.max_total_values,
+                max_hops: c.max_hops,
+                max_sort_keys: c.max_sort_keys,
+                max_includes: c.max_include_params,
+                max_url_bytes: c.max_url_bytes,
+                max_body_bytes: c.max_body_bytes,
+                max_header_bytes: c.max_header_bytes,
+            },
+            http: HttpSettings {
+                body_timeout: seconds("--body-timeout", c.body_timeout)?,
+                cache_control: Some(c.cache_control.trim().to_string()).filter(|v| !v.is_empty()),
+            },
         })
     }
 }

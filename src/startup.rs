@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
+use actix_web::http::header;
 use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context;
 
@@ -39,7 +40,6 @@ impl Application {
             dialect: db.dialect(),
             accents: db.probe_accents().await,
         };
-        let mapping_text = std::fs::read(&settings.mapping_path).unwrap_or_default();
         let mut mapping = crate::mapping::load(&settings.mapping_path, db.dialect())?;
         check_against_database(&settings.mapping_path, &mut mapping, &db).await?;
 
@@ -54,14 +54,19 @@ impl Application {
         let secret = match &settings.cursor_secret {
             Some(s) => s.as_bytes().to_vec(),
             None => {
-                use sha2::Digest;
-                sha2::Sha256::digest(&mapping_text).to_vec()
+                tracing::warn!(
+                    "no --cursor-secret: paging cursors are signed with a random secret made now, \
+                     so they do not outlive this process, and instances behind one load balancer \
+                     must be given one shared secret"
+                );
+                rand::random::<[u8; 32]>().to_vec()
             }
         };
         let limits = Limits {
             max_count: settings.max_count,
             max_chain_depth: settings.max_chain_depth,
             max_includes: settings.max_includes,
+            request: settings.limits,
         };
         let fhir = Fhir::new(
             Arc::new(mapping),
@@ -74,10 +79,19 @@ impl Application {
         let state = web::Data::new(HttpState {
             fhir,
             expose_query_count: settings.expose_sql_count,
+            body_timeout: settings.http.body_timeout,
         });
+        let cache_control = settings.http.cache_control.clone();
         let server =
             HttpServer::new(move || {
+                let mut headers = middleware::DefaultHeaders::new()
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+                if let Some(v) = &cache_control {
+                    headers = headers.add((header::CACHE_CONTROL, v.as_str()));
+                }
                 App::new()
+                    .wrap(middleware::from_fn(http::admit::admit))
+                    .wrap(headers)
                     .wrap(middleware::from_fn(http::logging::log_requests))
                     .app_data(state.clone())
                     .app_data(web::PathConfig::default().error_handler(|e, _| {
@@ -85,6 +99,8 @@ impl Application {
                     }))
                     .configure(http::configure)
             })
+            // A client that closes its connection ends its request (and stops its statements).
+            .h1_allow_half_closed(false)
             .listen(listener)?
             .run();
         Ok(Application {

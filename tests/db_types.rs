@@ -17,6 +17,7 @@ fn settings(url: &str) -> DbSettings {
         max_connections: 2,
         connect_timeout: Duration::from_secs(3),
         statement_timeout: Duration::from_secs(5),
+        budget: Default::default(),
     }
 }
 

@@ -1,12 +1,33 @@
-//! What the three backends do alike: run a statement and decode its rows, describe a query's
-//! columns. Each backend supplies only its row decoder and its type classification.
+//! What the three backends do alike: run a statement until its deadline and decode its rows,
+//! stop it in the database when the deadline passes, describe a query's columns. Each backend
+//! supplies only how a statement is stopped, its row decoder and its type classification.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use log::LevelFilter;
 use sea_query_sqlx::SqlxValues;
-use sqlx::pool::PoolOptions;
-use sqlx::{AssertSqlSafe, Column, Executor, IntoArguments, Pool, SqlSafeStr, TypeInfo};
+use sqlx::pool::{PoolConnection, PoolOptions};
+use sqlx::{
+    AssertSqlSafe, Column, ConnectOptions, Executor, IntoArguments, Pool, SqlSafeStr, TypeInfo,
+};
 
-use super::{DbError, DbSettings};
+use super::{DbError, DbSettings, Run};
 use crate::sql::{DbColumn, Row, SqlType, Statement};
+
+/// How long the database has to confirm that it stopped a statement (by ending it) before the
+/// statement is left to end in the background.
+const CONFIRM: Duration = Duration::from_secs(2);
+
+/// How often a statement left in the background is asked again to stop.
+const RETRY: Duration = Duration::from_secs(5);
+
+/// How long one request to stop a statement may take.
+pub(super) const CANCEL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Asks the database to stop one running statement (bounded in time; failures are logged).
+pub(super) type Cancel = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// The pool options every backend starts from: its size and how long to wait for a
 /// connection.
@@ -14,6 +35,26 @@ pub(super) fn pool_options<DB: sqlx::Database>(settings: &DbSettings) -> PoolOpt
     PoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.connect_timeout)
+}
+
+/// A small pool of its own for asking the database to stop statements, so that it works
+/// when every connection of the main pool is busy. Connected when first used.
+pub(super) fn control_pool<DB: sqlx::Database>(
+    settings: &DbSettings,
+    options: <DB::Connection as sqlx::Connection>::Options,
+) -> Pool<DB> {
+    PoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(CANCEL_TIMEOUT.min(settings.connect_timeout))
+        .connect_lazy_with(options)
+}
+
+/// Connection options whose statement logging (SQL text, never values) is at DEBUG: the
+/// driver's own INFO and slow-statement WARN lines would put every SQL text in the log.
+pub(super) fn quiet<O: ConnectOptions>(options: O) -> O {
+    options
+        .log_statements(LevelFilter::Debug)
+        .log_slow_statements(LevelFilter::Debug, Duration::from_secs(1))
 }
 
 /// Opens `pool` with `options`: connected now, or when first used (`lazy`, so that a replica
@@ -30,28 +71,111 @@ pub(super) async fn open<DB: sqlx::Database>(
     }
 }
 
-/// Runs `stmt` on `pool` and decodes every row with `decode`.
-pub(super) async fn fetch<DB>(
-    pool: &Pool<DB>,
+/// Runs `stmt` on `conn` until `run.deadline` (stopping it with `cancel` then) and decodes
+/// every row with `decode`. The connection goes back to the pool only once the statement has
+/// ended in the database.
+pub(super) async fn fetch_on<DB>(
+    mut conn: PoolConnection<DB>,
     stmt: &Statement,
+    run: &Run,
+    cancel: Cancel,
     decode: fn(&DB::Row) -> Result<Row, sqlx::Error>,
 ) -> Result<Vec<Row>, DbError>
 where
     DB: sqlx::Database,
     SqlxValues: IntoArguments<DB>,
-    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
     let values = SqlxValues(sea_query::Values(stmt.params.clone()));
     // The text comes from the planner and the mapping file only; request values are bound
     // parameters.
-    let rows = sqlx::query_with(AssertSqlSafe(stmt.sql.as_str()), values)
-        .fetch_all(pool)
+    let sql = stmt.sql.clone();
+    let work: BoxFuture<'static, _> = Box::pin(async move {
+        let rows = sqlx::query_with(AssertSqlSafe(sql), values)
+            .fetch_all(&mut *conn)
+            .await;
+        drop(conn);
+        rows
+    });
+    let rows = until_deadline(work, run, cancel)
         .await
+        .ok_or(DbError::Timeout(Duration::ZERO))?
         .map_err(DbError::from_sqlx)?;
     rows.iter()
         .map(decode)
         .collect::<Result<_, _>>()
         .map_err(DbError::from_sqlx)
+}
+
+/// A statement's work (owning its connection) that, when dropped before it ends (the
+/// request's deadline passed, or the client went away), is stopped with `cancel` and left to
+/// end in the background, keeping its connection and the request's slot until the database
+/// has confirmed, so that the pool and the budget always bound the load on the database.
+struct Guarded<T: Send + 'static> {
+    work: Option<BoxFuture<'static, T>>,
+    cancel: Cancel,
+    hold: Run,
+}
+
+impl<T: Send + 'static> Drop for Guarded<T> {
+    fn drop(&mut self) {
+        let Some(work) = self.work.take() else {
+            return;
+        };
+        let (cancel, hold) = (self.cancel.clone(), self.hold.clone());
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(stop(work, cancel, hold));
+        }
+    }
+}
+
+/// Stops `work`'s statement and waits for its end, asking again from time to time.
+async fn stop<T>(mut work: BoxFuture<'static, T>, cancel: Cancel, hold: Run) {
+    cancel().await;
+    if tokio::time::timeout(CONFIRM, &mut work).await.is_ok() {
+        return;
+    }
+    tracing::warn!(
+        "the database has not yet stopped a cancelled statement; its connection stays out of \
+         the pool until it has"
+    );
+    loop {
+        if tokio::time::timeout(RETRY, &mut work).await.is_ok() {
+            break;
+        }
+        cancel().await;
+    }
+    drop(hold);
+    tracing::info!("a cancelled statement has ended");
+}
+
+/// Awaits `work` until `run.deadline`; `None` when the deadline passed first, after the
+/// database has been asked to stop the statement and has confirmed it (or, failing a
+/// confirmation in time, with the work left to end in the background).
+pub(super) async fn until_deadline<T: Send + 'static>(
+    work: BoxFuture<'static, T>,
+    run: &Run,
+    cancel: Cancel,
+) -> Option<T> {
+    let mut guarded = Guarded {
+        work: Some(work),
+        cancel,
+        hold: run.clone(),
+    };
+    let deadline = tokio::time::Instant::from_std(run.deadline);
+    let work = guarded.work.as_mut().expect("set above");
+    if let Ok(out) = tokio::time::timeout_at(deadline, work).await {
+        guarded.work = None;
+        return Some(out);
+    }
+    let work = guarded.work.take().expect("not finished");
+    (guarded.cancel)().await;
+    let mut work = work;
+    if tokio::time::timeout(CONFIRM, &mut work).await.is_err() {
+        let (cancel, hold) = (guarded.cancel.clone(), guarded.hold.clone());
+        tokio::spawn(stop(work, cancel, hold));
+    }
+    None
 }
 
 /// How a backend classifies a column type name: what it holds, and whether the façade can

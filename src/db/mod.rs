@@ -6,6 +6,7 @@
 //! sample database, test fixtures).
 
 pub mod admin;
+pub mod budget;
 mod common;
 pub mod mysql;
 pub mod postgres;
@@ -17,8 +18,11 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 
+pub use budget::{BudgetSettings, Cost};
+
 use crate::sql::column::{declared_char_len, declared_scale};
 use crate::sql::{Accents, DbColumn, Dialect, Row, SqlType, Statement};
+use budget::{Budget, RequestBudget};
 
 /// Why a statement failed.
 #[derive(Debug, thiserror::Error)]
@@ -26,9 +30,15 @@ pub enum DbError {
     /// The database cannot be reached (connection refused, pool exhausted, network error).
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    /// The statement ran longer than the statement timeout.
+    /// The statement ran longer than the statement timeout (or past its request's deadline).
     #[error("statement timed out after {0:?}")]
     Timeout(Duration),
+    /// Every slot of the database budget stayed in use while the request waited.
+    #[error("every database slot is in use")]
+    Busy,
+    /// The database refused the statement as too large or too deeply nested for it.
+    #[error("statement too complex: {0}")]
+    TooComplex(String),
     /// The database rejected or failed the statement.
     #[error("query failed: {0}")]
     Query(String),
@@ -56,6 +66,9 @@ impl DbError {
             sqlx::Error::Database(ref d) if is_timeout(d.as_ref()) => {
                 DbError::Timeout(Duration::ZERO)
             }
+            sqlx::Error::Database(ref d) if is_too_complex(d.as_ref()) => {
+                DbError::TooComplex(e.to_string())
+            }
             other => DbError::Query(other.to_string()),
         }
     }
@@ -70,13 +83,44 @@ fn is_unavailable_code(code: Option<&str>) -> bool {
 }
 
 /// Whether the database cancelled the statement for running too long (PostgreSQL
-/// query_canceled, MariaDB max_statement_time, MySQL max_execution_time).
+/// query_canceled, MariaDB max_statement_time, MySQL max_execution_time, a query killed,
+/// SQLite interrupted by the deadline's progress handler).
 fn is_timeout(e: &dyn sqlx::error::DatabaseError) -> bool {
     if matches!(e.code().as_deref(), Some("57014" | "70100")) {
         return true;
     }
+    if e.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        return e.code().as_deref() == Some("9"); // SQLITE_INTERRUPT
+    }
     e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
-        .is_some_and(|m| matches!(m.number(), 1969 | 3024))
+        .is_some_and(|m| matches!(m.number(), 1317 | 1969 | 3024))
+}
+
+/// Whether the database refused a statement as too large or too deeply nested (PostgreSQL
+/// program limits, SQLite's expression depth and term counts, MySQL/MariaDB's stack, nesting
+/// and placeholder limits): the request asked too much, not a fault of the server.
+fn is_too_complex(e: &dyn sqlx::error::DatabaseError) -> bool {
+    if e.code().as_deref().is_some_and(|c| c.starts_with("54")) {
+        return true;
+    }
+    if e.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        let m = e.message();
+        return ["too large", "too many", "too big", "stack overflow"]
+            .iter()
+            .any(|t| m.contains(t));
+    }
+    e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+        .is_some_and(|m| matches!(m.number(), 1104 | 1116 | 1117 | 1390 | 1436 | 1473))
+}
+
+/// What one statement may use: when it must have ended, and what stays held while a
+/// statement that outlived it is being stopped (the request's slot).
+#[derive(Clone)]
+pub struct Run {
+    /// When the statement must have ended.
+    pub deadline: Instant,
+    /// The request's use of the budget, kept as long as its statement runs.
+    _hold: Option<Arc<RequestBudget>>,
 }
 
 /// Connection settings.
@@ -92,14 +136,22 @@ pub struct DbSettings {
     pub connect_timeout: Duration,
     /// How long one statement may run.
     pub statement_timeout: Duration,
+    /// How many requests may use the database at once, and for how long.
+    pub budget: BudgetSettings,
 }
 
 /// A database family's executor. Implementations decode rows into [`Value`](crate::sql::Value)s.
 pub trait Backend: Send + Sync {
     /// The SQL dialect.
     fn dialect(&self) -> Dialect;
-    /// Runs a query and decodes every row.
-    fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>, DbError>>;
+    /// Runs a query and decodes every row. A statement still running at `run.deadline` is
+    /// stopped in the database, and its connection is back in the pool only once the database
+    /// has confirmed it.
+    fn fetch<'a>(
+        &'a self,
+        stmt: &'a Statement,
+        run: &'a Run,
+    ) -> BoxFuture<'a, Result<Vec<Row>, DbError>>;
     /// The columns a SELECT would return, without running it.
     fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>>;
     /// What a column of the declared type text `declared` holds, for databases whose
@@ -150,6 +202,10 @@ pub struct Database {
     statement_timeout: Duration,
     /// Counts the statements run through this handle (per request).
     counter: Arc<QueryCounter>,
+    /// The slots requests take.
+    budget: Arc<Budget>,
+    /// This request's use of the budget (`None`: the server's own statements, at start-up).
+    request: Option<Arc<RequestBudget>>,
 }
 
 impl Database {
@@ -190,6 +246,8 @@ impl Database {
             first: 0,
             statement_timeout: settings.statement_timeout,
             counter: Arc::default(),
+            budget: Arc::new(Budget::new(settings.max_connections, settings.budget)),
+            request: None,
         })
     }
 
@@ -198,9 +256,11 @@ impl Database {
         self.backends[0].dialect()
     }
 
-    /// A handle for one request: it uses the next copy in turn (and the others only when
-    /// that one is unreachable), and counts its statements in `counter`.
-    pub fn for_request(&self, counter: Arc<QueryCounter>) -> Database {
+    /// A handle for one request of `cost`: it uses the next copy in turn (and the others only
+    /// when that one is unreachable), counts its statements in `counter`, takes a slot of the
+    /// budget before its first statement and keeps it to its end, and stops at the request's
+    /// deadline.
+    pub fn for_request(&self, counter: Arc<QueryCounter>, cost: Cost) -> Database {
         let n = self.backends.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
         let now = self.now_ms();
@@ -212,6 +272,7 @@ impl Database {
         Database {
             first,
             counter,
+            request: Some(Arc::new(RequestBudget::new(self.budget.clone(), cost))),
             ..self.clone()
         }
     }
@@ -220,15 +281,16 @@ impl Database {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Runs `stmt` within the statement timeout, counting it.
+    /// Runs `stmt` within the statement timeout and the request's deadline, counting it.
     pub async fn fetch(&self, stmt: &Statement) -> Result<Vec<Row>, DbError> {
+        let run = self.admit().await?;
         self.counter.0.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(sql = %stmt.sql, params = stmt.params.len(), "sql");
         let n = self.backends.len();
         let mut last = None;
         for k in 0..n {
             let i = (self.first + k) % n;
-            match self.fetch_on(self.backends[i].as_ref(), stmt).await {
+            match self.fetch_on(self.backends[i].as_ref(), stmt, &run).await {
                 Err(DbError::Unavailable(e)) => {
                     if n > 1 {
                         tracing::warn!(error = %e, copy = i, "database copy unavailable; trying the next");
@@ -242,10 +304,36 @@ impl Database {
         Err(last.unwrap_or_else(|| DbError::Unavailable("no database".into())))
     }
 
-    async fn fetch_on(&self, backend: &dyn Backend, stmt: &Statement) -> Result<Vec<Row>, DbError> {
-        // The server enforces the timeout too; this one also covers SQLite and a stuck network.
-        let limit = self.statement_timeout + Duration::from_millis(500);
-        match tokio::time::timeout(limit, backend.fetch(stmt)).await {
+    /// The request's slot (taken now if it has none yet), and what its next statement may use:
+    /// the statement timeout, within what is left of the request's time.
+    async fn admit(&self) -> Result<Run, DbError> {
+        let now = Instant::now();
+        let mut deadline = now + self.statement_timeout;
+        if let Some(r) = &self.request {
+            r.admit().await?;
+            let now = Instant::now();
+            if now >= r.deadline() {
+                return Err(DbError::Timeout(self.budget.settings().request_timeout));
+            }
+            deadline = deadline.min(r.deadline());
+        }
+        Ok(Run {
+            deadline,
+            _hold: self.request.clone(),
+        })
+    }
+
+    async fn fetch_on(
+        &self,
+        backend: &dyn Backend,
+        stmt: &Statement,
+        run: &Run,
+    ) -> Result<Vec<Row>, DbError> {
+        // The backend stops the statement at the deadline; this bound also covers waiting for
+        // a connection and a network that stopped answering.
+        let limit = run.deadline + Duration::from_secs(5);
+        let limit = tokio::time::Instant::from_std(limit);
+        match tokio::time::timeout_at(limit, backend.fetch(stmt, run)).await {
             Ok(Err(DbError::Timeout(_))) | Err(_) => Err(DbError::Timeout(self.statement_timeout)),
             Ok(result) => result,
         }

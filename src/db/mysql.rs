@@ -1,18 +1,45 @@
-//! MySQL/MariaDB backend: read-only sessions with a server-side statement time limit; values
-//! decoded by their column type.
+//! MySQL/MariaDB backend: read-only sessions with a server-side statement time limit; a
+//! statement still running at its request's deadline is stopped (`KILL QUERY`); values decoded
+//! by their column type.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlRow, MySqlValueRef};
 use sqlx::{AssertSqlSafe, Decode, Executor, MySql, Row as _, TypeInfo, ValueRef};
 
-use super::{Backend, DbError, DbSettings, common};
+use super::common::{CANCEL_TIMEOUT, Cancel};
+use super::{Backend, DbError, DbSettings, Run, common};
 use crate::sql::{DbColumn, Dialect, Row, SqlType, Statement, Value};
 
 /// A read-only MySQL/MariaDB pool.
 pub struct MysqlBackend {
     pool: MySqlPool,
+    /// Where statements are stopped from.
+    control: MySqlPool,
+}
+
+/// How `control` stops the statement of connection `id`.
+fn cancel(control: MySqlPool, id: u64) -> Cancel {
+    Arc::new(move || {
+        let control = control.clone();
+        Box::pin(async move {
+            // The id is the server's own number, not request data.
+            let kill = format!("KILL QUERY {id}");
+            let q = async {
+                let mut conn = control.acquire().await?;
+                conn.execute(AssertSqlSafe(kill)).await
+            };
+            match tokio::time::timeout(CANCEL_TIMEOUT, q).await {
+                Ok(Ok(_)) => tracing::debug!(id, "statement stopped"),
+                // The statement ended meanwhile.
+                Ok(Err(e)) if e.to_string().contains("Unknown thread") => {}
+                Ok(Err(e)) => tracing::warn!(id, error = %e, "cannot stop a statement"),
+                Err(_) => tracing::warn!(id, "cannot stop a statement: no answer"),
+            }
+        })
+    })
 }
 
 /// sqlx knows only the `mysql:` scheme; `mariadb:` means the same.
@@ -32,6 +59,8 @@ impl MysqlBackend {
     ) -> Result<MysqlBackend, DbError> {
         let options = MySqlConnectOptions::from_str(&sqlx_url(url))
             .map_err(|e| DbError::Config(e.to_string()))?;
+        let options = common::quiet(options);
+        let control = common::control_pool(settings, options.clone());
         let timeout = settings.statement_timeout;
         let pool = common::pool_options::<MySql>(settings).after_connect(move |conn, _meta| {
             Box::pin(async move {
@@ -46,7 +75,7 @@ impl MysqlBackend {
             })
         });
         let pool = common::open(pool, options, lazy).await?;
-        Ok(MysqlBackend { pool })
+        Ok(MysqlBackend { pool, control })
     }
 }
 
@@ -179,8 +208,21 @@ impl Backend for MysqlBackend {
         Dialect::Mysql
     }
 
-    fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
-        Box::pin(common::fetch(&self.pool, stmt, decode_row))
+    fn fetch<'a>(
+        &'a self,
+        stmt: &'a Statement,
+        run: &'a Run,
+    ) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
+        Box::pin(async move {
+            let mut conn = self.pool.acquire().await.map_err(DbError::from_sqlx)?;
+            // Which connection runs the statement, to stop it there if need be.
+            let id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(DbError::from_sqlx)?;
+            let cancel = cancel(self.control.clone(), id);
+            common::fetch_on(conn, stmt, run, cancel, decode_row).await
+        })
     }
 
     fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>> {

@@ -1,18 +1,38 @@
-//! PostgreSQL backend: read-only sessions with a server-side statement timeout; values
-//! decoded by their column type.
+//! PostgreSQL backend: read-only sessions with a server-side statement timeout; a statement
+//! still running at its request's deadline is cancelled (`pg_cancel_backend`); values decoded
+//! by their column type.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgRow, PgValueRef};
 use sqlx::{Decode, Postgres, Row as _, TypeInfo, ValueRef};
 
-use super::{Backend, DbError, DbSettings, common};
+use super::common::{CANCEL_TIMEOUT, Cancel};
+use super::{Backend, DbError, DbSettings, Run, common};
 use crate::sql::{DbColumn, Dialect, Row, SqlType, Statement, Value};
 
 /// A read-only PostgreSQL pool.
 pub struct PostgresBackend {
     pool: PgPool,
+    /// Where statements are cancelled from.
+    control: PgPool,
+}
+
+/// How `control` stops the statement of backend `pid`.
+fn cancel(control: PgPool, pid: i32) -> Cancel {
+    Arc::new(move || {
+        let control = control.clone();
+        Box::pin(async move {
+            let q = sqlx::query("SELECT pg_cancel_backend($1)").bind(pid);
+            match tokio::time::timeout(CANCEL_TIMEOUT, q.execute(&control)).await {
+                Ok(Ok(_)) => tracing::debug!(pid, "statement cancelled"),
+                Ok(Err(e)) => tracing::warn!(pid, error = %e, "cannot cancel a statement"),
+                Err(_) => tracing::warn!(pid, "cannot cancel a statement: no answer"),
+            }
+        })
+    })
 }
 
 impl PostgresBackend {
@@ -30,9 +50,11 @@ impl PostgresBackend {
                 ("default_transaction_read_only", "on"),
                 ("statement_timeout", timeout_ms.as_str()),
             ]);
+        let options = common::quiet(options);
+        let control = common::control_pool(settings, options.clone());
         let pool = common::pool_options(settings);
         let pool = common::open(pool, options, lazy).await?;
-        Ok(PostgresBackend { pool })
+        Ok(PostgresBackend { pool, control })
     }
 }
 
@@ -119,8 +141,21 @@ impl Backend for PostgresBackend {
         Dialect::Postgres
     }
 
-    fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
-        Box::pin(common::fetch(&self.pool, stmt, decode_row))
+    fn fetch<'a>(
+        &'a self,
+        stmt: &'a Statement,
+        run: &'a Run,
+    ) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
+        Box::pin(async move {
+            let mut conn = self.pool.acquire().await.map_err(DbError::from_sqlx)?;
+            // Which backend runs the statement, to cancel it there if need be.
+            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(DbError::from_sqlx)?;
+            let cancel = cancel(self.control.clone(), pid);
+            common::fetch_on(conn, stmt, run, cancel, decode_row).await
+        })
     }
 
     fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>> {

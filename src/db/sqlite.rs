@@ -1,12 +1,17 @@
-//! SQLite backend: a read-only pool; values decoded by their storage class.
+//! SQLite backend: a read-only pool; a statement is interrupted by SQLite itself at its
+//! request's deadline (a progress handler); values decoded by their storage class.
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use futures_util::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqliteRow};
 use sqlx::{Decode, Row as _, Sqlite, TypeInfo, ValueRef};
 
-use super::{Backend, DbError, DbSettings, common};
+use super::common::Cancel;
+use super::{Backend, DbError, DbSettings, Run, common};
 use crate::sql::{DbColumn, Dialect, Row, SqlType, Statement, Value};
 
 /// A read-only SQLite pool.
@@ -25,6 +30,7 @@ impl SqliteBackend {
             .map_err(|e| DbError::Config(e.to_string()))?
             .read_only(true)
             .create_if_missing(false);
+        let options = common::quiet(options);
         let pool = common::pool_options(settings);
         let pool = common::open(pool, options, lazy).await?;
         Ok(SqliteBackend { pool })
@@ -59,6 +65,9 @@ pub fn sql_type(declared: &str) -> SqlType {
         SqlType::Unknown
     }
 }
+/// Virtual machine instructions between two calls of the progress handler (a few
+/// microseconds of work).
+const PROGRESS_OPS: i32 = 1000;
 
 fn decode(row: &SqliteRow, i: usize) -> Result<Value, sqlx::Error> {
     let raw = row.try_get_raw(i)?;
@@ -109,8 +118,37 @@ impl Backend for SqliteBackend {
         sql_type(declared)
     }
 
-    fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
-        Box::pin(common::fetch(&self.pool, stmt, decode_row))
+    fn fetch<'a>(
+        &'a self,
+        stmt: &'a Statement,
+        run: &'a Run,
+    ) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
+        Box::pin(async move {
+            let mut conn = self.pool.acquire().await.map_err(DbError::from_sqlx)?;
+            // SQLite calls the handler every PROGRESS_OPS virtual machine instructions and stops
+            // the statement when it answers false: at the deadline, or when asked to stop.
+            // Once the statement has ended the handler lets anything else run (`ended`), until
+            // the next statement replaces it.
+            let stopped = Arc::new(AtomicBool::new(false));
+            let ended = Arc::new(AtomicBool::new(false));
+            let (flag, done, deadline) = (stopped.clone(), ended.clone(), run.deadline);
+            conn.lock_handle()
+                .await
+                .map_err(DbError::from_sqlx)?
+                .set_progress_handler(PROGRESS_OPS, move || {
+                    done.load(Ordering::Relaxed)
+                        || (!flag.load(Ordering::Relaxed) && Instant::now() < deadline)
+                });
+            let cancel: Cancel = Arc::new(move || {
+                stopped.store(true, Ordering::Relaxed);
+                Box::pin(async {})
+            });
+            let out = common::fetch_on(conn, stmt, run, cancel, decode_row).await;
+            if !matches!(out, Err(DbError::Timeout(_))) {
+                ended.store(true, Ordering::Relaxed);
+            }
+            out
+        })
     }
 
     fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>> {

@@ -8,8 +8,8 @@ use actix_web::{HttpResponse, ResponseError};
 use crate::assemble::outcome::{Issue, operation_outcome};
 use crate::db::DbError;
 use crate::plan::PlanError;
-use crate::request::RequestError;
 use crate::request::format::FHIR_JSON;
+use crate::request::{Limit, RequestError};
 use crate::service::ServiceError;
 
 /// An error answered with an OperationOutcome.
@@ -24,6 +24,9 @@ pub enum ApiError {
     /// A write, or another method this read-only server does not allow.
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// The client did not send its request (body) in time.
+    #[error("{0}")]
+    RequestTimeout(String),
 }
 
 impl From<RequestError> for ApiError {
@@ -42,6 +45,13 @@ impl ApiError {
                 | RequestError::UnsupportedParameter(m) => Issue::error("not-supported", m),
                 RequestError::MalformedId(_) => Issue::error("invalid", e.to_string()),
                 RequestError::InvalidParameter(m) => Issue::error("invalid", m),
+                RequestError::LimitExceeded { limit, .. } => {
+                    let code = match limit {
+                        Limit::UrlBytes | Limit::BodyBytes | Limit::HeaderBytes => "too-long",
+                        _ => "too-costly",
+                    };
+                    Issue::error(code, e.to_string())
+                }
             },
             ApiError::Service(S::Plan(PlanError::InvalidValue(m))) => Issue::error("invalid", m),
             ApiError::Service(S::Plan(PlanError::Unsupported(m))) => {
@@ -51,6 +61,15 @@ impl ApiError {
                 Issue::error("not-found", m)
             }
             ApiError::MethodNotAllowed(m) => Issue::error("not-supported", m),
+            ApiError::RequestTimeout(m) => Issue::error("timeout", m),
+            ApiError::Service(S::Db(DbError::Busy)) => Issue::error(
+                "throttled",
+                "the server is busy with other requests to the database; try again shortly",
+            ),
+            ApiError::Service(S::Db(DbError::TooComplex(_))) => Issue::error(
+                "too-costly",
+                "the search is too complex for the database; use fewer parameters or values",
+            ),
             ApiError::Service(S::Db(DbError::Unavailable(_))) => {
                 Issue::error("transient", "the database is unavailable; try again later")
             }
@@ -83,29 +102,47 @@ impl ResponseError for ApiError {
             ApiError::Service(S::Request(RequestError::NotAcceptable(_))) => {
                 StatusCode::NOT_ACCEPTABLE
             }
+            ApiError::Service(S::Request(RequestError::LimitExceeded { limit, .. })) => match limit
+            {
+                Limit::UrlBytes => StatusCode::URI_TOO_LONG,
+                Limit::BodyBytes => StatusCode::PAYLOAD_TOO_LARGE,
+                Limit::HeaderBytes => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                _ => StatusCode::BAD_REQUEST,
+            },
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Service(S::Db(DbError::TooComplex(_))) => StatusCode::BAD_REQUEST,
             ApiError::Service(S::Request(_) | S::Plan(_)) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Service(S::Db(DbError::Unavailable(_) | DbError::Timeout(_))) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Service(S::Db(
+                DbError::Unavailable(_) | DbError::Timeout(_) | DbError::Busy,
+            )) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Service(S::Db(_)) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Some(e) = self.db_error() {
-            tracing::error!(error = %e, "database error");
+        match self.db_error() {
+            Some(DbError::Busy) => tracing::info!("request refused: the database budget is in use"),
+            Some(e @ DbError::TooComplex(_)) => tracing::warn!(error = %e, "statement too complex"),
+            Some(e) => tracing::error!(error = %e, "database error"),
+            None => {}
         }
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON)));
         if matches!(self, ApiError::MethodNotAllowed(_)) {
-            res.insert_header((header::ALLOW, "GET"));
+            res.insert_header((header::ALLOW, "GET, HEAD"));
         }
-        if matches!(
-            self.db_error(),
-            Some(DbError::Unavailable(_) | DbError::Timeout(_))
-        ) {
-            res.insert_header((header::RETRY_AFTER, "5"));
+        match self.db_error() {
+            Some(DbError::Unavailable(_) | DbError::Timeout(_)) => {
+                res.insert_header((header::RETRY_AFTER, "5"));
+            }
+            Some(DbError::Busy) => {
+                res.insert_header((header::RETRY_AFTER, "1"));
+            }
+            _ => {}
+        }
+        if matches!(self, ApiError::RequestTimeout(_)) {
+            res.insert_header((header::CONNECTION, "close"));
         }
         res.body(operation_outcome(&[self.issue()]).to_string())
     }

@@ -3,15 +3,17 @@
 //! header of the response.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
 
 use super::HttpState;
 use super::error::ApiError;
 use super::logging::SQL_COUNT_HEADER;
 use crate::db::QueryCounter;
-use crate::request::{RequestError, ResponseFormat, negotiate};
+use crate::request::{Limit, RequestError, ResponseFormat, negotiate};
 use crate::service::RequestContext;
 
 /// Query parameters in order, as sent.
@@ -22,6 +24,54 @@ pub fn query_params(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError
             RequestError::InvalidParameter(format!("the query string cannot be decoded: {e}"))
                 .into()
         })
+}
+
+/// The body of a `POST`, read within `timeout` (a client that sends it slowly is cut off) and
+/// refused beyond the body size limit.
+pub async fn read_form_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    state: &HttpState,
+) -> Result<web::Bytes, ApiError> {
+    let max = state.fhir.limits().request.max_body_bytes;
+    let too_large = |found| RequestError::LimitExceeded {
+        limit: Limit::BodyBytes,
+        max,
+        found,
+        param: None,
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if let Some(n) = declared.filter(|n| *n > max) {
+        return Err(too_large(Some(n)).into());
+    }
+    let read = async {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| {
+                RequestError::InvalidParameter(format!("the body cannot be read: {e}"))
+            })?;
+            if body.len() + chunk.len() > max {
+                return Err(ApiError::from(too_large(None)));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    };
+    match tokio::time::timeout(state.body_timeout, read).await {
+        Ok(body) => body,
+        Err(_) => Err(ApiError::RequestTimeout(format!(
+            "the request body was not received within {} s",
+            secs(state.body_timeout)
+        ))),
+    }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{}", d.as_secs_f64())
 }
 
 /// The URL's query parameters followed by those of a form-encoded body (`POST .../_search`).

@@ -2,6 +2,7 @@
 //! parse → call the [`crate::service`] → respond), content negotiation, conditional reads,
 //! errors as OperationOutcome.
 
+pub mod admit;
 pub mod error;
 pub mod everything;
 pub mod extract;
@@ -12,7 +13,9 @@ pub mod read;
 pub mod respond;
 pub mod search;
 
-use actix_web::web;
+use std::time::Duration;
+
+use actix_web::{Route, guard, web};
 
 use crate::service::Fhir;
 
@@ -22,30 +25,34 @@ pub struct HttpState {
     pub fhir: Fhir,
     /// Send the number of SQL statements in a response header (for tests and diagnostics).
     pub expose_query_count: bool,
+    /// How long a client may take to send a request body.
+    pub body_timeout: Duration,
+}
+
+/// A route answering `GET` and `HEAD` (the same response without its body, as HTTP asks).
+fn get() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 /// Registers the FHIR routes under `/fhir`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/fhir")
-            .route("/metadata", web::get().to(metadata::metadata))
+            .route("/metadata", get().to(metadata::metadata))
             .route("/metadata", web::route().to(fallback::method_not_allowed))
-            .route("/{type}/{id}", web::get().to(read::read))
-            .route(
-                "/{type}/{id}/$everything",
-                web::get().to(everything::everything),
-            )
+            .route("/{type}/{id}", get().to(read::read))
+            .route("/{type}/{id}/$everything", get().to(everything::everything))
             .route(
                 "/{compartment}/{id}/{type}",
-                web::get().to(search::compartment_search_get),
+                get().to(search::compartment_search_get),
             )
             .route(
                 "/{compartment}/{id}/{type}/_search",
                 web::post().to(search::compartment_search_post),
             )
-            .route("/{type}", web::get().to(search::search_get))
+            .route("/{type}", get().to(search::search_get))
             .route("/{type}/_search", web::post().to(search::search_post))
-            .route("/{tail:.*}", web::get().to(fallback::not_found))
+            .route("/{tail:.*}", get().to(fallback::not_found))
             .route("/{tail:.*}", web::route().to(fallback::method_not_allowed)),
     )
     .default_service(web::route().to(fallback::not_found));

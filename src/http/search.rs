@@ -6,7 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::HttpState;
 use super::error::ApiError;
-use super::extract::{context, form_params, format_of, lenient, query_params, with_count};
+use super::extract::{
+    context, form_params, format_of, lenient, query_params, read_form_body, with_count,
+};
 use super::respond;
 use crate::request::RequestError;
 use crate::request::compartment::Compartment;
@@ -27,9 +29,10 @@ pub async fn search_get(
 pub async fn search_post(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: web::Payload,
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = read_form_body(&req, body, &state).await?;
     let params = form_params(&req, &body)?;
     search(&req, &state, &path.into_inner(), params, None).await
 }
@@ -50,11 +53,12 @@ pub async fn compartment_search_get(
 pub async fn compartment_search_post(
     req: HttpRequest,
     path: web::Path<(String, String, String)>,
-    body: web::Bytes,
+    body: web::Payload,
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, ApiError> {
     let (compartment, id, resource_type) = path.into_inner();
     check_compartment(&compartment)?;
+    let body = read_form_body(&req, body, &state).await?;
     let params = form_params(&req, &body)?;
     search(&req, &state, &resource_type, params, Some(&id)).await
 }

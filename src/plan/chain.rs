@@ -11,7 +11,7 @@
 
 use super::PlanError;
 use super::context::{Context, write_from};
-use super::criteria::write_criterion;
+use super::criteria::{write_criteria, write_criterion};
 use super::location::in_location;
 use crate::mapping::references::{links_from, links_of};
 use crate::mapping::sql::{write_relation, write_value};
@@ -30,7 +30,10 @@ pub fn write_hops(w: &mut SqlWriter, cx: &Context, c: &Criterion) -> Result<(), 
         ..c.clone()
     };
     match hop {
-        Hop::Forward { param, targets } => write_forward(w, cx, param, targets, &inner),
+        Hop::Forward { param, targets } => {
+            let links = forward_links(cx, param, targets);
+            write_forward(w, cx, &links, std::slice::from_ref(&inner))
+        }
         Hop::Reverse {
             resource_type,
             param,
@@ -38,19 +41,86 @@ pub fn write_hops(w: &mut SqlWriter, cx: &Context, c: &Criterion) -> Result<(), 
     }
 }
 
-/// `(ref IN (SELECT target.key ... WHERE <inner>) OR ...)` over every reference of `param`
-/// to one of `targets`.
+/// The criteria in groups that can be written together: those whose first hop follows the
+/// same reference forward (and that have no alternatives), in order of first appearance;
+/// every other criterion alone.
+pub fn groups(criteria: &[Criterion]) -> Vec<Vec<Criterion>> {
+    let mut out: Vec<Vec<Criterion>> = Vec::new();
+    for c in criteria {
+        let forward = |c: &Criterion| match c.hops.first() {
+            Some(h @ Hop::Forward { .. }) if c.alternatives.is_empty() => Some(h.clone()),
+            _ => None,
+        };
+        let hop = forward(c);
+        let joined = hop
+            .as_ref()
+            .and_then(|h| out.iter_mut().find(|g| forward(&g[0]).as_ref() == Some(h)));
+        match joined {
+            Some(g) => g.push(c.clone()),
+            None => out.push(vec![c.clone()]),
+        }
+    }
+    out
+}
+
+/// Criteria (a group of [`groups`], at least one) that all follow the same reference first.
+/// Where the reference is one column of the row to one target source, the resource it refers
+/// to must match every criterion: one subquery `ref IN (SELECT key ... WHERE <all>)`, however
+/// many criteria there are (a reference holding one value meets them all in the same target,
+/// or not at all). Elsewhere (several columns or targets, a child table) each criterion is
+/// written on its own, as FHIR asks of repeated parameters.
+pub fn write_chained(
+    w: &mut SqlWriter,
+    cx: &Context,
+    group: &[Criterion],
+) -> Result<(), PlanError> {
+    let Some(Hop::Forward { param, targets }) = group.first().and_then(|c| c.hops.first()) else {
+        return Err(PlanError::Unsupported(
+            "a group without a forward hop".into(),
+        ));
+    };
+    let links = forward_links(cx, param, targets);
+    let single_valued = matches!(links.as_slice(), [l] if l.leaf.location == Location::Row);
+    if !single_valued {
+        w.push("(");
+        for (i, c) in group.iter().enumerate() {
+            if i > 0 {
+                w.push(" AND ");
+            }
+            write_criterion(w, cx, c)?;
+        }
+        w.push(")");
+        return Ok(());
+    }
+    let inners: Vec<Criterion> = group
+        .iter()
+        .map(|c| Criterion {
+            hops: c.hops[1..].to_vec(),
+            ..c.clone()
+        })
+        .collect();
+    write_forward(w, cx, &links, &inners)
+}
+
+/// The references of `param` of `cx.source` to one of `targets`.
+fn forward_links<'a>(
+    cx: &Context<'a>,
+    param: &str,
+    targets: &[String],
+) -> Vec<crate::mapping::references::RefLink<'a>> {
+    links_from(cx.mapping, cx.source)
+        .into_iter()
+        .filter(|l| l.code == param && targets.iter().any(|t| t == l.target_type()))
+        .collect()
+}
+
+/// `(ref IN (SELECT target.key ... WHERE <inners>) OR ...)` over every reference of `links`.
 fn write_forward(
     w: &mut SqlWriter,
     cx: &Context,
-    param: &str,
-    targets: &[String],
-    inner: &Criterion,
+    links: &[crate::mapping::references::RefLink<'_>],
+    inners: &[Criterion],
 ) -> Result<(), PlanError> {
-    let links: Vec<_> = links_from(cx.mapping, cx.source)
-        .into_iter()
-        .filter(|l| l.code == param && targets.iter().any(|t| t == l.target_type()))
-        .collect();
     if links.is_empty() {
         w.push("1=0");
         return Ok(());
@@ -69,7 +139,7 @@ fn write_forward(
                 _ => (op.sql.clone(), false),
             };
             w.push(&outer).push(" IN (");
-            write_keys_matching(w, &cx.with_source(target), inner, inner_cast)?;
+            write_keys_matching(w, &cx.with_source(target), inners, inner_cast)?;
             w.push(")");
             // A "no value" reference refers to nothing, even to a row with that key.
             op.write_not_none(w);
@@ -149,12 +219,12 @@ fn write_reverse(
     Ok(())
 }
 
-/// `SELECT <key> FROM <target> WHERE <key> IS NOT NULL AND <inner>` (`tcx`: the target's
+/// `SELECT <key> FROM <target> WHERE <key> IS NOT NULL AND <inners>` (`tcx`: the target's
 /// context), the key as text when `as_text`.
 fn write_keys_matching(
     w: &mut SqlWriter,
     tcx: &Context,
-    inner: &Criterion,
+    inners: &[Criterion],
     as_text: bool,
 ) -> Result<(), PlanError> {
     let target: &Source = tcx.source;
@@ -166,8 +236,8 @@ fn write_keys_matching(
         w.push(&key);
     }
     write_from(w, tcx)?;
-    w.push(" AND ").push(&key).push(" IS NOT NULL AND ");
-    write_criterion(w, tcx, inner)
+    w.push(" AND ").push(&key).push(" IS NOT NULL");
+    write_criteria(w, tcx, inners)
 }
 
 /// Whether a reference column holds integers (`None` for expressions: left as they are).

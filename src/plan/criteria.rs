@@ -24,15 +24,20 @@ use crate::search::token::{self, TokenSearch, TokenTarget};
 use crate::search::{SearchValue, id, reference, uri};
 use crate::sql::SqlWriter;
 
-/// ` AND <criterion>` for every criterion.
+/// ` AND <criterion>` for every criterion. Criteria that follow the same reference first
+/// (`patient.family=a&patient.given=b`) are written together ([`chain::write_chained`]): one
+/// subquery rather than one per criterion.
 pub fn write_criteria(
     w: &mut SqlWriter,
     cx: &Context,
     criteria: &[Criterion],
 ) -> Result<(), PlanError> {
-    for c in criteria {
+    for group in chain::groups(criteria) {
         w.push(" AND ");
-        write_criterion(w, cx, c)?;
+        match group.as_slice() {
+            [c] => write_criterion(w, cx, c)?,
+            many => chain::write_chained(w, cx, many)?,
+        }
     }
     Ok(())
 }

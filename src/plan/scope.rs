@@ -94,6 +94,7 @@ mod tests {
             max_count: 1000,
             max_chain_depth: 3,
             lenient: false,
+            limits: Default::default(),
         };
         SearchRequest::parse(m, &opts, rt, &params).unwrap()
     }

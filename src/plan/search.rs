@@ -10,12 +10,12 @@ use super::context::{Context, write_from};
 use super::criteria::write_criteria;
 use super::page::{Branch, Keyset, PageQuery, page_query};
 use super::scope::Scope;
-use super::sort::{check_sort_types, effective_sort, sort_values};
+use super::sort::{SortExpr, check_sort_types, effective_sort, sort_values};
 use crate::mapping::{Mapping, Source};
 use crate::request::criterion::Criterion;
 use crate::request::cursor::Cursor;
 use crate::request::search::{SearchRequest, TotalMode};
-use crate::sql::{Caps, SqlWriter, Statement};
+use crate::sql::{Caps, ColumnInfo, SqlWriter, Statement, Value};
 
 /// The planned statements of one page of a search.
 pub struct SearchPlan<'a> {
@@ -69,15 +69,15 @@ pub fn search<'a>(
     if let Some(first) = sources.first() {
         check_sort_types(&cx(first), &sorts, spec)?;
     }
-    let keyset = match after {
-        Some(c) => keyset(c, spec.len(), sources.len())?,
-        None => None,
-    };
     let branches: Vec<Branch> = sources
         .iter()
         .zip(sorts)
         .map(|(s, sort)| Branch { cx: cx(s), sort })
         .collect();
+    let keyset = match after {
+        Some(c) => keyset(c, &branches, spec.len())?,
+        None => None,
+    };
     let page = page_query(
         &branches,
         spec,
@@ -106,16 +106,47 @@ pub fn search<'a>(
     })
 }
 
-/// Where the page after `c` starts, checked against the search (`sort_len` keys, `sources`
-/// sources); `None` for a cursor at the start of its source.
-fn keyset(c: &Cursor, sort_len: usize, sources: usize) -> Result<Option<Keyset>, PlanError> {
+/// Where the page after `c` starts, checked against the search (its `branches`, `sort_len`
+/// keys): the source exists, and every value has the type of the key or sort value it stands
+/// for (so that it binds as the database compares it); `None` for a cursor at the start of its
+/// source.
+fn keyset(c: &Cursor, branches: &[Branch], sort_len: usize) -> Result<Option<Keyset>, PlanError> {
+    let misfit = || PlanError::InvalidValue("the _cursor does not fit this search".into());
     let Some(key) = &c.after else {
         return Ok(None);
     };
-    if c.sort.len() != sort_len || c.source >= sources {
-        return Err(PlanError::InvalidValue(
-            "the _cursor does not fit this search".into(),
-        ));
+    if c.sort.len() != sort_len || c.source >= branches.len() {
+        return Err(misfit());
+    }
+    let b = &branches[c.source];
+    // Types are known once the mapping was checked against the database.
+    let known = |info: &&ColumnInfo| !info.type_name.is_empty();
+    let key_fits = match b.cx.source.id.value.column_info().filter(known) {
+        Some(info) if info.integer() => matches!(key, Value::Int(_)),
+        // Other keys are kept as their text (`Value::as_key`).
+        Some(_) => matches!(key, Value::Text(_)),
+        None => matches!(key, Value::Int(_) | Value::Text(_)),
+    };
+    if !key_fits {
+        return Err(misfit());
+    }
+    let dialect = b.cx.dialect();
+    for (j, v) in c.sort.iter().enumerate() {
+        for branch in branches {
+            let fits = match branch.sort.get(j).and_then(Option::as_ref) {
+                None => true,
+                Some(SortExpr::Mapped(_) | SortExpr::Code(_)) => {
+                    matches!(v, Value::Null | Value::Text(_))
+                }
+                Some(SortExpr::Value(sql)) => sql
+                    .column_info()
+                    .filter(known)
+                    .is_none_or(|info| dialect.value_fits(&info.type_name, v)),
+            };
+            if !fits {
+                return Err(misfit());
+            }
+        }
     }
     Ok(Some(Keyset {
         source: c.source,

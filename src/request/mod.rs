@@ -8,12 +8,14 @@ pub mod everything;
 pub mod format;
 pub mod id;
 pub mod include;
+pub mod limits;
 pub mod read;
 pub mod search;
 pub mod subset;
 
 pub use format::{ResponseFormat, negotiate};
 pub use id::FhirId;
+pub use limits::{Limit, RequestLimits};
 pub use read::ReadRequest;
 
 /// A request the client got wrong.
@@ -34,4 +36,33 @@ pub enum RequestError {
     /// A parameter with a value that cannot be used.
     #[error("{0}")]
     InvalidParameter(String),
+    /// The request asks more than an admission limit allows.
+    #[error("{}", limits::message(*limit, *max, *found, param.as_deref()))]
+    LimitExceeded {
+        /// The limit.
+        limit: Limit,
+        /// Its configured value.
+        max: usize,
+        /// How much the request asked (`None`: more than `max`, not counted further).
+        found: Option<usize>,
+        /// The parameter concerned, when the limit is per parameter.
+        param: Option<String>,
+    },
+}
+
+impl RequestError {
+    /// The error, about parameter `name` when it is an exceeded limit.
+    pub fn in_param(self, name: &str) -> RequestError {
+        match self {
+            RequestError::LimitExceeded {
+                limit, max, found, ..
+            } => RequestError::LimitExceeded {
+                limit,
+                max,
+                found,
+                param: Some(name.to_string()),
+            },
+            other => other,
+        }
+    }
 }

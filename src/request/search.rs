@@ -8,6 +8,7 @@ use super::RequestError;
 use super::chain::{self, ChainError};
 use super::criterion::{Criterion, Test};
 use super::include::{Include, IncludeError};
+use super::limits::{Limit, RequestLimits};
 use super::subset::{Summary, check_combination, parse_elements};
 use crate::mapping::{Mapping, SearchTarget};
 use crate::search::escape::split;
@@ -145,6 +146,8 @@ pub struct SearchOptions<'a> {
     pub max_chain_depth: usize,
     /// `Prefer: handling=lenient`: unsupported parameters are ignored (and reported).
     pub lenient: bool,
+    /// The admission limits.
+    pub limits: RequestLimits,
 }
 
 const RESULT_PARAMS: &[&str] = &[
@@ -181,14 +184,19 @@ impl SearchRequest {
         params: &[(String, String)],
     ) -> Result<SearchRequest, RequestError> {
         super::read::check_type(mapping, resource_type)?;
+        let limits = &opts.limits;
+        limits.check_params(params)?;
         let lenient = opts.lenient;
         let mut req = SearchRequest::new(resource_type, DEFAULT_COUNT.min(opts.max_count));
+        let (mut hops, mut includes) = (0, 0);
         for (name, value) in params {
             let (code, modifier) = match name.split_once(':') {
                 Some((c, m)) => (c, Some(m)),
                 None => (name.as_str(), None),
             };
             if code == "_include" || code == "_revinclude" {
+                includes += 1;
+                limits.check(Limit::Includes, includes)?;
                 req.include(mapping, name, value, lenient)?;
                 continue;
             }
@@ -199,6 +207,7 @@ impl SearchRequest {
                     )));
                 }
                 req.result_param(code, value, opts.max_count)?;
+                limits.check(Limit::SortKeys, req.sort.len())?;
                 continue;
             }
             if code.starts_with('_')
@@ -223,6 +232,8 @@ impl SearchRequest {
                     return Err(RequestError::InvalidParameter(why));
                 }
             };
+            hops += chained.hops.len();
+            limits.check(Limit::Hops, hops)?;
             let code = chained.code.as_str();
             let param_type = chained.param_type;
             let modifier = match chained.modifier.as_deref() {

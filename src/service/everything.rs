@@ -11,6 +11,7 @@ use serde_json::Value as Json;
 
 use super::links::PageOut;
 use super::{Fhir, RequestContext, ServiceError};
+use crate::db::Cost;
 use crate::mapping::Mapping;
 use crate::mapping::references::links_of;
 use crate::plan::{self, PlanError};
@@ -36,7 +37,7 @@ impl Fhir {
             Some(token) => Some(self.cursors.decode(token, &path, &link_params)?),
             None => None,
         };
-        let session = self.session(cx);
+        let session = self.session(cx, Cost::Expensive);
         let mapping = self.mapping();
         // Position of each type's first source in the numbering the cursor uses.
         let mut offsets = Vec::with_capacity(req.types.len());

@@ -6,7 +6,7 @@ use serde_json::{Map, Value as Json};
 
 use super::rows::build_resources;
 use super::{Fhir, RequestContext, ServiceError};
-use crate::db::{Database, DbError};
+use crate::db::{Cost, Database, DbError};
 use crate::plan::{self, Scope, Total};
 use crate::request::cursor::Cursor;
 use crate::request::search::{SearchRequest, TotalMode};
@@ -24,11 +24,11 @@ pub(super) struct Session<'a> {
 }
 
 impl Fhir {
-    /// The session of one request.
-    pub(super) fn session<'a>(&'a self, cx: &'a RequestContext) -> Session<'a> {
+    /// The session of one request of `cost`.
+    pub(super) fn session<'a>(&'a self, cx: &'a RequestContext, cost: Cost) -> Session<'a> {
         Session {
             fhir: self,
-            db: self.db(cx),
+            db: self.db(cx, cost),
             scope: &cx.scope,
         }
     }

@@ -21,12 +21,12 @@ use serde_json::Value as Json;
 pub use read::ReadResult;
 
 use crate::assemble::capability::{ServerInfo, capability_statement};
-use crate::db::{Database, DbError, QueryCounter};
+use crate::db::{Cost, Database, DbError, QueryCounter};
 use crate::mapping::Mapping;
 use crate::plan::{PlanError, Scope};
-use crate::request::RequestError;
 use crate::request::cursor::CursorCodec;
 use crate::request::search::SearchOptions;
+use crate::request::{RequestError, RequestLimits};
 use crate::sql::Caps;
 
 /// Why an interaction failed.
@@ -55,6 +55,8 @@ pub struct Limits {
     pub max_chain_depth: usize,
     /// Most resources `_include`/`_revinclude` (and `$everything`) add to a page.
     pub max_includes: usize,
+    /// What one request may ask (checked while it is parsed).
+    pub request: RequestLimits,
 }
 
 /// What one request brings to every call: where its statements are counted, and its scope.
@@ -133,11 +135,13 @@ impl Fhir {
             max_count: self.limits.max_count,
             max_chain_depth: self.limits.max_chain_depth,
             lenient,
+            limits: self.limits.request,
         }
     }
 
-    /// The database handle of one request (the next copy in turn, counting into the request).
-    fn db(&self, cx: &RequestContext) -> Database {
-        self.db.for_request(cx.counter.clone())
+    /// The database handle of one request of `cost` (the next copy in turn, counting into the
+    /// request, within the database budget).
+    fn db(&self, cx: &RequestContext, cost: Cost) -> Database {
+        self.db.for_request(cx.counter.clone(), cost)
     }
 }

@@ -6,6 +6,7 @@ use super::rows::build_resources;
 use super::{Fhir, RequestContext, ServiceError};
 use crate::assemble::resource::{row_id, version};
 use crate::assemble::subset::subset;
+use crate::db::Cost;
 use crate::plan;
 use crate::request::ReadRequest;
 
@@ -29,7 +30,7 @@ impl Fhir {
     ) -> Result<ReadResult, ServiceError> {
         let not_found =
             || ServiceError::NotFound(format!("{}/{} is not known", req.resource_type, req.id));
-        let session = self.session(cx);
+        let session = self.session(cx, Cost::Cheap);
         let id = req.id.as_str();
         let planned = plan::read(&self.mapping, &self.caps, &cx.scope, &req.resource_type, id)?;
         let Some(plan::ReadPlan {

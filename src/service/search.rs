@@ -6,6 +6,7 @@ use serde_json::Value as Json;
 use super::links::PageOut;
 use super::{Fhir, RequestContext, ServiceError};
 use crate::assemble::subset::subset;
+use crate::db::Cost;
 use crate::request::search::SearchRequest;
 
 impl Fhir {
@@ -22,7 +23,7 @@ impl Fhir {
             Some(token) => Some(self.cursors.decode(token, &path, &link_params)?),
             None => None,
         };
-        let session = self.session(cx);
+        let session = self.session(cx, Cost::Expensive);
         let page = session.matches(req, cursor.as_ref()).await?;
         let included = session.include(&req.includes, &page.resources).await?;
         let mut resources = page.resources;

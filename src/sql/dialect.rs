@@ -239,6 +239,58 @@ impl Dialect {
         }
     }
 
+    /// Whether `value` (read back from a paging cursor) can be compared with a column of type
+    /// `type_name` here, as a value the database returned for such a column would be: a value
+    /// of another type would make PostgreSQL or MySQL fail (`integer > text`) rather than
+    /// compare. SQLite compares values of any type, so anything but bytes fits there.
+    pub fn value_fits(self, type_name: &str, value: &crate::sql::Value) -> bool {
+        use crate::sql::Value as V;
+        let t = type_name.to_ascii_uppercase();
+        let has = |k: &str| t.contains(k);
+        if matches!(value, V::Null) {
+            return true;
+        }
+        if self == Dialect::Sqlite {
+            return !matches!(value, V::Bytes(_));
+        }
+        let is_timestamp = has("TIMESTAMP") || has("DATETIME");
+        match value {
+            V::Int(_) => {
+                has("INT")
+                    || has("OID")
+                    || has("NUM")
+                    || has("DEC")
+                    || has("FLOAT")
+                    || has("DOUBLE")
+                    || has("REAL")
+                    || has("YEAR")
+                    || has("BIT")
+            }
+            V::Float(_) | V::Decimal(_) => {
+                has("NUM") || has("DEC") || has("FLOAT") || has("DOUBLE") || has("REAL")
+            }
+            V::Bool(_) => has("BOOL") || has("BIT"),
+            V::Date(_) => t == "DATE",
+            V::Time(_) => t == "TIME" || t.starts_with("TIME "),
+            V::Timestamp(_) | V::TimestampTz(_) => is_timestamp,
+            V::Text(_) => {
+                has("CHAR")
+                    || has("TEXT")
+                    || has("NAME")
+                    || has("ENUM")
+                    || has("SET")
+                    || has("JSON")
+                    || has("UUID")
+                    || has("CLOB")
+                    || t == "UNKNOWN"
+                    || has("BINARY")
+                    || has("BLOB")
+            }
+            V::Bytes(_) => has("BYTEA") || has("BINARY") || has("BLOB"),
+            V::Null => true,
+        }
+    }
+
     /// What precedes a `SELECT` to have the planner estimate its rows without running it
     /// (read by [`super::explain::read_estimate`]); `None` when the database has no estimate
     /// (SQLite).
@@ -275,6 +327,29 @@ mod tests {
         assert_eq!(Dialect::Mysql.quote_ident("A`B"), "`A``B`");
         assert_eq!(Dialect::Postgres.placeholder(3), "$3");
         assert_eq!(Dialect::Mysql.placeholder(3), "?");
+    }
+
+    #[test]
+    fn cursor_values_fit_the_column_types_they_were_read_from() {
+        use crate::sql::Value as V;
+        let pg = Dialect::Postgres;
+        assert!(pg.value_fits("INT4", &V::Int(3)));
+        assert!(!pg.value_fits("INT4", &V::Text("3".into())));
+        assert!(pg.value_fits("TEXT", &V::Text("a".into())));
+        assert!(!pg.value_fits("TEXT", &V::Int(1)));
+        assert!(pg.value_fits("NUMERIC", &V::Decimal("1.5".into())));
+        assert!(!pg.value_fits("DATE", &V::Text("2020-01-01".into())));
+        assert!(pg.value_fits(
+            "TIMESTAMPTZ",
+            &V::TimestampTz(chrono::Utc::now().fixed_offset())
+        ));
+        assert!(pg.value_fits("BPCHAR", &V::Null));
+        assert!(
+            Dialect::Mysql.value_fits("DATETIME", &V::Timestamp(chrono::Utc::now().naive_utc()))
+        );
+        assert!(!Dialect::Mysql.value_fits("VARCHAR", &V::Float(1.0)));
+        assert!(Dialect::Sqlite.value_fits("INTEGER", &V::Text("x".into())));
+        assert!(!Dialect::Sqlite.value_fits("TEXT", &V::Bytes(vec![0])));
     }
 
     #[test]

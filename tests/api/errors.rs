@@ -94,7 +94,7 @@ async fn writes_are_405() {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.headers()["allow"], "GET");
+        assert_eq!(res.headers()["allow"], "GET, HEAD");
     }
 }
 

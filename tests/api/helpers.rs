@@ -108,6 +108,7 @@ pub fn settings(database_url: &str, mapping: &str) -> Settings {
             max_connections: 4,
             connect_timeout: std::time::Duration::from_secs(2),
             statement_timeout: std::time::Duration::from_secs(5),
+            budget: Default::default(),
         },
         listen: "127.0.0.1:0".to_string(),
         base_url: None,
@@ -117,6 +118,8 @@ pub fn settings(database_url: &str, mapping: &str) -> Settings {
         max_chain_depth: fhir_facade::request::search::DEFAULT_MAX_CHAIN_DEPTH,
         max_includes: 1000,
         cursor_secret: None,
+        limits: Default::default(),
+        http: Default::default(),
     }
 }
 

@@ -23,6 +23,7 @@ pub async fn checked_mapping(url: &str, dialect: Dialect) -> (Mapping, Caps) {
         max_connections: 1,
         connect_timeout: Duration::from_secs(5),
         statement_timeout: Duration::from_secs(5),
+        budget: Default::default(),
     })
     .await
     .unwrap();
@@ -56,6 +57,7 @@ pub async fn page_statement(
         max_count: 1000,
         max_chain_depth: 3,
         lenient: false,
+        limits: Default::default(),
     };
     let req = SearchRequest::parse(&m, &opts, resource, &params).unwrap();
     plan::search(&m, &caps, Scope::none(), &req, after)
