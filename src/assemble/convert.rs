@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, TimeZ
 use chrono_tz::Tz;
 use serde_json::{Map, Value as Json};
 
-use crate::mapping::{Convert, MapTarget, MapValue, Primitive, ValueMap};
+use crate::mapping::{Convert, MapTarget, MapValue, Primitive, SystemPrefix, ValueMap};
 use crate::sql::Value;
 
 /// A value that could not be converted (the element is left out and the problem logged).
@@ -43,6 +43,7 @@ pub fn convert(v: &Value, convert: &Convert, tz: Tz) -> Result<Option<Json>, Con
         },
         Convert::Primitive { to, format, .. } => primitive(v, *to, format.as_deref(), tz),
         Convert::Mapped { map, target } => Ok(mapped(v, map, *target)),
+        Convert::Prefixed { prefix, target } => Ok(prefixed(v, prefix, *target)),
         Convert::Reference {
             resource_type,
             prefix,
@@ -118,6 +119,28 @@ fn mapped(v: &Value, map: &ValueMap, target: MapTarget) -> Option<Json> {
             cc.insert("coding".into(), Json::Array(vec![Json::Object(coding(e))]));
             cc.into()
         }
+    })
+}
+
+/// A code whose system is told by its prefix, as a Coding or CodeableConcept.
+fn prefixed(v: &Value, prefix: &SystemPrefix, target: MapTarget) -> Option<Json> {
+    let text = v.key_text()?;
+    let (system, code) = prefix.split(&text);
+    if code.is_empty() {
+        return None;
+    }
+    let mut m = Map::new();
+    if let Some(s) = system {
+        m.insert("system".into(), Json::String(s.to_string()));
+    }
+    m.insert("code".into(), Json::String(code.to_string()));
+    Some(match target {
+        MapTarget::CodeableConcept => {
+            let mut cc = Map::new();
+            cc.insert("coding".into(), Json::Array(vec![Json::Object(m)]));
+            cc.into()
+        }
+        _ => m.into(),
     })
 }
 

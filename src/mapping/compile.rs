@@ -93,6 +93,7 @@ const ELEMENT_KEYS: &[&str] = &[
     "format",
     "reference",
     "required",
+    "system_prefix",
 ];
 
 impl<'a> Compiler<'a> {
@@ -1015,7 +1016,15 @@ impl<'a> Compiler<'a> {
         };
 
         if let Some(constant) = spec.get("constant") {
-            for k in ["map", "format", "reference", "required", "type", "none"] {
+            for k in [
+                "map",
+                "format",
+                "reference",
+                "required",
+                "type",
+                "none",
+                "system_prefix",
+            ] {
                 if spec.contains_key(k) {
                     self.error(MappingError::new(
                         line,
@@ -1071,6 +1080,9 @@ impl<'a> Compiler<'a> {
             ("map", "reference"),
             ("format", "map"),
             ("format", "reference"),
+            ("system_prefix", "map"),
+            ("system_prefix", "reference"),
+            ("system_prefix", "format"),
         ] {
             if spec.contains_key(a) && spec.contains_key(b) {
                 self.error(
@@ -1235,6 +1247,27 @@ impl<'a> Compiler<'a> {
                 }
             }
             Convert::Mapped { map, target }
+        } else if let Some(sp) = spec.get("system_prefix") {
+            let target = match fhir_type.as_str() {
+                "Coding" => MapTarget::Coding,
+                "CodeableConcept" => MapTarget::CodeableConcept,
+                t => {
+                    self.error(
+                        MappingError::new(
+                            line,
+                            &entry,
+                            format!("`system_prefix` fills a Coding or CodeableConcept, but '{written}' is a {t}"),
+                        )
+                        .hint("put it on the Coding, e.g. \"code.coding[0]\" = { column = .., system_prefix = .. }"),
+                    );
+                    return None;
+                }
+            };
+            let prefix = self.system_prefix(line, &entry, sp)?;
+            Convert::Prefixed {
+                prefix: Arc::new(prefix),
+                target,
+            }
         } else {
             let Some(to) = Primitive::from_fhir(&fhir_type) else {
                 self.error(
@@ -1290,6 +1323,63 @@ impl<'a> Compiler<'a> {
         })
     }
 
+    /// `system_prefix = { separator = ":", systems = { PREFIX = "url" } }`.
+    fn system_prefix(&mut self, line: usize, entry: &str, v: &toml::Value) -> Option<SystemPrefix> {
+        let hint = "write system_prefix = { separator = \":\", systems = { ICD10 = \"http://hl7.org/fhir/sid/icd-10-cm\" } }";
+        let fail = |this: &mut Self, what: &str| {
+            this.error(MappingError::new(line, entry, what.to_string()).hint(hint));
+            None
+        };
+        let Some(t) = v.as_table() else {
+            return fail(self, "`system_prefix` must be a table");
+        };
+        if let Some(k) = t.keys().find(|k| *k != "separator" && *k != "systems") {
+            return fail(
+                self,
+                &format!("unknown key '{k}' in `system_prefix` (it takes separator and systems)"),
+            );
+        }
+        let separator = match t.get("separator").and_then(|s| s.as_str()) {
+            Some(s) if !s.is_empty() => s.to_string(),
+            _ => return fail(self, "`system_prefix` needs a non-empty `separator`"),
+        };
+        let Some(systems) = t.get("systems").and_then(|s| s.as_table()) else {
+            return fail(
+                self,
+                "`system_prefix` needs `systems`: prefix = code system URL",
+            );
+        };
+        let mut out = IndexMap::new();
+        for (prefix, url) in systems {
+            let url = match url.as_str() {
+                Some(u) if u.contains(':') && !u.chars().any(char::is_whitespace) => u,
+                _ => {
+                    return fail(
+                        self,
+                        &format!("the system of prefix '{prefix}' must be a code system URL"),
+                    );
+                }
+            };
+            if prefix.is_empty() || prefix.contains(separator.as_str()) {
+                return fail(
+                    self,
+                    &format!("prefix '{prefix}' must be non-empty and not contain the separator"),
+                );
+            }
+            out.insert(prefix.clone(), url.to_string());
+        }
+        if out.is_empty() {
+            return fail(
+                self,
+                "`system_prefix` needs at least one prefix in `systems`",
+            );
+        }
+        Some(SystemPrefix {
+            separator,
+            systems: out,
+        })
+    }
+
     /// The codes of a required binding on `leaf`, when they can be enumerated.
     fn required_codes(&self, leaf: &crate::fhir::ResolvedSegment) -> Option<(String, Vec<String>)> {
         let binding = leaf.binding.as_ref()?;
@@ -1312,6 +1402,90 @@ impl<'a> Compiler<'a> {
             .then(|| first.clone())
     }
 
+    /// A custom parameter: `{ type, definition, path }` (a path in the mapped elements) or
+    /// `{ type, definition, sql }` (an SQL condition on the source row, `?` standing for the
+    /// search value).
+    fn custom_param(
+        &mut self,
+        line: usize,
+        entry: &str,
+        t: &toml::Table,
+    ) -> Option<(SearchParamType, String, CustomParam)> {
+        const KEYS: &[&str] = &["type", "definition", "path", "sql"];
+        if let Some(k) = t.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            let sug = suggestions(k, KEYS.iter().copied());
+            self.error(
+                MappingError::new(
+                    line,
+                    entry,
+                    format!("unknown key '{k}'.{}", did_you_mean(&sug)),
+                )
+                .hint("a custom parameter takes type, definition, and path or sql"),
+            );
+            return None;
+        }
+        let ty = t.get("type").and_then(|x| x.as_str());
+        let def = t.get("definition").and_then(|x| x.as_str());
+        let path = t.get("path").and_then(|x| x.as_str());
+        let sql = t.get("sql").and_then(|x| x.as_str());
+        let ty = ty.and_then(SearchParamType::from_code);
+        let (Some(ty), Some(def), true) = (ty, def, path.is_some() != sql.is_some()) else {
+            self.error(
+                MappingError::new(
+                    line,
+                    entry,
+                    "a custom search parameter needs `type`, `definition`, and one of `path` or `sql`",
+                )
+                .hint(format!(
+                    "type is one of {}; path names the element it searches, e.g. \"code\"; sql is a condition on the row with ? for the value, e.g. \"P.MRN = ?\"",
+                    SearchParamType::ALL.map(SearchParamType::as_str).join(", ")
+                )),
+            );
+            return None;
+        };
+        if let Some(path) = path {
+            return Some((ty, def.to_string(), CustomParam::Path(path.to_string())));
+        }
+        let sql = sql.unwrap_or_default();
+        if !matches!(
+            ty,
+            SearchParamType::Token
+                | SearchParamType::String
+                | SearchParamType::Number
+                | SearchParamType::Uri
+        ) {
+            self.error(
+                MappingError::new(
+                    line,
+                    entry,
+                    format!("an `sql` parameter cannot be of type {ty}"),
+                )
+                .hint("use type token, string, number or uri (or map the element and use `path`)"),
+            );
+            return None;
+        }
+        let params = crate::sql::placeholders(sql);
+        if params == 0 {
+            self.error(
+                MappingError::new(
+                    line,
+                    entry,
+                    "the `sql` condition has no ? for the search value",
+                )
+                .hint("write e.g. sql = \"P.MRN = ?\" (each ? receives the value)"),
+            );
+            return None;
+        }
+        Some((
+            ty,
+            def.to_string(),
+            CustomParam::Sql(SqlCondition {
+                sql: sql.to_string(),
+                params,
+            }),
+        ))
+    }
+
     fn search_decls(
         &mut self,
         rt: &str,
@@ -1324,6 +1498,7 @@ impl<'a> Compiler<'a> {
             let line = self.line(v);
             let entry = format!("{entry}, search \"{code}\"");
             let mut components = Vec::new();
+            let mut custom = None;
             let (param_type, definition, expression) = match v.get_ref() {
                 toml::Value::Boolean(true) => match self.defs.search_param(rt, code) {
                     Some(sp) => {
@@ -1363,41 +1538,13 @@ impl<'a> Compiler<'a> {
                         continue;
                     }
                 },
-                toml::Value::Table(t) => {
-                    let ty = t.get("type").and_then(|x| x.as_str());
-                    let def = t.get("definition").and_then(|x| x.as_str());
-                    let path = t.get("path").and_then(|x| x.as_str());
-                    match (ty, def, path) {
-                        (Some(ty), Some(def), Some(path))
-                            if let Some(ty) = SearchParamType::from_code(ty) =>
-                        {
-                            (
-                                ty,
-                                def.to_string(),
-                                Some(
-                                    path.split('|')
-                                        .map(|p| format!("{rt}.{}", p.trim()))
-                                        .collect::<Vec<_>>()
-                                        .join(" | "),
-                                ),
-                            )
-                        }
-                        _ => {
-                            self.error(
-                                MappingError::new(
-                                    line,
-                                    &entry,
-                                    "a custom search parameter needs `type`, `definition` and `path`",
-                                )
-                                .hint(format!(
-                                    "type is one of {}; path names the element it searches, e.g. \"code\"",
-                                    SearchParamType::ALL.map(SearchParamType::as_str).join(", ")
-                                )),
-                            );
-                            continue;
-                        }
+                toml::Value::Table(t) => match self.custom_param(line, &entry, t) {
+                    Some((ty, def, how)) => {
+                        custom = Some(how);
+                        (ty, def, None)
                     }
-                }
+                    None => continue,
+                },
                 _ => {
                     self.error(
                         MappingError::new(line, &entry, "expected `true` or a table")
@@ -1418,10 +1565,15 @@ impl<'a> Compiler<'a> {
                     }
                     _ => Err("only standard composite parameters whose components are standard parameters of the type can be declared".to_string()),
                 },
-                _ => expression
-                    .ok_or_else(|| "it has no expression".to_string())
-                    .and_then(|e| search_bind::parse_expression(&e, rt))
-                    .and_then(|paths| search_bind::targets(source, param_type, &paths)),
+                _ => match custom {
+                    Some(CustomParam::Sql(sql)) => Ok(vec![SearchTarget::Sql(sql)]),
+                    Some(CustomParam::Path(path)) => search_bind::parse_custom_path(&path, rt)
+                        .and_then(|paths| search_bind::targets(source, param_type, &paths)),
+                    None => expression
+                        .ok_or_else(|| "it has no expression".to_string())
+                        .and_then(|e| search_bind::parse_expression(&e, rt))
+                        .and_then(|paths| search_bind::targets(source, param_type, &paths)),
+                },
             };
             match targets {
                 Ok(targets) => out.push(SearchDecl {
@@ -1442,6 +1594,14 @@ impl<'a> Compiler<'a> {
         }
         out
     }
+}
+
+/// How a custom parameter finds its values.
+enum CustomParam {
+    /// Paths in the mapped elements.
+    Path(String),
+    /// An SQL condition on the source row.
+    Sql(SqlCondition),
 }
 
 /// SQL keywords that cannot serve as unquoted aliases.

@@ -315,6 +315,65 @@ pub enum MapTarget {
     CodeableConcept,
 }
 
+/// Code systems told apart by a prefix of the stored code (`system_prefix`): `ICD10:E11.9` is
+/// code `E11.9` of the system the prefix `ICD10` names. A value with no known prefix is a code
+/// without a system, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemPrefix {
+    /// What separates the prefix from the code (`:`).
+    pub separator: String,
+    /// Prefix → code system URL (case-sensitive).
+    pub systems: IndexMap<String, String>,
+}
+
+impl SystemPrefix {
+    /// The system and code a stored value stands for (`v` trimmed).
+    pub fn split<'a>(&'a self, v: &'a str) -> (Option<&'a str>, &'a str) {
+        let v = v.trim();
+        if let Some((prefix, code)) = v.split_once(self.separator.as_str())
+            && !code.is_empty()
+            && let Some(system) = self.systems.get(prefix)
+        {
+            return (Some(system), code);
+        }
+        (None, v)
+    }
+
+    /// The prefixes of code system `system`, each with its separator (`ICD10:`).
+    pub fn prefixes_of<'a>(&'a self, system: &'a str) -> impl Iterator<Item = String> + 'a {
+        self.systems
+            .iter()
+            .filter(move |(_, url)| *url == system)
+            .map(|(p, _)| format!("{p}{}", self.separator))
+    }
+
+    /// The stored values that stand for `code` of `system` (`None`: any system, or none;
+    /// `Some("")`: no system).
+    pub fn stored(&self, system: Option<&str>, code: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let bare_reads_as_is = self.split(code) == (None, code.trim());
+        match system {
+            Some("") => {
+                if bare_reads_as_is {
+                    out.push(code.to_string());
+                }
+            }
+            Some(s) => out.extend(self.prefixes_of(s).map(|p| format!("{p}{code}"))),
+            None => {
+                out.extend(
+                    self.systems
+                        .keys()
+                        .map(|p| format!("{p}{}{code}", self.separator)),
+                );
+                if bare_reads_as_is {
+                    out.push(code.to_string());
+                }
+            }
+        }
+        out
+    }
+}
+
 /// How a database value becomes the element's JSON.
 #[derive(Debug, Clone)]
 pub enum Convert {
@@ -333,6 +392,13 @@ pub enum Convert {
         /// The map.
         map: Arc<ValueMap>,
         /// Target shape.
+        target: MapTarget,
+    },
+    /// A Coding or CodeableConcept whose code system is told by a prefix of the stored code.
+    Prefixed {
+        /// The prefixes and their systems.
+        prefix: Arc<SystemPrefix>,
+        /// Target shape ([`MapTarget::Coding`] or [`MapTarget::CodeableConcept`]).
         target: MapTarget,
     },
     /// A Reference to another mapped resource: `{"reference": "Type/<prefix><value>"}`.
@@ -412,6 +478,17 @@ impl ElementMapping {
                 convert: Convert::Mapped { map, .. },
                 ..
             } => Some(map),
+            _ => None,
+        }
+    }
+
+    /// The code-system prefixes of a value read as `system_prefix` says.
+    pub fn system_prefix(&self) -> Option<&SystemPrefix> {
+        match &self.value {
+            ElementValue::Sql {
+                convert: Convert::Prefixed { prefix, .. },
+                ..
+            } => Some(prefix),
             _ => None,
         }
     }
@@ -511,8 +588,11 @@ pub enum TokenPart {
     Const(String),
     /// A mapped element's value as it is.
     Leaf(LeafRef),
-    /// A mapped element's value translated by its value map.
+    /// A mapped element's value translated by its value map (or its system prefix).
     Mapped(LeafRef, MapField),
+    /// A truth made of mapped values (`deceased`: true when a flag is true or a value is
+    /// present): each leaf with whether it is a flag (else: present means true).
+    Truth(Vec<(LeafRef, bool)>),
 }
 
 /// What one search parameter compares against in one source.
@@ -562,6 +642,35 @@ pub enum SearchTarget {
     /// One repetition of a composite parameter's base element (the resource itself, or one
     /// `component`...): the composite matches when every component matches in it.
     Composite(CompositeTarget),
+    /// Targets that count only in repetitions whose guard part has a value
+    /// (`telecom.where(system='phone')` with the system in a column).
+    Guarded(GuardedTarget),
+    /// A custom parameter's SQL condition on the source row (`sql = "P.MRN = ?"`).
+    Sql(SqlCondition),
+}
+
+/// Targets in one repetition of an element, counted only where a part of it has a value
+/// (`.where(field='value')`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardedTarget {
+    /// The child table whose rows are the repetitions (`None`: the source row).
+    pub within: Option<Location>,
+    /// The part compared (`telecom.system`).
+    pub guard: TokenPart,
+    /// The value it must have.
+    pub equals: String,
+    /// What the parameter compares in such repetitions.
+    pub targets: Vec<SearchTarget>,
+}
+
+/// A custom parameter's condition: trusted SQL from the mapping file, each `?` a bound search
+/// value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlCondition {
+    /// The condition, as written.
+    pub sql: String,
+    /// How many `?` it holds (outside quotes).
+    pub params: usize,
 }
 
 /// One repetition of a composite parameter's base element, with each component's targets in it.

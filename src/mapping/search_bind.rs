@@ -7,76 +7,205 @@
 //! searched in reverse). Pure.
 
 use super::model::{
-    CompositeComponent, CompositeTarget, Convert, ElementMapping, ElementValue, LeafRef, Location,
-    MapField, MapTarget, PathSegment, SearchParamType, SearchTarget, Source, TokenPart,
+    CompositeComponent, CompositeTarget, Convert, ElementMapping, ElementValue, GuardedTarget,
+    LeafRef, Location, MapField, MapTarget, PathSegment, SearchParamType, SearchTarget, Source,
+    TokenPart,
 };
 
 /// One path named by a search expression.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExprPath {
     /// Element names below the resource, e.g. `["name", "family"]`.
     pub names: Vec<String>,
-    /// `as T` / `.as(T)`: the choice type.
-    pub cast: Option<String>,
+    /// `as T` / `.as(T)` / `.ofType(T)`: the choice type of the name at this index.
+    pub cast: Option<(usize, String)>,
     /// `.where(resolve() is T)`: the reference target type.
     pub resolve_is: Option<String>,
+    /// `.where(field='value')`: conditions on the repetitions of the element they follow.
+    pub filters: Vec<PathFilter>,
+    /// `X.exists() and X != false`: the truth of the element (true when it is a true boolean
+    /// or a value of another type, false when absent or false), searched as a boolean token.
+    pub truthy: bool,
 }
 
-/// Parses the subset of FHIRPath used by R4 search parameter expressions: unions (`|`) of
-/// dotted paths, with `as T`, `.as(T)` and `.where(resolve() is T)`.
+/// `.where(field='value')` after the first `depth` names: only the repetitions of that element
+/// whose `field` is `value` count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathFilter {
+    /// How many names precede the condition (the element it filters is `names[depth - 1]`).
+    pub depth: usize,
+    /// The element of the repetition it compares.
+    pub field: String,
+    /// The value it must have.
+    pub value: String,
+}
+
+/// Parses the subset of FHIRPath that R4 search parameter expressions use: unions (`|`) of
+/// dotted paths, with `as T`, `.as(T)`, `.ofType(T)`, `.where(resolve() is T)`,
+/// `.where(field='value')`, `(path as T).name`, and `X.exists() and X != false`.
 pub fn parse_expression(expr: &str, resource_type: &str) -> Result<Vec<ExprPath>, String> {
+    parse_union(expr, resource_type, false)
+}
+
+/// Parses the `path` of a custom parameter: the same grammar, with paths that start below the
+/// resource (`name.family | alias`, `(deceased as dateTime)`, `telecom.where(system='fax')`).
+pub fn parse_custom_path(path: &str, resource_type: &str) -> Result<Vec<ExprPath>, String> {
+    parse_union(path, resource_type, true)
+}
+
+fn parse_union(expr: &str, resource_type: &str, implicit: bool) -> Result<Vec<ExprPath>, String> {
     let mut out = Vec::new();
     for part in split_top_level(expr) {
-        let mut p = part.trim();
-        while p.starts_with('(') && p.ends_with(')') {
-            p = p[1..p.len() - 1].trim();
-        }
-        let mut cast = None;
-        let mut resolve_is = None;
-        if let Some((path, ty)) = p.split_once(" as ") {
-            cast = Some(ty.trim().to_string());
-            p = path.trim();
-        }
-        if let Some(rest) = p.strip_suffix(')')
-            && let Some((path, ty)) = rest.rsplit_once(".as(")
+        if let Some(p) = parse_one(part, resource_type, implicit)
+            .map_err(|why| format!("unsupported expression '{expr}': {why}"))?
         {
-            cast = Some(ty.trim().to_string());
-            p = path;
+            out.push(p);
         }
-        if let Some(rest) = p.strip_suffix(')')
-            && let Some((path, cond)) = rest.rsplit_once(".where(")
-        {
-            let ty = cond
-                .trim()
-                .strip_prefix("resolve() is ")
-                .ok_or_else(|| format!("unsupported expression '{expr}'"))?;
-            resolve_is = Some(ty.trim().to_string());
-            p = path;
-        }
-        let mut names = p.split('.');
-        // Common parameters (`_profile`: `Resource.meta.profile`) apply to every type.
-        if !matches!(names.next(), Some(t) if t == resource_type || t == "Resource" || t == "DomainResource")
-        {
-            continue;
-        }
-        let names: Vec<String> = names.map(str::to_string).collect();
-        if names.is_empty()
-            || names
-                .iter()
-                .any(|n| n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric()))
-        {
-            return Err(format!("unsupported expression '{expr}'"));
-        }
-        out.push(ExprPath {
-            names,
-            cast,
-            resolve_is,
-        });
     }
     if out.is_empty() {
         return Err(format!("no path for {resource_type} in '{expr}'"));
     }
     Ok(out)
+}
+
+/// One path of a union; `None` when it is a path of another resource type.
+fn parse_one(p: &str, rt: &str, implicit: bool) -> Result<Option<ExprPath>, String> {
+    let p = unparenthesized(p);
+    if let Some((a, b)) = split_keyword(p, " and ", false) {
+        let a = a.trim().strip_suffix(".exists()");
+        let b = b.trim().strip_suffix("!= false").map(str::trim);
+        return match (a, b) {
+            (Some(a), Some(b)) if a == b => Ok(parse_one(a, rt, implicit)?.map(|mut e| {
+                e.truthy = true;
+                e
+            })),
+            _ => Err("only `X.exists() and X != false` can combine conditions".into()),
+        };
+    }
+    if let Some((left, ty)) = split_keyword(p, " as ", true) {
+        let ty = ty.trim();
+        if !is_name(ty) {
+            return Err(format!("'{ty}' is not a type name"));
+        }
+        return Ok(parse_one(left, rt, implicit)?.map(|mut e| {
+            e.cast = Some((e.names.len().saturating_sub(1), ty.to_string()));
+            e
+        }));
+    }
+    let segments = split_dots(p);
+    let mut rest = segments.as_slice();
+    let mut e = ExprPath::default();
+    match rest.first() {
+        Some(first) if first.starts_with('(') => {
+            match parse_one(first, rt, implicit)? {
+                Some(inner) => e = inner,
+                None => return Ok(None),
+            }
+            rest = &rest[1..];
+        }
+        Some(first) if !implicit => {
+            // Common parameters (`_profile`: `Resource.meta.profile`) apply to every type.
+            if *first != rt && *first != "Resource" && *first != "DomainResource" {
+                return Ok(None);
+            }
+            rest = &rest[1..];
+        }
+        _ => {}
+    }
+    for seg in rest {
+        if is_name(seg) {
+            e.names.push(seg.to_string());
+        } else if let Some(ty) = call_arg(seg, "as").or_else(|| call_arg(seg, "ofType")) {
+            if e.names.is_empty() || !is_name(ty) {
+                return Err(format!("'{seg}' must follow an element"));
+            }
+            e.cast = Some((e.names.len() - 1, ty.to_string()));
+        } else if let Some(cond) = call_arg(seg, "where") {
+            if let Some(ty) = cond.strip_prefix("resolve() is ") {
+                e.resolve_is = Some(ty.trim().to_string());
+            } else if let Some((field, value)) = cond.split_once('=')
+                && let (field, Some(value)) = (
+                    field.trim(),
+                    value
+                        .trim()
+                        .strip_prefix('\'')
+                        .and_then(|v| v.strip_suffix('\'')),
+                )
+                && is_name(field)
+                && !e.names.is_empty()
+            {
+                e.filters.push(PathFilter {
+                    depth: e.names.len(),
+                    field: field.to_string(),
+                    value: value.to_string(),
+                });
+            } else {
+                return Err(format!(
+                    "'{seg}' is not supported (only where(resolve() is T) and where(element='value'))"
+                ));
+            }
+        } else {
+            return Err(format!("'{seg}' is not supported"));
+        }
+    }
+    if e.names.is_empty() {
+        return Err("it names no element".into());
+    }
+    Ok(Some(e))
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The argument of a function call segment `name(arg)`.
+fn call_arg<'a>(seg: &'a str, name: &str) -> Option<&'a str> {
+    seg.strip_prefix(name)?
+        .strip_prefix('(')?
+        .strip_suffix(')')
+        .map(str::trim)
+}
+
+/// Splits `p` at the first (or `last`) occurrence of `keyword` outside parentheses and quotes.
+fn split_keyword<'a>(p: &'a str, keyword: &str, last: bool) -> Option<(&'a str, &'a str)> {
+    let mut found = None;
+    let (mut depth, mut quoted) = (0i32, false);
+    for (i, c) in p.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth -= 1,
+            _ if depth == 0 && !quoted && p[i..].starts_with(keyword) => {
+                found = Some(i);
+                if !last {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    found.map(|i| (&p[..i], &p[i + keyword.len()..]))
+}
+
+/// The dot-separated segments of a path, keeping calls (`where(a.b='c')`) and parenthesized
+/// parts whole.
+fn split_dots(p: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0i32, false, 0);
+    for (i, c) in p.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth -= 1,
+            '.' if depth == 0 && !quoted => {
+                out.push(p[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(p[start..].trim());
+    out
 }
 
 fn split_top_level(expr: &str) -> Vec<&str> {
@@ -160,20 +289,16 @@ fn match_len(expr: &ExprPath, path: &[PathSegment]) -> Option<usize> {
     }
     for (i, name) in expr.names.iter().enumerate() {
         let seg = &path[i].name;
-        if i + 1 < n {
-            if seg != name {
-                return None;
-            }
-            continue;
-        }
         let ok = match &expr.cast {
-            Some(ty) => *seg == format!("{name}{}", capitalized(ty)),
-            None => {
+            Some((at, ty)) if *at == i => *seg == format!("{name}{}", capitalized(ty)),
+            // A choice element named without a type matches any of its types.
+            _ if i + 1 == n => {
                 seg == name
                     || seg
                         .strip_prefix(name.as_str())
                         .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
             }
+            _ => seg == name,
         };
         if !ok {
             return None;
@@ -289,10 +414,29 @@ pub fn composite_targets(
 
 fn unparenthesized(mut e: &str) -> &str {
     e = e.trim();
-    while e.starts_with('(') && e.ends_with(')') {
+    while e.starts_with('(') && e.ends_with(')') && closing_of_first(e) == Some(e.len() - 1) {
         e = e[1..e.len() - 1].trim();
     }
     e
+}
+
+/// The index of the parenthesis that closes the one `e` starts with.
+fn closing_of_first(e: &str) -> Option<usize> {
+    let (mut depth, mut quoted) = (0i32, false);
+    for (i, c) in e.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The leaves under the element `base` (names below the resource; empty: the resource),
@@ -333,8 +477,14 @@ fn targets_among(
     param_type: SearchParamType,
     paths: &[ExprPath],
 ) -> Result<Vec<SearchTarget>, String> {
+    let mut out = Vec::new();
+    let (plain, filtered): (Vec<&ExprPath>, Vec<&ExprPath>) =
+        paths.iter().partition(|e| e.filters.is_empty());
+    for expr in filtered {
+        filtered_targets(source, all, param_type, expr, &mut out)?;
+    }
     let mut matched: Vec<(Matched, &ExprPath)> = Vec::new();
-    for expr in paths {
+    for expr in plain {
         for leaf in all {
             if let Some(n) = match_len(expr, &leaf.path) {
                 matched.push((
@@ -347,9 +497,8 @@ fn targets_among(
             }
         }
     }
-    let mut out = Vec::new();
     match param_type {
-        SearchParamType::Token => token_targets(&matched, &mut out),
+        SearchParamType::Token => token_targets(&matched, &mut out)?,
         SearchParamType::String => {
             for (m, _) in &matched {
                 let string_like = matches!(m.leaf.el.fhir_type.as_str(), "string" | "markdown");
@@ -444,11 +593,122 @@ fn named<'a>(group: &[&'a Matched<'a>], names: &[&str]) -> Option<&'a Matched<'a
         .find(|m| names.contains(&m.leaf.path.last().map(|s| s.name.as_str()).unwrap_or("")))
 }
 
-fn token_targets(matched: &[(Matched, &ExprPath)], out: &mut Vec<SearchTarget>) {
-    // The element itself mapped in one go: a code, a boolean, or a value-mapped coding.
-    for (m, _) in matched.iter().filter(|(m, _)| m.rel.is_empty()) {
+/// The targets of a path with `.where(field='value')`: in each repetition of the element it
+/// filters, the targets of the rest of the path, kept when the repetition's `field` is the
+/// constant `value`, guarded when `field` is stored (a column, a value map), left out when it
+/// is another constant or not mapped.
+fn filtered_targets(
+    source: &Source,
+    all: &[Leaf],
+    param_type: SearchParamType,
+    expr: &ExprPath,
+    out: &mut Vec<SearchTarget>,
+) -> Result<(), String> {
+    let filter = &expr.filters[0];
+    let mut rest = expr.clone();
+    rest.filters.remove(0);
+    let base: Vec<&str> = expr.names[..filter.depth]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    for (within, leaves) in repetitions(source, all, &base) {
+        let guard = leaves.iter().find(|l| {
+            l.path.len() == filter.depth + 1 && l.path[filter.depth].name == filter.field
+        });
+        let Some(guard) = guard else {
+            continue;
+        };
+        let targets = targets_among(source, &leaves, param_type, std::slice::from_ref(&rest))?;
+        if targets.is_empty() {
+            continue;
+        }
+        let part = part_of(&Matched {
+            leaf: guard,
+            rel: &[],
+        });
+        match part {
+            TokenPart::Const(c) if c == filter.value => out.extend(targets),
+            TokenPart::Const(_) | TokenPart::Absent => {}
+            _ if param_type == SearchParamType::Reference => {
+                return Err(format!(
+                    "its where({}='{}') compares a stored value, and chains and includes cannot follow such references (map '{}' as a constant in each repetition)",
+                    filter.field, filter.value, filter.field
+                ));
+            }
+            guard => out.push(SearchTarget::Guarded(GuardedTarget {
+                within,
+                guard,
+                equals: filter.value.clone(),
+                targets,
+            })),
+        }
+    }
+    Ok(())
+}
+
+/// `X.exists() and X != false` over the matched values of X: true when a boolean is true or
+/// a value of another type is present.
+fn truth_target(matched: &[(Matched, &ExprPath)]) -> Result<Option<SearchTarget>, String> {
+    let leaves: Vec<(LeafRef, bool)> = matched
+        .iter()
+        .filter(|(m, e)| {
+            e.truthy && m.rel.is_empty() && matches!(m.leaf.el.value, ElementValue::Sql { .. })
+        })
+        .map(|(m, _)| (m.leaf.at, m.leaf.el.fhir_type == "boolean"))
+        .collect();
+    let Some((first, _)) = leaves.first() else {
+        return Ok(None);
+    };
+    if leaves.iter().any(|(l, _)| l.location != first.location) {
+        return Err("its values are in different tables".into());
+    }
+    Ok(Some(SearchTarget::Token {
+        system: TokenPart::Absent,
+        code: TokenPart::Truth(leaves),
+        display: TokenPart::Absent,
+        of_type: None,
+    }))
+}
+
+fn token_targets(
+    matched: &[(Matched, &ExprPath)],
+    out: &mut Vec<SearchTarget>,
+) -> Result<(), String> {
+    if let Some(t) = truth_target(matched)? {
+        out.push(t);
+    }
+    let matched: Vec<(Matched, &ExprPath)> = matched
+        .iter()
+        .filter(|(_, e)| !e.truthy)
+        .map(|(m, e)| {
+            (
+                Matched {
+                    leaf: m.leaf,
+                    rel: m.rel,
+                },
+                *e,
+            )
+        })
+        .collect();
+    let matched = matched.as_slice();
+    // The element itself mapped in one go: a code, a boolean, or a value-mapped or prefixed
+    // coding (also as the coding of a CodeableConcept the expression names).
+    let whole = |m: &Matched| {
+        m.rel.is_empty()
+            || (m.rel.len() == 1 && m.rel[0].name == "coding" && m.leaf.el.fhir_type == "Coding")
+    };
+    for (m, _) in matched.iter().filter(|(m, _)| whole(m)) {
         let el = m.leaf.el;
         let target = match &el.value {
+            ElementValue::Sql {
+                convert: Convert::Prefixed { .. },
+                ..
+            } => SearchTarget::Token {
+                system: TokenPart::Mapped(m.leaf.at, MapField::System),
+                code: TokenPart::Mapped(m.leaf.at, MapField::Code),
+                display: TokenPart::Absent,
+                of_type: None,
+            },
             ElementValue::Sql {
                 convert: Convert::Mapped { target, .. },
                 ..
@@ -507,6 +767,7 @@ fn token_targets(matched: &[(Matched, &ExprPath)], out: &mut Vec<SearchTarget>) 
             of_type: identifier_type(matched, code),
         });
     }
+    Ok(())
 }
 
 /// For an Identifier's `value`: its `type` as (system, code), mapped as a whole CodeableConcept
@@ -615,17 +876,103 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.len(), 2);
-        assert_eq!(p[0].cast.as_deref(), Some("Quantity"));
+        assert_eq!(p[0].cast, Some((0, "Quantity".to_string())));
         let p = parse_expression(
             "Condition.onset.as(dateTime) | Condition.onset.as(Period)",
             "Condition",
         )
         .unwrap();
-        assert_eq!(p[1].cast.as_deref(), Some("Period"));
+        assert_eq!(p[1].cast, Some((0, "Period".to_string())));
         let p = parse_expression("Patient.name.family", "Patient").unwrap();
         assert_eq!(p[0].names, ["name", "family"]);
         assert!(parse_expression("Patient.extension('x').value", "Patient").is_err());
+        assert!(parse_expression("Bundle.entry[0].resource", "Bundle").is_err());
         assert!(parse_expression("Practitioner.name", "Patient").is_err());
+    }
+
+    #[test]
+    fn where_filters_truths_and_inner_casts_parse() {
+        let p = parse_expression("Patient.telecom.where(system='phone')", "Patient").unwrap();
+        assert_eq!(p[0].names, ["telecom"]);
+        assert_eq!(
+            p[0].filters,
+            [PathFilter {
+                depth: 1,
+                field: "system".into(),
+                value: "phone".into()
+            }]
+        );
+        let p = parse_expression(
+            "PlanDefinition.relatedArtifact.where(type='composed-of').resource",
+            "PlanDefinition",
+        )
+        .unwrap();
+        assert_eq!(p[0].names, ["relatedArtifact", "resource"]);
+        assert_eq!(p[0].filters[0].depth, 1);
+        let p = parse_expression(
+            "Patient.deceased.exists() and Patient.deceased != false",
+            "Patient",
+        )
+        .unwrap();
+        assert!(p[0].truthy);
+        assert_eq!(p[0].names, ["deceased"]);
+        let p =
+            parse_expression("(Observation.value as CodeableConcept).text", "Observation").unwrap();
+        assert_eq!(p[0].names, ["value", "text"]);
+        assert_eq!(p[0].cast, Some((0, "CodeableConcept".to_string())));
+        let p = parse_expression("Condition.onset.ofType(Age)", "Condition").unwrap();
+        assert_eq!(p[0].cast, Some((0, "Age".to_string())));
+        // Custom paths start below the resource, in the same grammar.
+        let p = parse_custom_path("(deceased as dateTime) | name.family", "Patient").unwrap();
+        assert_eq!(p[0].names, ["deceased"]);
+        assert_eq!(p[0].cast, Some((0, "dateTime".to_string())));
+        assert_eq!(p[1].names, ["name", "family"]);
+        let p = parse_custom_path("telecom.where(system = 'fax').value", "Patient").unwrap();
+        assert_eq!(p[0].filters[0].value, "fax");
+        assert!(parse_custom_path("telecom.where(system != 'fax')", "Patient").is_err());
+        assert!(
+            parse_expression("Patient.deceased.exists() and Patient.active", "Patient").is_err()
+        );
+    }
+
+    #[test]
+    fn every_r4_expression_parses_but_bundle_entry_indexes() {
+        let defs = crate::fhir::Definitions::r4();
+        let mut failed = Vec::new();
+        for rt in defs.resource_types() {
+            for p in defs.search_params(rt) {
+                // Composites are read by `composite_targets`.
+                if let Some(e) = &p.expression
+                    && p.param_type != SearchParamType::Composite
+                    && let Err(why) = parse_expression(e, rt)
+                {
+                    failed.push(format!("{rt}.{}: {why}", p.code));
+                }
+            }
+        }
+        // R4's own slips: Bundle's entry indexes, and InsurancePlan.name's `name | alias`
+        // without the type.
+        assert!(
+            failed
+                .iter()
+                .all(|f| f.starts_with("Bundle.") || f.starts_with("InsurancePlan.name:")),
+            "{failed:#?}"
+        );
+    }
+
+    #[test]
+    fn inner_casts_match_the_typed_choice_name() {
+        let seg = |n: &str| PathSegment {
+            name: n.into(),
+            repeats: false,
+            index: 0,
+        };
+        let p =
+            parse_expression("(Observation.value as CodeableConcept).text", "Observation").unwrap();
+        let cc_text = [seg("valueCodeableConcept"), seg("text")];
+        assert_eq!(match_len(&p[0], &cc_text), Some(2));
+        assert_eq!(match_len(&p[0], &[seg("valueString")]), None);
+        assert_eq!(match_len(&p[0], &[seg("valueQuantity"), seg("text")]), None);
     }
 
     #[test]
@@ -637,8 +984,7 @@ mod tests {
         };
         let effective = ExprPath {
             names: vec!["effective".into()],
-            cast: None,
-            resolve_is: None,
+            ..ExprPath::default()
         };
         assert_eq!(match_len(&effective, &[seg("effectiveDateTime")]), Some(1));
         assert_eq!(
@@ -648,8 +994,8 @@ mod tests {
         assert_eq!(match_len(&effective, &[seg("effects")]), None);
         let value_q = ExprPath {
             names: vec!["value".into()],
-            cast: Some("Quantity".into()),
-            resolve_is: None,
+            cast: Some((0, "Quantity".into())),
+            ..ExprPath::default()
         };
         assert_eq!(
             match_len(&value_q, &[seg("valueQuantity"), seg("value")]),

@@ -102,7 +102,7 @@ impl Typer<'_> {
     fn apply_element(&self, el: &mut ElementMapping, entry: &str, errors: &mut Vec<MappingError>) {
         let default = match &el.value {
             ElementValue::Sql { convert, .. } => match convert {
-                Convert::Mapped { .. } => Some(SqlType::Text),
+                Convert::Mapped { .. } | Convert::Prefixed { .. } => Some(SqlType::Text),
                 Convert::Primitive {
                     to: Primitive::String | Primitive::Code,
                     ..
@@ -284,13 +284,14 @@ fn compared_leaves(source: &Source, targets: &[SearchTarget]) -> Vec<LeafRef> {
                 out.extend(end);
             }
             SearchTarget::Number(l) | SearchTarget::Quantity { value: l, .. } => out.push(*l),
-            SearchTarget::Token { code, .. } => {
-                if let TokenPart::Leaf(l) = code
-                    && source.leaf(*l).fhir_type == "boolean"
-                {
-                    out.push(*l);
+            SearchTarget::Token { code, .. } => match code {
+                TokenPart::Leaf(l) if source.leaf(*l).fhir_type == "boolean" => out.push(*l),
+                TokenPart::Truth(leaves) => {
+                    out.extend(leaves.iter().filter(|(_, flag)| *flag).map(|(l, _)| *l));
                 }
-            }
+                _ => {}
+            },
+            SearchTarget::Guarded(g) => out.extend(compared_leaves(source, &g.targets)),
             SearchTarget::Composite(ct) => {
                 for targets in &ct.targets {
                     out.extend(compared_leaves(source, targets));

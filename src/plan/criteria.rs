@@ -14,6 +14,8 @@ use super::context::Context;
 use super::keys::write_key_lists;
 use super::location::{at, in_location};
 use super::missing::write_present;
+use super::parts::{part, part_location, write_guard};
+use super::sql_param;
 use crate::mapping::{CompositeTarget, Location, SearchDecl, SearchTarget, Source, TokenPart};
 use crate::request::criterion::{Criterion, Test};
 use crate::search::date::{self, DateTarget};
@@ -135,42 +137,6 @@ fn write_one(w: &mut SqlWriter, cx: &Context, c: &Criterion) -> Result<(), PlanE
         w.push(", 1=0)");
     }
     Ok(())
-}
-
-/// The part of a token, uri or quantity target, resolved for `cx.source`.
-fn part<'a>(cx: &Context<'a>, p: &'a TokenPart) -> Part<'a> {
-    match p {
-        TokenPart::Absent => Part::Absent,
-        TokenPart::Const(c) => Part::Const(c),
-        TokenPart::Leaf(l) => {
-            let (op, el) = cx.leaf(*l);
-            if el.fhir_type == "boolean" {
-                Part::Flag(op)
-            } else {
-                Part::Sql(op)
-            }
-        }
-        TokenPart::Mapped(l, field) => {
-            let (operand, el) = cx.leaf(*l);
-            match el.value_map() {
-                Some(map) => Part::Mapped {
-                    operand,
-                    map,
-                    field: *field,
-                },
-                // The mapping compiler maps only value-mapped elements this way.
-                None => Part::Absent,
-            }
-        }
-    }
-}
-
-/// The location of the leaf a token part reads.
-fn part_location(part: &TokenPart) -> Option<Location> {
-    match part {
-        TokenPart::Leaf(l) | TokenPart::Mapped(l, _) => Some(l.location),
-        TokenPart::Const(_) | TokenPart::Absent => None,
-    }
 }
 
 /// A token target with its parts resolved (`None` for another kind of target).
@@ -371,6 +337,27 @@ fn write_target_match(
         }
         (SearchTarget::Composite(ct), SearchValue::Composite(parts)) => {
             write_composite_match(w, cx, code, ct, parts, within)?;
+        }
+        (SearchTarget::Guarded(g), _) => {
+            let inner = within.or(g.within);
+            let body = |w: &mut SqlWriter| {
+                write_guard(w, cx, g, inner)?;
+                w.push(" AND ");
+                write_targets_match(w, cx, code, &g.targets, value, inner)
+            };
+            match (within, g.within) {
+                // One semi-join on the child table: the guard and the value hold on one row.
+                (None, Some(location)) => in_location(w, cx, location, body)?,
+                _ => {
+                    w.push("(");
+                    body(w)?;
+                    w.push(")");
+                }
+            }
+        }
+        (SearchTarget::Sql(condition), _) => {
+            let bound = sql_param::value_of(dialect, code, value)?;
+            w.push("(").push_with_value(&condition.sql, bound).push(")");
         }
         // A value of another type than the target (not produced by the parser).
         _ => write_bool(w, false),

@@ -4,6 +4,7 @@
 use super::PlanError;
 use super::context::Context;
 use super::location::{at, in_location};
+use super::parts::write_guard;
 use crate::mapping::{Location, SearchTarget, TokenPart};
 use crate::search::operand::{write_bool, write_not_blank};
 use crate::sql::SqlWriter;
@@ -29,7 +30,8 @@ pub fn write_present(
             }
             SearchTarget::Token { code: part, .. } | SearchTarget::Uri(part) => match part {
                 TokenPart::Leaf(l) | TokenPart::Mapped(l, _) => Some(*l),
-                TokenPart::Const(_) => None,
+                // A truth is true or false, never absent.
+                TokenPart::Const(_) | TokenPart::Truth(_) => None,
                 TokenPart::Absent => {
                     w.push("1=0");
                     continue;
@@ -40,6 +42,29 @@ pub fn write_present(
             | SearchTarget::Number(l)
             | SearchTarget::Date { start: l, .. }
             | SearchTarget::Quantity { value: l, .. } => Some(*l),
+            SearchTarget::Sql(_) => {
+                return Err(PlanError::Unsupported(
+                    ":missing cannot be decided for a parameter defined by SQL".into(),
+                ));
+            }
+            SearchTarget::Guarded(g) => {
+                // A guarded value is present where the guard holds.
+                let inner = within.or(g.within);
+                let body = |w: &mut SqlWriter| {
+                    write_guard(w, cx, g, inner)?;
+                    w.push(" AND ");
+                    write_present(w, cx, &g.targets, inner)
+                };
+                match (within, g.within) {
+                    (None, Some(location)) => in_location(w, cx, location, body)?,
+                    _ => {
+                        w.push("(");
+                        body(w)?;
+                        w.push(")");
+                    }
+                }
+                continue;
+            }
             SearchTarget::Composite(ct) => {
                 // Every component has a value in the same repetition.
                 let inner = within.or(ct.within);

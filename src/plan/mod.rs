@@ -21,10 +21,12 @@ pub mod keyset;
 pub mod location;
 pub mod missing;
 pub mod page;
+pub mod parts;
 pub mod read;
 pub mod scope;
 pub mod search;
 pub mod sort;
+pub mod sql_param;
 
 pub use read::{ReadPlan, exists, read};
 pub use scope::Scope;

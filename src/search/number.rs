@@ -431,7 +431,10 @@ impl Part {
     /// computed for `dialect`.
     pub fn of(dialect: Dialect, part: &operand::Part) -> Part {
         match part {
-            operand::Part::Absent => Part::Const(None),
+            // A quantity's unit or system is never a prefixed code or a truth.
+            operand::Part::Absent | operand::Part::Prefixed { .. } | operand::Part::Truth(_) => {
+                Part::Const(None)
+            }
             operand::Part::Const(c) => Part::Const(Some(c.to_string())),
             operand::Part::Sql(op) | operand::Part::Flag(op) => {
                 Part::Sql(op.sql.clone(), op.column.cloned())

@@ -6,7 +6,8 @@
 
 use sea_query::Value as Param;
 
-use crate::mapping::{ColumnInfo, MapField, ValueMap};
+use super::string::write_starts_with;
+use crate::mapping::{ColumnInfo, MapField, SystemPrefix, ValueMap};
 use crate::sql::{Dialect, SqlType, SqlWriter};
 
 /// A mapped value in SQL.
@@ -98,6 +99,19 @@ pub enum Part<'a> {
         /// The part of an entry this part reads.
         field: MapField,
     },
+    /// The system or the code of a value whose system is told by a prefix of the stored
+    /// code (`system_prefix`).
+    Prefixed {
+        /// The stored value (`ICD10:E11.9`).
+        operand: Operand<'a>,
+        /// The prefixes and their systems.
+        prefix: &'a SystemPrefix,
+        /// [`MapField::System`] or [`MapField::Code`].
+        field: MapField,
+    },
+    /// A truth made of mapped values (`deceased`): true when one of the flags (`true`) is true
+    /// or one of the other values (`false`) is present; else false, never absent.
+    Truth(Vec<(Operand<'a>, bool)>),
 }
 
 impl Part<'_> {
@@ -114,6 +128,13 @@ impl Part<'_> {
                 let hit = |v: &crate::mapping::MapValue| v.field(*field).as_deref() == want;
                 !map.values.values().any(hit) && !map.default.as_ref().is_some_and(hit)
             }
+            Part::Prefixed {
+                prefix,
+                field: MapField::System,
+                ..
+            } => want.is_some_and(|s| prefix.prefixes_of(s).next().is_none()),
+            Part::Prefixed { .. } => false,
+            Part::Truth(_) => !matches!(want, Some("true" | "false")),
         }
     }
 }
@@ -256,7 +277,114 @@ pub fn write_part(w: &mut SqlWriter, part: &Part, want: Option<&str>) {
             map,
             field,
         } => write_mapped(w, operand, map, *field, |v| v == want),
+        Part::Prefixed {
+            operand,
+            prefix,
+            field: MapField::System,
+        } => write_prefixed_system(w, operand, prefix, want),
+        Part::Prefixed {
+            operand,
+            prefix,
+            field: MapField::Code,
+        } => match want {
+            Some(code) => write_prefixed(w, operand, prefix, None, code),
+            None => write_bool(w, false),
+        },
+        Part::Prefixed { .. } => write_bool(w, want.is_none()),
+        Part::Truth(terms) => match want {
+            Some("true") => write_truth(w, terms),
+            Some("false") => {
+                w.push("NOT COALESCE(");
+                write_truth(w, terms);
+                w.push(", 1=0)");
+            }
+            _ => write_bool(w, false),
+        },
     }
+}
+
+/// One of the flags is true or one of the values is present.
+fn write_truth(w: &mut SqlWriter, terms: &[(Operand, bool)]) {
+    w.push("(");
+    for (i, (op, flag)) in terms.iter().enumerate() {
+        if i > 0 {
+            w.push(" OR ");
+        }
+        w.push("(");
+        if *flag {
+            write_flag(w, op, true);
+        } else {
+            write_not_blank(w, op);
+            op.write_not_none(w);
+        }
+        w.push(")");
+    }
+    if terms.is_empty() {
+        write_bool(w, false);
+    }
+    w.push(")");
+}
+
+/// A prefixed value (`system_prefix`) that stands for `code` of `system` (`None`: any system
+/// or none; `Some("")`: no system): one `IN` list of its stored spellings, compared
+/// case-sensitively (rechecked with BINARY where the usual collations ignore case, as the
+/// prefix is read case-sensitively).
+pub fn write_prefixed(
+    w: &mut SqlWriter,
+    op: &Operand,
+    prefix: &SystemPrefix,
+    system: Option<&str>,
+    code: &str,
+) {
+    let stored = prefix.stored(system, code);
+    write_equals(w, op, &stored);
+    if w.dialect().needs_binary_recheck() && !stored.is_empty() {
+        w.push(" AND BINARY ");
+        write_equals(w, op, &stored);
+    }
+}
+
+/// A prefixed value whose system is `want` (`None`: no known prefix).
+fn write_prefixed_system(
+    w: &mut SqlWriter,
+    op: &Operand,
+    prefix: &SystemPrefix,
+    want: Option<&str>,
+) {
+    let prefixes: Vec<String> = match want {
+        Some(s) => prefix.prefixes_of(s).collect(),
+        None => prefix
+            .systems
+            .keys()
+            .map(|p| format!("{p}{}", prefix.separator))
+            .collect(),
+    };
+    if want.is_none() {
+        // A code without a system: a value, none of whose prefixes are known.
+        w.push("(");
+        write_not_blank(w, op);
+        for p in &prefixes {
+            w.push(" AND NOT (");
+            write_starts_with(w, &op.sql, p);
+            w.push(")");
+        }
+        w.push(")");
+        return;
+    }
+    if prefixes.is_empty() {
+        write_bool(w, false);
+        return;
+    }
+    w.push("(");
+    for (i, p) in prefixes.iter().enumerate() {
+        if i > 0 {
+            w.push(" OR ");
+        }
+        w.push("(");
+        write_starts_with(w, &op.sql, p);
+        w.push(")");
+    }
+    w.push(")");
 }
 
 #[cfg(test)]

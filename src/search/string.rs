@@ -219,6 +219,36 @@ pub fn write_string_match(
     }
 }
 
+/// `sql` starts with `prefix`, case-sensitively, as a range an index can serve: a range in
+/// code point order where the database has one ([`crate::sql::Dialect::code_point_order`]:
+/// SQLite's binary order, PostgreSQL's "C" collation, served by an index on
+/// `(col COLLATE "C")`); else a LIKE on the column (a range on its index) rechecked with
+/// BINARY (MySQL/MariaDB).
+pub fn write_starts_with(w: &mut SqlWriter, sql: &str, prefix: &str) {
+    match w.dialect().code_point_order(sql) {
+        None => {
+            let pattern = format!("{}%", like_escaped(prefix));
+            w.push(sql).push(" LIKE ").param(pattern.clone());
+            w.push(" ESCAPE '!' AND BINARY ")
+                .push(sql)
+                .push(" LIKE ")
+                .param(pattern);
+            w.push(" ESCAPE '!'");
+        }
+        Some(col) => {
+            w.push(&col).push(" >= ").param(prefix.to_string());
+            match prefix_upper_bound(prefix) {
+                Some(upper) => {
+                    w.push(" AND ").push(&col).push(" < ").param(upper);
+                }
+                None => {
+                    w.push(" AND ").push(sql).push(" IS NOT NULL");
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

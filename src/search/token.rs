@@ -9,7 +9,7 @@
 
 use super::Modifier;
 use super::escape::{split, unescape};
-use super::operand::{Part, write_bool, write_part};
+use super::operand::{Part, write_bool, write_part, write_prefixed};
 use super::string::{StringMatch, normalize, write_string_match};
 use crate::sql::{Accents, SqlWriter};
 
@@ -146,6 +146,17 @@ pub fn write_predicate(
             write_part(w, &target.code, Some(value));
         }
         TokenSearch::Code(tv) => {
+            // A prefixed code (`ICD10:E11.9`) with a code: one list of its stored spellings.
+            if let (
+                Part::Prefixed {
+                    operand, prefix, ..
+                },
+                Some(code),
+            ) = (&target.code, tv.code.as_deref())
+            {
+                write_prefixed(w, operand, prefix, tv.system.as_deref(), code);
+                return;
+            }
             match tv.system.as_deref() {
                 None => write_bool(w, true),
                 Some("") => write_part(w, &target.system, None),

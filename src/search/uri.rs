@@ -6,7 +6,7 @@
 use super::Modifier;
 use super::escape::unescape;
 use super::operand::{Part, write_bool, write_equals, write_mapped};
-use super::string::{like_escaped, prefix_upper_bound};
+use super::string::write_starts_with;
 use crate::sql::SqlWriter;
 
 /// How a uri value is compared.
@@ -70,7 +70,8 @@ pub fn write_predicate(w: &mut SqlWriter, part: &Part, m: &UriMatch) {
         (UriMatch::Below(prefix), Some(v)) => v.starts_with(prefix.as_str()),
     };
     match part {
-        Part::Absent => write_bool(w, false),
+        // A uri is never a prefixed code or a truth.
+        Part::Absent | Part::Prefixed { .. } | Part::Truth(_) => write_bool(w, false),
         Part::Const(c) => write_bool(w, matches(Some(c))),
         Part::Mapped {
             operand,
@@ -85,38 +86,8 @@ pub fn write_predicate(w: &mut SqlWriter, part: &Part, m: &UriMatch) {
                     write_equals(w, op, values);
                 }
             }
-            UriMatch::Below(prefix) => write_prefix_match(w, &op.sql, prefix),
+            UriMatch::Below(prefix) => write_starts_with(w, &op.sql, prefix),
         },
-    }
-}
-
-/// `sql` starts with `prefix`, case-sensitively, as a range an index can serve: a range in
-/// code point order where the database has one ([`crate::sql::Dialect::code_point_order`]:
-/// SQLite's binary order, PostgreSQL's "C" collation, served by an index on
-/// `(col COLLATE "C")`); else a LIKE on the column (a range on its index) rechecked with
-/// BINARY (MySQL/MariaDB).
-fn write_prefix_match(w: &mut SqlWriter, sql: &str, prefix: &str) {
-    match w.dialect().code_point_order(sql) {
-        None => {
-            let pattern = format!("{}%", like_escaped(prefix));
-            w.push(sql).push(" LIKE ").param(pattern.clone());
-            w.push(" ESCAPE '!' AND BINARY ")
-                .push(sql)
-                .push(" LIKE ")
-                .param(pattern);
-            w.push(" ESCAPE '!'");
-        }
-        Some(col) => {
-            w.push(&col).push(" >= ").param(prefix.to_string());
-            match prefix_upper_bound(prefix) {
-                Some(upper) => {
-                    w.push(" AND ").push(&col).push(" < ").param(upper);
-                }
-                None => {
-                    w.push(" AND ").push(sql).push(" IS NOT NULL");
-                }
-            }
-        }
     }
 }
 
@@ -166,7 +137,7 @@ mod tests {
     fn prefix_matches_per_dialect() {
         let sql = |d| {
             let mut w = SqlWriter::new(d);
-            write_prefix_match(&mut w, "O.\"SRC\"", "http://a/");
+            super::write_starts_with(&mut w, "O.\"SRC\"", "http://a/");
             w.finish()
         };
         let s = sql(Dialect::Sqlite);

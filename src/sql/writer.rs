@@ -16,6 +16,26 @@ pub struct Statement {
     pub params: Vec<Value>,
 }
 
+/// The byte offsets of the `?` of `sql` outside quoted text (`'...'`, `"..."`, `` `...` ``).
+fn question_marks(sql: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut quote: Option<char> = None;
+    for (i, c) in sql.char_indices() {
+        match (quote, c) {
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '?') => out.push(i),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// How many `?` placeholders `sql` holds outside quoted text.
+pub fn placeholders(sql: &str) -> usize {
+    question_marks(sql).len()
+}
+
 /// Builds a [`Statement`] for one dialect.
 #[derive(Debug)]
 pub struct SqlWriter {
@@ -100,6 +120,18 @@ impl SqlWriter {
             self.param_for(column, v);
         }
         self.push(")")
+    }
+
+    /// Appends trusted SQL text from the mapping in which each `?` outside quotes stands for
+    /// `value` (bound once per `?`).
+    pub fn push_with_value(&mut self, sql: &str, value: impl Into<Value>) -> &mut Self {
+        let value = value.into();
+        let mut start = 0;
+        for i in question_marks(sql) {
+            self.push(&sql[start..i]).param(value.clone());
+            start = i + 1;
+        }
+        self.push(&sql[start..])
     }
 
     /// The finished statement.
