@@ -57,6 +57,7 @@ async fn main() {
         max_chain_depth: fhir_facade::request::search::DEFAULT_MAX_CHAIN_DEPTH,
         max_includes: 1000,
         cursor_secret: None,
+        auth: Default::default(),
     };
     let app = Application::build(settings).await.unwrap();
     let base = app.base_url().to_string();

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::auth::settings::{AuthMode, AuthSettings, IntrospectionSettings};
 use crate::db::DbSettings;
 
 /// The sample database the server creates on first run.
@@ -25,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve FHIR over the database (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create the sample legacy hospital database (schema and generated data) in an empty
     /// database.
     Seed(SeedArgs),
@@ -82,6 +83,93 @@ pub struct ServeArgs {
     /// Add an `X-Sql-Statements` header with the number of SQL statements a request ran.
     #[arg(long, env = "FHIR_FACADE_EXPOSE_SQL_COUNT", default_value_t = false)]
     pub expose_sql_count: bool,
+    /// Authorization and browser access.
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// Options of authorization (SMART on FHIR) and CORS.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// `none` (local use: everything is served to everyone) or `smart` (bearer access tokens,
+    /// SMART scopes enforced in every SQL statement).
+    #[arg(long = "auth", env = "FHIR_FACADE_AUTH", value_enum, default_value_t = AuthMode::None)]
+    pub mode: AuthMode,
+    /// The authorization server that issues the access tokens (their `iss`).
+    #[arg(long, env = "FHIR_FACADE_ISSUER")]
+    pub issuer: Option<String>,
+    /// An accepted token audience (`aud`); repeat for several (default: the base URL).
+    #[arg(
+        long = "audience",
+        env = "FHIR_FACADE_AUDIENCES",
+        value_delimiter = ','
+    )]
+    pub audiences: Vec<String>,
+    /// The issuer's public keys (RS256, ES256): a JWKS file or an HTTPS URL.
+    #[arg(long, env = "FHIR_FACADE_JWKS", value_name = "FILE_OR_URL")]
+    pub jwks: Option<String>,
+    /// Accept HS256 tokens signed with this shared secret (development only).
+    #[arg(long, env = "FHIR_FACADE_HS256_SECRET", hide_env_values = true)]
+    pub hs256_secret: Option<String>,
+    /// RFC 7662 token introspection endpoint, for opaque access tokens.
+    #[arg(long, env = "FHIR_FACADE_INTROSPECTION_URL")]
+    pub introspection_url: Option<String>,
+    /// This server's client id at the introspection endpoint.
+    #[arg(long, env = "FHIR_FACADE_INTROSPECTION_CLIENT_ID")]
+    pub introspection_client_id: Option<String>,
+    /// This server's client secret at the introspection endpoint.
+    #[arg(
+        long,
+        env = "FHIR_FACADE_INTROSPECTION_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub introspection_client_secret: Option<String>,
+    /// The authorization endpoint, advertised to apps (SMART configuration, CapabilityStatement).
+    #[arg(long, env = "FHIR_FACADE_AUTHORIZE_URL")]
+    pub authorize_url: Option<String>,
+    /// The token endpoint, advertised to apps.
+    #[arg(long, env = "FHIR_FACADE_TOKEN_URL")]
+    pub token_url: Option<String>,
+    /// Seconds of clock difference allowed on a token's `exp` and `nbf`.
+    #[arg(long, env = "FHIR_FACADE_CLOCK_SKEW", default_value_t = 30)]
+    pub clock_skew: u64,
+    /// An origin allowed to call the API from a browser (CORS); repeat for several, `*` for
+    /// any.
+    #[arg(
+        long = "cors-origin",
+        env = "FHIR_FACADE_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+}
+
+impl AuthArgs {
+    /// The checked settings.
+    pub fn settings(&self) -> Result<AuthSettings, String> {
+        let introspection = self
+            .introspection_url
+            .as_ref()
+            .map(|url| IntrospectionSettings {
+                url: url.clone(),
+                client_id: self.introspection_client_id.clone().unwrap_or_default(),
+                client_secret: self.introspection_client_secret.clone().unwrap_or_default(),
+            });
+        let s = AuthSettings {
+            mode: self.mode,
+            issuer: self.issuer.clone(),
+            audiences: self.audiences.clone(),
+            jwks: self.jwks.clone(),
+            hs256_secret: self.hs256_secret.clone(),
+            introspection,
+            authorize_url: self.authorize_url.clone(),
+            token_url: self.token_url.clone(),
+            clock_skew: Duration::from_secs(self.clock_skew),
+            cors_origins: self.cors_origins.clone(),
+            ..AuthSettings::default()
+        };
+        s.check()?;
+        Ok(s)
+    }
 }
 
 /// Options of `seed`.
@@ -121,6 +209,8 @@ pub struct Settings {
     pub max_includes: usize,
     /// Cursor signing secret.
     pub cursor_secret: Option<String>,
+    /// Authorization (SMART on FHIR) and CORS.
+    pub auth: AuthSettings,
 }
 
 fn seconds(name: &str, s: f64) -> Result<Duration, String> {
@@ -153,6 +243,7 @@ impl Settings {
             max_chain_depth: a.max_chain_depth,
             max_includes: a.max_includes,
             cursor_secret: a.cursor_secret.clone(),
+            auth: a.auth.settings()?,
         })
     }
 }

@@ -1,7 +1,10 @@
 //! HTTP: actix-web routes under the FHIR base path, one module per interaction (extract →
 //! parse → call the [`crate::service`] → respond), content negotiation, conditional reads,
-//! errors as OperationOutcome.
+//! errors as OperationOutcome; authentication and audit of every request ([`auth`],
+//! [`audit`]).
 
+pub mod audit;
+pub mod auth;
 pub mod error;
 pub mod everything;
 pub mod extract;
@@ -11,9 +14,13 @@ pub mod metadata;
 pub mod read;
 pub mod respond;
 pub mod search;
+pub mod smart;
+
+use std::sync::Arc;
 
 use actix_web::web;
 
+use crate::auth::Authenticator;
 use crate::service::Fhir;
 
 /// What the routes share: the FHIR service and the HTTP options.
@@ -22,6 +29,8 @@ pub struct HttpState {
     pub fhir: Fhir,
     /// Send the number of SQL statements in a response header (for tests and diagnostics).
     pub expose_query_count: bool,
+    /// Checks access tokens in SMART mode (`None`: `--auth none`).
+    pub auth: Option<Arc<Authenticator>>,
 }
 
 /// Registers the FHIR routes under `/fhir`.
@@ -30,6 +39,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/fhir")
             .route("/metadata", web::get().to(metadata::metadata))
             .route("/metadata", web::route().to(fallback::method_not_allowed))
+            .route(
+                "/.well-known/smart-configuration",
+                web::get().to(smart::configuration),
+            )
             .route("/{type}/{id}", web::get().to(read::read))
             .route(
                 "/{type}/{id}/$everything",

@@ -117,6 +117,7 @@ pub fn settings(database_url: &str, mapping: &str) -> Settings {
         max_chain_depth: fhir_facade::request::search::DEFAULT_MAX_CHAIN_DEPTH,
         max_includes: 1000,
         cursor_secret: None,
+        auth: Default::default(),
     }
 }
 
