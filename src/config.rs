@@ -247,3 +247,45 @@ impl Settings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<Settings, String> {
+        let cli =
+            Cli::try_parse_from([&["fhir-facade"], args].concat()).map_err(|e| e.to_string())?;
+        Settings::from_args(&cli.serve)
+    }
+
+    #[test]
+    fn authorization_options() {
+        let s = serve(&[]).unwrap();
+        assert_eq!(s.auth.mode, AuthMode::None);
+        let s = serve(&[
+            "--auth",
+            "smart",
+            "--issuer",
+            "https://auth.example.org",
+            "--jwks",
+            "https://auth.example.org/jwks",
+            "--audience",
+            "https://a.example.org/fhir",
+            "--audience",
+            "https://b.example.org/fhir",
+            "--clock-skew",
+            "5",
+            "--cors-origin",
+            "https://app.example.org",
+        ])
+        .unwrap();
+        assert_eq!(s.auth.mode, AuthMode::Smart);
+        assert_eq!(s.auth.audiences.len(), 2);
+        assert_eq!(s.auth.clock_skew, Duration::from_secs(5));
+        assert_eq!(s.auth.cors_origins, ["https://app.example.org"]);
+        // Authorization options without --auth smart are refused, not ignored.
+        let e = serve(&["--jwks", "keys.json"]).unwrap_err();
+        assert!(e.contains("--auth smart"), "{e}");
+        assert!(serve(&["--auth", "maybe"]).is_err());
+    }
+}

@@ -156,6 +156,16 @@ impl TestApp {
     }
 }
 
+/// A test client: idle connections are dropped before the server's keep-alive (5 s) closes
+/// them, so a request never races the server closing the connection it reuses (a loaded
+/// machine can leave a connection idle that long between two requests).
+pub fn client(builder: reqwest::ClientBuilder) -> reqwest::Client {
+    builder
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .expect("client")
+}
+
 /// Starts the server over the sample database of `backend`.
 pub async fn spawn_app_on(backend: &Backend) -> TestApp {
     spawn_with(backend, settings(&backend.url, MAPPING)).await
@@ -178,7 +188,7 @@ pub async fn spawn_with(backend: &Backend, settings: Settings) -> TestApp {
     TestApp {
         dialect: backend.dialect,
         base,
-        client: reqwest::Client::new(),
+        client: client(reqwest::Client::builder()),
         db,
     }
 }

@@ -288,10 +288,7 @@ impl TestApp {
         TestApp {
             dialect: self.dialect,
             base: self.base.clone(),
-            client: reqwest::Client::builder()
-                .default_headers(headers)
-                .build()
-                .unwrap(),
+            client: crate::helpers::client(reqwest::Client::builder().default_headers(headers)),
             db: self.db.clone(),
         }
     }

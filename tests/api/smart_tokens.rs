@@ -133,6 +133,15 @@ async fn bad_tokens_of_every_kind_are_refused() {
             assert_eq!(challenge, "Bearer", "{auth:?}");
             assert_eq!(body["issue"][0]["code"], "login");
         }
+        // A good token without the scope for the type: 403, insufficient_scope.
+        let good = format!("Bearer {}", issuer.token(&aud, scope, Some("1")));
+        let (status, challenge, body) = get_as(&app, "Practitioner/1", Some(&good)).await;
+        assert_eq!(status, 403, "{body}");
+        assert!(
+            challenge.contains("error=\"insufficient_scope\""),
+            "{challenge}"
+        );
+        assert_eq!(body["issue"][0]["code"], "forbidden");
         // Searches and unknown paths need a token too; metadata and discovery do not.
         for path in ["Observation?code=x", "Nope/1", "Patient/1/$everything"] {
             assert_eq!(get_as(&app, path, None).await.0, 401, "{path}");
@@ -143,6 +152,13 @@ async fn bad_tokens_of_every_kind_are_refused() {
     }
 }
 
+/// The status of `Patient/1` read with `token`.
+async fn read_with(app: &TestApp, token: String) -> u16 {
+    get_as(app, "Patient/1", Some(&format!("Bearer {token}")))
+        .await
+        .0
+}
+
 #[tokio::test]
 async fn keys_come_from_the_issuer_and_rotate() {
     for backend in backends() {
@@ -150,39 +166,49 @@ async fn keys_come_from_the_issuer_and_rotate() {
         let mut settings = smart_settings(&issuer);
         settings.hs256_secret = None;
         settings.introspection = None;
-        settings.jwks_min_refresh = Duration::from_secs(1);
-        let app = spawn_smart(backend, settings).await;
-        let aud = app.base.clone();
-        let claims = issuer.claims(&aud, "patient/Patient.r", Some("1"));
-        let ok = |token: String| {
-            let app = &app;
-            async move {
-                get_as(app, "Patient/1", Some(&format!("Bearer {token}")))
-                    .await
-                    .0
-            }
-        };
+        // Long enough that nothing in this test waits for it.
+        settings.jwks_min_refresh = Duration::from_secs(120);
+        let app = spawn_smart(backend, settings.clone()).await;
+        let claims = issuer.claims(&app.base, "patient/Patient.r", Some("1"));
         assert_eq!(issuer.jwks_hits(), 1, "loaded at start-up");
-        assert_eq!(ok(issuer.sign(&KEYS.rsa, &claims)).await, 200);
+        assert_eq!(read_with(&app, issuer.sign(&KEYS.rsa, &claims)).await, 200);
         assert_eq!(issuer.jwks_hits(), 1, "cached");
         // The issuer rotates: the new kid is fetched once, the old key is gone.
         issuer.publish(&[&KEYS.rsa_next]);
-        assert_eq!(ok(issuer.sign(&KEYS.rsa_next, &claims)).await, 200);
+        assert_eq!(
+            read_with(&app, issuer.sign(&KEYS.rsa_next, &claims)).await,
+            200
+        );
         assert_eq!(issuer.jwks_hits(), 2);
-        assert_eq!(ok(issuer.sign(&KEYS.rsa_next, &claims)).await, 200);
+        assert_eq!(
+            read_with(&app, issuer.sign(&KEYS.rsa_next, &claims)).await,
+            200
+        );
         // Unknown kids do not make the server fetch again within the interval.
-        assert_eq!(ok(issuer.sign(&KEYS.rsa, &claims)).await, 401);
+        assert_eq!(read_with(&app, issuer.sign(&KEYS.rsa, &claims)).await, 401);
         let mut made_up = KEYS.rsa_next.clone();
         for i in 0..10 {
             made_up.kid = format!("made-up-{i}");
-            assert_eq!(ok(issuer.sign(&made_up, &claims)).await, 401);
+            assert_eq!(read_with(&app, issuer.sign(&made_up, &claims)).await, 401);
         }
         assert_eq!(issuer.jwks_hits(), 2, "reloads are rate-limited");
-        // After the interval, an unknown kid reloads the keys again.
+        // With a short interval: an unknown kid reloads (once), and again after the interval.
+        settings.jwks_min_refresh = Duration::from_millis(200);
+        let quick = spawn_smart(backend, settings).await;
+        let claims = issuer.claims(&quick.base, "patient/Patient.r", Some("1"));
+        assert_eq!(issuer.jwks_hits(), 3, "loaded at start-up");
+        assert_eq!(
+            read_with(&quick, issuer.sign(&KEYS.rsa, &claims)).await,
+            401
+        );
+        assert_eq!(issuer.jwks_hits(), 4);
         issuer.publish(&[&KEYS.rsa, &KEYS.rsa_next]);
-        tokio::time::sleep(Duration::from_millis(1100)).await;
-        assert_eq!(ok(issuer.sign(&KEYS.rsa, &claims)).await, 200);
-        assert_eq!(issuer.jwks_hits(), 3);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            read_with(&quick, issuer.sign(&KEYS.rsa, &claims)).await,
+            200
+        );
+        assert_eq!(issuer.jwks_hits(), 5);
     }
 }
 
@@ -341,7 +367,7 @@ fn captured() -> &'static Arc<Mutex<Vec<u8>>> {
         let buf = Arc::new(Mutex::new(Vec::new()));
         let writer = Capture(buf.clone());
         let subscriber = tracing_subscriber::fmt()
-            .with_env_filter("audit=info")
+            .with_env_filter("audit=info,fhir_facade::startup=warn")
             .with_ansi(false)
             .with_writer(move || writer.clone())
             .finish();
@@ -413,10 +439,45 @@ async fn every_request_leaves_one_audit_event_without_the_token() {
     }
     // A refused token is audited too (without who: the token is not trusted).
     let bad = format!("{token}x");
-    assert_eq!(app.with_token(&bad).get("Patient/1").await.0, 401);
+    let probe = format!("Patient/probe-{}", now());
+    assert_eq!(app.with_token(&bad).get(&probe).await.0, 401);
+    let lines = audit_lines(&format!("path=/fhir/{probe}"));
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(lines[0].contains("outcome=\"401\"") && lines[0].contains("sub=\"-\""));
     let log = String::from_utf8_lossy(&captured().lock().unwrap()).to_string();
-    assert!(log.contains("outcome=\"401\""));
     // The token never appears in the log.
     let signature = token.rsplit('.').next().unwrap();
     assert!(!log.contains(signature));
+}
+
+#[tokio::test]
+async fn without_authorization_the_server_warns_when_others_can_reach_it() {
+    captured();
+    let backend = &backends()[0];
+    let mut open = crate::helpers::settings(&backend.url, crate::helpers::MAPPING);
+    open.listen = "0.0.0.0:0".into();
+    let exposed = crate::helpers::spawn_with(backend, open).await;
+    let port = exposed
+        .base
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    let local = crate::helpers::spawn_app_on(backend).await;
+    let local_port = local
+        .base
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    let log = String::from_utf8_lossy(&captured().lock().unwrap()).to_string();
+    assert!(
+        log.contains(&format!("--auth none while listening on 0.0.0.0:{port}")),
+        "{log}"
+    );
+    assert!(!log.contains(&format!("listening on 127.0.0.1:{local_port}")));
 }
