@@ -132,6 +132,7 @@ async fn authorization(
     addr: std::net::SocketAddr,
     base_url: &str,
 ) -> anyhow::Result<Option<Arc<Authenticator>>> {
+    settings.check().map_err(anyhow::Error::msg)?;
     if !settings.is_smart() {
         if !addr.ip().is_loopback() {
             tracing::warn!(

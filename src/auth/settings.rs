@@ -81,6 +81,15 @@ pub const MIN_HS256_SECRET: usize = 32;
 impl AuthSettings {
     /// Checks that the settings fit together; the problem otherwise.
     pub fn check(&self) -> Result<(), String> {
+        if let Some(o) = self
+            .cors_origins
+            .iter()
+            .find(|o| *o != "*" && !is_origin(o))
+        {
+            return Err(format!(
+                "--cors-origin takes an origin such as https://app.example.org (or *), not '{o}'"
+            ));
+        }
         let smart_only = [
             ("--issuer", self.issuer.is_some()),
             ("--audience", !self.audiences.is_empty()),
@@ -151,6 +160,18 @@ impl AuthSettings {
 /// Whether `s` is an http(s) URL (else a JWKS source is a file path).
 pub fn is_url(s: &str) -> bool {
     s.starts_with("https://") || s.starts_with("http://")
+}
+
+/// Whether `o` is a web origin: `http(s)://host[:port]`, nothing after.
+fn is_origin(o: &str) -> bool {
+    let rest = o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        !r.is_empty()
+            && r.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    })
 }
 
 /// Keys and token checks travel over HTTPS; plain HTTP only to this machine.
@@ -248,5 +269,19 @@ mod tests {
             ..smart()
         };
         assert!(introspect.check().unwrap_err().contains("client-secret"));
+        for (origin, ok) in [
+            ("https://app.example.org", true),
+            ("http://localhost:3000", true),
+            ("*", true),
+            ("app.example.org", false),
+            ("https://app.example.org/", false),
+            ("https://app.example.org/path", false),
+        ] {
+            let s = AuthSettings {
+                cors_origins: vec![origin.into()],
+                ..AuthSettings::default()
+            };
+            assert_eq!(s.check().is_ok(), ok, "{origin}");
+        }
     }
 }

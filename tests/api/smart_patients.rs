@@ -416,6 +416,14 @@ async fn granular_scopes_restrict_every_path() {
         assert_eq!(total(&lab, "Observation?_summary=count").await, n);
         assert_eq!(total(&lab, "Observation?_total=estimate&_count=1").await, n);
         check(&lab, &format!("Patient/{a}/Observation"), my_labs.clone()).await;
+        let mixed: Vec<&str> = my_labs
+            .iter()
+            .take(3)
+            .chain(my_vitals.iter().take(3))
+            .map(String::as_str)
+            .collect();
+        let want: BTreeSet<String> = my_labs.iter().take(3).cloned().collect();
+        check(&lab, &format!("Observation?_id={}", mixed.join(",")), want).await;
         let vital = my_vitals.iter().next().unwrap();
         same_as_missing(
             &lab,

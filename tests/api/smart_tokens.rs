@@ -213,6 +213,36 @@ async fn keys_come_from_the_issuer_and_rotate() {
 }
 
 #[tokio::test]
+async fn keys_can_come_from_a_file() {
+    let backend = &backends()[0];
+    let issuer = Issuer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jwks.json");
+    let set = jsonwebtoken::jwk::JwkSet {
+        keys: vec![KEYS.rsa.jwk.clone()],
+    };
+    std::fs::write(&path, serde_json::to_vec(&set).unwrap()).unwrap();
+    let mut settings = smart_settings(&issuer);
+    settings.jwks = Some(path.display().to_string());
+    settings.hs256_secret = None;
+    settings.introspection = None;
+    let app = spawn_smart(backend, settings.clone()).await;
+    let claims = issuer.claims(&app.base, "patient/Patient.r", Some("1"));
+    assert_eq!(read_with(&app, issuer.sign(&KEYS.rsa, &claims)).await, 200);
+    assert_eq!(read_with(&app, issuer.sign(&KEYS.ec, &claims)).await, 401);
+    assert_eq!(issuer.jwks_hits(), 0);
+    // A JWKS file that cannot be read stops the start-up.
+    settings.jwks = Some(dir.path().join("missing.json").display().to_string());
+    let mut s = crate::helpers::settings(&backend.url, crate::helpers::MAPPING);
+    s.auth = settings;
+    let e = fhir_facade::startup::Application::build(s)
+        .await
+        .err()
+        .unwrap();
+    assert!(format!("{e:#}").contains("cannot load the JWKS"), "{e:#}");
+}
+
+#[tokio::test]
 async fn opaque_tokens_are_introspected_and_cached() {
     for backend in backends() {
         let issuer = Issuer::start().await;
