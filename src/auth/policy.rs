@@ -99,19 +99,15 @@ pub fn scope(
         }
     }
     if !allowed {
-        let needed = format!(
-            "{}/{resource_type}.{}",
-            if access.patient.is_some() {
-                "patient"
-            } else {
-                "user"
-            },
-            interaction.letter()
-        );
-        let message = if patient_only(access, resource_type, interaction)
-            && resource_type != "Patient"
-            && patient_params(mapping, resource_type).is_empty()
-        {
+        let in_compartment =
+            resource_type == "Patient" || !patient_params(mapping, resource_type).is_empty();
+        let context = if access.patient.is_some() && in_compartment {
+            "patient"
+        } else {
+            "user"
+        };
+        let needed = format!("{context}/{resource_type}.{}", interaction.letter());
+        let message = if patient_only(access, resource_type, interaction) && !in_compartment {
             format!(
                 "{resource_type} is not in the Patient compartment here, so patient scopes grant nothing on it (it needs a user or system scope)"
             )
