@@ -60,6 +60,7 @@ async fn main() {
         cursor_secret: None,
         limits: Default::default(),
         http: Default::default(),
+        auth: Default::default(),
     };
     let app = Application::build(settings).await.unwrap();
     let base = app.base_url().to_string();

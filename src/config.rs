@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::auth::settings::{AuthMode, AuthSettings, IntrospectionSettings};
 use crate::db::{BudgetSettings, DbSettings};
 use crate::request::RequestLimits;
 
@@ -83,6 +84,9 @@ pub struct ServeArgs {
     /// Add an `X-Sql-Statements` header with the number of SQL statements a request ran.
     #[arg(long, env = "FHIR_FACADE_EXPOSE_SQL_COUNT", default_value_t = false)]
     pub expose_sql_count: bool,
+    /// Authorization and browser access.
+    #[command(flatten)]
+    pub auth: AuthArgs,
     /// What one request may ask and cost (admission limits, database budget, HTTP).
     #[command(flatten)]
     pub cost: CostArgs,
@@ -157,6 +161,90 @@ impl Default for HttpSettings {
     }
 }
 
+/// Options of authorization (SMART on FHIR) and CORS.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// `none` (local use: everything is served to everyone) or `smart` (bearer access tokens,
+    /// SMART scopes enforced in every SQL statement).
+    #[arg(long = "auth", env = "FHIR_FACADE_AUTH", value_enum, default_value_t = AuthMode::None)]
+    pub mode: AuthMode,
+    /// The authorization server that issues the access tokens (their `iss`).
+    #[arg(long, env = "FHIR_FACADE_ISSUER")]
+    pub issuer: Option<String>,
+    /// An accepted token audience (`aud`); repeat for several (default: the base URL).
+    #[arg(
+        long = "audience",
+        env = "FHIR_FACADE_AUDIENCES",
+        value_delimiter = ','
+    )]
+    pub audiences: Vec<String>,
+    /// The issuer's public keys (RS256, ES256): a JWKS file or an HTTPS URL.
+    #[arg(long, env = "FHIR_FACADE_JWKS", value_name = "FILE_OR_URL")]
+    pub jwks: Option<String>,
+    /// Accept HS256 tokens signed with this shared secret (development only).
+    #[arg(long, env = "FHIR_FACADE_HS256_SECRET", hide_env_values = true)]
+    pub hs256_secret: Option<String>,
+    /// RFC 7662 token introspection endpoint, for opaque access tokens.
+    #[arg(long, env = "FHIR_FACADE_INTROSPECTION_URL")]
+    pub introspection_url: Option<String>,
+    /// This server's client id at the introspection endpoint.
+    #[arg(long, env = "FHIR_FACADE_INTROSPECTION_CLIENT_ID")]
+    pub introspection_client_id: Option<String>,
+    /// This server's client secret at the introspection endpoint.
+    #[arg(
+        long,
+        env = "FHIR_FACADE_INTROSPECTION_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub introspection_client_secret: Option<String>,
+    /// The authorization endpoint, advertised to apps (SMART configuration, CapabilityStatement).
+    #[arg(long, env = "FHIR_FACADE_AUTHORIZE_URL")]
+    pub authorize_url: Option<String>,
+    /// The token endpoint, advertised to apps.
+    #[arg(long, env = "FHIR_FACADE_TOKEN_URL")]
+    pub token_url: Option<String>,
+    /// Seconds of clock difference allowed on a token's `exp` and `nbf`.
+    #[arg(long, env = "FHIR_FACADE_CLOCK_SKEW", default_value_t = 30)]
+    pub clock_skew: u64,
+    /// An origin allowed to call the API from a browser (CORS); repeat for several, `*` for
+    /// any.
+    #[arg(
+        long = "cors-origin",
+        env = "FHIR_FACADE_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+}
+
+impl AuthArgs {
+    /// The checked settings.
+    pub fn settings(&self) -> Result<AuthSettings, String> {
+        let introspection = self
+            .introspection_url
+            .as_ref()
+            .map(|url| IntrospectionSettings {
+                url: url.clone(),
+                client_id: self.introspection_client_id.clone().unwrap_or_default(),
+                client_secret: self.introspection_client_secret.clone().unwrap_or_default(),
+            });
+        let s = AuthSettings {
+            mode: self.mode,
+            issuer: self.issuer.clone(),
+            audiences: self.audiences.clone(),
+            jwks: self.jwks.clone(),
+            hs256_secret: self.hs256_secret.clone(),
+            introspection,
+            authorize_url: self.authorize_url.clone(),
+            token_url: self.token_url.clone(),
+            clock_skew: Duration::from_secs(self.clock_skew),
+            cors_origins: self.cors_origins.clone(),
+            ..AuthSettings::default()
+        };
+        s.check()?;
+        Ok(s)
+    }
+}
+
 /// Options of `seed`.
 #[derive(Debug, Clone, Args)]
 pub struct SeedArgs {
@@ -198,6 +286,8 @@ pub struct Settings {
     pub limits: RequestLimits,
     /// HTTP settings.
     pub http: HttpSettings,
+    /// Authorization (SMART on FHIR) and CORS.
+    pub auth: AuthSettings,
 }
 
 fn seconds(name: &str, s: f64) -> Result<Duration, String> {
@@ -251,6 +341,49 @@ impl Settings {
                 body_timeout: seconds("--body-timeout", c.body_timeout)?,
                 cache_control: Some(c.cache_control.trim().to_string()).filter(|v| !v.is_empty()),
             },
+            auth: a.auth.settings()?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<Settings, String> {
+        let cli =
+            Cli::try_parse_from([&["fhir-facade"], args].concat()).map_err(|e| e.to_string())?;
+        Settings::from_args(&cli.serve)
+    }
+
+    #[test]
+    fn authorization_options() {
+        let s = serve(&[]).unwrap();
+        assert_eq!(s.auth.mode, AuthMode::None);
+        let s = serve(&[
+            "--auth",
+            "smart",
+            "--issuer",
+            "https://auth.example.org",
+            "--jwks",
+            "https://auth.example.org/jwks",
+            "--audience",
+            "https://a.example.org/fhir",
+            "--audience",
+            "https://b.example.org/fhir",
+            "--clock-skew",
+            "5",
+            "--cors-origin",
+            "https://app.example.org",
+        ])
+        .unwrap();
+        assert_eq!(s.auth.mode, AuthMode::Smart);
+        assert_eq!(s.auth.audiences.len(), 2);
+        assert_eq!(s.auth.clock_skew, Duration::from_secs(5));
+        assert_eq!(s.auth.cors_origins, ["https://app.example.org"]);
+        // Authorization options without --auth smart are refused, not ignored.
+        let e = serve(&["--jwks", "keys.json"]).unwrap_err();
+        assert!(e.contains("--auth smart"), "{e}");
+        assert!(serve(&["--auth", "maybe"]).is_err());
     }
 }

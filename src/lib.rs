@@ -1,7 +1,9 @@
 //! fhir-facade: a read-only HL7 FHIR R4 REST API over an existing relational database.
 //!
 //! Layers, each in its own module, each importing only those below it:
-//! - [`http`]: actix-web routes, one module per interaction: extract → parse → call → respond.
+//! - [`http`]: actix-web routes, one module per interaction: extract → parse → call → respond;
+//!   authentication and audit per request with [`auth`] (SMART on FHIR: tokens → scopes →
+//!   the [`plan::Scope`] every statement carries).
 //! - [`service`]: the FHIR service independent of HTTP ([`service::Fhir`]): plan → execute →
 //!   assemble, per interaction.
 //! - [`plan`]: typed request + mapping → parameterized SQL per dialect (pure), one entry point
@@ -23,6 +25,7 @@ pub mod fhir;
 pub mod seed;
 
 pub mod assemble;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod http;

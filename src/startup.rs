@@ -4,11 +4,13 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context;
 
+use crate::auth::{AuthSettings, Authenticator};
 use crate::config::Settings;
 use crate::db::Database;
 use crate::http::{self, HttpState};
@@ -68,7 +70,8 @@ impl Application {
             max_includes: settings.max_includes,
             request: settings.limits,
         };
-        let fhir = Fhir::new(
+        let auth = authorization(&settings.auth, &mapping, addr, &base_url).await?;
+        let mut fhir = Fhir::new(
             Arc::new(mapping),
             db,
             caps,
@@ -76,12 +79,17 @@ impl Application {
             CursorCodec::new(&secret),
             limits,
         );
+        if let Some(security) = crate::auth::discovery::rest_security(&settings.auth) {
+            fhir = fhir.with_security(security);
+        }
         let state = web::Data::new(HttpState {
             fhir,
             expose_query_count: settings.expose_sql_count,
             body_timeout: settings.http.body_timeout,
+            auth,
         });
         let cache_control = settings.http.cache_control.clone();
+        let origins = settings.auth.cors_origins.clone();
         let server =
             HttpServer::new(move || {
                 let mut headers = middleware::DefaultHeaders::new()
@@ -90,8 +98,13 @@ impl Application {
                     headers = headers.add((header::CACHE_CONTROL, v.as_str()));
                 }
                 App::new()
+                    .wrap(middleware::from_fn(http::auth::authenticate))
                     .wrap(middleware::from_fn(http::admit::admit))
                     .wrap(headers)
+                    .wrap(middleware::Condition::new(
+                        !origins.is_empty(),
+                        cors(&origins),
+                    ))
                     .wrap(middleware::from_fn(http::logging::log_requests))
                     .app_data(state.clone())
                     .app_data(web::PathConfig::default().error_handler(|e, _| {
@@ -124,4 +137,69 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The token checker in SMART mode; in `none` mode, a loud warning when the server is reachable
+/// from other machines.
+async fn authorization(
+    settings: &AuthSettings,
+    mapping: &crate::mapping::Mapping,
+    addr: std::net::SocketAddr,
+    base_url: &str,
+) -> anyhow::Result<Option<Arc<Authenticator>>> {
+    settings.check().map_err(anyhow::Error::msg)?;
+    if !settings.is_smart() {
+        if !addr.ip().is_loopback() {
+            tracing::warn!(
+                "\n!!! --auth none while listening on {addr}: ANY client that can reach this port reads ALL the data, without authorization.\n!!! Use --auth smart (see README.md) unless this network is trusted."
+            );
+        }
+        return Ok(None);
+    }
+    let unreachable: Vec<&str> = mapping
+        .resource_types()
+        .filter(|t| {
+            *t != "Patient" && crate::request::compartment::patient_params(mapping, t).is_empty()
+        })
+        .collect();
+    if !unreachable.is_empty() {
+        tracing::info!(
+            types = unreachable.join(", "),
+            "not in the Patient compartment: served to user and system scopes only, never to patient scopes"
+        );
+    }
+    let authenticator = Authenticator::new(settings, base_url)
+        .await
+        .context("cannot set up authorization")?;
+    Ok(Some(authenticator))
+}
+
+/// CORS for the allowed `origins` (`*`: any): the methods and headers a FHIR app uses, the
+/// response headers it reads.
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::ACCEPT,
+            header::CONTENT_TYPE,
+            header::IF_NONE_MATCH,
+            header::IF_MODIFIED_SINCE,
+            header::HeaderName::from_static("prefer"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LAST_MODIFIED,
+            header::LOCATION,
+            header::WWW_AUTHENTICATE,
+        ])
+        .max_age(3600);
+    for o in origins {
+        cors = if o == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(o)
+        };
+    }
+    cors
 }

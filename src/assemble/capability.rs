@@ -42,6 +42,17 @@ fn include_lists(mapping: &Mapping, rt: &str) -> (Vec<String>, Vec<String>) {
     (includes, revincludes)
 }
 
+/// Sets `rest.security` of the CapabilityStatement `statement`.
+pub fn set_security(statement: &mut Json, security: Json) {
+    if let Some(rest) = statement
+        .get_mut("rest")
+        .and_then(|r| r.get_mut(0))
+        .and_then(Json::as_object_mut)
+    {
+        rest.insert("security".into(), security);
+    }
+}
+
 /// The CapabilityStatement for `mapping`.
 pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
     let in_compartment = patient_types(mapping);

@@ -6,6 +6,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::assemble::outcome::{Issue, operation_outcome};
+use crate::auth::{AuthError, Denied};
 use crate::db::DbError;
 use crate::plan::PlanError;
 use crate::request::format::FHIR_JSON;
@@ -27,6 +28,12 @@ pub enum ApiError {
     /// The client did not send its request (body) in time.
     #[error("{0}")]
     RequestTimeout(String),
+    /// No valid access token (401), or it cannot be checked now (503).
+    #[error(transparent)]
+    Unauthorized(#[from] AuthError),
+    /// The access token does not allow the interaction (403).
+    #[error(transparent)]
+    Forbidden(#[from] Denied),
 }
 
 impl From<RequestError> for ApiError {
@@ -70,6 +77,19 @@ impl ApiError {
                 "too-costly",
                 "the search is too complex for the database; use fewer parameters or values",
             ),
+            ApiError::Unauthorized(AuthError::Missing) => Issue::error(
+                "login",
+                "this server needs an access token: Authorization: Bearer <token>",
+            ),
+            // Why a token is refused is logged, not told.
+            ApiError::Unauthorized(AuthError::Invalid(_)) => {
+                Issue::error("login", "the access token is not valid")
+            }
+            ApiError::Unauthorized(AuthError::Unavailable(_)) => Issue::error(
+                "transient",
+                "the access token cannot be checked now; try again later",
+            ),
+            ApiError::Forbidden(d) => Issue::error("forbidden", d.message.clone()),
             ApiError::Service(S::Db(DbError::Unavailable(_))) => {
                 Issue::error("transient", "the database is unavailable; try again later")
             }
@@ -81,6 +101,23 @@ impl ApiError {
                 "exception",
                 "internal error while reading the database (details are in the server log)",
             ),
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge of an authorization failure (RFC 6750 §3): no error
+    /// code when there was no token at all.
+    fn challenge(&self) -> Option<String> {
+        match self {
+            ApiError::Unauthorized(AuthError::Missing) => Some("Bearer".into()),
+            ApiError::Unauthorized(AuthError::Invalid(_)) => Some(
+                "Bearer error=\"invalid_token\", error_description=\"the access token is not valid\""
+                    .into(),
+            ),
+            ApiError::Forbidden(d) => Some(format!(
+                "Bearer error=\"insufficient_scope\", scope=\"{}\"",
+                d.needed
+            )),
+            _ => None,
         }
     }
 
@@ -113,6 +150,9 @@ impl ResponseError for ApiError {
             ApiError::Service(S::Db(DbError::TooComplex(_))) => StatusCode::BAD_REQUEST,
             ApiError::Service(S::Request(_) | S::Plan(_)) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unauthorized(AuthError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Service(S::Db(
                 DbError::Unavailable(_) | DbError::Timeout(_) | DbError::Busy,
             )) => StatusCode::SERVICE_UNAVAILABLE,
@@ -131,6 +171,12 @@ impl ResponseError for ApiError {
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON)));
         if matches!(self, ApiError::MethodNotAllowed(_)) {
             res.insert_header((header::ALLOW, "GET, HEAD"));
+        }
+        if let Some(challenge) = self.challenge() {
+            res.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
+        if matches!(self, ApiError::Unauthorized(AuthError::Unavailable(_))) {
+            res.insert_header((header::RETRY_AFTER, "5"));
         }
         match self.db_error() {
             Some(DbError::Unavailable(_) | DbError::Timeout(_)) => {

@@ -4,9 +4,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::HttpState;
+use super::audit;
 use super::error::ApiError;
 use super::extract::{context, format_of, lenient, query_params, with_count};
 use super::respond;
+use crate::auth::Interaction;
 use crate::request::everything::EverythingRequest;
 
 /// `GET [base]/Patient/[id]/$everything`.
@@ -26,8 +28,9 @@ pub async fn everything(
     let fhir = &state.fhir;
     let max_count = fhir.limits().max_count;
     let request = EverythingRequest::parse(fhir.mapping(), &id, &params, lenient(&req), max_count)?;
-    let cx = context(&req);
+    let cx = context(&req, &state, Interaction::Everything, "Patient")?;
     let bundle = fhir.everything(&cx, &request).await?;
+    audit::returned_bundle(&req, &bundle);
     Ok(with_count(
         &state,
         &cx,

@@ -10,9 +10,12 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
 use super::HttpState;
+use super::audit;
 use super::error::ApiError;
 use super::logging::SQL_COUNT_HEADER;
+use crate::auth::{AuthError, Interaction};
 use crate::db::QueryCounter;
+use crate::plan::Scope;
 use crate::request::{Limit, RequestError, ResponseFormat, negotiate};
 use crate::service::RequestContext;
 
@@ -124,17 +127,36 @@ pub fn lenient(req: &HttpRequest) -> bool {
         .any(|p| p.trim().eq_ignore_ascii_case("handling=lenient"))
 }
 
-/// The request's context: the statement counter the logging middleware gave it, and its
-/// scope (unrestricted).
-pub fn context(req: &HttpRequest) -> RequestContext {
-    RequestContext {
-        counter: req
-            .extensions()
-            .get::<Arc<QueryCounter>>()
-            .cloned()
-            .unwrap_or_default(),
-        ..RequestContext::default()
-    }
+/// The request's context: the statement counter the logging middleware gave it, and the scope
+/// its access token allows for `interaction` on `resource_type` (unrestricted with
+/// `--auth none`); [`ApiError::Forbidden`] when the token does not allow the interaction.
+pub fn context(
+    req: &HttpRequest,
+    state: &HttpState,
+    interaction: Interaction,
+    resource_type: &str,
+) -> Result<RequestContext, ApiError> {
+    audit::asked(req, interaction, resource_type);
+    let counter = req
+        .extensions()
+        .get::<Arc<QueryCounter>>()
+        .cloned()
+        .unwrap_or_default();
+    let scope = match &state.auth {
+        None => Scope::default(),
+        Some(_) => {
+            let access = super::auth::access(req).ok_or(AuthError::Missing)?;
+            let fhir = &state.fhir;
+            crate::auth::policy::scope(
+                &access,
+                fhir.mapping(),
+                &fhir.search_options(false),
+                interaction,
+                resource_type,
+            )?
+        }
+    };
+    Ok(RequestContext { counter, scope })
 }
 
 /// `res` with the number of statements the request ran, when the server exposes it.

@@ -1,8 +1,11 @@
 //! HTTP: actix-web routes under the FHIR base path, one module per interaction (extract →
 //! parse → call the [`crate::service`] → respond), content negotiation, conditional reads,
-//! errors as OperationOutcome.
+//! errors as OperationOutcome; authentication and audit of every request ([`auth`],
+//! [`audit`]).
 
 pub mod admit;
+pub mod audit;
+pub mod auth;
 pub mod error;
 pub mod everything;
 pub mod extract;
@@ -12,11 +15,15 @@ pub mod metadata;
 pub mod read;
 pub mod respond;
 pub mod search;
+pub mod smart;
+
+use std::sync::Arc;
 
 use std::time::Duration;
 
 use actix_web::{Route, guard, web};
 
+use crate::auth::Authenticator;
 use crate::service::Fhir;
 
 /// What the routes share: the FHIR service and the HTTP options.
@@ -27,6 +34,8 @@ pub struct HttpState {
     pub expose_query_count: bool,
     /// How long a client may take to send a request body.
     pub body_timeout: Duration,
+    /// Checks access tokens in SMART mode (`None`: `--auth none`).
+    pub auth: Option<Arc<Authenticator>>,
 }
 
 /// A route answering `GET` and `HEAD` (the same response without its body, as HTTP asks).
@@ -40,6 +49,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/fhir")
             .route("/metadata", get().to(metadata::metadata))
             .route("/metadata", web::route().to(fallback::method_not_allowed))
+            .route(
+                "/.well-known/smart-configuration",
+                get().to(smart::configuration),
+            )
             .route("/{type}/{id}", get().to(read::read))
             .route("/{type}/{id}/$everything", get().to(everything::everything))
             .route(

@@ -7,9 +7,11 @@ use actix_web::http::header::{
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
 use super::HttpState;
+use super::audit;
 use super::error::ApiError;
 use super::extract::{context, format_of, lenient, query_params, with_count};
 use super::respond;
+use crate::auth::Interaction;
 use crate::request::ReadRequest;
 
 /// `GET [base]/[type]/[id]`.
@@ -23,8 +25,9 @@ pub async fn read(
     let format = format_of(&req, &params)?;
     let fhir = &state.fhir;
     let request = ReadRequest::parse(fhir.mapping(), &resource_type, &id, &params, lenient(&req))?;
-    let cx = context(&req);
+    let cx = context(&req, &state, Interaction::Read, &request.resource_type)?;
     let found = fhir.read(&cx, &request).await?;
+    audit::returned_one(&req, &request.resource_type);
     let etag = found
         .version
         .as_ref()

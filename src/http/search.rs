@@ -5,11 +5,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::HttpState;
+use super::audit;
 use super::error::ApiError;
 use super::extract::{
     context, form_params, format_of, lenient, query_params, read_form_body, with_count,
 };
 use super::respond;
+use crate::auth::Interaction;
 use crate::request::RequestError;
 use crate::request::compartment::Compartment;
 use crate::request::search::SearchRequest;
@@ -87,8 +89,9 @@ async fn search(
     if let Some(id) = compartment {
         request.compartment = Some(Compartment::patient(fhir.mapping(), id, resource_type)?);
     }
-    let cx = context(req);
+    let cx = context(req, state, Interaction::Search, resource_type)?;
     let bundle = fhir.search(&cx, &request).await?;
+    audit::returned_bundle(req, &bundle);
     Ok(with_count(
         state,
         &cx,

@@ -4,35 +4,66 @@
 //! written by [`super::context::write_from`], the one way the planner reads a source, so no
 //! statement can leave them out.
 //!
-//! To start with, a scope restricts to the Patient compartments of some patients (what a
-//! patient-context access token allows): a resource is in scope when it is in the compartment
-//! of one of them (the patient itself, or a resource whose compartment parameter refers to
-//! one of them, as the mapping declares them). A resource type that is not in the Patient
-//! compartment has nothing in scope: it is never served unrestricted.
+//! A scope is either unrestricted ([`Scope::none`]: no authorization) or a list of [`Rule`]s
+//! (what an access token allows, see `crate::auth`): a resource is in scope when one rule of its
+//! type allows it, and a type without rules has nothing in scope. A rule can restrict to the
+//! Patient compartments of some patients (a patient-context token: the patient itself, or a
+//! resource whose compartment parameter refers to one of them, as the mapping declares them)
+//! and to resources matching criteria (a SMART v2 granular scope's query). A type that is not
+//! in the Patient compartment has nothing in a patient rule: it is never served unrestricted.
 
 use super::PlanError;
 use super::context::Context;
 use super::criteria::write_criterion;
 use crate::request::compartment::membership;
+use crate::request::criterion::Criterion;
 use crate::sql::SqlWriter;
 
 /// Conditions every statement of a request carries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {
-    /// Each restriction must hold.
-    pub compartments: Vec<PatientCompartments>,
+    /// `None`: nothing is restricted; otherwise only what one of the rules allows.
+    rules: Option<Vec<Rule>>,
 }
 
-/// Only resources in the Patient compartment of one of these patients.
+/// What a scope allows of one resource type: the resources that meet every condition of the
+/// rule (all of them when it has none).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PatientCompartments {
-    /// The patients' logical ids.
-    pub patients: Vec<String>,
+pub struct Rule {
+    /// The type the rule applies to.
+    pub resource_type: String,
+    /// Only resources in the Patient compartment of one of these patients (`None`: no such
+    /// restriction).
+    pub patients: Option<Vec<String>>,
+    /// Criteria that must all hold (on the type itself: no chains or `_has`).
+    pub criteria: Vec<Criterion>,
 }
 
-static NONE: Scope = Scope {
-    compartments: Vec::new(),
-};
+impl Rule {
+    /// Every resource of `resource_type`.
+    pub fn all(resource_type: &str) -> Rule {
+        Rule {
+            resource_type: resource_type.to_string(),
+            patients: None,
+            criteria: Vec::new(),
+        }
+    }
+
+    /// The resources of `resource_type` in the compartment of one of `patients`.
+    pub fn patients(resource_type: &str, patients: Vec<String>) -> Rule {
+        Rule {
+            patients: Some(patients),
+            ..Rule::all(resource_type)
+        }
+    }
+
+    /// Whether the rule allows every resource of its type.
+    pub fn is_unrestricted(&self) -> bool {
+        self.patients.is_none() && self.criteria.is_empty()
+    }
+}
+
+static NONE: Scope = Scope { rules: None };
 
 impl Scope {
     /// No restriction.
@@ -40,31 +71,86 @@ impl Scope {
         &NONE
     }
 
-    /// Only the compartments of `patients`.
-    pub fn patients(patients: Vec<String>) -> Scope {
-        Scope {
-            compartments: vec![PatientCompartments { patients }],
-        }
+    /// Only what one of `rules` allows (nothing when there is none).
+    pub fn rules(rules: Vec<Rule>) -> Scope {
+        Scope { rules: Some(rules) }
+    }
+
+    /// Only the compartments of `patients`, for every type of `types`.
+    pub fn patients<'t>(types: impl IntoIterator<Item = &'t str>, patients: Vec<String>) -> Scope {
+        Scope::rules(
+            types
+                .into_iter()
+                .map(|t| Rule::patients(t, patients.clone()))
+                .collect(),
+        )
     }
 
     /// Whether nothing is restricted.
     pub fn is_none(&self) -> bool {
-        self.compartments.is_empty()
+        self.rules.is_none()
+    }
+
+    /// The rules of `resource_type` (none when nothing is restricted).
+    pub fn rules_for<'s>(&'s self, resource_type: &'s str) -> impl Iterator<Item = &'s Rule> {
+        self.rules
+            .iter()
+            .flatten()
+            .filter(move |r| r.resource_type == resource_type)
+    }
+
+    /// Whether some resources of `resource_type` may be out of scope.
+    pub fn restricts(&self, resource_type: &str) -> bool {
+        !self.is_none() && !self.rules_for(resource_type).any(Rule::is_unrestricted)
     }
 }
 
-/// ` AND <condition>` for each restriction of the scope, on `cx.source`.
+/// ` AND <condition>` when the scope restricts `cx.source`'s type: `1=0` when no rule allows
+/// any of it, else the rules ORed, each its conditions ANDed.
 pub(super) fn write(w: &mut SqlWriter, cx: &Context) -> Result<(), PlanError> {
-    let plain = cx.unscoped();
-    for c in &cx.scope.compartments {
-        w.push(" AND ");
-        match membership(cx.mapping, &cx.source.resource_type, &c.patients) {
-            Some(criterion) => write_criterion(w, &plain, &criterion)?,
-            None => {
-                w.push("1=0");
-            }
-        }
+    let resource_type = cx.source.resource_type.as_str();
+    if !cx.scope.restricts(resource_type) {
+        return Ok(());
     }
+    let rules: Vec<&Rule> = cx.scope.rules_for(resource_type).collect();
+    w.push(" AND ");
+    if rules.is_empty() {
+        w.push("1=0");
+        return Ok(());
+    }
+    // The rules' own criteria are written without the scope (they have no hops to scope).
+    let plain = cx.unscoped();
+    w.push("(");
+    for (i, rule) in rules.iter().enumerate() {
+        if i > 0 {
+            w.push(" OR ");
+        }
+        w.push("(");
+        let mut first = true;
+        if let Some(patients) = &rule.patients {
+            match membership(cx.mapping, resource_type, patients) {
+                Some(criterion) if !patients.is_empty() => write_criterion(w, &plain, &criterion)?,
+                _ => {
+                    w.push("1=0");
+                }
+            }
+            first = false;
+        }
+        for c in &rule.criteria {
+            if !c.hops.is_empty() {
+                return Err(PlanError::Unsupported(
+                    "a scope's criteria cannot cross resources".into(),
+                ));
+            }
+            if !first {
+                w.push(" AND ");
+            }
+            first = false;
+            write_criterion(w, &plain, c)?;
+        }
+        w.push(")");
+    }
+    w.push(")");
     Ok(())
 }
 
@@ -205,7 +291,12 @@ mod tests {
             write(&mut condition, &cx).unwrap();
             let condition = condition.finish();
             let text = normalized(&condition.sql);
-            assert!(!text.is_empty() || scope.is_none());
+            assert_eq!(
+                text.is_empty(),
+                !scope.restricts(&source.resource_type),
+                "{}",
+                source.name
+            );
             for (at, _) in sql.match_indices(&from) {
                 reads += 1;
                 let end = at + from.len();
@@ -222,27 +313,71 @@ mod tests {
         problems
     }
 
+    /// The criteria of `query` on `resource_type` (a granular scope's query).
+    fn criteria(m: &Mapping, resource_type: &str, query: &str) -> Vec<Criterion> {
+        parse(m, &format!("{resource_type}?{query}")).criteria
+    }
+
+    /// Scopes that restrict every type: a patient's compartment; the same with granular
+    /// criteria (two rules ORed for Observation, a user-level rule with criteria for
+    /// Practitioner); and mixed patient and unrestricted rules with types left out.
+    fn scopes(m: &Mapping) -> Vec<(&'static str, Scope)> {
+        let patient = || vec![PATIENT.to_string()];
+        let mut granular = Vec::new();
+        for t in m.resource_types() {
+            match t {
+                "Observation" => {
+                    for q in ["category=laboratory", "code=http://loinc.org|8867-4"] {
+                        granular.push(Rule {
+                            criteria: criteria(m, t, q),
+                            ..Rule::patients(t, patient())
+                        });
+                    }
+                }
+                "Practitioner" => granular.push(Rule {
+                    criteria: criteria(m, t, "name=w&_lastUpdated=ge2000-01-01"),
+                    ..Rule::all(t)
+                }),
+                _ => granular.push(Rule::patients(t, patient())),
+            }
+        }
+        let mixed = vec![
+            Rule::all("Observation"),
+            Rule::patients("Patient", patient()),
+            Rule::patients("Condition", patient()),
+            Rule::all("Organization"),
+        ];
+        vec![
+            ("patient", Scope::patients(m.resource_types(), patient())),
+            ("granular", Scope::rules(granular)),
+            ("mixed", Scope::rules(mixed)),
+        ]
+    }
+
     #[test]
     fn every_statement_carries_the_scope() {
-        let scope = Scope::patients(vec![PATIENT.to_string()]);
         for dialect in Dialect::ALL {
             let m = mapping(dialect);
             let caps = Caps::of(dialect);
-            let statements = every_statement(&m, &caps, &scope);
-            assert!(
-                statements.iter().any(|(k, _)| k.starts_with("estimate"))
-                    || dialect == Dialect::Sqlite
-            );
-            for (kind, stmt) in &statements {
-                let problems = unscoped_reads(&m, &caps, &scope, stmt);
-                assert!(
-                    problems.is_empty(),
-                    "{dialect} {kind}: {problems:?}\n{}",
-                    stmt.sql
-                );
-                // The patient is bound, never written into the SQL.
-                assert!(!stmt.sql.contains(PATIENT), "{kind}: {}", stmt.sql);
+            for (name, scope) in scopes(&m) {
+                let statements = every_statement(&m, &caps, &scope);
+                // Under a scope, totals are counted, never estimated.
+                assert!(!statements.iter().any(|(k, _)| k.starts_with("estimate")));
+                for (kind, stmt) in &statements {
+                    let problems = unscoped_reads(&m, &caps, &scope, stmt);
+                    assert!(
+                        problems.is_empty(),
+                        "{dialect} {name} {kind}: {problems:?}\n{}",
+                        stmt.sql
+                    );
+                    // The patient is bound, never written into the SQL.
+                    assert!(!stmt.sql.contains(PATIENT), "{kind}: {}", stmt.sql);
+                }
             }
+            let plain = every_statement(&m, &caps, Scope::none());
+            assert!(
+                plain.iter().any(|(k, _)| k.starts_with("estimate")) || dialect == Dialect::Sqlite
+            );
         }
     }
 
@@ -250,20 +385,47 @@ mod tests {
     fn the_check_finds_a_statement_without_the_scope() {
         let m = mapping(Dialect::Sqlite);
         let caps = Caps::of(Dialect::Sqlite);
-        let scope = Scope::patients(vec![PATIENT.to_string()]);
-        // The same statements planned without the scope fail the check.
-        for (kind, stmt) in every_statement(&m, &caps, Scope::none()) {
-            let problems = unscoped_reads(&m, &caps, &scope, &stmt);
-            assert!(!problems.is_empty(), "{kind}: {}", stmt.sql);
+        // The same statements planned without the scope fail the check, for every scope that
+        // restricts every type; and so do those planned for another patient (the same SQL,
+        // other values bound).
+        let other_patient = Scope::patients(m.resource_types(), vec!["4243".to_string()]);
+        let scopes = scopes(&m);
+        let plain = every_statement(&m, &caps, Scope::none());
+        let other = every_statement(&m, &caps, &other_patient);
+        for (name, scope) in scopes.iter().take(2) {
+            for (kind, stmt) in &plain {
+                let problems = unscoped_reads(&m, &caps, scope, stmt);
+                assert!(!problems.is_empty(), "{name} {kind}: {}", stmt.sql);
+            }
         }
+        let mut checked = 0;
+        for ((kind, stmt), (_, unscoped)) in other.iter().zip(&plain) {
+            // Those that bind the other patient (not those of types outside the compartment).
+            if stmt.params.len() > unscoped.params.len() {
+                checked += 1;
+                let problems = unscoped_reads(&m, &caps, &scopes[0].1, stmt);
+                assert!(!problems.is_empty(), "{kind}: {}", stmt.sql);
+            }
+        }
+        assert!(checked > 10);
     }
 
     #[test]
     fn types_outside_the_compartment_have_nothing_in_scope() {
         let m = mapping(Dialect::Sqlite);
         let caps = Caps::of(Dialect::Sqlite);
-        let scope = Scope::patients(vec![PATIENT.to_string()]);
+        let scope = Scope::patients(m.resource_types(), vec![PATIENT.to_string()]);
         let r = read(&m, &caps, &scope, "Practitioner", "1")
+            .unwrap()
+            .unwrap();
+        assert!(
+            r.statement.sql.contains(" AND ((1=0)) AND "),
+            "{}",
+            r.statement.sql
+        );
+        // A type without any rule has nothing in scope either.
+        let only_patients = Scope::rules(vec![Rule::patients("Patient", vec![PATIENT.into()])]);
+        let r = read(&m, &caps, &only_patients, "Encounter", "1")
             .unwrap()
             .unwrap();
         assert!(
@@ -275,7 +437,7 @@ mod tests {
         assert!(
             r.statement
                 .sql
-                .contains(" AND ((PATIENT.\"PAT_ID\" = ?)) AND "),
+                .contains(" AND ((((PATIENT.\"PAT_ID\" = ?)))) AND "),
             "{}",
             r.statement.sql
         );

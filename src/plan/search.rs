@@ -89,8 +89,10 @@ pub fn search<'a>(
     let mut totals = Vec::new();
     if req.counts_only() || req.total != TotalMode::None {
         for b in &branches {
+            // Under a scope, a planner's estimate could reflect rows out of scope (it comes
+            // from statistics of whole tables): count exactly instead.
             let estimate = match req.total {
-                TotalMode::Estimate => estimate(&b.cx, &criteria)?,
+                TotalMode::Estimate if scope.is_none() => estimate(&b.cx, &criteria)?,
                 _ => None,
             };
             totals.push(Total {

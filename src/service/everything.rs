@@ -73,6 +73,11 @@ impl Fhir {
         if cursor.is_none() && !req.types.iter().any(|t| t == "Patient") && !exists().await? {
             return Err(not_found());
         }
+        // A next link replayed under a token that may not see the patient is as if the patient
+        // did not exist.
+        if cursor.is_some() && cx.scope.restricts("Patient") && !exists().await? {
+            return Err(not_found());
+        }
         let notes = match &req.since_date {
             Some(_) => req
                 .types

@@ -108,6 +108,13 @@ impl Fhir {
         }
     }
 
+    /// The same service, its CapabilityStatement advertising `security` (`rest.security`:
+    /// authorization, CORS).
+    pub fn with_security(mut self, security: Json) -> Fhir {
+        crate::assemble::capability::set_security(&mut self.capability, security);
+        self
+    }
+
     /// The checked mapping (what requests are parsed against).
     pub fn mapping(&self) -> &Mapping {
         &self.mapping

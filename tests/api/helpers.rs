@@ -120,6 +120,7 @@ pub fn settings(database_url: &str, mapping: &str) -> Settings {
         cursor_secret: None,
         limits: Default::default(),
         http: Default::default(),
+        auth: Default::default(),
     }
 }
 
@@ -158,6 +159,16 @@ impl TestApp {
     }
 }
 
+/// A test client: idle connections are dropped before the server's keep-alive (5 s) closes
+/// them, so a request never races the server closing the connection it reuses (a loaded
+/// machine can leave a connection idle that long between two requests).
+pub fn client(builder: reqwest::ClientBuilder) -> reqwest::Client {
+    builder
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .expect("client")
+}
+
 /// Starts the server over the sample database of `backend`.
 pub async fn spawn_app_on(backend: &Backend) -> TestApp {
     spawn_with(backend, settings(&backend.url, MAPPING)).await
@@ -180,13 +191,7 @@ pub async fn spawn_with(backend: &Backend, settings: Settings) -> TestApp {
     TestApp {
         dialect: backend.dialect,
         base,
-        // Idle connections are dropped before the server's keep-alive (actix-web: 5 s) closes
-        // them, so a request never goes out on a connection the server is closing (hyper's
-        // IncompleteMessage under load).
-        client: reqwest::Client::builder()
-            .pool_idle_timeout(std::time::Duration::from_secs(2))
-            .build()
-            .expect("HTTP client"),
+        client: client(reqwest::Client::builder()),
         db,
     }
 }
