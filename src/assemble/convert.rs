@@ -41,6 +41,11 @@ pub fn convert(v: &Value, convert: &Convert, tz: Tz) -> Result<Option<Json>, Con
             Value::Int(_) | Value::Float(_) => Ok(scaled(v, *scale)),
             _ => primitive(v, Primitive::Decimal, None, tz),
         },
+        Convert::Primitive {
+            to: Primitive::Decimal,
+            trim: true,
+            ..
+        } => Ok(primitive(v, Primitive::Decimal, None, tz)?.map(trim_zeros)),
         Convert::Primitive { to, format, .. } => primitive(v, *to, format.as_deref(), tz),
         Convert::Mapped { map, target } => Ok(mapped(v, map, *target)),
         Convert::Prefixed { prefix, target } => Ok(prefixed(v, prefix, *target)),
@@ -64,6 +69,16 @@ pub fn convert(v: &Value, convert: &Convert, tz: Tz) -> Result<Option<Json>, Con
             Ok(Some(Json::Object(m)))
         }
     }
+}
+
+/// A decimal without the trailing zeros of its fraction (`6.5000` → `6.5`, `7.000` → `7`).
+fn trim_zeros(j: Json) -> Json {
+    let t = j.to_string();
+    if !t.contains('.') || t.contains(['e', 'E']) {
+        return j;
+    }
+    let t = t.trim_end_matches('0').trim_end_matches('.');
+    decimal(t).unwrap_or(j)
 }
 
 /// A number written with `scale` decimal places (a `DECIMAL(p,s)` value stored as a plain
@@ -530,11 +545,32 @@ mod tests {
     }
 
     #[test]
+    fn computed_decimals_lose_trailing_zeros() {
+        let c = Convert::Primitive {
+            to: Primitive::Decimal,
+            format: None,
+            scale: None,
+            trim: true,
+        };
+        for (v, want) in [
+            (Value::Decimal("6.5000".into()), "6.5"),
+            (Value::Decimal("7.000".into()), "7"),
+            (Value::Float(98.6), "98.6"),
+            (Value::Int(120), "120"),
+            (Value::Decimal("100".into()), "100"),
+        ] {
+            let j = convert(&v, &c, Tz::UTC).unwrap().unwrap();
+            assert_eq!(serde_json::to_string(&j).unwrap(), want);
+        }
+    }
+
+    #[test]
     fn declared_scale_restores_decimal_places() {
         let c = Convert::Primitive {
             to: Primitive::Decimal,
             format: None,
             scale: Some(2),
+            trim: false,
         };
         for (v, want) in [
             (Value::Int(500), "500.00"),

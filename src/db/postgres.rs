@@ -88,7 +88,8 @@ fn sql_type(type_name: &str) -> SqlType {
     match type_name {
         "INT2" | "INT4" | "INT8" | "OID" => SqlType::Integer,
         "NUMERIC" => SqlType::Decimal,
-        "FLOAT4" | "FLOAT8" => SqlType::Float,
+        "FLOAT4" => SqlType::Real,
+        "FLOAT8" => SqlType::Float,
         "BOOL" => SqlType::Boolean,
         "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" | "\"CHAR\"" | "UNKNOWN" | "UUID" => {
             SqlType::Text

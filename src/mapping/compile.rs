@@ -1307,6 +1307,7 @@ impl<'a> Compiler<'a> {
                 to,
                 format,
                 scale: None,
+                trim: to == Primitive::Decimal && matches!(sql, SqlValue::Expr(_)),
             }
         };
         Some(ElementMapping {

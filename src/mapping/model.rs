@@ -386,6 +386,10 @@ pub enum Convert {
         /// Decimal places declared by the column (`DECIMAL(8,2)`), for databases such as
         /// SQLite that store such values as plain numbers; set by the schema check.
         scale: Option<u32>,
+        /// A decimal computed by an expression is written without trailing zeros: the
+        /// databases disagree on the scale of computed values (`CAST(x AS DECIMAL(12,4))` is
+        /// 6.5000 on PostgreSQL, 6.5 on SQLite).
+        trim: bool,
     },
     /// Looked up in a value map.
     Mapped {

@@ -118,8 +118,10 @@ fn null_slot(dialect: Dialect, branches: &[Branch], layouts: &[SourceLayout], j:
                 let pos = layouts[k].columns.iter().position(|c| c == v);
                 Some(typed_null(dialect, &layouts[k], pos))
             }
-            // FHIR codes, bound as text.
-            SortExpr::Mapped(_) | SortExpr::Code(_) => Some(dialect.typed_null(Some("text"))),
+            // FHIR codes, bound as text; widened dates are text on the databases that widen.
+            SortExpr::Mapped(_) | SortExpr::Code(_) | SortExpr::Widened(_) => {
+                Some(dialect.typed_null(Some("text")))
+            }
         })
         .unwrap_or_else(|| "NULL".into())
 }

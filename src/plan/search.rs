@@ -10,7 +10,7 @@ use super::context::{Context, write_from};
 use super::criteria::write_criteria;
 use super::page::{Branch, Keyset, PageQuery, page_query};
 use super::scope::Scope;
-use super::sort::{SortExpr, check_sort_types, effective_sort, sort_values};
+use super::sort::{SortExpr, check_sort_types, effective_sort, sort_values, widen_dates};
 use crate::mapping::{Mapping, Source};
 use crate::request::criterion::Criterion;
 use crate::request::cursor::Cursor;
@@ -68,6 +68,7 @@ pub fn search<'a>(
     }
     if let Some(first) = sources.first() {
         check_sort_types(&cx(first), &sorts, spec)?;
+        widen_dates(&mut sorts, caps.dialect);
     }
     let branches: Vec<Branch> = sources
         .iter()
@@ -140,6 +141,10 @@ fn keyset(c: &Cursor, branches: &[Branch], sort_len: usize) -> Result<Option<Key
                 Some(SortExpr::Mapped(_) | SortExpr::Code(_)) => {
                     matches!(v, Value::Null | Value::Text(_))
                 }
+                Some(SortExpr::Widened(_)) => matches!(
+                    v,
+                    Value::Null | Value::Text(_) | Value::Date(_) | Value::Timestamp(_)
+                ),
                 Some(SortExpr::Value(sql)) => sql
                     .column_info()
                     .filter(known)

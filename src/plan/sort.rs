@@ -20,6 +20,9 @@ pub enum SortExpr {
     Mapped(MappedCode),
     /// A code the mapping gives every row of the source (a bound parameter).
     Code(String),
+    /// A date sorted with date-times of other sources, written as the date-time of its
+    /// midnight where the database needs it ([`crate::sql::Dialect::date_as_datetime`]).
+    Widened(SqlValue),
 }
 
 /// A legacy code column and the FHIR codes its value map gives.
@@ -70,7 +73,19 @@ impl SortExpr {
             SortExpr::Code(c) => {
                 w.param(c.clone());
             }
+            SortExpr::Widened(v) => {
+                let sql = SortExpr::Value(v.clone()).sql(w.dialect(), alias);
+                let widened = w.dialect().date_as_datetime(&sql).unwrap_or(sql);
+                w.push(&widened);
+            }
         }
+    }
+
+    /// The SQL text of a value (without binds).
+    fn sql(&self, dialect: crate::sql::Dialect, alias: &str) -> String {
+        let mut w = SqlWriter::new(dialect);
+        self.write(&mut w, alias);
+        w.finish().sql
     }
 
     /// Whether every row of the source has the same value (nothing to order by).
@@ -82,6 +97,7 @@ impl SortExpr {
     pub fn sql_type(&self) -> SqlType {
         match self {
             SortExpr::Value(v) => v.sql_type(),
+            SortExpr::Widened(_) => SqlType::DateTime,
             // FHIR codes, bound as text.
             SortExpr::Mapped(_) | SortExpr::Code(_) => SqlType::Text,
         }
@@ -92,7 +108,7 @@ impl SortExpr {
     pub fn write_bound(&self, w: &mut SqlWriter, value: Value) {
         let column = match self {
             SortExpr::Value(v) => v.column_info(),
-            SortExpr::Mapped(_) | SortExpr::Code(_) => None,
+            SortExpr::Mapped(_) | SortExpr::Code(_) | SortExpr::Widened(_) => None,
         };
         w.param_for(column, value);
     }
@@ -216,6 +232,35 @@ pub fn check_sort_types(
         }
     }
     Ok(())
+}
+
+/// Where the database does not compare dates with date-times as such, a key that merges
+/// date sources with date-time sources sorts the dates as the date-times of their midnight.
+pub fn widen_dates(sorts: &mut [Vec<Option<SortExpr>>], dialect: crate::sql::Dialect) {
+    if dialect.date_as_datetime("x").is_none() {
+        return;
+    }
+    let keys = sorts.first().map_or(0, Vec::len);
+    for j in 0..keys {
+        let types: Vec<SqlType> = sorts
+            .iter()
+            .filter_map(|s| s[j].as_ref().map(SortExpr::sql_type))
+            .collect();
+        let mixed = types.contains(&SqlType::Date)
+            && types
+                .iter()
+                .any(|t| matches!(t, SqlType::DateTime | SqlType::Instant));
+        if !mixed {
+            continue;
+        }
+        for s in sorts.iter_mut() {
+            if let Some(SortExpr::Value(v)) = &s[j]
+                && v.sql_type() == SqlType::Date
+            {
+                s[j] = Some(SortExpr::Widened(v.clone()));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

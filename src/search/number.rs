@@ -62,9 +62,10 @@
 //! Known limits of the databases, not of the semantics:
 //! - SQLite compares as IEEE doubles: values and bounds that differ only beyond ~15 significant
 //!   digits compare equal there, and integers beyond 2^53 lose precision.
-//! - A PostgreSQL `real` (float4) column compares at float4 precision (`5.7` is stored as
-//!   5.69999980926…); `double precision`, `numeric` and integer columns are exact or as exact as
-//!   the stored double.
+//! - A single-precision column (PostgreSQL `real`, MySQL `FLOAT`) stores `5.7` as
+//!   5.69999980926…: search bounds are rounded to single precision too, so values compare as
+//!   written; `double precision`, `numeric` and integer columns are exact or as exact as the
+//!   stored double.
 //! - On MySQL/MariaDB text values are cast to `DECIMAL(38,10)`, so text with more than 10
 //!   decimal places is rounded before the comparison.
 
@@ -76,6 +77,7 @@ use super::escape::{escape, split, unescape};
 use super::operand::{self, Operand};
 use crate::mapping::ColumnInfo;
 use crate::sql::Dialect;
+use crate::sql::SqlType;
 use crate::sql::SqlWriter;
 
 /// At most this many decimal places in a search number (one more is needed for its range).
@@ -313,6 +315,10 @@ pub struct NumberTarget {
     /// Whether the expression yields text (numeric text or NULL) to be cast to a number; a
     /// numeric expression is compared as it is, so an index on the column can be used.
     pub is_text: bool,
+    /// Whether it holds single-precision floats: search bounds are rounded to that precision
+    /// too, so that `118.4` finds the stored 118.4000015… (the database widens the column to
+    /// a double to compare it with a number).
+    pub single: bool,
 }
 
 impl NumberTarget {
@@ -320,7 +326,10 @@ impl NumberTarget {
     /// expressions are cast to a number.
     pub fn of(op: &Operand) -> NumberTarget {
         if op.column.is_some_and(ColumnInfo::is_numeric) {
-            NumberTarget::numeric(op.sql.clone())
+            NumberTarget {
+                single: op.column.is_some_and(|c| c.sql_type == SqlType::Real),
+                ..NumberTarget::numeric(op.sql.clone())
+            }
         } else {
             NumberTarget::text(op.sql.clone())
         }
@@ -331,6 +340,7 @@ impl NumberTarget {
         NumberTarget {
             sql: sql.into(),
             is_text: false,
+            single: false,
         }
     }
 
@@ -339,6 +349,7 @@ impl NumberTarget {
         NumberTarget {
             sql: sql.into(),
             is_text: true,
+            single: false,
         }
     }
 
@@ -356,7 +367,7 @@ impl NumberTarget {
 pub fn write_number_predicate(w: &mut SqlWriter, target: &NumberTarget, search: &NumberSearch) {
     let d = w.dialect();
     let e = target.expr(d);
-    let p = |v: Decimal| d.decimal_param(v);
+    let p = |v: Decimal| d.decimal_param(if target.single { single(v) } else { v });
     let (op, v) = match search.prefix {
         Prefix::Eq => {
             w.push("(").push(&e).push(" >= ").param(p(search.low));
@@ -382,6 +393,15 @@ pub fn write_number_predicate(w: &mut SqlWriter, target: &NumberTarget, search: 
         Prefix::Le => (" <= ", search.value),
     };
     w.push("(").push(&e).push(op).param(p(v)).push(")");
+}
+
+/// `v` rounded to the nearest single-precision float, exactly.
+fn single(v: Decimal) -> Decimal {
+    use rust_decimal::prelude::ToPrimitive;
+    v.to_f32()
+        .filter(|f| f.is_finite())
+        .and_then(|f| Decimal::from_f64_retain(f64::from(f)))
+        .unwrap_or(v)
 }
 
 /// Does a stored (non-NULL) value match the search? The pure statement of what
@@ -648,6 +668,20 @@ mod tests {
 
     fn dec(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn single_precision_columns_get_single_precision_bounds() {
+        let mut w = SqlWriter::new(Dialect::Postgres);
+        let target = NumberTarget {
+            single: true,
+            ..NumberTarget::numeric("t.w")
+        };
+        write_number_predicate(&mut w, &target, &parse_number("le118.4").unwrap());
+        let s = w.finish();
+        let bound = Decimal::from_f64_retain(f64::from(118.4f32)).unwrap();
+        assert_eq!(s.params, vec![Dialect::Postgres.decimal_param(bound)]);
+        assert!(bound > Decimal::new(1184, 1));
     }
 
     #[test]
@@ -961,6 +995,7 @@ mod tests {
             let target = NumberTarget {
                 sql: "t.v".into(),
                 is_text,
+                single: false,
             };
             for (prefix, shape, values) in &shapes {
                 let mut w = SqlWriter::new(dialect);

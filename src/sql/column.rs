@@ -17,8 +17,11 @@ pub enum SqlType {
     Integer,
     /// An exact number (`DECIMAL`, `NUMERIC`).
     Decimal,
-    /// A floating-point number.
+    /// A double-precision floating-point number.
     Float,
+    /// A single-precision floating-point number (PostgreSQL `real`, MySQL `FLOAT`): compared
+    /// at that precision (5.7 is stored as 5.69999980926…).
+    Real,
     /// Character data.
     Text,
     /// A calendar date.
@@ -54,6 +57,7 @@ impl SqlType {
             SqlType::Integer => "integer",
             SqlType::Decimal => "decimal",
             SqlType::Float => "float",
+            SqlType::Real => "real",
             SqlType::Text => "text",
             SqlType::Date => "date",
             SqlType::DateTime => "datetime",
@@ -73,7 +77,10 @@ impl SqlType {
 
     /// Whether the type holds numbers.
     pub fn is_numeric(self) -> bool {
-        matches!(self, SqlType::Integer | SqlType::Decimal | SqlType::Float)
+        matches!(
+            self,
+            SqlType::Integer | SqlType::Decimal | SqlType::Float | SqlType::Real
+        )
     }
 
     /// Whether the type holds dates or times of day.
@@ -91,7 +98,11 @@ impl SqlType {
     pub fn comparable(self, other: SqlType) -> bool {
         let family = |t: SqlType| match t {
             SqlType::Unknown => 0,
-            SqlType::Integer | SqlType::Decimal | SqlType::Float | SqlType::Boolean => 1,
+            SqlType::Integer
+            | SqlType::Decimal
+            | SqlType::Float
+            | SqlType::Real
+            | SqlType::Boolean => 1,
             SqlType::Text => 2,
             SqlType::Date | SqlType::DateTime | SqlType::Instant => 3,
             SqlType::Time => 4,

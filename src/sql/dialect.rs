@@ -206,6 +206,13 @@ impl Dialect {
         format!("'{out}'")
     }
 
+    /// A date written as the date-time of its midnight, where dates and date-times would not
+    /// compare as such otherwise (SQLite's text: `'2023-05-10' < '2023-05-10 00:00:00'`);
+    /// `None` where the database compares them natively.
+    pub fn date_as_datetime(self, sql: &str) -> Option<String> {
+        self.choose(Some(format!("datetime({sql})")), None, None)
+    }
+
     /// A value of the mapping file (a `none` sentinel) as an SQL literal a column of
     /// `sql_type` is compared with; `None` when no such column can hold it (letters for an
     /// integer column, the zero date on PostgreSQL).
@@ -213,7 +220,7 @@ impl Dialect {
         let t = text.trim();
         match sql_type {
             SqlType::Integer => t.parse::<i64>().ok().map(|i| i.to_string()),
-            SqlType::Decimal | SqlType::Float => t
+            SqlType::Decimal | SqlType::Float | SqlType::Real => t
                 .parse::<rust_decimal::Decimal>()
                 .ok()
                 .map(|d| d.to_string()),
@@ -270,9 +277,10 @@ impl Dialect {
                 has("NUM") || has("DEC") || has("FLOAT") || has("DOUBLE") || has("REAL")
             }
             V::Bool(_) => has("BOOL") || has("BIT"),
-            V::Date(_) => t == "DATE",
+            // Dates and date-times compare with each other (a sort across a DATE and a
+            // DATETIME source carries either).
+            V::Date(_) | V::Timestamp(_) | V::TimestampTz(_) => is_timestamp || t == "DATE",
             V::Time(_) => t == "TIME" || t.starts_with("TIME "),
-            V::Timestamp(_) | V::TimestampTz(_) => is_timestamp,
             V::Text(_) => {
                 has("CHAR")
                     || has("TEXT")
@@ -339,6 +347,8 @@ mod tests {
         assert!(!pg.value_fits("TEXT", &V::Int(1)));
         assert!(pg.value_fits("NUMERIC", &V::Decimal("1.5".into())));
         assert!(!pg.value_fits("DATE", &V::Text("2020-01-01".into())));
+        assert!(pg.value_fits("DATE", &V::Timestamp(chrono::Utc::now().naive_utc())));
+        assert!(!pg.value_fits("TIME", &V::Timestamp(chrono::Utc::now().naive_utc())));
         assert!(pg.value_fits(
             "TIMESTAMPTZ",
             &V::TimestampTz(chrono::Utc::now().fixed_offset())

@@ -5,7 +5,19 @@
 
 #[path = "../support/clinic.rs"]
 mod clinic;
+#[path = "../support/fhir_schema.rs"]
+mod fhir_schema;
 #[path = "../support/servers.rs"]
 mod servers;
 
+mod app;
+mod booleans;
+mod codes;
+mod dates;
 mod load;
+mod numbers;
+mod read;
+mod references;
+mod sort;
+mod telecom;
+mod values;

@@ -1,0 +1,142 @@
+//! Standard parameters whose expression is not a plain path (`phone`, `email`: telecom
+//! `.where(system=…)`), over columns with blank strings, and a SQL-defined parameter.
+
+use crate::app::{App, apps};
+
+async fn check_all(app: &App, cases: &[(String, String)]) {
+    for (query, sql) in cases {
+        let want = app.expected("", sql).await;
+        app.check(query, &want).await;
+    }
+}
+
+/// The first non-blank value of `col` (by pid), from SQL.
+async fn some_value(app: &App, table: &str, col: &str, skip: usize) -> String {
+    app.rows(&format!(
+        "SELECT {col} FROM {table} WHERE TRIM({col}) <> '' ORDER BY id LIMIT 1 OFFSET {skip}"
+    ))
+    .await[0][0]
+        .clone()
+        .unwrap()
+}
+
+fn enc(v: &str) -> String {
+    form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn phone_and_email_search_their_own_telecom_entries() {
+    for app in apps().await {
+        let home = some_value(&app, "patient_data", "phone_home", 2).await;
+        let cell = some_value(&app, "patient_data", "phone_cell", 1).await;
+        let email = some_value(&app, "patient_data", "email", 0).await;
+        let p = "SELECT pid FROM patient_data WHERE";
+        let blank = |c: &str| format!("({c} IS NULL OR TRIM({c}) = '')");
+        let cases = vec![
+            (
+                format!("Patient?phone={}", enc(&home)),
+                format!("{p} phone_home = '{home}' OR phone_cell = '{home}'"),
+            ),
+            (
+                format!("Patient?phone={}", enc(&cell)),
+                format!("{p} phone_home = '{cell}' OR phone_cell = '{cell}'"),
+            ),
+            (
+                format!("Patient?email={}", enc(&email)),
+                format!("{p} email = '{email}'"),
+            ),
+            // A phone number is no email, and an email no phone.
+            (
+                format!("Patient?email={}", enc(&home)),
+                format!("{p} email = '{home}'"),
+            ),
+            (
+                format!("Patient?phone={}", enc(&email)),
+                format!("{p} phone_home = '{email}' OR phone_cell = '{email}'"),
+            ),
+            (
+                format!("Patient?telecom={}", enc(&email)),
+                format!("{p} '{email}' IN (phone_home, phone_cell, email)"),
+            ),
+            // Blank strings are no value.
+            (
+                "Patient?phone:missing=true".to_string(),
+                format!("{p} {} AND {}", blank("phone_home"), blank("phone_cell")),
+            ),
+            (
+                "Patient?phone:missing=false".to_string(),
+                format!(
+                    "{p} NOT ({} AND {})",
+                    blank("phone_home"),
+                    blank("phone_cell")
+                ),
+            ),
+            (
+                "Patient?email:missing=true".to_string(),
+                format!("{p} {}", blank("email")),
+            ),
+            (
+                format!("Patient?phone:not={}", enc(&home)),
+                format!(
+                    "{p} NOT (COALESCE(phone_home, '') = '{home}' OR COALESCE(phone_cell, '') = '{home}')"
+                ),
+            ),
+        ];
+        check_all(&app, &cases).await;
+
+        let work = some_value(&app, "users", "phone", 1).await;
+        let u = "SELECT id FROM users WHERE authorized = 1 AND";
+        let cases = vec![
+            (
+                format!("Practitioner?phone={}", enc(&work)),
+                format!("{u} phone = '{work}'"),
+            ),
+            (
+                format!("Practitioner?email={}", enc(&work)),
+                format!("{u} email = '{work}'"),
+            ),
+            (
+                "Practitioner?email:missing=true".to_string(),
+                format!("{u} {}", blank("email")),
+            ),
+            (
+                "Practitioner?phone:missing=true".to_string(),
+                format!("{u} {}", blank("phone")),
+            ),
+        ];
+        check_all(&app, &cases).await;
+    }
+}
+
+#[tokio::test]
+async fn mrn_is_a_sql_defined_parameter_on_text() {
+    for app in apps().await {
+        let p = "SELECT pid FROM patient_data WHERE";
+        let mrn = some_value(&app, "patient_data", "pubpid", 11).await;
+        let unpadded = mrn.trim_start_matches('0').to_string();
+        let cases = vec![
+            (
+                format!("Patient?mrn={mrn}"),
+                format!("{p} pubpid = '{mrn}'"),
+            ),
+            // The chart number is text: leading zeros count.
+            (
+                format!("Patient?mrn={unpadded}"),
+                format!("{p} pubpid = '{unpadded}'"),
+            ),
+            (
+                format!("Patient?mrn={mrn}&active=true"),
+                format!("{p} pubpid = '{mrn}' AND active = 1"),
+            ),
+            (
+                format!("Patient?identifier=http://clinic.example.org/fhir/sid/pubpid|{mrn}"),
+                format!("{p} pubpid = '{mrn}'"),
+            ),
+            (
+                "Patient?identifier:missing=true".to_string(),
+                format!("{p} pubpid = ''"),
+            ),
+        ];
+        check_all(&app, &cases).await;
+    }
+}
