@@ -98,6 +98,7 @@ fn select(dialect: Dialect, column: &str, is_text: bool, search: &NumberSearch) 
     let target = NumberTarget {
         sql: column.to_string(),
         is_text,
+        single: false,
     };
     write_number_predicate(&mut w, &target, search);
     w.push(" ORDER BY id");
