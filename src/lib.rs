@@ -4,6 +4,8 @@
 //! - [`http`]: actix-web routes, one module per interaction: extract → parse → call → respond;
 //!   authentication and audit per request with [`auth`] (SMART on FHIR: tokens → scopes →
 //!   the [`plan::Scope`] every statement carries).
+//! - [`check`]: a mapping checked against FHIR and the live database, every problem at once
+//!   (start-up and the `check` command).
 //! - [`service`]: the FHIR service independent of HTTP ([`service::Fhir`]): plan → execute →
 //!   assemble, per interaction.
 //! - [`plan`]: typed request + mapping → parameterized SQL per dialect (pure), one entry point
@@ -26,6 +28,7 @@ pub mod seed;
 
 pub mod assemble;
 pub mod auth;
+pub mod check;
 pub mod config;
 pub mod db;
 pub mod http;

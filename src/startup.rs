@@ -14,7 +14,6 @@ use crate::auth::{AuthSettings, Authenticator};
 use crate::config::Settings;
 use crate::db::Database;
 use crate::http::{self, HttpState};
-use crate::mapping::live::check_against_database;
 use crate::request::cursor::CursorCodec;
 use crate::service::{Fhir, Limits};
 use crate::sql::Caps;
@@ -42,8 +41,7 @@ impl Application {
             dialect: db.dialect(),
             accents: db.probe_accents().await,
         };
-        let mut mapping = crate::mapping::load(&settings.mapping_path, db.dialect())?;
-        check_against_database(&settings.mapping_path, &mut mapping, &db).await?;
+        let mapping = crate::check::load_checked(&settings.mapping_path, &db, &caps).await?;
 
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -41,11 +41,14 @@ pub fn convert(v: &Value, convert: &Convert, tz: Tz) -> Result<Option<Json>, Con
             Value::Int(_) | Value::Float(_) => Ok(scaled(v, *scale)),
             _ => primitive(v, Primitive::Decimal, None, tz),
         },
+        // Text keeps its digits ("5.70" is a precision the source wrote down).
         Convert::Primitive {
             to: Primitive::Decimal,
             trim: true,
             ..
-        } => Ok(primitive(v, Primitive::Decimal, None, tz)?.map(trim_zeros)),
+        } if matches!(v, Value::Decimal(_)) => {
+            Ok(primitive(v, Primitive::Decimal, None, tz)?.map(trim_zeros))
+        }
         Convert::Primitive { to, format, .. } => primitive(v, *to, format.as_deref(), tz),
         Convert::Mapped { map, target } => Ok(mapped(v, map, *target)),
         Convert::Prefixed { prefix, target } => Ok(prefixed(v, prefix, *target)),
@@ -558,6 +561,7 @@ mod tests {
             (Value::Float(98.6), "98.6"),
             (Value::Int(120), "120"),
             (Value::Decimal("100".into()), "100"),
+            (Value::Text("5.70".into()), "5.70"),
         ] {
             let j = convert(&v, &c, Tz::UTC).unwrap().unwrap();
             assert_eq!(serde_json::to_string(&j).unwrap(), want);

@@ -1579,6 +1579,7 @@ impl<'a> Compiler<'a> {
             match targets {
                 Ok(targets) => out.push(SearchDecl {
                     code: code.clone(),
+                    line,
                     param_type,
                     definition,
                     targets,

@@ -137,7 +137,8 @@ pub async fn check(mapping: &mut Mapping, db: &Database) -> Vec<MappingError> {
         typing::type_source(source, &described, db.dialect(), &mut errors);
     }
     typing::type_references(mapping);
-    typing::check_types_needed(mapping, &mut errors);
+    // A source whose tables or columns are wrong has no types to check.
+    typing::check_types_needed(mapping, &|i| failed.contains(&i), &mut errors);
     for (i, source) in mapping.sources.iter().enumerate() {
         if failed.contains(&i) {
             continue;

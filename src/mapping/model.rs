@@ -388,7 +388,7 @@ pub enum Convert {
         scale: Option<u32>,
         /// A decimal computed by an expression is written without trailing zeros: the
         /// databases disagree on the scale of computed values (`CAST(x AS DECIMAL(12,4))` is
-        /// 6.5000 on PostgreSQL, 6.5 on SQLite).
+        /// 6.5000 on PostgreSQL, 6.5 on SQLite). Text keeps its digits.
         trim: bool,
     },
     /// Looked up in a value map.
@@ -546,6 +546,8 @@ pub struct Child {
 pub struct SearchDecl {
     /// Parameter code as used in URLs.
     pub code: String,
+    /// 1-based line of its declaration in the mapping file (0: made by the server).
+    pub line: usize,
     /// FHIR search parameter type (token, string, date, ...).
     pub param_type: SearchParamType,
     /// Canonical URL of its definition.

@@ -336,11 +336,42 @@ pub fn targets(
     param_type: SearchParamType,
     paths: &[ExprPath],
 ) -> Result<Vec<SearchTarget>, String> {
-    let out = targets_among(source, &leaves(source), param_type, paths)?;
+    let all = leaves(source);
+    let out = targets_among(source, &all, param_type, paths)?;
     if out.is_empty() {
-        return Err("none of the elements it searches is mapped".to_string());
+        let near: Vec<&str> = all
+            .iter()
+            .filter(|l| paths.iter().any(|p| match_len(p, &l.path).is_some()))
+            .map(|l| l.el.written.as_str())
+            .collect();
+        if near.is_empty() {
+            return Err("none of the elements it searches is mapped".to_string());
+        }
+        return Err(format!(
+            "of what it searches only {} is mapped, and a {param_type} parameter does not compare that ({})",
+            near.join(", "),
+            compares(param_type)
+        ));
     }
     Ok(out)
+}
+
+/// What a parameter of `param_type` compares, for messages.
+fn compares(param_type: SearchParamType) -> &'static str {
+    match param_type {
+        SearchParamType::Token => {
+            "it compares codes: a code, boolean, Identifier.value or Coding.code with its system, e.g. code.coding[0].code"
+        }
+        SearchParamType::String => "it compares string parts, e.g. name[0].family",
+        SearchParamType::Date => {
+            "it compares date, dateTime and instant elements, or a Period's start and end"
+        }
+        SearchParamType::Reference => "it compares references mapped with `reference = \"Type\"`",
+        SearchParamType::Number => "it compares decimal and integer elements",
+        SearchParamType::Quantity => "it compares a Quantity's value (with its system, code, unit)",
+        SearchParamType::Uri => "it compares uri, url and canonical elements",
+        _ => "its components",
+    }
 }
 
 /// One component of a composite parameter, as its definition gives it.

@@ -211,8 +211,15 @@ pub fn type_references(mapping: &mut Mapping) {
 /// Reports the values whose type is still unknown where the server compares them in SQL: the
 /// targets of declared date, number and quantity parameters, boolean token parts, and
 /// `last_updated`.
-pub fn check_types_needed(mapping: &Mapping, errors: &mut Vec<MappingError>) {
-    for source in &mapping.sources {
+pub fn check_types_needed(
+    mapping: &Mapping,
+    skip: &dyn Fn(usize) -> bool,
+    errors: &mut Vec<MappingError>,
+) {
+    for (i, source) in mapping.sources.iter().enumerate() {
+        if skip(i) {
+            continue;
+        }
         let entry = format!("resource \"{}\" ({})", source.name, source.resource_type);
         if let Some(v) = &source.last_updated
             && v.sql_type() == SqlType::Unknown

@@ -73,6 +73,7 @@ fn implicit_decl(source: &Source, code: &str) -> Option<SearchDecl> {
     };
     Some(SearchDecl {
         code: code.to_string(),
+        line: 0,
         param_type,
         definition: String::new(),
         targets: vec![target],

@@ -80,3 +80,71 @@ async fn a_missing_database_file_is_refused() {
         "{err:#}"
     );
 }
+
+#[tokio::test]
+async fn every_problem_is_reported_at_once_with_its_line() {
+    let original = std::fs::read_to_string(MAPPING).unwrap();
+    // Three problems in three places: a FHIR path (compile), a column of another source
+    // (schema), and a parameter whose SQL the database refuses (search probes, which run
+    // only once everything else holds, so it is checked alone below).
+    let text = original
+        .replacen("birthDate = {", "birthdate = {", 1)
+        .replacen("table = \"PROVIDER\"", "table = \"PROVIDERS\"", 1);
+    let text = text.replacen(
+        "\"name[0].family\" = \"LAST_NM\"",
+        "\"name[0].family\" = \"LAST_NAME\"",
+        1,
+    );
+    let msg = build_with(&text).await;
+    // A table is reported at its [[resource]] line.
+    let provider = text[..text.find("PROVIDERS").unwrap()]
+        .matches('\n')
+        .count()
+        + 1;
+    let lines: Vec<&str> = text.lines().take(provider).collect();
+    let resource_line = lines
+        .iter()
+        .rposition(|l| l.trim() == "[[resource]]")
+        .unwrap()
+        + 1;
+    for (needle, line) in [
+        ("birthdate = {", line_of(&text, "birthdate = {")),
+        ("PROVIDERS", resource_line),
+        ("LAST_NAME", line_of(&text, "LAST_NAME")),
+    ] {
+        assert!(
+            msg.contains(&format!(":line {line}:")),
+            "no problem reported at line {line} ({needle}):\n{msg}"
+        );
+    }
+    // The problems are listed in line order.
+    let at = |line: usize| msg.find(&format!(":line {line}:")).unwrap();
+    let order = [
+        at(line_of(&text, "LAST_NAME")),
+        at(line_of(&text, "birthdate = {")),
+        at(resource_line),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{msg}");
+    // Nothing is reported of the unreadable table's values (no cascade).
+    assert!(
+        !msg.contains("does not say what this expression yields"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn a_search_parameter_whose_sql_the_database_refuses_is_reported() {
+    let original = std::fs::read_to_string(MAPPING).unwrap();
+    let decl = "chart = { type = \"token\", definition = \"http://example.org/sp/chart\", sql = \"NO_SUCH_COLUMN = ?\" }";
+    let text = original.replacen(
+        "[resource.search]\n_id = true\n",
+        &format!("[resource.search]\n_id = true\n{decl}\n"),
+        1,
+    );
+    let msg = build_with(&text).await;
+    let line = line_of(&text, "NO_SUCH_COLUMN");
+    assert!(msg.contains(&format!(":line {line}:")), "{msg}");
+    assert!(msg.contains("search \"chart\""), "{msg}");
+    assert!(msg.contains("the database refuses the SQL of"), "{msg}");
+    assert!(msg.contains("`sql` condition"), "{msg}");
+}

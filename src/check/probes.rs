@@ -1,0 +1,111 @@
+//! Representative searches of every declared parameter, prepared by the database (not run).
+
+use crate::db::Database;
+use crate::fhir::SearchParamType;
+use crate::mapping::{Mapping, MappingError, SearchTarget};
+use crate::plan::{self, Scope};
+use crate::request::search::{SearchOptions, SearchRequest};
+use crate::sql::Caps;
+
+/// A value of each parameter type that every mapping accepts.
+fn sample_value(param_type: SearchParamType) -> Option<&'static str> {
+    Some(match param_type {
+        SearchParamType::Token => "http://example.org|x",
+        SearchParamType::String => "x",
+        SearchParamType::Date => "ge2000-01-01",
+        SearchParamType::Number => "1",
+        SearchParamType::Quantity => "1",
+        SearchParamType::Reference => "x",
+        SearchParamType::Uri => "http://example.org",
+        _ => return None,
+    })
+}
+
+/// The queries that exercise parameter `code` of `param_type`: a value, `:missing`, a sort.
+fn queries(
+    code: &str,
+    param_type: SearchParamType,
+    plain_value: bool,
+) -> Vec<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    if let Some(v) = sample_value(param_type) {
+        // A custom parameter defined by SQL takes a plain value (no system).
+        let v = if plain_value {
+            v.rsplit('|').next().unwrap_or(v)
+        } else {
+            v
+        };
+        out.push(vec![(code.to_string(), v.to_string())]);
+    }
+    let modifiers: &[(&str, &str)] = match param_type {
+        SearchParamType::Token if !plain_value => &[("text", "x"), ("not", "x")],
+        SearchParamType::String if !plain_value => &[("exact", "x"), ("contains", "x")],
+        SearchParamType::Uri if !plain_value => &[("below", "http://example.org")],
+        _ => &[],
+    };
+    for (m, v) in modifiers {
+        out.push(vec![(format!("{code}:{m}"), v.to_string())]);
+    }
+    out.push(vec![(format!("{code}:missing"), "true".into())]);
+    out.push(vec![("_sort".into(), code.to_string())]);
+    out
+}
+
+/// Plans every declared search parameter of every type with representative values and has
+/// the database prepare each page statement (compiling it, not running it). Requests the
+/// planner refuses (a parameter that cannot be sorted on...) are what clients would be told;
+/// only statements the database refuses are problems of the mapping.
+pub async fn search_probes(mapping: &Mapping, db: &Database, caps: &Caps) -> Vec<MappingError> {
+    let opts = SearchOptions {
+        base_url: "http://localhost/fhir",
+        max_count: 10,
+        max_chain_depth: 1,
+        lenient: false,
+        limits: Default::default(),
+    };
+    let mut errors = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for source in &mapping.sources {
+        for d in &source.search {
+            if !seen.insert((source.resource_type.clone(), d.code.clone())) {
+                continue;
+            }
+            let plain = d.targets.iter().any(|t| matches!(t, SearchTarget::Sql(_)));
+            for params in queries(&d.code, d.param_type, plain) {
+                let Ok(req) = SearchRequest::parse(mapping, &opts, &source.resource_type, &params)
+                else {
+                    continue;
+                };
+                let Ok(plan) = plan::search(mapping, caps, Scope::none(), &req, None) else {
+                    continue;
+                };
+                if let Err(e) = db.describe(&plan.page.statement.sql).await {
+                    let query = params
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join("&");
+                    let mut err = MappingError::new(
+                        d.line,
+                        format!(
+                            "resource \"{}\" ({}), search \"{}\"",
+                            source.name, source.resource_type, d.code
+                        ),
+                        format!(
+                            "the database refuses the SQL of {}?{query}: {e}",
+                            source.resource_type
+                        ),
+                    );
+                    err = err.hint(match (d.param_type, plain) {
+                        (_, true) => "check the `sql` condition against your database (each ? receives the value as text)",
+                        (SearchParamType::Date, _) => "a date stored as text needs its `format` (e.g. format = \"%Y-%m-%d\"), or an `expr` that converts it",
+                        _ => "declare the SQL type of the expressions it searches (type = \"...\") or fix them",
+                    });
+                    errors.push(err);
+                    break;
+                }
+            }
+        }
+    }
+    errors
+}
