@@ -339,9 +339,15 @@ impl Database {
         }
     }
 
-    /// The columns a SELECT returns (asked of the primary).
+    /// The columns a SELECT returns (asked of the primary). The database prepares the
+    /// statement without running it.
     pub async fn describe(&self, select: &str) -> Result<Vec<DbColumn>, DbError> {
-        self.backends[0].describe(select).await
+        // A statement described is prepared with the parameter types the database infers
+        // (an integer next to an integer column), and the driver may keep it for statements of
+        // the same text, which then bind their values as they type them (a decimal): the
+        // database would read those values in the wrong format. The mark keeps the texts apart.
+        let marked = format!("{select} /* described */");
+        self.backends[0].describe(&marked).await
     }
 
     /// The columns of a table (written as in SQL), with declared decimal scales.

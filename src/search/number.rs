@@ -395,12 +395,13 @@ pub fn write_number_predicate(w: &mut SqlWriter, target: &NumberTarget, search: 
     w.push("(").push(&e).push(op).param(p(v)).push(")");
 }
 
-/// `v` rounded to the nearest single-precision float, exactly.
+/// `v` rounded to the nearest single-precision float, written with the fewest digits that
+/// read back as that float widened to a double (what the database compares the column as).
 fn single(v: Decimal) -> Decimal {
     use rust_decimal::prelude::ToPrimitive;
     v.to_f32()
         .filter(|f| f.is_finite())
-        .and_then(|f| Decimal::from_f64_retain(f64::from(f)))
+        .and_then(|f| Decimal::from_str_exact(&f64::from(f).to_string()).ok())
         .unwrap_or(v)
 }
 
@@ -679,9 +680,12 @@ mod tests {
         };
         write_number_predicate(&mut w, &target, &parse_number("le118.4").unwrap());
         let s = w.finish();
-        let bound = Decimal::from_f64_retain(f64::from(118.4f32)).unwrap();
+        let bound: Decimal = "118.4000015258789".parse().unwrap();
         assert_eq!(s.params, vec![Dialect::Postgres.decimal_param(bound)]);
-        assert!(bound > Decimal::new(1184, 1));
+        assert_eq!(
+            bound.to_string().parse::<f64>().unwrap(),
+            f64::from(118.4f32)
+        );
     }
 
     #[test]

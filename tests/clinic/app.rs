@@ -45,6 +45,10 @@ pub fn settings(backend: &Backend) -> Settings {
 /// on a runtime of their own that lives as long as the test binary, so every test (each on
 /// its own runtime) can use them.
 static SERVERS: LazyLock<Result<Vec<(Dialect, String)>, String>> = LazyLock::new(|| {
+    // The servers' logs, when asked for (`FHIR_FACADE_TEST_LOG=1 RUST_LOG=debug`).
+    if std::env::var_os("FHIR_FACADE_TEST_LOG").is_some() {
+        fhir_facade::telemetry::init();
+    }
     let backends = clinic::backends().to_vec();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
