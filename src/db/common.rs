@@ -71,7 +71,7 @@ pub(super) async fn open<DB: sqlx::Database>(
     }
 }
 
-/// Runs `stmt` on `conn` until `run.deadline` (stopping it with `cancel` then) and decodes
+/// Runs `stmt` on `conn` until `run.deadline()` (stopping it with `cancel` then) and decodes
 /// every row with `decode`. The connection goes back to the pool only once the statement has
 /// ended in the database.
 pub(super) async fn fetch_on<DB>(
@@ -149,7 +149,7 @@ async fn stop<T>(mut work: BoxFuture<'static, T>, cancel: Cancel, hold: Run) {
     tracing::info!("a cancelled statement has ended");
 }
 
-/// Awaits `work` until `run.deadline`; `None` when the deadline passed first, after the
+/// Awaits `work` until `run.deadline()`; `None` when the deadline passed first, after the
 /// database has been asked to stop the statement and has confirmed it (or, failing a
 /// confirmation in time, with the work left to end in the background).
 pub(super) async fn until_deadline<T: Send + 'static>(
@@ -162,7 +162,7 @@ pub(super) async fn until_deadline<T: Send + 'static>(
         cancel,
         hold: run.clone(),
     };
-    let deadline = tokio::time::Instant::from_std(run.deadline);
+    let deadline = tokio::time::Instant::from_std(run.deadline());
     let work = guarded.work.as_mut().expect("set above");
     if let Ok(out) = tokio::time::timeout_at(deadline, work).await {
         guarded.work = None;

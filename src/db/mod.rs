@@ -117,10 +117,23 @@ fn is_too_complex(e: &dyn sqlx::error::DatabaseError) -> bool {
 /// statement that outlived it is being stopped (the request's slot).
 #[derive(Clone)]
 pub struct Run {
-    /// When the statement must have ended.
-    pub deadline: Instant,
+    /// How long the statement may run once it is sent.
+    timeout: Duration,
+    /// The request's deadline for all its statements (`None`: the server's own statements).
+    request_deadline: Option<Instant>,
     /// The request's use of the budget, kept as long as its statement runs.
     _hold: Option<Arc<RequestBudget>>,
+}
+
+impl Run {
+    /// When a statement sent now must have ended: the statement timeout from now (waiting for
+    /// a connection does not count), within the request's deadline. Backends ask once, when
+    /// the statement is about to be sent.
+    pub fn deadline(&self) -> Instant {
+        let statement = Instant::now() + self.timeout;
+        self.request_deadline
+            .map_or(statement, |r| statement.min(r))
+    }
 }
 
 /// Connection settings.
@@ -144,7 +157,7 @@ pub struct DbSettings {
 pub trait Backend: Send + Sync {
     /// The SQL dialect.
     fn dialect(&self) -> Dialect;
-    /// Runs a query and decodes every row. A statement still running at `run.deadline` is
+    /// Runs a query and decodes every row. A statement still running at `run.deadline()` is
     /// stopped in the database, and its connection is back in the pool only once the database
     /// has confirmed it.
     fn fetch<'a>(
@@ -307,18 +320,17 @@ impl Database {
     /// The request's slot (taken now if it has none yet), and what its next statement may use:
     /// the statement timeout, within what is left of the request's time.
     async fn admit(&self) -> Result<Run, DbError> {
-        let now = Instant::now();
-        let mut deadline = now + self.statement_timeout;
+        let mut request_deadline = None;
         if let Some(r) = &self.request {
             r.admit().await?;
-            let now = Instant::now();
-            if now >= r.deadline() {
+            if Instant::now() >= r.deadline() {
                 return Err(DbError::Timeout(self.budget.settings().request_timeout));
             }
-            deadline = deadline.min(r.deadline());
+            request_deadline = Some(r.deadline());
         }
         Ok(Run {
-            deadline,
+            timeout: self.statement_timeout,
+            request_deadline,
             _hold: self.request.clone(),
         })
     }
@@ -329,9 +341,10 @@ impl Database {
         stmt: &Statement,
         run: &Run,
     ) -> Result<Vec<Row>, DbError> {
-        // The backend stops the statement at the deadline; this bound also covers waiting for
-        // a connection and a network that stopped answering.
-        let limit = run.deadline + Duration::from_secs(5);
+        // The backend stops the statement at its deadline; this bound also covers waiting for
+        // a connection (bounded by the pool's own timeout) and a network that stopped
+        // answering.
+        let limit = run.deadline() + Duration::from_secs(10);
         let limit = tokio::time::Instant::from_std(limit);
         match tokio::time::timeout_at(limit, backend.fetch(stmt, run)).await {
             Ok(Err(DbError::Timeout(_))) | Err(_) => Err(DbError::Timeout(self.statement_timeout)),

@@ -131,7 +131,7 @@ impl Backend for SqliteBackend {
             // the next statement replaces it.
             let stopped = Arc::new(AtomicBool::new(false));
             let ended = Arc::new(AtomicBool::new(false));
-            let (flag, done, deadline) = (stopped.clone(), ended.clone(), run.deadline);
+            let (flag, done, deadline) = (stopped.clone(), ended.clone(), run.deadline());
             conn.lock_handle()
                 .await
                 .map_err(DbError::from_sqlx)?
