@@ -42,6 +42,9 @@ impl Application {
         };
         let mut mapping = crate::mapping::load(&settings.mapping_path, db.dialect())?;
         check_against_database(&settings.mapping_path, &mut mapping, &db).await?;
+        for u in crate::request::compartment::unreachable_types(&mapping) {
+            tracing::warn!("{}: {}", settings.mapping_path, u.advice());
+        }
 
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -67,6 +70,7 @@ impl Application {
             max_chain_depth: settings.max_chain_depth,
             max_includes: settings.max_includes,
             request: settings.limits,
+            handling: settings.handling,
         };
         let fhir = Fhir::new(
             Arc::new(mapping),
@@ -90,6 +94,8 @@ impl Application {
                     headers = headers.add((header::CACHE_CONTROL, v.as_str()));
                 }
                 App::new()
+                    // `Patient/1/` is `Patient/1`: clients that join paths with a slash work.
+                    .wrap(middleware::NormalizePath::trim())
                     .wrap(middleware::from_fn(http::admit::admit))
                     .wrap(headers)
                     .wrap(middleware::from_fn(http::logging::log_requests))

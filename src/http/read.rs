@@ -22,7 +22,13 @@ pub async fn read(
     let params = query_params(&req)?;
     let format = format_of(&req, &params)?;
     let fhir = &state.fhir;
-    let request = ReadRequest::parse(fhir.mapping(), &resource_type, &id, &params, lenient(&req))?;
+    let request = ReadRequest::parse(
+        fhir.mapping(),
+        &resource_type,
+        &id,
+        &params,
+        lenient(&req, &state),
+    )?;
     let cx = context(&req);
     let found = fhir.read(&cx, &request).await?;
     let etag = found

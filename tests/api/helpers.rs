@@ -118,12 +118,14 @@ pub fn settings(database_url: &str, mapping: &str) -> Settings {
         max_chain_depth: fhir_facade::request::search::DEFAULT_MAX_CHAIN_DEPTH,
         max_includes: 1000,
         cursor_secret: None,
+        handling: Default::default(),
         limits: Default::default(),
         http: Default::default(),
     }
 }
 
 /// A running test server.
+#[derive(Clone)]
 pub struct TestApp {
     /// The database it serves.
     pub dialect: Dialect,

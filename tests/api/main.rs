@@ -17,6 +17,7 @@ mod crossref;
 mod errors;
 mod exhaustion;
 mod expect;
+mod handling;
 mod helpers;
 mod hostile;
 mod include;
