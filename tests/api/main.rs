@@ -22,6 +22,7 @@ mod helpers;
 mod hostile;
 mod include;
 mod injection;
+mod lookup_plans;
 mod metadata;
 mod plans;
 mod read;
