@@ -65,7 +65,7 @@ pub struct Unreachable {
     /// Its compartment parameters in the R4 CompartmentDefinition.
     pub params: Vec<String>,
     /// Declared parameters of the type that refer to Patient all the same (e.g. `patient`
-    /// where the definition says `subject`): a compartment parameter can reuse their column.
+    /// where the definition says `subject`), which the advice mentions.
     pub via: Vec<String>,
 }
 
@@ -73,14 +73,21 @@ impl Unreachable {
     /// What the mapping author should do about it.
     pub fn advice(&self) -> String {
         let t = &self.resource_type;
-        let first = &self.params[0];
-        let reuse = match self.via.first() {
-            Some(v) => format!(" (it can map the same column as '{v}')"),
+        let params = self.params.join(" or ");
+        let which = if self.params.len() == 1 {
+            "it"
+        } else {
+            "any of them"
+        };
+        let via = match self.via.first() {
+            Some(v) => format!(
+                " ('{v}' refers to Patient too, but the compartment is defined through {params})"
+            ),
             None => String::new(),
         };
         format!(
-            "{t} is in the Patient compartment through {}, but the mapping declares none of them as a reference to Patient, so Patient/[id]/{t} and $everything cannot reach it: declare the search parameter '{first}' on {t}{reuse}",
-            self.params.join(" or ")
+            "{t} is in the Patient compartment through {params}, but the mapping does not declare {which} as a reference to Patient, so Patient/[id]/{t} and $everything cannot reach it: declare `{} = true` under [resource.search] of {t}{via}",
+            self.params[0]
         )
     }
 }
@@ -97,10 +104,14 @@ pub fn unreachable_types(mapping: &Mapping) -> Vec<Unreachable> {
             if params.is_empty() {
                 return None;
             }
-            let via = crate::request::search::declared(mapping, t)
-                .into_iter()
+            let mut via: Vec<String> = mapping
+                .sources_of(t)
+                .flat_map(|s| &s.search)
+                .map(|d| d.code.clone())
                 .filter(|p| mapping.reference_types(t, p).iter().any(|x| x == "Patient"))
                 .collect();
+            via.sort();
+            via.dedup();
             Some(Unreachable {
                 resource_type: t.to_string(),
                 params: params.to_vec(),
@@ -239,9 +250,15 @@ mod tests {
         assert_eq!(u[0].via, ["patient"]);
         let advice = u[0].advice();
         assert!(
-            advice.contains("declare the search parameter 'subject' on Observation")
-                && advice.contains("same column as 'patient'"),
+            advice.contains("does not declare any of them")
+                && advice
+                    .contains("declare `subject = true` under [resource.search] of Observation")
+                && advice.contains("'patient' refers to Patient too"),
             "{advice}"
+        );
+        assert!(
+            u[1].advice()
+                .contains("through subject, but the mapping does not declare it")
         );
         assert_eq!(patient_types(&m), ["Patient", "Encounter", "Condition"]);
         let e = Compartment::patient(&m, "7", "MedicationRequest").unwrap_err();

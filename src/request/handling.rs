@@ -33,7 +33,7 @@ impl Handling {
             .and_then(|(_, value)| value.trim().trim_matches('"').parse().ok())
     }
 
-    /// The handling of a request that asks for `preferred` (none: the server's `self`).
+    /// The handling of a request that asks for `preferred`, `default` when it does not say.
     pub fn or_default(preferred: Option<Handling>, default: Handling) -> Handling {
         preferred.unwrap_or(default)
     }

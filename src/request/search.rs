@@ -2,7 +2,8 @@
 //!
 //! Parameters are checked against what the mapping declares for the type; anything unknown or
 //! unsupported is dropped and reported under lenient handling, or with strict handling an
-//! error naming the parameter. Unsupported modifiers and invalid values are errors either way. Values are split on unescaped commas (OR); repeated parameters are ANDed.
+//! error naming the parameter. Unsupported modifiers and invalid values are errors either
+//! way. Values are split on unescaped commas (OR); repeated parameters are ANDed.
 
 use super::RequestError;
 use super::chain::{self, ChainError};

@@ -224,7 +224,9 @@ async fn everything_names_the_types_it_cannot_reach() {
         assert!(
             text.iter().any(
                 |d| d.starts_with(&format!("{t} is in the Patient compartment"))
-                    && d.contains(&format!("declare the search parameter 'subject' on {t}"))
+                    && d.contains(&format!(
+                        "declare `subject = true` under [resource.search] of {t}"
+                    ))
             ),
             "{t}: {text:?}"
         );
@@ -232,10 +234,10 @@ async fn everything_names_the_types_it_cannot_reach() {
     // The compartment search says the same, as an error.
     let (s, b) = get(&app, "Patient/1/Observation", &[]).await;
     assert_eq!(s, 400);
-    assert!(diagnostics(&b)[0].contains("declare the search parameter 'subject'"));
+    assert!(diagnostics(&b)[0].contains("declare `subject = true`"));
     let (s, b) = get(&app, "Patient/1/$everything?_type=Observation", &[]).await;
     assert_eq!(s, 400);
-    assert!(diagnostics(&b)[0].contains("declare the search parameter 'subject'"));
+    assert!(diagnostics(&b)[0].contains("declare `subject = true`"));
     // With the sample mapping, nothing to report.
     let app = spawn_with(backend, settings(&backend.url, MAPPING)).await;
     let (_, b) = get(&app, "Patient/1/$everything?_count=1000", STRICT).await;
