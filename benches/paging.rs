@@ -58,6 +58,7 @@ async fn main() {
         max_chain_depth: fhir_facade::request::search::DEFAULT_MAX_CHAIN_DEPTH,
         max_includes: 1000,
         cursor_secret: None,
+        handling: Default::default(),
         limits: Default::default(),
         http: Default::default(),
         auth: Default::default(),

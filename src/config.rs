@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::auth::settings::{AuthMode, AuthSettings, IntrospectionSettings};
 use crate::db::{BudgetSettings, DbSettings};
-use crate::request::RequestLimits;
+use crate::request::{Handling, RequestLimits};
 
 /// The sample database the server creates on first run.
 pub const SAMPLE_DATABASE_URL: &str = "sqlite:data/sample.db";
@@ -87,6 +87,11 @@ pub struct ServeArgs {
     /// Authorization and browser access.
     #[command(flatten)]
     pub auth: AuthArgs,
+    /// How unknown or unsupported parameters are handled when a request does not say with
+    /// `Prefer: handling=...`: `lenient` ignores them and reports them in the Bundle (FHIR's
+    /// default), `strict` refuses the request with a 400 naming them.
+    #[arg(long, env = "FHIR_FACADE_HANDLING", default_value = "lenient")]
+    pub handling: Handling,
     /// What one request may ask and cost (admission limits, database budget, HTTP).
     #[command(flatten)]
     pub cost: CostArgs,
@@ -282,6 +287,8 @@ pub struct Settings {
     pub max_includes: usize,
     /// Cursor signing secret.
     pub cursor_secret: Option<String>,
+    /// How unknown parameters are handled when a request does not say.
+    pub handling: Handling,
     /// Admission limits.
     pub limits: RequestLimits,
     /// HTTP settings.
@@ -326,6 +333,7 @@ impl Settings {
             max_chain_depth: a.max_chain_depth,
             max_includes: a.max_includes,
             cursor_secret: a.cursor_secret.clone().filter(|s| !s.is_empty()),
+            handling: a.handling,
             limits: RequestLimits {
                 max_params: c.max_params,
                 max_values_per_param: c.max_values_per_param,

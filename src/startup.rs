@@ -42,6 +42,9 @@ impl Application {
             accents: db.probe_accents().await,
         };
         let mapping = crate::check::load_checked(&settings.mapping_path, &db, &caps).await?;
+        for u in crate::request::compartment::unreachable_types(&mapping) {
+            tracing::warn!("{}: {}", settings.mapping_path, u.advice());
+        }
 
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -67,6 +70,7 @@ impl Application {
             max_chain_depth: settings.max_chain_depth,
             max_includes: settings.max_includes,
             request: settings.limits,
+            handling: settings.handling,
         };
         let auth = authorization(&settings.auth, &mapping, addr, &base_url).await?;
         let mut fhir = Fhir::new(
@@ -97,6 +101,8 @@ impl Application {
                 }
                 App::new()
                     .wrap(middleware::from_fn(http::auth::authenticate))
+                    // `Patient/1/` is `Patient/1`: clients that join paths with a slash work.
+                    .wrap(middleware::NormalizePath::trim())
                     .wrap(middleware::from_fn(http::admit::admit))
                     .wrap(headers)
                     .wrap(middleware::Condition::new(

@@ -1057,6 +1057,21 @@ fn patient_search(search: &str) -> String {
 }
 
 #[test]
+fn control_parameters_need_no_declaration() {
+    let e = one(&patient_search("_sort = true\n"));
+    check(
+        &e,
+        6,
+        "'_sort' is not a search parameter but the sort order: every search takes it, with no declaration",
+        Some("remove this line"),
+    );
+    let e = one(&patient_search(
+        "_include = { type = \"token\", definition = \"http://x\", path = \"id\" }\n",
+    ));
+    check(&e, 6, "'_include' is not a search parameter", None);
+}
+
+#[test]
 fn unknown_standard_search_parameter_with_suggestion() {
     let e = one(&patient_search("birthDate = true\n"));
     check(

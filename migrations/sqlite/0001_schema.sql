@@ -201,5 +201,9 @@ CREATE INDEX IX_PAT_IDENT_VAL_ONLY ON PAT_IDENT (ID_VAL);
 CREATE INDEX IX_DIAGNOSIS_ICD10 ON DIAGNOSIS (ICD10_CD);
 CREATE INDEX IX_RX_ORDER_RXNORM ON RX_ORDER (RXNORM_CD);
 CREATE INDEX IX_VITALS_TAKEN_TS ON VITALS (TAKEN_TS);
+-- Observation?code=http://loinc.org|... compares the joined code-map table's LOINC_CD: unique,
+-- the lookup is one row and the lab results are read in page order, not all sorted
+-- (docs/mapping.md §12, joined lookup tables).
+CREATE UNIQUE INDEX UX_LAB_TEST_MAP_LOINC ON LAB_TEST_MAP (LOINC_CD);
 CREATE INDEX IX_PATIENT_LAST_NM_LC ON PATIENT (LOWER(LAST_NM));
 CREATE INDEX IX_PATIENT_FIRST_NM_LC ON PATIENT (LOWER(FIRST_NM));

@@ -5,6 +5,7 @@ use serde_json::{Value as Json, json};
 use crate::fhir::SearchParamType;
 use crate::mapping::references::links_into;
 use crate::mapping::{Mapping, SearchTarget};
+use crate::request::Handling;
 use crate::request::compartment::{PATIENT_COMPARTMENT, patient_types};
 use crate::request::everything::OPERATION_DEFINITION;
 use crate::request::include::reference_params;
@@ -19,6 +20,8 @@ pub struct ServerInfo {
     pub started: String,
     /// Most resources a chain or `_has` may cross.
     pub max_chain_depth: usize,
+    /// How unknown parameters are handled when a request does not say.
+    pub handling: Handling,
 }
 
 /// The `_include` values a search on `rt` takes (`rt:param` for each reference parameter,
@@ -172,6 +175,7 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
         .collect();
     let mut rest = json!({
         "mode": "server",
+        "documentation": handling_doc(info.handling),
         "resource": resources,
     });
     if in_compartment.len() > 1 {
@@ -195,6 +199,23 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
         "format": ["json", "application/fhir+json"],
         "rest": [rest],
     })
+}
+
+/// How unknown and unsupported parameters are handled (FHIR search §3.1.1.4).
+fn handling_doc(default: Handling) -> String {
+    let (other, what) = match default {
+        Handling::Lenient => (
+            Handling::Strict,
+            "unknown or unsupported search parameters are ignored, left out of the `self` link and reported in an OperationOutcome entry of the Bundle",
+        ),
+        Handling::Strict => (
+            Handling::Lenient,
+            "a request with an unknown or unsupported parameter is refused with a 400 OperationOutcome naming it",
+        ),
+    };
+    format!(
+        "Default handling: {default} ({what}); `Prefer: handling={other}` asks for the other. Unsupported modifiers and invalid values are refused (400) either way. `_count=0` answers the total only, like `_summary=count`."
+    )
 }
 
 /// What a reference parameter's documentation adds: where it can be chained to.

@@ -27,7 +27,13 @@ pub async fn everything(
     let format = format_of(&req, &params)?;
     let fhir = &state.fhir;
     let max_count = fhir.limits().max_count;
-    let request = EverythingRequest::parse(fhir.mapping(), &id, &params, lenient(&req), max_count)?;
+    let request = EverythingRequest::parse(
+        fhir.mapping(),
+        &id,
+        &params,
+        lenient(&req, &state),
+        max_count,
+    )?;
     let cx = context(&req, &state, Interaction::Everything, "Patient")?;
     let bundle = fhir.everything(&cx, &request).await?;
     audit::returned_bundle(&req, &bundle);

@@ -16,7 +16,7 @@ use super::logging::SQL_COUNT_HEADER;
 use crate::auth::{AuthError, Interaction};
 use crate::db::QueryCounter;
 use crate::plan::Scope;
-use crate::request::{Limit, RequestError, ResponseFormat, negotiate};
+use crate::request::{Handling, Limit, RequestError, ResponseFormat, negotiate};
 use crate::service::RequestContext;
 
 /// Query parameters in order, as sent.
@@ -118,13 +118,17 @@ pub fn format_of(
     )?)
 }
 
-/// Whether the client asked for lenient handling (`Prefer: handling=lenient`).
-pub fn lenient(req: &HttpRequest) -> bool {
-    req.headers()
+/// Whether unknown and unsupported parameters are ignored (and reported): as the request asks
+/// with `Prefer: handling=lenient|strict`, else as the server is configured.
+pub fn lenient(req: &HttpRequest, state: &HttpState) -> bool {
+    let prefer = req
+        .headers()
         .get_all("prefer")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split([',', ';']))
-        .any(|p| p.trim().eq_ignore_ascii_case("handling=lenient"))
+        .filter_map(|v| v.to_str().ok());
+    state
+        .fhir
+        .handling(Handling::from_prefer(prefer))
+        .is_lenient()
 }
 
 /// The request's context: the statement counter the logging middleware gave it, and the scope

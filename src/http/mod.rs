@@ -65,6 +65,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route("/{type}", get().to(search::search_get))
             .route("/{type}/_search", web::post().to(search::search_post))
+            // The base itself (`[base]/` is `[base]` once the trailing slash is trimmed).
+            .route("", get().to(fallback::not_found))
+            .route("", web::route().to(fallback::method_not_allowed))
             .route("/{tail:.*}", get().to(fallback::not_found))
             .route("/{tail:.*}", web::route().to(fallback::method_not_allowed)),
     )

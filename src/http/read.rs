@@ -24,7 +24,13 @@ pub async fn read(
     let params = query_params(&req)?;
     let format = format_of(&req, &params)?;
     let fhir = &state.fhir;
-    let request = ReadRequest::parse(fhir.mapping(), &resource_type, &id, &params, lenient(&req))?;
+    let request = ReadRequest::parse(
+        fhir.mapping(),
+        &resource_type,
+        &id,
+        &params,
+        lenient(&req, &state),
+    )?;
     let cx = context(&req, &state, Interaction::Read, &request.resource_type)?;
     let found = fhir.read(&cx, &request).await?;
     audit::returned_one(&req, &request.resource_type);

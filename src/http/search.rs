@@ -84,7 +84,7 @@ async fn search(
 ) -> Result<HttpResponse, ApiError> {
     let format = format_of(req, &params)?;
     let fhir = &state.fhir;
-    let options = fhir.search_options(lenient(req));
+    let options = fhir.search_options(lenient(req, state));
     let mut request = SearchRequest::parse(fhir.mapping(), &options, resource_type, &params)?;
     if let Some(id) = compartment {
         request.compartment = Some(Compartment::patient(fhir.mapping(), id, resource_type)?);

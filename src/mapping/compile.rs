@@ -1498,6 +1498,17 @@ impl<'a> Compiler<'a> {
         for (code, v) in search {
             let line = self.line(v);
             let entry = format!("{entry}, search \"{code}\"");
+            if let Some(what) = control_parameter(code) {
+                self.error(
+                    MappingError::new(
+                        line,
+                        &entry,
+                        format!("'{code}' is not a search parameter but {what}: every search takes it, with no declaration"),
+                    )
+                    .hint(format!("remove this line; {code} works on the parameters declared here")),
+                );
+                continue;
+            }
             let mut components = Vec::new();
             let mut custom = None;
             let (param_type, definition, expression) = match v.get_ref() {
@@ -1701,4 +1712,19 @@ pub fn toml_to_json(v: &toml::Value) -> serde_json::Value {
                 .collect(),
         ),
     }
+}
+
+/// What a search control parameter (`_sort`, `_include`...) does, when `code` is one: such
+/// parameters apply to every search and are never declared.
+fn control_parameter(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "_sort" => "the sort order",
+        "_count" => "the page size",
+        "_include" | "_revinclude" => "a request for related resources",
+        "_summary" | "_elements" => "a choice of the returned elements",
+        "_total" => "a request for the total",
+        "_has" => "the reverse chain",
+        "_format" | "_pretty" => "a response format",
+        _ => return None,
+    })
 }

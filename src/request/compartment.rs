@@ -56,6 +56,71 @@ pub fn patient_types(mapping: &Mapping) -> Vec<String> {
     out
 }
 
+/// A mapped type FHIR places in the Patient compartment that none of its declared parameters
+/// places there: compartment searches and `$everything` cannot reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreachable {
+    /// The type.
+    pub resource_type: String,
+    /// Its compartment parameters in the R4 CompartmentDefinition.
+    pub params: Vec<String>,
+    /// Declared parameters of the type that refer to Patient all the same (e.g. `patient`
+    /// where the definition says `subject`), which the advice mentions.
+    pub via: Vec<String>,
+}
+
+impl Unreachable {
+    /// What the mapping author should do about it.
+    pub fn advice(&self) -> String {
+        let t = &self.resource_type;
+        let params = self.params.join(" or ");
+        let which = if self.params.len() == 1 {
+            "it"
+        } else {
+            "any of them"
+        };
+        let via = match self.via.first() {
+            Some(v) => format!(
+                " ('{v}' refers to Patient too, but the compartment is defined through {params})"
+            ),
+            None => String::new(),
+        };
+        format!(
+            "{t} is in the Patient compartment through {params}, but the mapping does not declare {which} as a reference to Patient, so Patient/[id]/{t} and $everything cannot reach it: declare `{} = true` under [resource.search] of {t}{via}",
+            self.params[0]
+        )
+    }
+}
+
+/// The mapped types FHIR places in the Patient compartment that no declared parameter places
+/// there, in mapping order.
+pub fn unreachable_types(mapping: &Mapping) -> Vec<Unreachable> {
+    let defs = crate::fhir::Definitions::r4();
+    mapping
+        .resource_types()
+        .filter(|t| *t != "Patient" && patient_params(mapping, t).is_empty())
+        .filter_map(|t| {
+            let params = defs.patient_compartment_params(t)?;
+            if params.is_empty() {
+                return None;
+            }
+            let mut via: Vec<String> = mapping
+                .sources_of(t)
+                .flat_map(|s| &s.search)
+                .map(|d| d.code.clone())
+                .filter(|p| mapping.reference_types(t, p).iter().any(|x| x == "Patient"))
+                .collect();
+            via.sort();
+            via.dedup();
+            Some(Unreachable {
+                resource_type: t.to_string(),
+                params: params.to_vec(),
+                via,
+            })
+        })
+        .collect()
+}
+
 impl Compartment {
     /// The compartment of `Patient/id` for a search of `resource_type`.
     pub fn patient(
@@ -69,14 +134,15 @@ impl Compartment {
         let params = patient_params(mapping, resource_type);
         let is_patient = resource_type == "Patient";
         if params.is_empty() && !is_patient {
-            let defined = crate::fhir::Definitions::r4().patient_compartment_params(resource_type);
-            return Err(RequestError::InvalidParameter(match defined {
-                Some(p) if !p.is_empty() => format!(
-                    "{resource_type} is in the Patient compartment through {}, but this server declares none of those as a reference to Patient",
-                    p.join(", ")
-                ),
-                _ => format!("{resource_type} is not in the Patient compartment"),
-            }));
+            return Err(RequestError::InvalidParameter(
+                match unreachable_types(mapping)
+                    .into_iter()
+                    .find(|u| u.resource_type == resource_type)
+                {
+                    Some(u) => u.advice(),
+                    None => format!("{resource_type} is not in the Patient compartment"),
+                },
+            ));
         }
         Ok(Compartment {
             id,
@@ -161,5 +227,41 @@ mod tests {
         assert_eq!(membership(&m, "Practitioner", &two), None);
         assert!(Compartment::patient(&m, "7", "Practitioner").is_err());
         assert!(Compartment::patient(&m, "a b", "Observation").is_err());
+        assert_eq!(unreachable_types(&m), []);
+    }
+
+    #[test]
+    fn types_declared_only_through_other_parameters_are_named_with_advice() {
+        // Observation and MedicationRequest reach the patient through `patient` only (the R4
+        // compartment parameter is `subject`).
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml")).unwrap();
+        let at = text.find("type = \"Observation\"").unwrap();
+        let text = format!(
+            "{}{}",
+            &text[..at],
+            text[at..].replace("\nsubject = true", "")
+        );
+        let m = crate::mapping::parse("m.toml", &text, crate::sql::Dialect::Sqlite).unwrap();
+        let u = unreachable_types(&m);
+        let names: Vec<&str> = u.iter().map(|u| u.resource_type.as_str()).collect();
+        assert_eq!(names, ["Observation", "MedicationRequest"]);
+        assert_eq!(u[0].params, ["subject", "performer"]);
+        assert_eq!(u[0].via, ["patient"]);
+        let advice = u[0].advice();
+        assert!(
+            advice.contains("does not declare any of them")
+                && advice
+                    .contains("declare `subject = true` under [resource.search] of Observation")
+                && advice.contains("'patient' refers to Patient too"),
+            "{advice}"
+        );
+        assert!(
+            u[1].advice()
+                .contains("through subject, but the mapping does not declare it")
+        );
+        assert_eq!(patient_types(&m), ["Patient", "Encounter", "Condition"]);
+        let e = Compartment::patient(&m, "7", "MedicationRequest").unwrap_err();
+        assert_eq!(e.to_string(), u[1].advice());
     }
 }

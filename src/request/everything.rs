@@ -1,6 +1,6 @@
 //! `GET [base]/Patient/[id]/$everything`: the operation's parameters. Pure.
 
-use super::compartment::patient_types;
+use super::compartment::{patient_types, unreachable_types};
 use super::search::DEFAULT_COUNT;
 use super::{FhirId, RequestError};
 use crate::mapping::Mapping;
@@ -71,12 +71,18 @@ impl EverythingRequest {
                         .filter(|t| !t.is_empty())
                         .collect();
                     for t in &wanted {
-                        if !all.iter().any(|a| a == t) {
-                            return Err(RequestError::InvalidParameter(format!(
-                                "_type: {t} is not a type of the Patient compartment served here (served: {})",
-                                all.join(", ")
-                            )));
+                        if all.iter().any(|a| a == t) {
+                            continue;
                         }
+                        let why = unreachable_types(mapping)
+                            .into_iter()
+                            .find(|u| u.resource_type == *t)
+                            .map(|u| format!(" ({})", u.advice()))
+                            .unwrap_or_default();
+                        return Err(RequestError::InvalidParameter(format!(
+                            "_type: {t} is not a type of the Patient compartment served here (served: {}){why}",
+                            all.join(", ")
+                        )));
                     }
                     req.types = all
                         .iter()

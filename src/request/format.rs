@@ -27,13 +27,24 @@ enum Kind {
     Other,
 }
 
+/// The kind of a media range or `_format` value. A `+` sent unescaped in a query string
+/// arrives as a space (`_format=application/fhir+json`), so spaces inside the type are read as
+/// `+`. A `fhirVersion` other than 4.0 (R4) is a format this server does not produce.
 fn classify(media: &str) -> Kind {
-    let m = media
-        .split(';')
+    let mut parts = media.split(';');
+    let m = parts
         .next()
         .unwrap_or("")
         .trim()
+        .replace(' ', "+")
         .to_ascii_lowercase();
+    let other_version = parts
+        .filter_map(|p| p.split_once('='))
+        .find(|(n, _)| n.trim().eq_ignore_ascii_case("fhirversion"))
+        .is_some_and(|(_, v)| !is_r4(v.trim().trim_matches('"')));
+    if other_version {
+        return Kind::Other;
+    }
     match m.as_str() {
         "application/fhir+json" | "application/json+fhir" | "json" => Kind::FhirJson,
         "application/json" | "text/json" => Kind::Json,
@@ -45,6 +56,11 @@ fn classify(media: &str) -> Kind {
         | "xml" => Kind::Xml,
         _ => Kind::Other,
     }
+}
+
+/// Whether a `fhirVersion` media type parameter names R4 (`4.0`, or a release such as `4.0.1`).
+fn is_r4(version: &str) -> bool {
+    version == "4.0" || version.starts_with("4.0.")
 }
 
 fn quality(media: &str) -> f32 {
@@ -64,8 +80,9 @@ pub fn negotiate(
     accept: Option<&str>,
 ) -> Result<ResponseFormat, RequestError> {
     let pretty = match pretty_param {
-        None | Some("false") => false,
-        Some("true") => true,
+        None => false,
+        Some(p) if p.eq_ignore_ascii_case("false") => false,
+        Some(p) if p.eq_ignore_ascii_case("true") => true,
         Some(other) => {
             return Err(RequestError::InvalidParameter(format!(
                 "_pretty must be true or false, not '{other}'"
@@ -163,6 +180,48 @@ mod tests {
             FHIR_JSON
         );
         assert!(negotiate(None, Some("true"), None).unwrap().pretty);
+    }
+
+    #[test]
+    fn variants_mainstream_clients_send() {
+        let ct = |f: Option<&str>, a: Option<&str>| negotiate(f, None, a).map(|f| f.content_type);
+        for accept in [
+            "application/json+fhir",
+            "application/fhir+json; fhirVersion=4.0",
+            "application/fhir+json;fhirVersion=4.0.1;q=0.9",
+            "application/fhir+json, application/json",
+            "application/fhir+json;charset=utf-8",
+            "APPLICATION/FHIR+JSON",
+        ] {
+            assert_eq!(ct(None, Some(accept)), Ok(FHIR_JSON), "{accept}");
+        }
+        // A `+` not escaped in the query string arrives as a space.
+        for format in [
+            "application/fhir json",
+            "application/fhir+json",
+            "application/json+fhir",
+            "JSON",
+            "application/fhir+json;fhirVersion=4.0",
+        ] {
+            assert_eq!(ct(Some(format), None), Ok(FHIR_JSON), "{format}");
+        }
+        assert_eq!(ct(Some("text/json"), None), Ok(PLAIN_JSON));
+        // Another FHIR version is not produced here.
+        assert!(matches!(
+            ct(None, Some("application/fhir+json; fhirVersion=3.0")),
+            Err(RequestError::NotAcceptable(_))
+        ));
+        assert_eq!(
+            ct(
+                None,
+                Some(
+                    "application/fhir+json; fhirVersion=3.0, application/fhir+json; fhirVersion=4.0"
+                )
+            ),
+            Ok(FHIR_JSON)
+        );
+        assert!(negotiate(None, Some("TRUE"), None).unwrap().pretty);
+        assert!(!negotiate(None, Some("False"), None).unwrap().pretty);
     }
 
     #[test]

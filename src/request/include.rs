@@ -99,7 +99,7 @@ pub fn parse(
         None => false,
         Some("iterate" | "recurse") => true,
         Some(m) => {
-            return Err(IncludeError::Unsupported(format!(
+            return Err(IncludeError::Invalid(format!(
                 "modifier ':{m}' is not supported for {base} (supported: iterate, recurse)"
             )));
         }
@@ -285,6 +285,11 @@ code = true
     #[test]
     fn malformed_includes_are_invalid() {
         let m = mapping();
+        // An unsupported modifier changes the request's meaning: never ignored.
+        assert!(matches!(
+            parse(&m, "Observation", "_include:deep", "Observation:subject"),
+            Err(IncludeError::Invalid(e)) if e.contains("':deep'")
+        ));
         for v in ["Observation", "Observation:", ":subject", "a:b:c:d", ""] {
             assert!(
                 matches!(
@@ -323,9 +328,6 @@ code = true
         assert!(
             unsupported("Practitioner", "_revinclude", "Observation:subject")
                 .contains("_revinclude:iterate")
-        );
-        assert!(
-            unsupported("Observation", "_include:deep", "Observation:subject").contains("':deep'")
         );
         assert!(
             unsupported("Practitioner", "_include", "Practitioner:*")

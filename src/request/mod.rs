@@ -6,6 +6,7 @@ pub mod criterion;
 pub mod cursor;
 pub mod everything;
 pub mod format;
+pub mod handling;
 pub mod id;
 pub mod include;
 pub mod limits;
@@ -14,6 +15,7 @@ pub mod search;
 pub mod subset;
 
 pub use format::{ResponseFormat, negotiate};
+pub use handling::Handling;
 pub use id::FhirId;
 pub use limits::{Limit, RequestLimits};
 pub use read::ReadRequest;

@@ -1,8 +1,9 @@
 //! The search interaction: query parameters → a typed [`SearchRequest`]. Pure.
 //!
 //! Parameters are checked against what the mapping declares for the type; anything unknown or
-//! unsupported is an error naming the parameter, or with lenient handling is dropped and
-//! reported. Values are split on unescaped commas (OR); repeated parameters are ANDed.
+//! unsupported is dropped and reported under lenient handling, or with strict handling an
+//! error naming the parameter. Unsupported modifiers and invalid values are errors either
+//! way. Values are split on unescaped commas (OR); repeated parameters are ANDed.
 
 use super::RequestError;
 use super::chain::{self, ChainError};
@@ -102,9 +103,9 @@ impl SearchRequest {
         }
     }
 
-    /// Whether only the total is wanted (`_summary=count`).
+    /// Whether only the total is wanted (`_summary=count`, or `_count=0` as FHIR R5 reads it).
     pub fn counts_only(&self) -> bool {
-        self.summary == Summary::Count
+        self.summary == Summary::Count || self.count == 0
     }
 
     /// The normalized parameters of this search (for links and the cursor's binding).
@@ -144,7 +145,7 @@ pub struct SearchOptions<'a> {
     pub max_count: usize,
     /// Most resources a chain or `_has` may cross.
     pub max_chain_depth: usize,
-    /// `Prefer: handling=lenient`: unsupported parameters are ignored (and reported).
+    /// Lenient handling: unknown and unsupported parameters are ignored (and reported).
     pub lenient: bool,
     /// The admission limits.
     pub limits: RequestLimits,
@@ -238,19 +239,15 @@ impl SearchRequest {
             let param_type = chained.param_type;
             let modifier = match chained.modifier.as_deref() {
                 None => None,
+                // An unsupported modifier changes what a known parameter means: ignoring it
+                // would answer another question, so it is refused whatever the handling.
                 Some(m) => match Modifier::parse(param_type, m) {
                     Some(m) => Some(m),
                     None => {
-                        unsupported(
-                            lenient,
-                            &mut req.ignored,
-                            name,
-                            format!(
-                                "modifier ':{m}' is not supported for '{code}' ({param_type}; supported: {})",
-                                modifier::modifiers(param_type).join(", ")
-                            ),
-                        )?;
-                        continue;
+                        return Err(RequestError::UnsupportedParameter(format!(
+                            "modifier ':{m}' is not supported for '{code}' ({param_type}; supported: {})",
+                            modifier::modifiers(param_type).join(", ")
+                        )));
                     }
                 },
             };

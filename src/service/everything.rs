@@ -15,7 +15,7 @@ use crate::db::Cost;
 use crate::mapping::Mapping;
 use crate::mapping::references::links_of;
 use crate::plan::{self, PlanError};
-use crate::request::compartment::{Compartment, patient_types};
+use crate::request::compartment::{Compartment, patient_types, unreachable_types};
 use crate::request::criterion::Criterion;
 use crate::request::cursor::Cursor;
 use crate::request::everything::EverythingRequest;
@@ -78,7 +78,7 @@ impl Fhir {
         if cursor.is_some() && cx.scope.restricts("Patient") && !exists().await? {
             return Err(not_found());
         }
-        let notes = match &req.since_date {
+        let mut notes: Vec<String> = match &req.since_date {
             Some(_) => req
                 .types
                 .iter()
@@ -89,6 +89,10 @@ impl Fhir {
                 .collect(),
             None => Vec::new(),
         };
+        if req.type_param.is_none() {
+            // Nothing silent: the types this operation should return but cannot reach.
+            notes.extend(unreachable_types(mapping).iter().map(|u| u.advice()));
+        }
         let mut resources = Vec::new();
         let mut next = None;
         for (ti, t) in req.types.iter().enumerate().skip(start) {

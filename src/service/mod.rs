@@ -26,7 +26,7 @@ use crate::mapping::Mapping;
 use crate::plan::{PlanError, Scope};
 use crate::request::cursor::CursorCodec;
 use crate::request::search::SearchOptions;
-use crate::request::{RequestError, RequestLimits};
+use crate::request::{Handling, RequestError, RequestLimits};
 use crate::sql::Caps;
 
 /// Why an interaction failed.
@@ -57,6 +57,8 @@ pub struct Limits {
     pub max_includes: usize,
     /// What one request may ask (checked while it is parsed).
     pub request: RequestLimits,
+    /// How unknown or unsupported parameters are handled when a request does not say.
+    pub handling: Handling,
 }
 
 /// What one request brings to every call: where its statements are counted, and its scope.
@@ -95,6 +97,7 @@ impl Fhir {
             base_url: base_url.clone(),
             started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             max_chain_depth: limits.max_chain_depth,
+            handling: limits.handling,
         };
         let capability = capability_statement(&mapping, &info);
         Fhir {
@@ -135,7 +138,13 @@ impl Fhir {
         &self.capability
     }
 
-    /// How searches are parsed here (`lenient`: `Prefer: handling=lenient`).
+    /// The handling of a request that asks for `preferred` (`Prefer: handling=...`; none: the
+    /// server's default).
+    pub fn handling(&self, preferred: Option<Handling>) -> Handling {
+        Handling::or_default(preferred, self.limits.handling)
+    }
+
+    /// How searches are parsed here (`lenient`: unknown parameters are ignored and reported).
     pub fn search_options(&self, lenient: bool) -> SearchOptions<'_> {
         SearchOptions {
             base_url: &self.base_url,

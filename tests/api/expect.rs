@@ -134,9 +134,18 @@ pub async fn check(app: &TestApp, query: &str, want: BTreeSet<String>) {
     assert_eq!(got, want, "{}: {query}", app.dialect);
 }
 
-/// The diagnostics of the 400 OperationOutcome `path` must answer.
+/// The diagnostics of the 400 OperationOutcome `path` must answer with strict handling
+/// (`Prefer: handling=strict`: unknown parameters are refused too, not ignored).
 pub async fn rejected(app: &TestApp, path: &str) -> String {
-    let (status, body) = app.get(path).await;
+    let res = app
+        .client
+        .get(format!("{}/{path}", app.base))
+        .header("prefer", "handling=strict")
+        .send()
+        .await
+        .expect("request");
+    let status = res.status().as_u16();
+    let body = res.json::<Value>().await.unwrap_or(Value::Null);
     assert_eq!(status, 400, "{}: {path}: {body}", app.dialect);
     assert_eq!(body["resourceType"], "OperationOutcome");
     body["issue"][0]["diagnostics"]

@@ -118,6 +118,7 @@ pub fn settings(database_url: &str, mapping: &str) -> Settings {
         max_chain_depth: fhir_facade::request::search::DEFAULT_MAX_CHAIN_DEPTH,
         max_includes: 1000,
         cursor_secret: None,
+        handling: Default::default(),
         limits: Default::default(),
         http: Default::default(),
         auth: Default::default(),
@@ -125,6 +126,7 @@ pub fn settings(database_url: &str, mapping: &str) -> Settings {
 }
 
 /// A running test server.
+#[derive(Clone)]
 pub struct TestApp {
     /// The database it serves.
     pub dialect: Dialect,

@@ -1,0 +1,77 @@
+//! Query plans of a search on a joined lookup table: `Observation?code=http://loinc.org|...`
+//! compares the code-map table's `LOINC_CD`. With the sample's unique index on it the lookup is
+//! one row, so the lab results are read in page order and no page sorts every match
+//! (docs/mapping.md §12); without it, SQLite and MySQL/MariaDB start from the lookup table and
+//! sort all the matches of the code on every page.
+
+use fhir_facade::sql::{Dialect, Statement};
+use sea_query_sqlx::SqlxValues;
+use sqlx::{AssertSqlSafe, Connection, Row};
+
+use crate::helpers::{Backend, backend};
+use crate::plans::{explain, page_statement};
+
+async fn page(b: &Backend) -> Statement {
+    let params = [("code", "http://loinc.org|2339-0")];
+    page_statement(&b.url, b.dialect, "Observation", &params, None).await
+}
+
+/// MySQL/MariaDB EXPLAIN rows of `stmt`: (table, access type, Extra).
+async fn explain_mysql(url: &str, stmt: &Statement) -> Vec<(String, String, String)> {
+    let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
+    let values = SqlxValues(sea_query::Values(stmt.params.clone()));
+    let sql = format!("EXPLAIN {}", stmt.sql);
+    let text = |r: &sqlx::mysql::MySqlRow, col: &str| {
+        r.try_get_unchecked::<Option<String>, _>(col)
+            .unwrap()
+            .unwrap_or_default()
+    };
+    sqlx::query_with(AssertSqlSafe(sql), values)
+        .fetch_all(&mut c)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (text(r, "table"), text(r, "type"), text(r, "Extra")))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_search_on_a_unique_lookup_column_reads_in_page_order() {
+    let sqlite = backend(Dialect::Sqlite).unwrap();
+    let plan = explain(&sqlite.url, Dialect::Sqlite, &page(sqlite).await, false).await;
+    let lines: Vec<(&str, &str)> = plan
+        .lines()
+        .map(|l| {
+            let mut p = l.splitn(3, ' ');
+            p.next();
+            (p.next().unwrap(), p.next().unwrap())
+        })
+        .collect();
+    let (parent, _) = lines
+        .iter()
+        .find(|(_, d)| d.contains(" LAB_RESULT"))
+        .expect("LAB_RESULT is read");
+    assert!(
+        lines
+            .iter()
+            .any(|(p, d)| p == parent && d.contains("MAP USING INDEX UX_LAB_TEST_MAP_LOINC")),
+        "{plan}"
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|(p, d)| p == parent && d.starts_with("USE TEMP B-TREE FOR ORDER BY")),
+        "the lab results are sorted apart:\n{plan}"
+    );
+    if let Some(mysql) = backend(Dialect::Mysql) {
+        let rows = explain_mysql(&mysql.url, &page(mysql).await).await;
+        let map = rows.iter().find(|r| r.0 == "MAP").expect("MAP is read");
+        assert_eq!(map.1, "const", "{rows:?}");
+        for (table, _, extra) in rows.iter().filter(|r| r.0 == "MAP" || r.0 == "LAB_RESULT") {
+            assert!(
+                !extra.contains("filesort") && !extra.contains("temporary"),
+                "{table} rows are sorted: {rows:?}"
+            );
+        }
+    }
+}
