@@ -140,7 +140,8 @@ fn the_rendered_message_names_file_line_entry_and_fix() {
         err.to_string(),
         "mapping file t.toml has 1 problem:\n  t.toml:line 6: resource \"Patient\" (Patient), \
          element \"gender\": unknown key 'colum'. Did you mean 'column'?\n    \
-         fix: an element takes: column, expr, constant, type, none, map, format, reference, required"
+         fix: an element takes: column, expr, constant, type, none, map, format, reference, required, \
+         system_prefix"
     );
 }
 
@@ -1099,7 +1100,7 @@ fn custom_search_parameter_needs_type_and_definition() {
         check(
             &e,
             6,
-            "a custom search parameter needs `type`, `definition` and `path`",
+            "a custom search parameter needs `type`, `definition`, and one of `path` or `sql`",
             Some("type is one of number, date, string, token, reference"),
         );
     }
@@ -1627,4 +1628,82 @@ fn column_suggestions_include_prefixes() {
     );
     let e = schema_errors(&patient("\"telecom[0].value\" = \"PHONE\"\n"), &s);
     assert!(e[0].message.contains("Did you mean 'PHONE_NO'"), "{}", e[0]);
+}
+
+#[test]
+fn sql_parameters_need_a_placeholder_a_plain_type_and_one_definition() {
+    let def = "definition = \"http://x\"";
+    for (v, message, hint) in [
+        (
+            format!("{{ type = \"token\", {def}, sql = \"PAT_ID = 1\" }}"),
+            "the `sql` condition has no ? for the search value",
+            "each ? receives the value",
+        ),
+        (
+            format!("{{ type = \"date\", {def}, sql = \"BIRTH_DT = ?\" }}"),
+            "an `sql` parameter cannot be of type date",
+            "use type token, string, number or uri",
+        ),
+        (
+            format!("{{ type = \"token\", {def}, sql = \"PAT_ID = ?\", path = \"id\" }}"),
+            "one of `path` or `sql`",
+            "sql is a condition on the row",
+        ),
+        (
+            format!("{{ type = \"token\", {def}, sq = \"PAT_ID = ?\" }}"),
+            "unknown key 'sq'. Did you mean 'sql'?",
+            "a custom parameter takes type, definition, and path or sql",
+        ),
+    ] {
+        let e = one(&patient_search(&format!("mrn = {v}\n")));
+        check(&e, 6, message, Some(hint));
+    }
+    // A ? inside quotes is text, not a placeholder.
+    let e = one(&patient_search(&format!(
+        "mrn = {{ type = \"token\", {def}, sql = \"PAT_ID = '?'\" }}\n"
+    )));
+    check(&e, 6, "has no ? for the search value", None);
+}
+
+#[test]
+fn system_prefixes_need_a_coding_a_separator_and_urls() {
+    let sp = "system_prefix = { separator = \":\", systems = { ICD10 = \"http://hl7.org/fhir/sid/icd-10-cm\" } }";
+    let e = one(&patient(&format!(
+        "gender = {{ column = \"SEX_CD\", {sp} }}\n"
+    )));
+    check(
+        &e,
+        6,
+        "`system_prefix` fills a Coding or CodeableConcept, but 'gender' is a code",
+        Some("put it on the Coding"),
+    );
+    for (v, message) in [
+        (
+            "{ separator = \"\", systems = { A = \"http://a\" } }",
+            "non-empty `separator`",
+        ),
+        ("{ separator = \":\" }", "needs `systems`"),
+        ("{ separator = \":\", systems = {} }", "at least one prefix"),
+        (
+            "{ separator = \":\", systems = { A = \"not a url\" } }",
+            "must be a code system URL",
+        ),
+        (
+            "{ separator = \":\", systems = { \"A:B\" = \"http://a\" } }",
+            "not contain the separator",
+        ),
+        (
+            "{ separator = \":\", system = { A = \"http://a\" } }",
+            "unknown key 'system'",
+        ),
+    ] {
+        let e = one(&patient(&format!(
+            "\"maritalStatus.coding[0]\" = {{ column = \"MARITAL_CD\", system_prefix = {v} }}\n"
+        )));
+        check(&e, 6, message, Some("system_prefix = { separator"));
+    }
+    let e = one(&patient(&format!(
+        "\"maritalStatus.coding[0]\" = {{ column = \"MARITAL_CD\", map = \"m\", {sp} }}\n"
+    )));
+    check(&e, 6, "`system_prefix` and `map` cannot be combined", None);
 }

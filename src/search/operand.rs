@@ -404,6 +404,108 @@ mod tests {
         }
     }
 
+    fn icd_snomed() -> SystemPrefix {
+        SystemPrefix {
+            separator: ":".into(),
+            systems: [
+                ("ICD10".to_string(), "http://icd".to_string()),
+                ("SNOMED-CT".to_string(), "http://sct".to_string()),
+            ]
+            .into_iter()
+            .collect(),
+        }
+    }
+
+    #[test]
+    fn prefixed_codes_split_and_spell_back() {
+        let p = icd_snomed();
+        assert_eq!(p.split("ICD10:E11.9"), (Some("http://icd"), "E11.9"));
+        assert_eq!(
+            p.split(" SNOMED-CT:44054006 "),
+            (Some("http://sct"), "44054006")
+        );
+        // Unknown or differently cased prefixes, and a prefix alone, are codes without a system.
+        assert_eq!(p.split("icd10:E11.9"), (None, "icd10:E11.9"));
+        assert_eq!(p.split("FOO:1"), (None, "FOO:1"));
+        assert_eq!(p.split("ICD10:"), (None, "ICD10:"));
+        assert_eq!(p.stored(Some("http://icd"), "E11.9"), ["ICD10:E11.9"]);
+        assert!(p.stored(Some("http://other"), "E11.9").is_empty());
+        assert_eq!(p.stored(Some(""), "E11.9"), ["E11.9"]);
+        assert_eq!(
+            p.stored(None, "E11.9"),
+            ["ICD10:E11.9", "SNOMED-CT:E11.9", "E11.9"]
+        );
+        // A code that reads as prefixed cannot be stored bare.
+        assert_eq!(p.stored(Some(""), "ICD10:E11.9"), Vec::<String>::new());
+        assert_eq!(
+            p.stored(None, "ICD10:E11.9"),
+            ["ICD10:ICD10:E11.9", "SNOMED-CT:ICD10:E11.9"]
+        );
+    }
+
+    #[test]
+    fn prefixed_searches_are_lists_and_prefix_ranges() {
+        let p = icd_snomed();
+        let op = Operand::new("L.DX".into(), None);
+        let mut w = SqlWriter::new(Dialect::Postgres);
+        write_prefixed(&mut w, &op, &p, Some("http://icd"), "E11.9");
+        let s = w.finish();
+        assert_eq!(s.sql, "L.DX IN ($1)");
+        assert_eq!(s.params, vec![Param::from("ICD10:E11.9")]);
+        // MySQL's usual collations ignore case: the list is rechecked with BINARY.
+        let mut w = SqlWriter::new(Dialect::Mysql);
+        write_prefixed(&mut w, &op, &p, None, "E11.9");
+        assert_eq!(
+            w.finish().sql,
+            "L.DX IN (?, ?, ?) AND BINARY L.DX IN (?, ?, ?)"
+        );
+        // `system|`: a range per prefix of the system, as an index can serve it.
+        let part = Part::Prefixed {
+            operand: op.clone(),
+            prefix: &p,
+            field: MapField::System,
+        };
+        let mut w = SqlWriter::new(Dialect::Sqlite);
+        write_part(&mut w, &part, Some("http://sct"));
+        let s = w.finish();
+        assert_eq!(s.sql, "((L.DX >= ? AND L.DX < ?))");
+        assert_eq!(
+            s.params,
+            vec![Param::from("SNOMED-CT:"), Param::from("SNOMED-CT;")]
+        );
+        // `|code`'s system part: a value with none of the known prefixes.
+        let mut w = SqlWriter::new(Dialect::Sqlite);
+        write_part(&mut w, &part, None);
+        assert_eq!(
+            w.finish().sql,
+            "(L.DX IS NOT NULL AND NOT (L.DX >= ? AND L.DX < ?) AND NOT (L.DX >= ? AND L.DX < ?))"
+        );
+        assert!(part.never_equals(Some("http://other")));
+        assert!(!part.never_equals(Some("http://sct")));
+    }
+
+    #[test]
+    fn truths_are_flags_or_present_values() {
+        let flag = ColumnInfo::of(SqlType::Boolean);
+        let terms = vec![
+            (Operand::new("P.DEAD".into(), Some(&flag)), true),
+            (Operand::new("P.DEATH_DT".into(), None), false),
+        ];
+        let mut w = SqlWriter::new(Dialect::Postgres);
+        write_part(&mut w, &Part::Truth(terms.clone()), Some("true"));
+        assert_eq!(
+            w.finish().sql,
+            "((P.DEAD = $1) OR (P.DEATH_DT IS NOT NULL))"
+        );
+        let mut w = SqlWriter::new(Dialect::Postgres);
+        write_part(&mut w, &Part::Truth(terms.clone()), Some("false"));
+        assert_eq!(
+            w.finish().sql,
+            "NOT COALESCE(((P.DEAD = $1) OR (P.DEATH_DT IS NOT NULL)), 1=0)"
+        );
+        assert!(Part::Truth(terms).never_equals(Some("maybe")));
+    }
+
     #[test]
     fn blank_text_counts_as_absent() {
         let sql = |column: Option<&ColumnInfo>| {
