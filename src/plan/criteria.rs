@@ -12,7 +12,7 @@ use super::PlanError;
 use super::chain;
 use super::context::Context;
 use super::keys::write_key_lists;
-use super::location::{at, in_location};
+use super::location::{at, in_repetition};
 use super::missing::write_present;
 use super::parts::{part, part_location, write_guard};
 use super::sql_param;
@@ -339,23 +339,12 @@ fn write_target_match(
         (SearchTarget::Composite(ct), SearchValue::Composite(parts)) => {
             write_composite_match(w, cx, code, ct, parts, within)?;
         }
-        (SearchTarget::Guarded(g), _) => {
-            let inner = within.or(g.within);
-            let body = |w: &mut SqlWriter| {
-                write_guard(w, cx, g, inner)?;
-                w.push(" AND ");
-                write_targets_match(w, cx, code, &g.targets, value, inner)
-            };
-            match (within, g.within) {
-                // One semi-join on the child table: the guard and the value hold on one row.
-                (None, Some(location)) => in_location(w, cx, location, body)?,
-                _ => {
-                    w.push("(");
-                    body(w)?;
-                    w.push(")");
-                }
-            }
-        }
+        // The guard and the value hold in one repetition (one child row).
+        (SearchTarget::Guarded(g), _) => in_repetition(w, cx, within, g.within, |w, inner| {
+            write_guard(w, cx, g, inner)?;
+            w.push(" AND ");
+            write_targets_match(w, cx, code, &g.targets, value, inner)
+        })?,
         (SearchTarget::Sql(condition), _) => {
             let bound = sql_param::value_of(dialect, code, value)?;
             w.push("(").push_with_value(&condition.sql, bound).push(")");
@@ -376,8 +365,8 @@ fn write_composite_match(
     parts: &[SearchValue],
     within: Option<Location>,
 ) -> Result<(), PlanError> {
-    let within = within.or(ct.within);
-    let body = |w: &mut SqlWriter| {
+    // Every component holds in one repetition (one child row).
+    in_repetition(w, cx, within, ct.within, |w, inner| {
         for (i, ((component, targets), part)) in
             ct.components.iter().zip(&ct.targets).zip(parts).enumerate()
         {
@@ -385,18 +374,8 @@ fn write_composite_match(
                 w.push(" AND ");
             }
             let label = format!("{code} ({})", component.code);
-            write_targets_match(w, cx, &label, targets, part, within)?;
+            write_targets_match(w, cx, &label, targets, part, inner)?;
         }
         Ok(())
-    };
-    match ct.within {
-        // One semi-join on the child table: all components hold on the same child row.
-        Some(location) => in_location(w, cx, location, body),
-        None => {
-            w.push("(");
-            body(w)?;
-            w.push(")");
-            Ok(())
-        }
-    }
+    })
 }

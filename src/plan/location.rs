@@ -45,6 +45,29 @@ pub fn in_location(
     Ok(())
 }
 
+/// Writes `body` for one repetition of an element (`repetition`: the child table whose rows
+/// are the repetitions; `None`: a part of the source row): in one semi-join on that table, so
+/// that everything `body` writes holds on the same child row, unless already `within` one.
+/// `body` is given where its values are (the `within` of what it writes).
+pub fn in_repetition(
+    w: &mut SqlWriter,
+    cx: &Context,
+    within: Option<Location>,
+    repetition: Option<Location>,
+    body: impl FnOnce(&mut SqlWriter, Option<Location>) -> Result<(), PlanError>,
+) -> Result<(), PlanError> {
+    let inner = within.or(repetition);
+    match (within, repetition) {
+        (None, Some(location)) => in_location(w, cx, location, |w| body(w, inner)),
+        _ => {
+            w.push("(");
+            body(w, inner)?;
+            w.push(")");
+            Ok(())
+        }
+    }
+}
+
 /// Writes `body` where a value at `location` is compared: in its own place (a semi-join for a
 /// child table), or as it is when already `within` a semi-join (a composite's repetition).
 pub fn at(

@@ -3,7 +3,7 @@
 
 use super::PlanError;
 use super::context::Context;
-use super::location::{at, in_location};
+use super::location::{at, in_repetition};
 use super::parts::write_guard;
 use crate::mapping::{Location, SearchTarget, TokenPart};
 use crate::search::operand::{write_bool, write_not_blank};
@@ -48,27 +48,17 @@ pub fn write_present(
                 ));
             }
             SearchTarget::Guarded(g) => {
-                // A guarded value is present where the guard holds.
-                let inner = within.or(g.within);
-                let body = |w: &mut SqlWriter| {
+                // A guarded value is present where the guard holds, in the same repetition.
+                in_repetition(w, cx, within, g.within, |w, inner| {
                     write_guard(w, cx, g, inner)?;
                     w.push(" AND ");
                     write_present(w, cx, &g.targets, inner)
-                };
-                match (within, g.within) {
-                    (None, Some(location)) => in_location(w, cx, location, body)?,
-                    _ => {
-                        w.push("(");
-                        body(w)?;
-                        w.push(")");
-                    }
-                }
+                })?;
                 continue;
             }
             SearchTarget::Composite(ct) => {
                 // Every component has a value in the same repetition.
-                let inner = within.or(ct.within);
-                let body = |w: &mut SqlWriter| {
+                in_repetition(w, cx, within, ct.within, |w, inner| {
                     for (j, targets) in ct.targets.iter().enumerate() {
                         if j > 0 {
                             w.push(" AND ");
@@ -76,15 +66,7 @@ pub fn write_present(
                         write_present(w, cx, targets, inner)?;
                     }
                     Ok(())
-                };
-                match (within, ct.within) {
-                    (None, Some(location)) => in_location(w, cx, location, body)?,
-                    _ => {
-                        w.push("(");
-                        body(w)?;
-                        w.push(")");
-                    }
-                }
+                })?;
                 continue;
             }
         };
