@@ -180,3 +180,99 @@ fn the_block_parser_follows_the_conventions() {
     assert_eq!(bs[1].before, "");
     assert_eq!(expected_error("<!-- error: x: y -->").unwrap().1, "x: y");
 }
+
+/// The standard parameters that can never be declared, whatever the mapping: each type's
+/// parameters are declared on a source that maps nothing, and every refusal other than "map
+/// the elements it searches" is such a parameter. `Type.code: why`, sorted.
+fn never_declarable() -> Vec<String> {
+    use fhir_facade::fhir::Definitions;
+    use fhir_facade::mapping::MappingLoadError;
+    let defs = Definitions::r4();
+    // What a source that maps nothing is told about a parameter it could serve.
+    let mapping_dependent = [
+        "none of the elements it searches is mapped",
+        "has all of its components",
+        "the source has no `last_updated`",
+    ];
+    let mut out = Vec::new();
+    for rt in defs.resource_types() {
+        let mut text = format!(
+            "[[resource]]\ntype = \"{rt}\"\ntable = \"T\"\nid = \"ID\"\n[resource.search]\n"
+        );
+        let codes: Vec<&str> = defs.search_params(rt).map(|p| p.code.as_str()).collect();
+        for code in &codes {
+            text.push_str(&format!("\"{code}\" = true\n"));
+        }
+        let errors = match parse("probe.toml", &text, Dialect::Sqlite) {
+            Ok(_) => continue,
+            Err(MappingLoadError::Invalid { errors, .. }) => errors,
+            Err(e) => panic!("{rt}: {e}"),
+        };
+        for e in errors {
+            if mapping_dependent.iter().any(|m| e.message.contains(m)) {
+                continue;
+            }
+            let code = e
+                .entry
+                .split("search \"")
+                .nth(1)
+                .and_then(|c| c.strip_suffix('"'))
+                .unwrap_or_else(|| panic!("{rt}: an error that is not a parameter's: {e}"));
+            let why = e
+                .message
+                .split(" cannot be searched: ")
+                .nth(1)
+                .unwrap_or(&e.message);
+            out.push(format!("{rt}.{code}: {why}"));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The first column of the table after `<!-- never-declarable -->` in docs/mapping.md: every
+/// `code` in backticks (`Type.code`, or `_code` for a common parameter of every type).
+fn documented_never_declarable(doc: &str) -> std::collections::BTreeSet<String> {
+    let (_, rest) = doc
+        .split_once("<!-- never-declarable -->")
+        .expect("docs/mapping.md lists the parameters that cannot be declared");
+    let mut out = std::collections::BTreeSet::new();
+    for line in rest.trim_start().lines().skip(2) {
+        let Some(first) = line.strip_prefix('|').and_then(|l| l.split('|').next()) else {
+            break;
+        };
+        out.extend(first.split('`').skip(1).step_by(2).map(str::to_string));
+    }
+    out
+}
+
+#[test]
+fn the_documented_undeclarable_parameters_are_those_the_code_refuses() {
+    let mut refused = std::collections::BTreeSet::new();
+    let mut common: std::collections::BTreeMap<String, usize> = Default::default();
+    for l in never_declarable() {
+        let (param, _) = l.split_once(": ").unwrap();
+        let (_, code) = param.split_once('.').unwrap();
+        if code.starts_with('_') {
+            *common.entry(code.to_string()).or_default() += 1;
+            refused.insert(code.to_string());
+        } else {
+            refused.insert(param.to_string());
+        }
+    }
+    // A common parameter is listed alone only when no type can declare it.
+    let types = fhir_facade::fhir::Definitions::r4()
+        .resource_types()
+        .count();
+    for (code, n) in &common {
+        assert!(
+            *n >= types - 5,
+            "{code} is refused on {n} of {types} types only"
+        );
+    }
+    assert_eq!(
+        documented_never_declarable(&doc()),
+        refused,
+        "docs/mapping.md (the table after <!-- never-declarable -->) and the code disagree"
+    );
+}
