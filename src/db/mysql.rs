@@ -57,8 +57,11 @@ impl MysqlBackend {
         url: &str,
         lazy: bool,
     ) -> Result<MysqlBackend, DbError> {
+        // `||` concatenates in the mapping's SQL on every database (docs/mapping.md §5.2):
+        // sessions add PIPES_AS_CONCAT to the server's sql_mode (the driver's default, pinned).
         let options = MySqlConnectOptions::from_str(&sqlx_url(url))
-            .map_err(|e| DbError::Config(e.to_string()))?;
+            .map_err(|e| DbError::Config(e.to_string()))?
+            .pipes_as_concat(true);
         let options = common::quiet(options);
         let control = common::control_pool(settings, options.clone());
         let timeout = settings.statement_timeout;
