@@ -19,5 +19,6 @@ mod numbers;
 mod read;
 mod references;
 mod sort;
+mod startup;
 mod telecom;
 mod values;
