@@ -11,7 +11,7 @@
 //!   the fence must be an HTML comment `<!-- error: TEXT -->` (checked with SQLite) or
 //!   `<!-- error DIALECT: TEXT -->` (`sqlite`, `postgres` or `mysql`); the rendered error
 //!   message must contain TEXT.
-//! - Any other block (`json`, `sql`, `text`...) is ignored.
+//! - Any other block (`json`, `sql`, `text`, `sh`) is ignored.
 
 use fhir_facade::mapping::parse;
 use fhir_facade::sql::Dialect;
@@ -139,8 +139,16 @@ fn fragments_and_other_blocks_use_known_info_strings() {
     let doc = doc();
     for b in blocks(&doc) {
         assert!(
-            ["toml", "toml-fragment", "toml-error", "json", "sql", "text"]
-                .contains(&b.info.as_str()),
+            [
+                "toml",
+                "toml-fragment",
+                "toml-error",
+                "json",
+                "sql",
+                "text",
+                "sh"
+            ]
+            .contains(&b.info.as_str()),
             "docs/mapping.md:{}: unknown code block kind '{}'",
             b.line,
             b.info
