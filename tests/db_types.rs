@@ -136,6 +136,9 @@ async fn mysql_types_decode() {
     // An expression's text comes back as text, whatever its collation.
     let got = row(&db, "SELECT CONCAT('a', 'b'), CASE WHEN 1 = 1 THEN 'y' END").await;
     assert_eq!(got, vec![Value::Text("ab".into()), Value::Text("y".into())]);
+    // `||` concatenates in the mapping's SQL, as on the other databases (PIPES_AS_CONCAT).
+    let got = row(&db, "SELECT 'a' || 'b' || 1").await;
+    assert_eq!(got, vec![Value::Text("ab1".into())]);
 }
 
 #[tokio::test]
