@@ -1148,6 +1148,23 @@ fn a_search_parameter_needs_its_element_mapped() {
         "'family' cannot be searched: none of the elements it searches is mapped",
         Some("map the element the parameter searches"),
     );
+    // A path the grammar does not read, or a parameter no mapping can serve, is told so.
+    let e = one(&patient_search(
+        "cell = { type = \"string\", definition = \"http://h/sp/cell\", path = \"telecom[1].value\" }\n",
+    ));
+    check(
+        &e,
+        6,
+        "'cell' cannot be searched: unsupported expression 'telecom[1].value'",
+        Some("no indexes: pick a repetition with .where(field='value')"),
+    );
+    let e = one(&patient_search("_text = true\n"));
+    check(
+        &e,
+        6,
+        "'_text' cannot be searched: it has no expression",
+        Some("cannot be declared (docs/mapping.md §12.3)"),
+    );
 }
 
 #[test]

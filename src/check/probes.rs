@@ -97,7 +97,7 @@ pub async fn search_probes(mapping: &Mapping, db: &Database, caps: &Caps) -> Vec
                         ),
                     );
                     err = err.hint(match (d.param_type, plain) {
-                        (_, true) => "check the `sql` condition against your database (each ? receives the value as text)",
+                        (_, true) => "check the `sql` condition against your database (each ? receives the search value: a code, a string or a uri as text, a number as a decimal)",
                         (SearchParamType::Date, _) => "a date stored as text needs its `format` (e.g. format = \"%Y-%m-%d\"), or an `expr` that converts it",
                         _ => "declare the SQL type of the expressions it searches (type = \"...\") or fix them",
                     });

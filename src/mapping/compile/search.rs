@@ -166,6 +166,7 @@ impl Compiler<'_> {
                     continue;
                 }
             };
+            let is_custom = custom.is_some();
             let targets = match code.as_str() {
                 "_id" => Ok(vec![SearchTarget::Id]),
                 "_lastUpdated" if source.last_updated.is_some() => {
@@ -196,14 +197,28 @@ impl Compiler<'_> {
                     definition,
                     targets,
                 }),
-                Err(why) => self.error(
-                    MappingError::new(
-                        line,
-                        &entry,
-                        format!("'{code}' cannot be searched: {why}"),
+                Err(why) => {
+                    // An expression the grammar does not read cannot be fixed by mapping more.
+                    let unreadable = why.starts_with("unsupported expression")
+                        || why.starts_with("no path for")
+                        || why == "it has no expression"
+                        || why.ends_with("not supported yet");
+                    let hint = if unreadable && is_custom {
+                        "write the path in the grammar of docs/mapping.md §12 (no indexes: pick a repetition with .where(field='value'))"
+                    } else if unreadable {
+                        "this standard parameter cannot be declared (docs/mapping.md §12.3); remove it"
+                    } else {
+                        "map the element the parameter searches (see its FHIRPath expression), or remove the parameter"
+                    };
+                    self.error(
+                        MappingError::new(
+                            line,
+                            &entry,
+                            format!("'{code}' cannot be searched: {why}"),
+                        )
+                        .hint(hint),
                     )
-                    .hint("map the element the parameter searches (see its FHIRPath expression), or remove the parameter"),
-                ),
+                }
             }
         }
         out
