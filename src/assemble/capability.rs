@@ -77,13 +77,20 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
                 if !searchable(d.param_type) || !seen.insert(d.code.clone()) {
                     continue;
                 }
-                let modifiers = modifiers(d.param_type);
+                // A parameter defined by SQL takes a plain value: `:not` on tokens, nothing else.
+                let sql_defined = !d.targets.is_empty()
+                    && d.targets.iter().all(|t| matches!(t, SearchTarget::Sql(_)));
+                let modifiers = match (sql_defined, d.param_type) {
+                    (true, SearchParamType::Token) => &["not"][..],
+                    (true, _) => &[][..],
+                    (false, t) => modifiers(t),
+                };
                 let mut doc = if modifiers.is_empty() {
                     "No modifiers.".to_string()
                 } else {
                     format!("Modifiers: {}.", modifiers.join(", "))
                 };
-                if takes_prefixes(d.param_type) {
+                if takes_prefixes(d.param_type) && !sql_defined {
                     doc.push_str(" Prefixes: eq, ne, gt, lt, ge, le, sa, eb, ap.");
                 }
                 if d.param_type == SearchParamType::Reference {

@@ -138,5 +138,27 @@ async fn mrn_is_a_sql_defined_parameter_on_text() {
             ),
         ];
         check_all(&app, &cases).await;
+        // It takes `:not` and nothing else, and the CapabilityStatement says so.
+        assert_eq!(
+            app.get(&format!("Patient?mrn:not={mrn}&_summary=count"))
+                .await
+                .0,
+            200
+        );
+        for refused in ["mrn:missing=true", "mrn:text=x", "mrn=http://x|1"] {
+            assert_eq!(
+                app.get(&format!("Patient?{refused}")).await.0,
+                400,
+                "{refused}"
+            );
+        }
+        let (_, cs) = app.get("metadata").await;
+        let doc = cs["rest"][0]["resource"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["type"] == "Patient"))
+            .and_then(|r| r["searchParam"].as_array())
+            .and_then(|ps| ps.iter().find(|p| p["name"] == "mrn"))
+            .map(|p| p["documentation"].clone());
+        assert_eq!(doc, Some(serde_json::json!("Modifiers: not.")));
     }
 }
