@@ -9,7 +9,7 @@ use crate::request::Handling;
 use crate::request::compartment::{PATIENT_COMPARTMENT, patient_types};
 use crate::request::everything::OPERATION_DEFINITION;
 use crate::request::include::reference_params;
-use crate::search::modifier::{modifiers, searchable, takes_prefixes};
+use crate::search::modifier::{declared_prefixes, modifiers_of, searchable};
 
 /// Facts about this server instance that go into the statement.
 #[derive(Debug, Clone)]
@@ -77,20 +77,13 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
                 if !searchable(d.param_type) || !seen.insert(d.code.clone()) {
                     continue;
                 }
-                // A parameter defined by SQL takes a plain value: `:not` on tokens, nothing else.
-                let sql_defined = !d.targets.is_empty()
-                    && d.targets.iter().all(|t| matches!(t, SearchTarget::Sql(_)));
-                let modifiers = match (sql_defined, d.param_type) {
-                    (true, SearchParamType::Token) => &["not"][..],
-                    (true, _) => &[][..],
-                    (false, t) => modifiers(t),
-                };
+                let modifiers = modifiers_of(mapping, rt, &d.code);
                 let mut doc = if modifiers.is_empty() {
                     "No modifiers.".to_string()
                 } else {
                     format!("Modifiers: {}.", modifiers.join(", "))
                 };
-                if takes_prefixes(d.param_type) && !sql_defined {
+                if declared_prefixes(d) {
                     doc.push_str(" Prefixes: eq, ne, gt, lt, ge, le, sa, eb, ap.");
                 }
                 if d.param_type == SearchParamType::Reference {

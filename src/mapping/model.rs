@@ -556,6 +556,17 @@ pub struct SearchDecl {
     pub targets: Vec<SearchTarget>,
 }
 
+impl SearchDecl {
+    /// Whether the parameter is defined by SQL conditions alone (`sql = "..."`).
+    pub fn is_sql_defined(&self) -> bool {
+        !self.targets.is_empty()
+            && self
+                .targets
+                .iter()
+                .all(|t| matches!(t, SearchTarget::Sql(_)))
+    }
+}
+
 /// Where a mapped value lives: the source row or a child table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Location {

@@ -241,15 +241,22 @@ impl SearchRequest {
                 None => None,
                 // An unsupported modifier changes what a known parameter means: ignoring it
                 // would answer another question, so it is refused whatever the handling.
-                Some(m) => match Modifier::parse(param_type, m) {
-                    Some(m) => Some(m),
-                    None => {
-                        return Err(RequestError::UnsupportedParameter(format!(
-                            "modifier ':{m}' is not supported for '{code}' ({param_type}; supported: {})",
-                            modifier::modifiers(param_type).join(", ")
-                        )));
+                Some(m) => {
+                    let allowed = modifier::modifiers_of(mapping, &chained.resource_type, code);
+                    match Modifier::parse(param_type, m).filter(|m| m.is_among(&allowed)) {
+                        Some(m) => Some(m),
+                        None => {
+                            let supported = if allowed.is_empty() {
+                                "it takes none".to_string()
+                            } else {
+                                format!("supported: {}", allowed.join(", "))
+                            };
+                            return Err(RequestError::UnsupportedParameter(format!(
+                                "modifier ':{m}' is not supported for '{code}' ({param_type}; {supported})"
+                            )));
+                        }
                     }
-                },
+                }
             };
             let raw = split(value, ',');
             if raw.iter().any(|v| v.is_empty()) {

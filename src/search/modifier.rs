@@ -3,6 +3,7 @@
 //! checks against it, the planner relies on it, and the CapabilityStatement documents it.
 
 use crate::fhir::{Definitions, SearchParamType};
+use crate::mapping::{Mapping, SearchDecl};
 
 /// A modifier after a parameter name (`name:modifier=value`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,12 +68,48 @@ impl Modifier {
 
     /// Whether this server supports the modifier on parameters of type `param_type`.
     pub fn is_valid_for(&self, param_type: SearchParamType) -> bool {
+        self.is_among(modifiers(param_type))
+    }
+
+    /// Whether the modifier is one of `allowed` (as [`modifiers`] lists them).
+    pub fn is_among(&self, allowed: &[&str]) -> bool {
         let name = match self {
             Modifier::Type(_) => "[type]",
             other => other.code(),
         };
-        modifiers(param_type).contains(&name)
+        allowed.contains(&name)
     }
+}
+
+/// The modifiers a declared parameter takes: its type's, except that a parameter defined by
+/// SQL (`sql = "..."`) takes a plain value (`:not` on tokens, nothing else).
+pub fn declared_modifiers(decl: &SearchDecl) -> &'static [&'static str] {
+    match (decl.is_sql_defined(), decl.param_type) {
+        (true, SearchParamType::Token) => &["not"],
+        (true, _) => &[],
+        (false, t) => modifiers(t),
+    }
+}
+
+/// The modifiers parameter `code` of `resource_type` takes in every source that declares it.
+pub fn modifiers_of(mapping: &Mapping, resource_type: &str, code: &str) -> Vec<&'static str> {
+    let mut decls = mapping
+        .sources_of(resource_type)
+        .filter_map(|s| s.search_decl(code));
+    let Some(first) = decls.next() else {
+        return Vec::new();
+    };
+    let mut allowed = declared_modifiers(first).to_vec();
+    for d in decls {
+        let theirs = declared_modifiers(d);
+        allowed.retain(|m| theirs.contains(m));
+    }
+    allowed
+}
+
+/// Whether a declared parameter takes comparison prefixes (not when defined by SQL).
+pub fn declared_prefixes(decl: &SearchDecl) -> bool {
+    takes_prefixes(decl.param_type) && !decl.is_sql_defined()
 }
 
 /// The modifiers parameters of type `param_type` take here (`[type]` stands for a resource
