@@ -21,7 +21,8 @@
 //! - [`sql`]: the bottom layer: dialects (one method per SQL difference), statements, values.
 //!
 //! [`fhir`] holds the FHIR R4 definitions compiled into the binary; [`seed`] creates the
-//! sample legacy database; [`startup`] wires the server from [`config`].
+//! sample legacy database; [`startup`] wires the server from [`config`]; [`memory`] gives
+//! freed memory back to the system after bursts.
 
 pub mod fhir;
 pub mod seed;
@@ -33,6 +34,7 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod mapping;
+pub mod memory;
 pub mod plan;
 pub mod request;
 pub mod search;

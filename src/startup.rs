@@ -139,6 +139,7 @@ impl Application {
 
     /// Serves until the process is stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        crate::memory::spawn_trimmer();
         self.server.await
     }
 }
