@@ -8,3 +8,4 @@ pub mod outcome;
 pub mod resource;
 pub mod subset;
 pub mod tree;
+pub mod xml;
