@@ -7,6 +7,8 @@
 mod clinic;
 #[path = "../support/fhir_schema.rs"]
 mod fhir_schema;
+#[path = "../support/fhir_xml.rs"]
+mod fhir_xml;
 #[path = "../support/servers.rs"]
 mod servers;
 
@@ -21,3 +23,4 @@ mod references;
 mod sort;
 mod telecom;
 mod values;
+mod xml;
