@@ -269,15 +269,18 @@ pub async fn in_requested_format(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let res = next.call(req).await?;
-    let format = requested_format(res.request());
-    let rewritten = match res
+    let Some(error) = res
         .response()
         .error()
         .and_then(|e| e.as_error::<ApiError>())
-    {
-        Some(e) if format != ResponseFormat::DEFAULT => e.respond(format),
-        _ => return Ok(res.map_into_left_body()),
+    else {
+        return Ok(res.map_into_left_body());
     };
+    let format = requested_format(res.request());
+    if format == ResponseFormat::DEFAULT {
+        return Ok(res.map_into_left_body());
+    }
+    let rewritten = error.respond(format);
     let (req, _) = res.into_parts();
     Ok(ServiceResponse::new(req, rewritten).map_into_right_body())
 }
