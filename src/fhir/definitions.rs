@@ -591,6 +591,17 @@ fn build_structure(name: &str, raw: RawStructure) -> Structure {
     }
 }
 
+/// Whether `suffix` is `code` with its first letter upper-cased (`Quantity`, `String` for
+/// `string`): the type part of a choice element's name. No allocation: it runs for every
+/// element of every resource written as XML.
+fn is_type_suffix(suffix: &str, code: &str) -> bool {
+    let (mut a, mut b) = (suffix.chars(), code.chars());
+    match (a.next(), b.next()) {
+        (Some(x), Some(y)) => y.to_uppercase().eq([x]) && a.as_str() == b.as_str(),
+        _ => false,
+    }
+}
+
 fn upper_first(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
@@ -966,7 +977,7 @@ impl Definitions {
                     .filter(|(_, e)| e.is_choice())
                     .find_map(|(i, e)| {
                         let rest = name.strip_prefix(e.name().trim_end_matches("[x]"))?;
-                        let t = e.types.iter().find(|t| upper_first(&t.code) == rest)?;
+                        let t = e.types.iter().find(|t| is_type_suffix(rest, &t.code))?;
                         Some((i, e, Some(t)))
                     })
             })?;

@@ -41,11 +41,11 @@ pub fn to_string(resource: &Json, pretty: bool) -> Result<String, XmlError> {
     Ok(String::from_utf8(bytes).expect("the writer writes UTF-8 only"))
 }
 
-struct Emitter<'d, W: Write> {
+struct Emitter<'d, 'j, W: Write> {
     out: Writer<W>,
     defs: &'d Definitions,
     /// Element names from the root, for error messages.
-    path: Vec<String>,
+    path: Vec<&'j str>,
 }
 
 /// One element of a JSON object: its value and its `_name` companion (a primitive's id and
@@ -57,7 +57,7 @@ struct Member<'d, 'j> {
     ext: Option<&'j Json>,
 }
 
-impl<'d, W: Write> Emitter<'d, W> {
+impl<'d, 'j, W: Write> Emitter<'d, 'j, W> {
     fn error(&self, at: &str, reason: impl Into<String>) -> XmlError {
         let mut path = self.path.join(".");
         if !at.is_empty() {
@@ -76,7 +76,7 @@ impl<'d, W: Write> Emitter<'d, W> {
     }
 
     /// `<Patient>...</Patient>`, with the FHIR namespace declared on the root.
-    fn resource(&mut self, obj: &Map<String, Json>, root: bool) -> Result<(), XmlError> {
+    fn resource(&mut self, obj: &'j Map<String, Json>, root: bool) -> Result<(), XmlError> {
         let rt = match obj.get("resourceType") {
             Some(Json::String(rt)) => rt.as_str(),
             _ => return Err(self.error("", "a resource without resourceType")),
@@ -90,7 +90,7 @@ impl<'d, W: Write> Emitter<'d, W> {
         if root {
             start.push_attribute(("xmlns", FHIR_NS));
         }
-        self.path.push(rt.to_owned());
+        self.path.push(rt);
         self.complex(start, scope, obj, true)?;
         self.path.pop();
         Ok(())
@@ -102,7 +102,7 @@ impl<'d, W: Write> Emitter<'d, W> {
         &mut self,
         mut start: BytesStart<'_>,
         scope: Scope<'d>,
-        obj: &Map<String, Json>,
+        obj: &'j Map<String, Json>,
         is_resource: bool,
     ) -> Result<(), XmlError> {
         let members = self.members(scope, obj, is_resource)?;
@@ -128,7 +128,7 @@ impl<'d, W: Write> Emitter<'d, W> {
         let end = start.to_end().into_owned();
         self.out.write_event(Event::Start(start))?;
         for m in &elements {
-            self.path.push(m.name.to_owned());
+            self.path.push(m.name);
             self.member(m)?;
             self.path.pop();
         }
@@ -137,7 +137,7 @@ impl<'d, W: Write> Emitter<'d, W> {
     }
 
     /// The members of `obj`, each with its definition, in definition order.
-    fn members<'j>(
+    fn members(
         &self,
         scope: Scope<'d>,
         obj: &'j Map<String, Json>,
@@ -178,7 +178,7 @@ impl<'d, W: Write> Emitter<'d, W> {
     }
 
     /// Every occurrence of one element.
-    fn member(&mut self, m: &Member<'d, '_>) -> Result<(), XmlError> {
+    fn member(&mut self, m: &Member<'d, 'j>) -> Result<(), XmlError> {
         let type_code = m.child.type_code;
         let Some(scope) = m.child.scope else {
             let values = items(m.value);
@@ -216,8 +216,8 @@ impl<'d, W: Write> Emitter<'d, W> {
         &mut self,
         name: &str,
         type_code: &str,
-        value: Option<&Json>,
-        ext: Option<&Json>,
+        value: Option<&'j Json>,
+        ext: Option<&'j Json>,
     ) -> Result<(), XmlError> {
         let value = value.filter(|v| !v.is_null());
         let ext = ext.filter(|v| !v.is_null());
