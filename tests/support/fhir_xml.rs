@@ -5,7 +5,8 @@
 //!   children, `Element.id` and `Extension.url` are attributes, nested resources are wrapped,
 //!   and the narrative is a `div` in the XHTML namespace. Element names, order, repetition and
 //!   types are read from the official FHIR R4 JSON Schema (`tests/fixtures/fhir.schema.json`),
-//!   whose `properties` list each type's elements in StructureDefinition order; the official
+//!   whose `properties` list each type's elements in StructureDefinition order (as
+//!   `tests/fhir_definitions.rs` checks against the StructureDefinitions); the official
 //!   XML schema (`fhir-all.xsd`) is not among the R4 files the project has.
 //! - [`xmllint`]: libxml2's parser reads every document (well-formedness and namespaces).
 //!   `xmllint` comes from Debian's `libxml2-utils`, installed on first use when missing; when it
