@@ -100,6 +100,7 @@ impl Application {
                     headers = headers.add((header::CACHE_CONTROL, v.as_str()));
                 }
                 App::new()
+                    .wrap(middleware::from_fn(http::error::in_requested_format))
                     .wrap(middleware::from_fn(http::auth::authenticate))
                     // `Patient/1/` is `Patient/1`: clients that join paths with a slash work.
                     .wrap(middleware::NormalizePath::trim())

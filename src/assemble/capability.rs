@@ -196,7 +196,7 @@ pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
             "url": info.base_url,
         },
         "fhirVersion": "4.0.1",
-        "format": ["json", "application/fhir+json"],
+        "format": ["json", "application/fhir+json", "xml", "application/fhir+xml"],
         "rest": [rest],
     })
 }

@@ -1,5 +1,5 @@
 //! Assembly: rows → FHIR JSON resources, Bundles, OperationOutcomes and the
-//! CapabilityStatement. Pure, no I/O.
+//! CapabilityStatement; FHIR JSON → FHIR XML ([`xml`]). Pure, no I/O.
 
 pub mod bundle;
 pub mod capability;
@@ -8,3 +8,4 @@ pub mod outcome;
 pub mod resource;
 pub mod subset;
 pub mod tree;
+pub mod xml;

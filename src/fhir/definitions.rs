@@ -98,6 +98,10 @@ pub struct ElementDef {
     /// `contentReference`, e.g. `Questionnaire.item.item` → `item`): that element's
     /// relative path. Its children are then those of the referenced element.
     pub content_ref: Option<String>,
+    /// Whether FHIR XML writes it as an attribute of its parent element rather than a child
+    /// element (`Element.id` and `Extension.url`; the definition's `representation` is
+    /// `xmlAttr`). `Resource.id` is an element.
+    pub xml_attr: bool,
 }
 
 impl ElementDef {
@@ -300,6 +304,17 @@ pub struct Scope<'a> {
     base: &'a str,
 }
 
+impl Scope<'_> {
+    /// Where this is, for messages: `Patient`, `Patient.contact`, `HumanName`.
+    pub fn path(&self) -> String {
+        if self.base.is_empty() {
+            self.structure.name.clone()
+        } else {
+            format!("{}.{}", self.structure.name, self.base)
+        }
+    }
+}
+
 /// A child element found by its JSON property name (see [`Definitions::child`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Child<'a> {
@@ -309,6 +324,10 @@ pub struct Child<'a> {
     pub type_code: &'a str,
     /// Where its own children are defined; `None` for a primitive.
     pub scope: Option<Scope<'a>>,
+    /// Its position among the elements of its type, in definition order: sorting the
+    /// children of one scope by it gives the order FHIR XML requires (inherited elements
+    /// such as `id`, `meta`, `text`, `extension` first).
+    pub order: usize,
 }
 
 /// Why an element path could not be resolved. The messages are meant for start-up errors.
@@ -467,6 +486,8 @@ struct RawElement {
     binding: Option<Binding>,
     #[serde(rename = "ref")]
     content_ref: Option<String>,
+    #[serde(default, rename = "xmlAttr")]
+    xml_attr: bool,
 }
 
 #[derive(Deserialize)]
@@ -539,6 +560,7 @@ fn build_structure(name: &str, raw: RawStructure) -> Structure {
             is_summary: e.summary,
             binding: e.binding,
             content_ref: e.content_ref,
+            xml_attr: e.xml_attr,
         })
         .collect();
     let by_path: HashMap<String, usize> = elements
@@ -566,6 +588,17 @@ fn build_structure(name: &str, raw: RawStructure) -> Structure {
         elements,
         by_path,
         children,
+    }
+}
+
+/// Whether `suffix` is `code` with its first letter upper-cased (`Quantity`, `String` for
+/// `string`): the type part of a choice element's name. No allocation: it runs for every
+/// element of every resource written as XML.
+fn is_type_suffix(suffix: &str, code: &str) -> bool {
+    let (mut a, mut b) = (suffix.chars(), code.chars());
+    match (a.next(), b.next()) {
+        (Some(x), Some(y)) => y.to_uppercase().eq([x]) && a.as_str() == b.as_str(),
+        _ => false,
     }
 }
 
@@ -929,17 +962,23 @@ impl Definitions {
     /// elements: strip the `_` first.
     pub fn child<'a>(&'a self, scope: Scope<'a>, name: &str) -> Option<Child<'a>> {
         let s = scope.structure;
-        let (element, ty) = s
-            .children_of(scope.base)
-            .find(|e| !e.is_choice() && e.name() == name)
-            .map(|e| (e, e.types.first()))
+        let children = s.children.get(scope.base).map(Vec::as_slice);
+        let children = || {
+            children
+                .unwrap_or_default()
+                .iter()
+                .map(|&i| (i, &s.elements[i]))
+        };
+        let (order, element, ty) = children()
+            .find(|(_, e)| !e.is_choice() && e.name() == name)
+            .map(|(i, e)| (i, e, e.types.first()))
             .or_else(|| {
-                s.children_of(scope.base)
-                    .filter(|e| e.is_choice())
-                    .find_map(|e| {
+                children()
+                    .filter(|(_, e)| e.is_choice())
+                    .find_map(|(i, e)| {
                         let rest = name.strip_prefix(e.name().trim_end_matches("[x]"))?;
-                        let t = e.types.iter().find(|t| upper_first(&t.code) == rest)?;
-                        Some((e, Some(t)))
+                        let t = e.types.iter().find(|t| is_type_suffix(rest, &t.code))?;
+                        Some((i, e, Some(t)))
                     })
             })?;
         let type_code = ty.map_or("BackboneElement", |t| t.code.as_str());
@@ -957,6 +996,7 @@ impl Definitions {
             element,
             type_code,
             scope,
+            order,
         })
     }
 

@@ -759,3 +759,41 @@ fn children_are_found_by_json_name_with_summary_flags() {
     assert!(!d.child(attachment, "data").unwrap().element.is_summary);
     assert!(d.child(attachment, "url").unwrap().element.is_summary);
 }
+
+#[test]
+fn children_carry_their_xml_representation_and_definition_order() {
+    let d = Definitions::r4();
+    let patient = d.scope("Patient").unwrap();
+    let child = |scope, name| d.child(scope, name).unwrap();
+    // Resource.id is an element; Element.id and Extension.url are attributes.
+    assert!(!child(patient, "id").element.xml_attr);
+    let name = child(patient, "name").scope.unwrap();
+    assert!(child(name, "id").element.xml_attr);
+    let extension = d.scope("Extension").unwrap();
+    assert!(child(extension, "url").element.xml_attr);
+    assert!(!child(extension, "valueString").element.xml_attr);
+    let contact = child(patient, "contact").scope.unwrap();
+    assert!(child(contact, "id").element.xml_attr);
+    assert_eq!(contact.path(), "Patient.contact");
+    // Inherited elements first, then the resource's own, in definition order.
+    let order: Vec<usize> = [
+        "id",
+        "meta",
+        "text",
+        "contained",
+        "extension",
+        "identifier",
+        "name",
+        "deceasedBoolean",
+        "contact",
+    ]
+    .iter()
+    .map(|n| child(patient, n).order)
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+    let observation = d.scope("Observation").unwrap();
+    assert_eq!(
+        child(observation, "valueQuantity").order,
+        child(observation, "valueString").order
+    );
+}

@@ -6,7 +6,7 @@
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{Error, ResponseError, web};
+use actix_web::{Error, web};
 
 use super::HttpState;
 use super::error::ApiError;
@@ -23,7 +23,7 @@ pub async fn admit(
         .map(|s| s.fhir.limits().request)
         .unwrap_or_default();
     if let Err(e) = check(&req, &limits) {
-        let res = e.error_response();
+        let res = e.response_for(req.request());
         return Ok(req.into_response(res).map_into_right_body());
     }
     Ok(next.call(req).await?.map_into_left_body())

@@ -12,7 +12,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, ResponseError, web};
+use actix_web::{Error, HttpMessage, web};
 
 use super::HttpState;
 use super::audit::{self, AuditRecord};
@@ -52,7 +52,8 @@ pub async fn authenticate(
                 if let AuthError::Invalid(why) | AuthError::Unavailable(why) = &e {
                     tracing::info!(reason = %why, %path, "access token refused");
                 }
-                let res = req.into_response(ApiError::Unauthorized(e).error_response());
+                let res = ApiError::Unauthorized(e).response_for(req.request());
+                let res = req.into_response(res);
                 audit::log(&record, None, &method, &path, res.status().as_u16());
                 return Ok(res.map_into_right_body());
             }

@@ -1,16 +1,20 @@
 //! Every error a client can meet, mapped to an HTTP status and an OperationOutcome, here and
 //! nowhere else. Database details are logged, never sent.
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpRequest, HttpResponse, ResponseError, web};
 
+use super::respond;
 use crate::assemble::outcome::{Issue, operation_outcome};
+use crate::assemble::xml::XmlError;
 use crate::auth::{AuthError, Denied};
 use crate::db::DbError;
 use crate::plan::PlanError;
-use crate::request::format::FHIR_JSON;
-use crate::request::{Limit, RequestError};
+use crate::request::{Limit, RequestError, ResponseFormat, negotiate};
 use crate::service::ServiceError;
 
 /// An error answered with an OperationOutcome.
@@ -34,6 +38,9 @@ pub enum ApiError {
     /// The access token does not allow the interaction (403).
     #[error(transparent)]
     Forbidden(#[from] Denied),
+    /// A resource could not be written as FHIR XML (a bug: logged, answered 500).
+    #[error(transparent)]
+    Xml(#[from] XmlError),
 }
 
 impl From<RequestError> for ApiError {
@@ -101,6 +108,10 @@ impl ApiError {
                 "exception",
                 "internal error while reading the database (details are in the server log)",
             ),
+            ApiError::Xml(_) => Issue::error(
+                "exception",
+                "internal error while writing the response as XML (details are in the server log); _format=json gives it as JSON",
+            ),
         }
     }
 
@@ -156,19 +167,54 @@ impl ResponseError for ApiError {
             ApiError::Service(S::Db(
                 DbError::Unavailable(_) | DbError::Timeout(_) | DbError::Busy,
             )) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Service(S::Db(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Service(S::Db(_)) | ApiError::Xml(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
+    /// The response, in compact JSON. Handler errors are written again in the format their
+    /// request asks for by [`in_requested_format`].
     fn error_response(&self) -> HttpResponse {
+        self.log();
+        self.respond(ResponseFormat::DEFAULT)
+    }
+}
+
+impl ApiError {
+    /// The response to `req`, in the format it asks for (see [`requested_format`]), for the
+    /// errors answered before a handler runs.
+    pub fn response_for(&self, req: &HttpRequest) -> HttpResponse {
+        self.log();
+        self.respond(requested_format(req))
+    }
+
+    fn log(&self) {
         match self.db_error() {
             Some(DbError::Busy) => tracing::info!("request refused: the database budget is in use"),
             Some(e @ DbError::TooComplex(_)) => tracing::warn!(error = %e, "statement too complex"),
             Some(e) => tracing::error!(error = %e, "database error"),
             None => {}
         }
+        if let ApiError::Xml(e) = self {
+            tracing::error!(error = %e, "response not written as XML");
+        }
+    }
+
+    /// The response with its OperationOutcome in `format`.
+    fn respond(&self, format: ResponseFormat) -> HttpResponse {
+        let outcome = operation_outcome(&[self.issue()]);
+        // An OperationOutcome is always writable; JSON if it were not.
+        let (format, body) = match respond::to_bytes(format, &outcome) {
+            Ok(body) => (format, body),
+            Err(_) => (
+                ResponseFormat::DEFAULT,
+                respond::to_bytes(ResponseFormat::DEFAULT, &outcome).unwrap_or_default(),
+            ),
+        };
         let mut res = HttpResponse::build(self.status_code());
-        res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON)));
+        res.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type),
+        ));
         if matches!(self, ApiError::MethodNotAllowed(_)) {
             res.insert_header((header::ALLOW, "GET, HEAD"));
         }
@@ -190,6 +236,51 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::RequestTimeout(_)) {
             res.insert_header((header::CONNECTION, "close"));
         }
-        res.body(operation_outcome(&[self.issue()]).to_string())
+        res.body(body)
     }
+}
+
+/// The format an error answers `req` in: what its `_format`, `_pretty` (query string) and
+/// `Accept` ask for, ignoring `_pretty` if it is invalid; compact JSON when the format itself
+/// is what is wrong (406) or cannot be read.
+pub fn requested_format(req: &HttpRequest) -> ResponseFormat {
+    let params = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .unwrap_or_default();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    negotiate(param("_format"), param("_pretty"), accept)
+        .or_else(|_| negotiate(param("_format"), None, accept))
+        .unwrap_or(ResponseFormat::DEFAULT)
+}
+
+/// Middleware: the error a handler (or an extractor) answered, in the format its request asks
+/// for (XML for `_format=xml`), rather than the default JSON of [`ResponseError`].
+pub async fn in_requested_format(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let res = next.call(req).await?;
+    let Some(error) = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+    else {
+        return Ok(res.map_into_left_body());
+    };
+    let format = requested_format(res.request());
+    if format == ResponseFormat::DEFAULT {
+        return Ok(res.map_into_left_body());
+    }
+    let rewritten = error.respond(format);
+    let (req, _) = res.into_parts();
+    Ok(ServiceResponse::new(req, rewritten).map_into_right_body())
 }

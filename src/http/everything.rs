@@ -40,6 +40,6 @@ pub async fn everything(
     Ok(with_count(
         &state,
         &cx,
-        respond::json(StatusCode::OK, format, &bundle),
+        respond::resource(StatusCode::OK, format, &bundle)?,
     ))
 }

@@ -15,9 +15,5 @@ pub async fn metadata(
 ) -> Result<HttpResponse, ApiError> {
     let params = query_params(&req)?;
     let format = format_of(&req, &params)?;
-    Ok(respond::json(
-        StatusCode::OK,
-        format,
-        state.fhir.capability(),
-    ))
+    respond::resource(StatusCode::OK, format, state.fhir.capability())
 }

@@ -95,6 +95,6 @@ async fn search(
     Ok(with_count(
         state,
         &cx,
-        respond::json(StatusCode::OK, format, &bundle),
+        respond::resource(StatusCode::OK, format, &bundle)?,
     ))
 }

@@ -1,30 +1,86 @@
 //! Response format negotiation: `_format`, `Accept` and `_pretty`.
 //!
-//! Only JSON is produced. `_format` wins over `Accept`. A request that accepts only XML (or
-//! only other types) gets 406.
+//! FHIR JSON and FHIR XML are produced. `_format` wins over `Accept`; among media ranges of
+//! the same quality, the more specific wins (a FHIR type over plain JSON or XML, either over
+//! `*/*`), then the first listed. A request that accepts neither (RDF/Turtle, another FHIR
+//! version) gets 406.
 
 use super::RequestError;
+
+/// The syntax of a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// FHIR JSON.
+    Json,
+    /// FHIR XML.
+    Xml,
+}
 
 /// The negotiated response format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResponseFormat {
     /// The Content-Type to answer with.
     pub content_type: &'static str,
-    /// Indent the JSON.
+    /// Indent the body.
     pub pretty: bool,
+}
+
+impl ResponseFormat {
+    /// Compact FHIR JSON, the default.
+    pub const DEFAULT: ResponseFormat = ResponseFormat {
+        content_type: FHIR_JSON,
+        pretty: false,
+    };
+
+    /// The syntax its content type stands for.
+    pub fn syntax(&self) -> Syntax {
+        if self.content_type == FHIR_XML || self.content_type == PLAIN_XML {
+            Syntax::Xml
+        } else {
+            Syntax::Json
+        }
+    }
 }
 
 /// FHIR JSON.
 pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
 /// Plain JSON, for clients that ask only for it.
 pub const PLAIN_JSON: &str = "application/json; charset=utf-8";
+/// FHIR XML.
+pub const FHIR_XML: &str = "application/fhir+xml; charset=utf-8";
+/// Plain XML, for clients that ask only for it.
+pub const PLAIN_XML: &str = "application/xml; charset=utf-8";
 
+#[derive(Clone, Copy)]
 enum Kind {
     FhirJson,
     Json,
-    Any,
+    FhirXml,
     Xml,
+    Any,
     Other,
+}
+
+impl Kind {
+    /// The content type answered for it.
+    fn content_type(self) -> Option<&'static str> {
+        match self {
+            Kind::FhirJson | Kind::Any => Some(FHIR_JSON),
+            Kind::Json => Some(PLAIN_JSON),
+            Kind::FhirXml => Some(FHIR_XML),
+            Kind::Xml => Some(PLAIN_XML),
+            Kind::Other => None,
+        }
+    }
+
+    /// How specific it is, among media ranges of the same quality (lower wins).
+    fn rank(self) -> u8 {
+        match self {
+            Kind::FhirJson | Kind::FhirXml => 0,
+            Kind::Json | Kind::Xml => 1,
+            Kind::Any | Kind::Other => 2,
+        }
+    }
 }
 
 /// The kind of a media range or `_format` value. A `+` sent unescaped in a query string
@@ -49,11 +105,8 @@ fn classify(media: &str) -> Kind {
         "application/fhir+json" | "application/json+fhir" | "json" => Kind::FhirJson,
         "application/json" | "text/json" => Kind::Json,
         "*/*" | "application/*" | "" => Kind::Any,
-        "application/fhir+xml"
-        | "application/xml+fhir"
-        | "application/xml"
-        | "text/xml"
-        | "xml" => Kind::Xml,
+        "application/fhir+xml" | "application/xml+fhir" | "xml" => Kind::FhirXml,
+        "application/xml" | "text/xml" => Kind::Xml,
         _ => Kind::Other,
     }
 }
@@ -90,53 +143,36 @@ pub fn negotiate(
         }
     };
     let content_type = if let Some(f) = format_param {
-        match classify(f) {
-            Kind::FhirJson | Kind::Any => FHIR_JSON,
-            Kind::Json => PLAIN_JSON,
-            Kind::Xml => {
-                return Err(RequestError::NotAcceptable(format!(
-                    "_format={f} asks for XML; this server only produces JSON (use _format=json)"
-                )));
-            }
-            Kind::Other => {
-                return Err(RequestError::NotAcceptable(format!(
-                    "_format={f} is not a format this server produces (use _format=json)"
-                )));
-            }
-        }
+        classify(f).content_type().ok_or_else(|| {
+            RequestError::NotAcceptable(format!(
+                "_format={f} is not a format this server produces (use _format=json or _format=xml)"
+            ))
+        })?
     } else {
         match accept {
             None => FHIR_JSON,
             Some(a) if a.trim().is_empty() => FHIR_JSON,
             Some(a) => {
-                let mut best: Option<(&'static str, f32)> = None;
+                let mut best: Option<(Kind, f32)> = None;
                 for media in a.split(',') {
                     let q = quality(media);
-                    if q <= 0.0 {
+                    let kind = classify(media);
+                    if q <= 0.0 || kind.content_type().is_none() {
                         continue;
                     }
-                    let ct = match classify(media) {
-                        Kind::FhirJson | Kind::Any => FHIR_JSON,
-                        Kind::Json => PLAIN_JSON,
-                        Kind::Xml | Kind::Other => continue,
-                    };
-                    // Prefer FHIR JSON when it is as acceptable as plain JSON.
                     let better = match best {
                         None => true,
-                        Some((b, bq)) => q > bq || (q == bq && ct == FHIR_JSON && b != FHIR_JSON),
+                        Some((b, bq)) => q > bq || (q == bq && kind.rank() < b.rank()),
                     };
                     if better {
-                        best = Some((ct, q));
+                        best = Some((kind, q));
                     }
                 }
-                match best {
-                    Some((ct, _)) => ct,
-                    None => {
-                        return Err(RequestError::NotAcceptable(format!(
-                            "Accept: {a} allows no format this server produces; it answers application/fhir+json"
-                        )));
-                    }
-                }
+                best.and_then(|(kind, _)| kind.content_type()).ok_or_else(|| {
+                    RequestError::NotAcceptable(format!(
+                        "Accept: {a} allows no format this server produces; it answers application/fhir+json and application/fhir+xml"
+                    ))
+                })?
             }
         }
     };
@@ -225,25 +261,89 @@ mod tests {
     }
 
     #[test]
-    fn xml_only_is_not_acceptable() {
-        assert!(matches!(
-            negotiate(Some("xml"), None, None),
-            Err(RequestError::NotAcceptable(_))
-        ));
-        assert!(matches!(
-            negotiate(None, None, Some("application/fhir+xml")),
-            Err(RequestError::NotAcceptable(_))
-        ));
-        assert!(matches!(
-            negotiate(
+    fn xml_variants_are_accepted() {
+        let ct = |f: Option<&str>, a: Option<&str>| negotiate(f, None, a).map(|f| f.content_type);
+        for format in [
+            "xml",
+            "XML",
+            "application/fhir+xml",
+            "application/fhir xml",
+            "application/xml+fhir",
+            "application/fhir+xml;fhirVersion=4.0",
+        ] {
+            assert_eq!(ct(Some(format), None), Ok(FHIR_XML), "{format}");
+        }
+        assert_eq!(ct(Some("application/xml"), None), Ok(PLAIN_XML));
+        assert_eq!(ct(Some("text/xml"), None), Ok(PLAIN_XML));
+        for accept in [
+            "application/fhir+xml",
+            "application/fhir+xml;q=0.9, application/json;q=0.8",
+            "application/fhir+json;q=0, application/fhir+xml",
+            // The more specific range wins at the same quality.
+            "*/*, application/fhir+xml",
+            "application/xml, application/fhir+xml",
+            "application/fhir+xml; fhirVersion=4.0.1",
+        ] {
+            assert_eq!(ct(None, Some(accept)), Ok(FHIR_XML), "{accept}");
+        }
+        // Browsers ask for XML over anything else.
+        assert_eq!(
+            ct(
                 None,
-                None,
-                Some("application/fhir+json;q=0, application/xml")
+                Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
             ),
-            Err(RequestError::NotAcceptable(_))
-        ));
+            Ok(PLAIN_XML)
+        );
+        // The first listed wins between equally specific ranges.
+        assert_eq!(
+            ct(None, Some("application/fhir+xml, application/fhir+json")),
+            Ok(FHIR_XML)
+        );
+        assert_eq!(
+            ct(None, Some("application/fhir+json, application/fhir+xml")),
+            Ok(FHIR_JSON)
+        );
         // _format wins over Accept.
-        assert!(negotiate(Some("json"), None, Some("application/fhir+xml")).is_ok());
+        assert_eq!(
+            ct(Some("json"), Some("application/fhir+xml")),
+            Ok(FHIR_JSON)
+        );
+        assert_eq!(ct(Some("xml"), Some("application/fhir+json")), Ok(FHIR_XML));
+        let f = negotiate(Some("xml"), Some("true"), None).unwrap();
+        assert_eq!((f.syntax(), f.pretty), (Syntax::Xml, true));
+        assert_eq!(ResponseFormat::DEFAULT.syntax(), Syntax::Json);
+    }
+
+    #[test]
+    fn other_formats_are_not_acceptable() {
+        for format in [
+            "ttl",
+            "text/turtle",
+            "application/fhir+turtle",
+            "application/fhir+xml; fhirVersion=3.0",
+            "html",
+        ] {
+            assert!(
+                matches!(
+                    negotiate(Some(format), None, None),
+                    Err(RequestError::NotAcceptable(_))
+                ),
+                "{format}"
+            );
+        }
+        for accept in [
+            "text/turtle",
+            "application/fhir+json;q=0, text/turtle",
+            "application/fhir+xml; fhirVersion=3.0",
+        ] {
+            assert!(
+                matches!(
+                    negotiate(None, None, Some(accept)),
+                    Err(RequestError::NotAcceptable(_))
+                ),
+                "{accept}"
+            );
+        }
         assert!(matches!(
             negotiate(None, Some("yes"), None),
             Err(RequestError::InvalidParameter(_))

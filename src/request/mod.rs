@@ -14,7 +14,7 @@ pub mod read;
 pub mod search;
 pub mod subset;
 
-pub use format::{ResponseFormat, negotiate};
+pub use format::{ResponseFormat, Syntax, negotiate};
 pub use handling::Handling;
 pub use id::FhirId;
 pub use limits::{Limit, RequestLimits};

@@ -99,13 +99,16 @@ async fn writes_are_405() {
 }
 
 #[tokio::test]
-async fn xml_only_is_406_and_json_variants_work() {
+async fn rdf_only_is_406_and_json_variants_work() {
     for app in spawn_apps().await {
         for (path, headers) in [
-            ("Patient/1?_format=xml", vec![]),
-            ("Patient/1?_format=application/fhir%2Bxml", vec![]),
-            ("Patient/1", vec![("accept", "application/fhir+xml")]),
-            ("metadata", vec![("accept", "application/xml, text/xml")]),
+            ("Patient/1?_format=ttl", vec![]),
+            ("Patient/1?_format=application/fhir%2Bturtle", vec![]),
+            ("Patient/1", vec![("accept", "text/turtle")]),
+            (
+                "metadata",
+                vec![("accept", "application/fhir+xml; fhirVersion=3.0")],
+            ),
         ] {
             let (s, _) = outcome(&app, Method::GET, path, &headers).await;
             assert_eq!(s, 406, "{path} {headers:?}");

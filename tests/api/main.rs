@@ -5,6 +5,8 @@
 mod extra_mapping;
 #[path = "../support/fhir_schema.rs"]
 mod fhir_schema;
+#[path = "../support/fhir_xml.rs"]
+mod fhir_xml;
 #[path = "../support/servers.rs"]
 mod servers;
 
@@ -36,3 +38,4 @@ mod sort_plans;
 mod startup;
 mod summary;
 mod totals;
+mod xml;

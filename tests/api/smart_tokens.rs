@@ -142,6 +142,28 @@ async fn bad_tokens_of_every_kind_are_refused() {
             "{challenge}"
         );
         assert_eq!(body["issue"][0]["code"], "forbidden");
+        // Both in XML when the request asks for XML (the 401 is answered before any handler).
+        for (path, auth, status, code) in [
+            ("Patient/1?_format=xml", None, 401, "login"),
+            (
+                "Practitioner/1?_format=xml",
+                Some(good.as_str()),
+                403,
+                "forbidden",
+            ),
+        ] {
+            let mut req = app.client.get(format!("{}/{path}", app.base));
+            if let Some(a) = auth {
+                req = req.header("authorization", a);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), status, "{path}");
+            let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+            assert!(ct.starts_with("application/fhir+xml"), "{path}: {ct}");
+            let outcome = fhir_facade::assemble::xml::read::from_str(&res.text().await.unwrap())
+                .unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert_eq!(outcome["issue"][0]["code"], code, "{path}");
+        }
         // Searches and unknown paths need a token too; metadata and discovery do not.
         for path in ["Observation?code=x", "Nope/1", "Patient/1/$everything"] {
             assert_eq!(get_as(&app, path, None).await.0, 401, "{path}");

@@ -415,3 +415,46 @@ async fn fhir_kit_client_reads_pages_to_the_end_and_resolves() {
         assert_eq!((&r[2], &r[3]), (&json!(pat), &json!(pat)), "{r}");
     }
 }
+
+#[tokio::test]
+async fn fhir_js_reads_the_xml_answers_as_the_json_ones() {
+    let Some(dir) = tools::node_dir() else {
+        return;
+    };
+    let local = dir.join("fhir_xml_check.mjs");
+    std::fs::copy(script("fhir_xml_check.mjs"), &local).unwrap();
+    let app = spawn().await;
+    let plan = plan(&app).await;
+    let mut paths: Vec<String> = plan["reads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{}/{}", r[0].as_str().unwrap(), r[1].as_str().unwrap()))
+        .collect();
+    let patient = plan["patient"].as_str().unwrap();
+    paths.extend([
+        "metadata".to_owned(),
+        format!("Observation?patient={patient}&_count=5&_include=Observation:subject"),
+        format!("Patient/{patient}/$everything?_count=20"),
+        "Patient?_count=2&no-such-param=x".to_owned(),
+        "Patient/no-such-patient".to_owned(),
+    ]);
+    let got = drive(Command::new("node"), &local, &app, &json!(paths)).await;
+    assert_eq!(got.as_array().unwrap().len(), paths.len());
+    for item in got.as_array().unwrap() {
+        let path = &item["path"];
+        let (js, xs) = (&item["status"][0], &item["status"][1]);
+        assert_eq!(js, xs, "{path}");
+        let ct = item["contentType"].as_str().unwrap();
+        assert!(ct.starts_with("application/fhir+xml"), "{path}: {ct}");
+        let parse = |key: &str| -> Value {
+            serde_json::from_str(item[key].as_str().unwrap())
+                .unwrap_or_else(|e| panic!("{path} {key}: {e}"))
+        };
+        assert_eq!(
+            parse("fromXml"),
+            parse("json"),
+            "FHIR.js reading the XML of {path}"
+        );
+    }
+}

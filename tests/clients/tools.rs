@@ -17,8 +17,9 @@ use crate::servers::in_ci;
 /// The Python packages, pinned.
 pub const PYTHON_PACKAGES: &[&str] = &["fhirpy==2.3.1", "fhirclient==4.4.0"];
 
-/// The npm package, pinned.
-pub const NODE_PACKAGE: (&str, &str) = ("fhir-kit-client", "2.0.3");
+/// The npm packages, pinned: a client, and FHIR.js (a JSON ↔ XML converter) as an
+/// independent reader of the server's XML.
+pub const NODE_PACKAGES: &[(&str, &str)] = &[("fhir-kit-client", "2.0.3"), ("fhir", "4.12.0")];
 
 /// How long installing a tool may take.
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(300);
@@ -140,20 +141,26 @@ fn install_python() -> Option<PathBuf> {
     usable("Python", install())
 }
 
-/// A folder whose `node_modules` holds [`NODE_PACKAGE`] (scripts run from it resolve it).
+/// A folder whose `node_modules` holds [`NODE_PACKAGES`] (scripts run from it resolve them).
 pub fn node_dir() -> Option<PathBuf> {
     NODE.get_or_init(install_node).clone()
 }
 
 fn install_node() -> Option<PathBuf> {
     let dir = root().join("node");
-    let (name, version) = NODE_PACKAGE;
+    let dependencies: Vec<String> = NODE_PACKAGES
+        .iter()
+        .map(|(name, version)| format!("\"{name}\": \"{version}\""))
+        .collect();
     let manifest = format!(
-        "{{\"name\": \"fhir-facade-client-tests\", \"private\": true, \"dependencies\": {{\"{name}\": \"{version}\"}}}}\n"
+        "{{\"name\": \"fhir-facade-client-tests\", \"private\": true, \"dependencies\": {{{}}}}}\n",
+        dependencies.join(", ")
     );
     let stamp = dir.join("installed.json");
     if std::fs::read_to_string(&stamp).is_ok_and(|s| s == manifest)
-        && dir.join("node_modules").join(name).exists()
+        && NODE_PACKAGES
+            .iter()
+            .all(|(name, _)| dir.join("node_modules").join(name).exists())
     {
         return Some(dir);
     }

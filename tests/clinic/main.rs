@@ -7,6 +7,8 @@
 mod clinic;
 #[path = "../support/fhir_schema.rs"]
 mod fhir_schema;
+#[path = "../support/fhir_xml.rs"]
+mod fhir_xml;
 #[path = "../support/servers.rs"]
 mod servers;
 
@@ -22,3 +24,4 @@ mod sort;
 mod startup;
 mod telecom;
 mod values;
+mod xml;

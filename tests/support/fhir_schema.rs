@@ -40,6 +40,11 @@ static DEFINITIONS: LazyLock<Value> = LazyLock::new(|| {
         .expect("fhir.schema.json has definitions")
 });
 
+/// The schema's `definitions` (one per type, with its `properties` in definition order).
+pub fn definitions() -> &'static Value {
+    &DEFINITIONS
+}
+
 /// One compiled validator per resource type.
 static VALIDATORS: LazyLock<Mutex<HashMap<String, Arc<jsonschema::Validator>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));

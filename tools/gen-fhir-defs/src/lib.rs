@@ -18,9 +18,11 @@
 //! and runs this generator from a test to check the committed files are up to date).
 //!
 //! Element encoding (`elements.json`): `{"path": "contact.name", "types": ["HumanName"],
-//! "min": 1, "max": "*", "summary": true, "binding": {...}, "ref": "item"}` where `path` is
-//! relative to the type root, `min` is omitted when 0, `summary` (the definition's
-//! `isSummary`: the element is part of `_summary=true`) is omitted when false, `types` uses the
+//! "min": 1, "max": "*", "summary": true, "xmlAttr": true, "binding": {...}, "ref": "item"}`
+//! where `path` is relative to the type root, `min` is omitted when 0, `summary` (the
+//! definition's `isSummary`: the element is part of `_summary=true`) is omitted when false,
+//! `xmlAttr` (the definition's `representation` says `xmlAttr`: in FHIR XML the element is an
+//! attribute, as `Element.id` and `Extension.url` are) is omitted when false, `types` uses the
 //! FHIR notation `Reference(Patient|Group)` for target profiles, `ref` is a resolved
 //! `contentReference` (relative path of the element whose definition is reused; `types` is then
 //! absent), and `binding` is `{"strength", "valueSet"}`
@@ -239,6 +241,14 @@ fn gen_structure(
         e.insert("max".into(), json!(str_of(&el["max"], "max")?));
         if el["isSummary"] == true {
             e.insert("summary".into(), json!(true));
+        }
+        let representation = el["representation"].as_array().map(Vec::as_slice);
+        if representation
+            .unwrap_or_default()
+            .iter()
+            .any(|r| r == "xmlAttr")
+        {
+            e.insert("xmlAttr".into(), json!(true));
         }
         if let Some(b) = el.get("binding") {
             let mut binding = Map::new();
