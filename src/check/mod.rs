@@ -27,17 +27,30 @@ pub async fn load_checked(
     db: &Database,
     caps: &Caps,
 ) -> Result<Mapping, MappingLoadError> {
+    let (mapping, errors) = check_all(path, db, caps).await?;
+    if errors.is_empty() {
+        return Ok(mapping);
+    }
+    Err(MappingLoadError::Invalid {
+        path: path.to_string(),
+        errors,
+    })
+}
+
+/// Loads the mapping at `path` as far as it compiles and checks it against `db`: what
+/// compiled, and every problem found (sorted by line; none when it can be served). The search
+/// probes run when nothing else is wrong (they plan with the checked mapping). Fails only
+/// when the file cannot be read or parsed at all.
+pub async fn check_all(
+    path: &str,
+    db: &Database,
+    caps: &Caps,
+) -> Result<(Mapping, Vec<MappingError>), MappingLoadError> {
     let (mut mapping, mut errors) = mapping::load_partial(path, db.dialect())?;
     errors.extend(mapping::live::check(&mut mapping, db).await);
     if errors.is_empty() {
         errors.extend(search_probes(&mapping, db, caps).await);
     }
-    if errors.is_empty() {
-        return Ok(mapping);
-    }
     errors.sort_by_key(|e: &MappingError| e.line);
-    Err(MappingLoadError::Invalid {
-        path: path.to_string(),
-        errors,
-    })
+    Ok((mapping, errors))
 }

@@ -1,0 +1,542 @@
+//! `explain`: the SQL statements the server runs for a FHIR query, with their bound values,
+//! and (with `analyze`) the database's own plan of each, full scans of large tables flagged.
+//!
+//! The query goes through the same service as an HTTP request ([`crate::service::Fhir`]:
+//! parse, plan, run, assemble) with a database handle that records every statement, so what is
+//! shown is exactly what the server runs, including the statements that depend on earlier
+//! results (child rows, `_include`, the pages of `$everything`): their key values are those of
+//! the rows this database returned.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::ToolError;
+use crate::db::introspect::row_count;
+use crate::db::{Database, Executed, QueryCounter};
+use crate::mapping::{Mapping, Relation};
+use crate::request::compartment::Compartment;
+use crate::request::cursor::CursorCodec;
+use crate::request::everything::EverythingRequest;
+use crate::request::search::SearchRequest;
+use crate::request::{Handling, ReadRequest, RequestLimits};
+use crate::service::{Fhir, Limits, RequestContext};
+use crate::sql::{Caps, Dialect, Row, Statement, Value};
+
+/// Tables with more rows than this are "large": a full scan of one is flagged.
+pub const LARGE_TABLE_ROWS: u64 = 1000;
+
+/// One statement the query ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplainedStatement {
+    /// Its place in the order they ran (1-based).
+    pub number: usize,
+    /// What it is for.
+    pub role: String,
+    /// The SQL, with the dialect's placeholders.
+    pub sql: String,
+    /// The bound values, in placeholder order, as SQL literals.
+    pub params: Vec<String>,
+    /// The rows it returned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<usize>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Milliseconds it took.
+    pub millis: f64,
+    /// The database's plan, one line per node (with `analyze`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plan: Vec<String>,
+    /// Full scans of large tables in the plan.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub full_scans: Vec<FullScan>,
+}
+
+/// A table the plan reads whole.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FullScan {
+    /// The table (or the alias the plan names it by, when it is not known).
+    pub table: String,
+    /// Its number of rows (an estimate on PostgreSQL and MySQL/MariaDB).
+    pub rows: u64,
+}
+
+/// What `explain` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplainReport {
+    /// The query as given.
+    pub query: String,
+    /// The database kind.
+    pub database: String,
+    /// What the server would answer: `Bundle with N entries`, `Patient/1`, or the error.
+    pub outcome: String,
+    /// Whether the query was answered (not refused or failed).
+    pub answered: bool,
+    /// The statements, in the order they ran.
+    pub statements: Vec<ExplainedStatement>,
+    /// Remarks on the statements (what depends on what).
+    pub notes: Vec<String>,
+}
+
+/// What a query asks.
+enum Interaction {
+    Read(String, String),
+    Search(String, Option<String>),
+    Everything(String),
+}
+
+/// Splits `query` (`Observation?code=x`, `/Patient/1`, `Patient/1/$everything`,
+/// `Patient/1/Observation?...`, a full URL ending so) into the interaction and its parameters.
+fn parse_query(query: &str) -> Result<(Interaction, Vec<(String, String)>), String> {
+    let (path, qs) = query.split_once('?').unwrap_or((query, ""));
+    let params: Vec<(String, String)> = form_urlencoded::parse(qs.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // A base URL before the resource type: keep from the first segment that is a type name.
+    if let Some(start) = segments
+        .iter()
+        .rposition(|s| s.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && !s.contains(':'))
+    {
+        let start = match segments[..start].last() {
+            // `Patient/1/Observation`: the compartment's type comes two segments earlier.
+            Some(_) if start >= 2 && segments[start - 2] == "Patient" => start - 2,
+            _ => start,
+        };
+        segments.drain(..start);
+    }
+    let interaction = match segments.as_slice() {
+        [t] => Interaction::Search(t.to_string(), None),
+        [t, "_search"] => Interaction::Search(t.to_string(), None),
+        ["Patient", id, "$everything"] => Interaction::Everything(id.to_string()),
+        ["Patient", id, t] => Interaction::Search(t.to_string(), Some(id.to_string())),
+        [t, id] => Interaction::Read(t.to_string(), id.to_string()),
+        _ => {
+            return Err(format!(
+                "'{query}' is not a query explain knows: [type]?params, [type]/[id], Patient/[id]/$everything or Patient/[id]/[type]?params"
+            ));
+        }
+    };
+    Ok((interaction, params))
+}
+
+/// The service `explain` runs queries through: the server's, with its default limits.
+pub fn service(mapping: Mapping, db: Database, caps: Caps) -> Fhir {
+    let limits = Limits {
+        max_count: 1000,
+        max_chain_depth: crate::request::search::DEFAULT_MAX_CHAIN_DEPTH,
+        max_includes: 1000,
+        request: RequestLimits::default(),
+        handling: Handling::Lenient,
+    };
+    Fhir::new(
+        Arc::new(mapping),
+        db,
+        caps,
+        "http://localhost/fhir".into(),
+        CursorCodec::new(&rand::random::<[u8; 32]>()),
+        limits,
+    )
+}
+
+/// Runs `query` through `fhir` recording its statements, and with `analyze` asks the database
+/// for the plan of each.
+pub async fn explain(
+    fhir: &Fhir,
+    db: &Database,
+    query: &str,
+    analyze: bool,
+) -> Result<ExplainReport, ToolError> {
+    let counter = Arc::new(QueryCounter::recording());
+    let cx = RequestContext {
+        counter: counter.clone(),
+        ..RequestContext::default()
+    };
+    let (outcome, answered) = match run(fhir, &cx, query).await {
+        Ok(o) => (o, true),
+        Err(e) => (e, false),
+    };
+    let executed = counter.executed();
+    let mut statements = Vec::new();
+    let aliases = aliases(fhir.mapping());
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for (i, e) in executed.iter().enumerate() {
+        let mut s = describe(db.dialect(), i, e, query);
+        if analyze {
+            let (plan, scanned) = plan_of(db, &e.statement).await;
+            s.plan = plan;
+            for name in scanned {
+                let table = aliases
+                    .get(&name.to_ascii_lowercase())
+                    .cloned()
+                    .unwrap_or(name);
+                let rows = match counts.get(&table) {
+                    Some(n) => *n,
+                    None => {
+                        let n = row_count(db, &table).await.unwrap_or(0);
+                        counts.insert(table.clone(), n);
+                        n
+                    }
+                };
+                if rows > LARGE_TABLE_ROWS && !s.full_scans.iter().any(|f| f.table == table) {
+                    s.full_scans.push(FullScan { table, rows });
+                }
+            }
+        }
+        statements.push(s);
+    }
+    let mut notes = Vec::new();
+    if statements.len() > 1 {
+        notes.push(
+            "Statements after the first depend on the rows of earlier ones (child rows, included resources, the next types of $everything): their key values are those this database returned now; for other keys the SQL is the same with other values."
+                .into(),
+        );
+    }
+    if statements.first().is_some_and(|s| s.rows == Some(0)) {
+        notes.push("The first statement matched no rows, so nothing that depends on its rows ran: try a query that matches to see those statements too.".into());
+    }
+    if analyze {
+        notes.push(match db.dialect() {
+            Dialect::Postgres => "Plans: EXPLAIN ANALYZE (each statement ran again, read-only).",
+            Dialect::Mysql => "Plans: ANALYZE (MariaDB) or EXPLAIN ANALYZE (MySQL): each statement ran again, read-only.",
+            Dialect::Sqlite => "Plans: EXPLAIN QUERY PLAN (SCAN = a whole table or index read, SEARCH = an index range).",
+        }.into());
+    }
+    Ok(ExplainReport {
+        query: query.to_string(),
+        database: db.dialect().to_string(),
+        outcome,
+        answered,
+        statements,
+        notes,
+    })
+}
+
+async fn run(fhir: &Fhir, cx: &RequestContext, query: &str) -> Result<String, String> {
+    let (interaction, params) = parse_query(query)?;
+    let mapping = fhir.mapping();
+    let bundle_size = |b: &serde_json::Value| {
+        let n = b
+            .get("entry")
+            .and_then(|e| e.as_array())
+            .map_or(0, Vec::len);
+        format!("a Bundle with {n} entr{}", if n == 1 { "y" } else { "ies" })
+    };
+    match interaction {
+        Interaction::Read(t, id) => {
+            let req =
+                ReadRequest::parse(mapping, &t, &id, &params, true).map_err(|e| e.to_string())?;
+            let found = fhir.read(cx, &req).await.map_err(|e| e.to_string())?;
+            Ok(format!("{t}/{} ({} elements)", id, found.resource.len()))
+        }
+        Interaction::Search(t, compartment) => {
+            let opts = fhir.search_options(true);
+            let mut req =
+                SearchRequest::parse(mapping, &opts, &t, &params).map_err(|e| e.to_string())?;
+            if let Some(id) = compartment {
+                req.compartment =
+                    Some(Compartment::patient(mapping, &id, &t).map_err(|e| e.to_string())?);
+            }
+            let b = fhir.search(cx, &req).await.map_err(|e| e.to_string())?;
+            Ok(bundle_size(&b))
+        }
+        Interaction::Everything(id) => {
+            let req =
+                EverythingRequest::parse(mapping, &id, &params, true, fhir.limits().max_count)
+                    .map_err(|e| e.to_string())?;
+            let b = fhir.everything(cx, &req).await.map_err(|e| e.to_string())?;
+            Ok(bundle_size(&b))
+        }
+    }
+}
+
+fn describe(dialect: Dialect, i: usize, e: &Executed, query: &str) -> ExplainedStatement {
+    let sql = &e.statement.sql;
+    let upper = sql.to_ascii_uppercase();
+    let role = if upper.contains("COUNT(") {
+        "the count of matches (_total)"
+    } else if i == 0
+        && (query.contains("$everything")
+            || !query.contains('?') && query.matches('/').count() == 1)
+    {
+        "the resource's row"
+    } else if i == 0 {
+        "the page of matches"
+    } else {
+        "depends on earlier rows (child rows, included resources, more types)"
+    };
+    ExplainedStatement {
+        number: i + 1,
+        role: role.into(),
+        sql: sql.clone(),
+        params: e
+            .statement
+            .params
+            .iter()
+            .map(|v| literal(dialect, v))
+            .collect(),
+        rows: e.outcome.as_ref().ok().copied(),
+        error: e.outcome.as_ref().err().cloned(),
+        millis: (e.elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+        plan: Vec::new(),
+        full_scans: Vec::new(),
+    }
+}
+
+/// A bound value written as an SQL literal of `dialect`, for reading (never run as such).
+pub fn literal(dialect: Dialect, v: &sea_query::Value) -> String {
+    use sea_query::QueryBuilder;
+    match dialect {
+        Dialect::Sqlite => sea_query::SqliteQueryBuilder.value_to_string(v),
+        Dialect::Postgres => sea_query::PostgresQueryBuilder.value_to_string(v),
+        Dialect::Mysql => sea_query::MysqlQueryBuilder.value_to_string(v),
+    }
+}
+
+/// Lower-case alias (and table name) → table name, for the aliases plans name tables by.
+fn aliases(mapping: &Mapping) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let mut add = |alias: &str, relation: &Relation| {
+        if let Relation::Table(t) = relation {
+            out.insert(alias.to_ascii_lowercase(), t.clone());
+            out.insert(t.to_ascii_lowercase(), t.clone());
+        }
+    };
+    for s in &mapping.sources {
+        add(&s.alias, &s.relation);
+        for j in &s.joins {
+            add(&j.alias, &Relation::Table(j.table.clone()));
+        }
+        for c in &s.children {
+            add(&c.alias, &c.relation);
+        }
+    }
+    out
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Text(s) | Value::Decimal(s) => s.clone(),
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Null => "NULL".into(),
+        other => other.key_text().unwrap_or_default(),
+    }
+}
+
+/// The database's plan of `stmt`, one line per node, and the tables (or aliases) it reads
+/// whole.
+async fn plan_of(db: &Database, stmt: &Statement) -> (Vec<String>, Vec<String>) {
+    let dialect = db.dialect();
+    let mut prefixes: Vec<&str> = match dialect {
+        Dialect::Sqlite => vec!["EXPLAIN QUERY PLAN "],
+        Dialect::Postgres => vec!["EXPLAIN (ANALYZE) "],
+        Dialect::Mysql => vec!["ANALYZE ", "EXPLAIN ANALYZE ", "EXPLAIN "],
+    };
+    let mut last_error = String::new();
+    for prefix in prefixes.drain(..) {
+        let explain = Statement {
+            sql: format!("{prefix}{}", stmt.sql),
+            params: stmt.params.clone(),
+        };
+        match db.fetch(&explain).await {
+            Ok(rows) => return read_plan(dialect, &rows),
+            Err(e) => last_error = e.to_string(),
+        }
+    }
+    (vec![format!("(no plan: {last_error})")], Vec::new())
+}
+
+/// The plan's lines and its full scans, from the answer to the dialect's EXPLAIN.
+pub fn read_plan(dialect: Dialect, rows: &[Row]) -> (Vec<String>, Vec<String>) {
+    let mut lines = Vec::new();
+    let mut scans = Vec::new();
+    match dialect {
+        Dialect::Sqlite => {
+            // id, parent, notused, detail: indent each node under its parent.
+            let mut depth: HashMap<String, usize> = HashMap::new();
+            for r in rows {
+                let (id, parent, detail) = (cell(&r[0]), cell(&r[1]), cell(&r[3]));
+                let d = depth.get(&parent).map_or(0, |d| d + 1);
+                depth.insert(id, d);
+                lines.push(format!("{}{detail}", "  ".repeat(d)));
+                if let Some(rest) = detail.strip_prefix("SCAN ")
+                    && !rest.contains(" USING ")
+                    && !rest.starts_with("CONSTANT")
+                {
+                    let name = rest.split_whitespace().next().unwrap_or(rest);
+                    scans.push(name.to_string());
+                }
+            }
+        }
+        Dialect::Postgres => {
+            for r in rows {
+                let line = cell(&r[0]);
+                if let Some(at) = line.find("Seq Scan on ") {
+                    let rest = &line[at + "Seq Scan on ".len()..];
+                    scans.push(rest.split_whitespace().next().unwrap_or(rest).to_string());
+                }
+                lines.push(line);
+            }
+        }
+        Dialect::Mysql => {
+            if rows.first().is_some_and(|r| r.len() == 1) {
+                // MySQL's EXPLAIN ANALYZE: one text cell, a tree.
+                for r in rows {
+                    for line in cell(&r[0]).lines() {
+                        if let Some(at) = line.find("Table scan on ") {
+                            let rest = &line[at + "Table scan on ".len()..];
+                            scans.push(rest.split_whitespace().next().unwrap_or(rest).to_string());
+                        }
+                        lines.push(line.to_string());
+                    }
+                }
+            } else {
+                // Tabular (MariaDB ANALYZE, EXPLAIN): id, select_type, table, [partitions,] type...
+                let type_at = if rows.first().is_some_and(|r| r.len() == 12) {
+                    4
+                } else {
+                    3
+                };
+                for r in rows {
+                    let table = cell(&r[2]);
+                    if r.get(type_at).map(cell).as_deref() == Some("ALL") {
+                        scans.push(table.clone());
+                    }
+                    lines.push(r.iter().map(cell).collect::<Vec<_>>().join(" | "));
+                }
+            }
+        }
+    }
+    (lines, scans)
+}
+
+impl ExplainReport {
+    /// The report as JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report serializes")
+    }
+
+    /// The report for people.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "{} on {}", self.query, self.database);
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            if self.answered { "answer" } else { "refused" },
+            self.outcome
+        );
+        let _ = writeln!(
+            out,
+            "{} SQL statement{}:",
+            self.statements.len(),
+            if self.statements.len() == 1 { "" } else { "s" }
+        );
+        for s in &self.statements {
+            let _ = writeln!(out, "\n-- [{}] {}", s.number, s.role);
+            let _ = writeln!(out, "{}", s.sql);
+            if s.params.is_empty() {
+                let _ = writeln!(out, "-- parameters: none");
+            } else {
+                let _ = writeln!(out, "-- parameters:");
+                for (i, p) in s.params.iter().enumerate() {
+                    let _ = writeln!(out, "--   {}: {p}", i + 1);
+                }
+            }
+            match (&s.rows, &s.error) {
+                (_, Some(e)) => {
+                    let _ = writeln!(out, "-- failed after {} ms: {e}", s.millis);
+                }
+                (Some(n), None) => {
+                    let _ = writeln!(out, "-- {n} row(s) in {} ms", s.millis);
+                }
+                _ => {}
+            }
+            if !s.plan.is_empty() {
+                let _ = writeln!(out, "-- plan:");
+                for l in &s.plan {
+                    let _ = writeln!(out, "--   {l}");
+                }
+            }
+            for f in &s.full_scans {
+                let _ = writeln!(
+                    out,
+                    "-- WARNING: full scan of {} ({} rows): an index on the columns it compares may help (see `fhir-facade check`)",
+                    f.table, f.rows
+                );
+            }
+        }
+        if !self.notes.is_empty() {
+            out.push('\n');
+            for n in &self.notes {
+                let _ = writeln!(out, "Note: {n}");
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(q: &str) -> String {
+        match parse_query(q) {
+            Ok((Interaction::Read(t, id), _)) => format!("read {t} {id}"),
+            Ok((Interaction::Search(t, c), p)) => format!("search {t} {c:?} {}", p.len()),
+            Ok((Interaction::Everything(id), _)) => format!("everything {id}"),
+            Err(_) => "error".into(),
+        }
+    }
+
+    #[test]
+    fn queries_are_split_into_interactions() {
+        assert_eq!(
+            kind("Observation?patient=12&code=8867-4&_count=5"),
+            "search Observation None 3"
+        );
+        assert_eq!(kind("/Patient/1"), "read Patient 1");
+        assert_eq!(kind("Patient/1/$everything"), "everything 1");
+        assert_eq!(
+            kind("http://x.org/fhir/Patient/1/Observation?code=a%7Cb"),
+            "search Observation Some(\"1\") 1"
+        );
+        assert_eq!(kind("http://x.org/fhir/Patient"), "search Patient None 0");
+        assert_eq!(kind("Patient/1/2/3"), "error");
+    }
+
+    #[test]
+    fn plans_flag_full_scans() {
+        let t = |s: &str| Value::Text(s.into());
+        let (_, scans) = read_plan(
+            Dialect::Sqlite,
+            &[
+                vec![Value::Int(2), Value::Int(0), Value::Int(0), t("SCAN P")],
+                vec![
+                    Value::Int(3),
+                    Value::Int(0),
+                    Value::Int(0),
+                    t("SEARCH M USING INDEX x (a=?)"),
+                ],
+                vec![
+                    Value::Int(4),
+                    Value::Int(0),
+                    Value::Int(0),
+                    t("SCAN R USING INDEX ix"),
+                ],
+            ],
+        );
+        assert_eq!(scans, ["P"]);
+        let (_, scans) = read_plan(
+            Dialect::Postgres,
+            &[
+                vec![t("Limit  (cost=0..1)")],
+                vec![t("  ->  Seq Scan on lab_result r  (cost=0..)")],
+            ],
+        );
+        assert_eq!(scans, ["lab_result"]);
+    }
+}

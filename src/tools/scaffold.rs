@@ -1,0 +1,770 @@
+//! `scaffold`: a commented starter `mapping.toml` from a database's schema.
+//!
+//! [`gather`] reads the catalog ([`crate::db::introspect`]) and a few facts about the data
+//! (the distinct values of code columns, one value of dates stored as text); [`render`]
+//! (pure) writes the file. Every guess carries a `TODO` comment; what is unsure (a reference
+//! found only by a column-name suffix, a status code, a soft-delete flag, child tables) is
+//! written commented out with a note, so that nothing is mapped silently wrong.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
+
+use super::ToolError;
+use crate::db::Database;
+use crate::db::introspect::{Column, Schema, Table, distinct_values, read_schema, sample_value};
+use crate::db::sqlite::sql_type;
+use crate::sql::{SqlType, Value};
+
+/// Most distinct values of a code column listed (and put into a value map).
+pub const MAX_CODES: usize = 20;
+
+/// The distinct values of a column with their counts (`None`: too many to list).
+pub type Codes = Option<Vec<(String, u64)>>;
+
+/// What the scaffold knows of the database.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// The catalog.
+    pub schema: Schema,
+    /// (table, column) → its distinct values with their counts (`None`: too many to list).
+    pub codes: HashMap<(String, String), Codes>,
+    /// (table, column) → one stored value (for dates stored as text).
+    pub samples: HashMap<(String, String), Value>,
+}
+
+/// Reads what [`render`] needs from `db`.
+pub async fn gather(db: &Database) -> Result<Facts, ToolError> {
+    let schema = read_schema(db).await?;
+    let mut facts = Facts::default();
+    for t in schema.tables.iter().filter(|t| !t.view) {
+        for c in &t.columns {
+            let key = (t.name.clone(), c.name.clone());
+            let kind = sql_type(&c.declared);
+            if is_code_column(c) {
+                facts.codes.insert(
+                    key.clone(),
+                    distinct_values(db, &t.name, &c.name, MAX_CODES).await?,
+                );
+            }
+            if kind == SqlType::Text
+                && date_word(&tokens(&c.name))
+                && let Some(v) = sample_value(db, &t.name, &c.name).await?
+            {
+                facts.samples.insert(key, v);
+            }
+        }
+    }
+    facts.schema = schema;
+    Ok(facts)
+}
+
+/// Reads the database and writes the starter mapping.
+pub async fn scaffold(db: &Database) -> Result<String, ToolError> {
+    Ok(render(&gather(db).await?))
+}
+
+fn tokens(name: &str) -> Vec<String> {
+    name.split(['_', ' '])
+        .filter(|t| !t.is_empty())
+        .map(|t| t.to_ascii_uppercase())
+        .collect()
+}
+
+fn has(tokens: &[String], any: &[&str]) -> bool {
+    tokens.iter().any(|t| any.contains(&t.as_str()))
+}
+
+fn date_word(t: &[String]) -> bool {
+    has(t, &["DT", "DATE", "TS", "DOB", "TIME", "TIMESTAMP"])
+}
+
+fn is_code_column(c: &Column) -> bool {
+    let t = tokens(&c.name);
+    let short_text = {
+        let d = c.declared.to_ascii_uppercase();
+        d.contains("CHAR")
+            && d.chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+                .parse::<u32>()
+                .is_ok_and(|n| n <= 4)
+    };
+    has(
+        &t,
+        &[
+            "SEX", "GENDER", "FLG", "FLAG", "DELETED", "STAT", "STATUS", "TYP", "TYPE",
+        ],
+    ) || (short_text && has(&t, &["CD", "CODE"]))
+}
+
+/// The resource type a table name suggests.
+fn guess_type(table: &str) -> Option<&'static str> {
+    let t = tokens(table);
+    let name = table.to_ascii_uppercase();
+    let rules: &[(&[&str], &str)] = &[
+        (&["PATIENT", "PERSON", "MEMBER"], "Patient"),
+        (
+            &["PROVIDER", "PRACTITIONER", "PHYSICIAN", "DOCTOR"],
+            "Practitioner",
+        ),
+        (
+            &["DEPT", "DEPARTMENT", "ORGANIZATION", "ORG", "FACILITY"],
+            "Organization",
+        ),
+        (&["VISIT", "ENCOUNTER", "ADMISSION"], "Encounter"),
+        (&["DIAGNOSIS", "DX", "PROBLEM", "CONDITION"], "Condition"),
+        (
+            &["RESULT", "OBSERVATION", "VITALS", "VITAL", "OBS"],
+            "Observation",
+        ),
+        (&["RX", "PRESCRIPTION", "MEDICATION"], "MedicationRequest"),
+        (&["ALLERGY", "ALLERGIES"], "AllergyIntolerance"),
+        (&["PROCEDURE", "PROCEDURES"], "Procedure"),
+        (&["IMMUNIZATION", "VACCINATION"], "Immunization"),
+    ];
+    // Code, lookup and link tables are not resources of their own.
+    if has(&t, &["MAP", "LOOKUP", "XREF", "REF", "CODES", "LINK"]) {
+        return None;
+    }
+    rules
+        .iter()
+        .find(|(words, _)| {
+            t.iter().any(|x| words.contains(&x.as_str()))
+                || words.iter().any(|w| w.len() > 4 && name.contains(w))
+        })
+        .map(|(_, ty)| *ty)
+}
+
+/// The element a reference from `from` to `to` goes in.
+fn reference_path(from: &str, to: &str) -> Option<&'static str> {
+    Some(match (from, to) {
+        ("AllergyIntolerance" | "Immunization", "Patient") => "patient",
+        (_, "Patient") if from != "Patient" && from != "Practitioner" && from != "Organization" => {
+            "subject"
+        }
+        ("Patient", "Practitioner") => "generalPractitioner[0]",
+        ("Patient", "Organization") => "managingOrganization",
+        ("Encounter", "Practitioner") => "participant[0].individual",
+        ("Encounter", "Organization") => "serviceProvider",
+        ("Condition", "Practitioner") => "recorder",
+        ("Observation", "Practitioner") => "performer[0]",
+        ("MedicationRequest", "Practitioner") => "requester",
+        ("Procedure", "Practitioner") => "performer[0].actor",
+        ("Organization", "Organization") => "partOf",
+        ("Condition" | "Observation" | "MedicationRequest" | "Procedure", "Encounter") => {
+            "encounter"
+        }
+        _ => return None,
+    })
+}
+
+/// The search parameter a mapped path backs, for the type.
+fn search_param(ty: &str, path: &str) -> Option<&'static str> {
+    Some(match (ty, path) {
+        (_, "subject") => "subject",
+        (_, "patient") => "patient",
+        (_, "encounter") => "encounter",
+        ("Patient" | "Practitioner", "name[0].family") => "family",
+        ("Patient" | "Practitioner", "name[0].given[0]") => "given",
+        ("Organization", "name") => "name",
+        (_, "birthDate") => "birthdate",
+        (_, "gender") => "gender",
+        ("Patient", "generalPractitioner[0]") => "general-practitioner",
+        ("Encounter", "period.start") => "date",
+        ("Encounter", "serviceProvider") => "service-provider",
+        ("Encounter", "participant[0].individual") => "practitioner",
+        ("Condition", "onsetDateTime") => "onset-date",
+        ("Condition", "code.coding[0].code") => "code",
+        ("Observation", "effectiveDateTime") => "date",
+        ("Observation", "performer[0]") => "performer",
+        ("MedicationRequest", "authoredOn") => "authoredon",
+        ("MedicationRequest", "requester") => "requester",
+        ("Organization", "partOf") => "partof",
+        _ => return None,
+    })
+}
+
+/// A guessed element of a column: its path, and how it is written.
+struct Guess {
+    path: String,
+    value: String,
+    note: String,
+    /// Written commented out (unsure).
+    commented: bool,
+}
+
+/// The `format` of a date stored as text, read from one of its values.
+fn text_date_format(v: &Value, with_time: bool) -> Option<&'static str> {
+    let Value::Text(s) = v else { return None };
+    let s = s.trim();
+    let digits = |r: std::ops::Range<usize>| {
+        s.get(r)
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if s.len() == 8 && digits(0..8) {
+        return Some("%Y%m%d");
+    }
+    if s.len() == 10 && digits(0..4) && &s[4..5] == "-" && &s[7..8] == "-" {
+        return Some("%Y-%m-%d");
+    }
+    if with_time && s.len() == 19 && digits(0..4) && &s[10..11] == " " {
+        return Some("%Y-%m-%d %H:%M:%S");
+    }
+    None
+}
+
+/// A date or dateTime element from column `c` (its value written with the `format` a date
+/// stored as text needs), or why it cannot be mapped as is.
+fn date_value(facts: &Facts, table: &str, c: &Column, date_only: bool) -> Result<String, String> {
+    let name = toml_str(&c.name);
+    match sql_type(&c.declared) {
+        SqlType::Date => Ok(name),
+        SqlType::DateTime if !date_only => Ok(name),
+        SqlType::DateTime => Err(format!(
+            "{} holds a time too; a `date` element needs a date (map an expr that casts it)",
+            c.declared
+        )),
+        SqlType::Text => {
+            let sample = facts.samples.get(&(table.to_string(), c.name.clone()));
+            match sample.and_then(|v| text_date_format(v, !date_only)) {
+                Some(f) => Ok(format!("{{ column = {name}, format = \"{f}\" }}")),
+                None => Err(format!(
+                    "a date stored as text in a form not recognized ({}): add its `format`",
+                    sample
+                        .and_then(Value::key_text)
+                        .unwrap_or_else(|| "no value found".into())
+                )),
+            }
+        }
+        other => Err(format!(
+            "a date stored as {other:?}: map an expr that converts it"
+        )),
+    }
+}
+
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// The value map of legacy gender codes found, with FHIR codes guessed; unknown codes are
+/// listed commented out.
+fn gender_map(name: &str, values: &[(String, u64)]) -> String {
+    let mut out = format!(
+        "[maps.{name}]\n# TODO: check each code; codes not guessed are commented out.\n[maps.{name}.values]\n"
+    );
+    for (v, n) in values {
+        let code = match v.trim().to_ascii_uppercase().as_str() {
+            "M" | "MALE" | "1" => Some("male"),
+            "F" | "FEMALE" | "2" => Some("female"),
+            "U" | "UNK" | "UNKNOWN" | "0" | "9" => Some("unknown"),
+            "O" | "OTHER" | "X" => Some("other"),
+            _ => None,
+        };
+        let key = toml_str(v.trim());
+        match code {
+            Some(c) => {
+                let _ = writeln!(out, "{key} = \"{c}\"  # {n} rows");
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "# {key} = \"?\"  # TODO: {n} rows; male, female, other or unknown?"
+                );
+            }
+        }
+    }
+    out
+}
+
+fn listed(values: &Option<Vec<(String, u64)>>) -> String {
+    match values {
+        Some(v) if v.is_empty() => "no values found".into(),
+        Some(v) => v
+            .iter()
+            .map(|(x, n)| format!("{} ({n})", x.trim()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => format!("more than {MAX_CODES} distinct values"),
+    }
+}
+
+/// What a table is in the scaffold.
+struct Plan<'a> {
+    table: &'a Table,
+    ty: Option<&'static str>,
+    name: String,
+}
+
+/// Writes the starter mapping.
+pub fn render(facts: &Facts) -> String {
+    let schema = &facts.schema;
+    let plans: Vec<Plan> = schema
+        .tables
+        .iter()
+        .filter(|t| t.single_key().is_some())
+        .map(|t| Plan {
+            table: t,
+            ty: guess_type(&t.name),
+            name: t
+                .name
+                .to_ascii_lowercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "-"),
+        })
+        .collect();
+    let mut per_type: HashMap<&str, usize> = HashMap::new();
+    for p in &plans {
+        if let Some(t) = p.ty {
+            *per_type.entry(t).or_default() += 1;
+        }
+    }
+    // Key column (lower case) → the table whose single-column primary key it is.
+    let keys: HashMap<String, &Plan> = plans
+        .iter()
+        .filter_map(|p| Some((p.table.single_key()?.to_ascii_lowercase(), p)))
+        .collect();
+
+    let mut maps = String::new();
+    let mut body = String::new();
+    for p in &plans {
+        body.push_str(&resource(facts, p, &plans, &keys, &per_type, &mut maps));
+    }
+    let others: Vec<&Table> = schema
+        .tables
+        .iter()
+        .filter(|t| t.single_key().is_none())
+        .collect();
+    if !others.is_empty() {
+        body.push_str("\n# ---------------------------------------------------------------------------------------------\n");
+        body.push_str(
+            "# Tables without a single-column primary key (child tables, link tables, views).\n",
+        );
+        body.push_str("# TODO: feed repeating elements from them with [[resource.child]] under their parent\n");
+        body.push_str("# resource (docs/mapping.md §10), or give them a resource of their own through a view\n");
+        body.push_str("# with a single key column (§14.7).\n");
+        for t in others {
+            let _ = writeln!(
+                body,
+                "#   {}{}: {}",
+                t.name,
+                if t.view { " (view)" } else { "" },
+                t.columns
+                    .iter()
+                    .map(|c| format!("{} {}", c.name, c.declared))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            if let Some(parent) = t
+                .primary_key
+                .first()
+                .and_then(|k| keys.get(&k.to_ascii_lowercase()))
+                .filter(|p| p.ty.is_some())
+            {
+                let _ = writeln!(
+                    body,
+                    "#   it looks like a child of {} ({}): under that resource, e.g.\n\
+                     #   [[resource.child]]\n#   path = \"identifier\"  # TODO: the repeating element it feeds\n\
+                     #   table = {}\n#   key = {}\n#   [resource.child.elements]\n#   ...",
+                    parent.table.name,
+                    parent.ty.unwrap_or("?"),
+                    toml_str(&t.name),
+                    toml_str(&t.primary_key[0]),
+                );
+            }
+        }
+    }
+    let mut out = String::new();
+    out.push_str(
+        "# Starter mapping written by `fhir-facade scaffold` from the database's schema.\n\
+         # Every guess carries a TODO: check it against what the data means. What could not be\n\
+         # guessed safely is commented out with a note. When done, run `fhir-facade check`.\n\
+         # The language is documented in docs/mapping.md.\n\n\
+         [settings]\n\
+         # TODO: the time zone of timestamps stored without one.\n\
+         timezone = \"UTC\"\n",
+    );
+    if !maps.is_empty() {
+        out.push_str("\n# Value maps: legacy code -> FHIR code\n\n");
+        out.push_str(&maps);
+    }
+    out.push_str(&body);
+    out
+}
+
+fn resource(
+    facts: &Facts,
+    p: &Plan,
+    plans: &[Plan],
+    keys: &HashMap<String, &Plan>,
+    per_type: &HashMap<&str, usize>,
+    maps: &mut String,
+) -> String {
+    let t = p.table;
+    let key = t.single_key().expect("resources have a single key");
+    let mut head = String::new();
+    let _ = writeln!(
+        head,
+        "\n# ---------------------------------------------------------------------------------------------"
+    );
+    let _ = writeln!(head, "# {} -> {}", t.name, p.ty.unwrap_or("?"));
+    let _ = writeln!(
+        head,
+        "# ---------------------------------------------------------------------------------------------"
+    );
+    let Some(ty) = p.ty else {
+        let _ = writeln!(
+            head,
+            "# TODO: which FHIR resource does {} hold? It may also be a lookup table to join\n\
+             # ([[resource.join]], docs/mapping.md §6). Columns: {}\n\
+             # [[resource]]\n# type = \"?\"\n# table = {}\n# id = {}",
+            t.name,
+            t.columns
+                .iter()
+                .map(|c| format!("{} {}", c.name, c.declared))
+                .collect::<Vec<_>>()
+                .join(", "),
+            toml_str(&t.name),
+            toml_str(key),
+        );
+        return head;
+    };
+    let several = per_type.get(ty).copied().unwrap_or(0) > 1;
+    let mut out = head;
+    let _ = writeln!(
+        out,
+        "# TODO: the resource type is guessed from the table name."
+    );
+    let _ = writeln!(
+        out,
+        "[[resource]]\ntype = \"{ty}\"\nname = \"{}\"\ntable = {}",
+        p.name,
+        toml_str(&t.name)
+    );
+    if several {
+        let _ = writeln!(
+            out,
+            "# Several tables give {ty}: the prefix keeps their ids apart.\nid = {{ column = {}, prefix = \"{}-\" }}",
+            toml_str(key),
+            p.name
+        );
+    } else {
+        let _ = writeln!(out, "id = {}", toml_str(key));
+    }
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    used.insert(key.to_ascii_lowercase());
+    // Last-modified time.
+    if let Some(c) = t.columns.iter().find(|c| {
+        let tk = tokens(&c.name);
+        sql_type(&c.declared) == SqlType::DateTime
+            && has(
+                &tk,
+                &["UPD", "UPDATED", "MOD", "MODIFIED", "CHANGED", "CHG"],
+            )
+    }) {
+        let _ = writeln!(
+            out,
+            "# TODO: the last-modified time, guessed from the column name.\nlast_updated = {}",
+            toml_str(&c.name)
+        );
+        used.insert(c.name.to_ascii_lowercase());
+    }
+    // Soft-delete flag.
+    if let Some(c) = t
+        .columns
+        .iter()
+        .find(|c| has(&tokens(&c.name), &["DEL", "DELETED"]))
+    {
+        let values = facts
+            .codes
+            .get(&(t.name.clone(), c.name.clone()))
+            .cloned()
+            .flatten();
+        let _ = writeln!(
+            out,
+            "# TODO: {} looks like a soft-delete flag ({}); to serve live rows only:",
+            c.name,
+            listed(&values.clone())
+        );
+        let yes = values.as_ref().and_then(|v| {
+            v.iter()
+                .find(|(x, _)| matches!(x.trim(), "Y" | "1" | "T"))
+                .map(|(x, _)| x.trim().to_string())
+        });
+        let _ = writeln!(
+            out,
+            "# filter = \"{} <> '{}'\"",
+            c.name,
+            yes.unwrap_or_else(|| "Y".into())
+        );
+        used.insert(c.name.to_ascii_lowercase());
+    }
+
+    let mut elements: Vec<Guess> = Vec::new();
+    let mut searches: Vec<&'static str> = vec!["_id"];
+    if out.contains("\nlast_updated = ") {
+        searches.push("_lastUpdated");
+    }
+    let mut paths: BTreeSet<String> = BTreeSet::new();
+    let push = |g: Guess, elements: &mut Vec<Guess>, paths: &mut BTreeSet<String>| {
+        if !g.commented && !paths.insert(g.path.clone()) {
+            elements.push(Guess {
+                commented: true,
+                note: format!("{} (TODO: {} is mapped already)", g.note, g.path),
+                ..g
+            });
+        } else {
+            elements.push(g);
+        }
+    };
+    for c in &t.columns {
+        if used.contains(&c.name.to_ascii_lowercase()) {
+            continue;
+        }
+        let tk = tokens(&c.name);
+        let col = toml_str(&c.name);
+        // References: a declared foreign key, or the name of another table's key column.
+        let fk = t
+            .foreign_keys
+            .iter()
+            .find(|f| f.columns.len() == 1 && f.columns[0].eq_ignore_ascii_case(&c.name));
+        let exact = fk
+            .and_then(|f| {
+                plans
+                    .iter()
+                    .find(|q| q.table.name.eq_ignore_ascii_case(&f.ref_table))
+            })
+            .or_else(|| keys.get(&c.name.to_ascii_lowercase()).copied())
+            .filter(|q| q.table.name != t.name || fk.is_some());
+        let lower = c.name.to_ascii_lowercase();
+        let suffix = keys
+            .iter()
+            .find(|(k, _)| lower.ends_with(&format!("_{k}")))
+            .map(|(_, q)| *q);
+        if let Some((target, sure)) = exact.map(|q| (q, true)).or(suffix.map(|q| (q, false))) {
+            let how = if fk.is_some() {
+                "a declared foreign key"
+            } else if sure {
+                "the column's name (the key of that table)"
+            } else {
+                "the end of the column's name"
+            };
+            match (target.ty, reference_path(ty, target.ty.unwrap_or("?"))) {
+                (Some(tt), Some(path)) => {
+                    let several_targets = per_type.get(tt).copied().unwrap_or(0) > 1;
+                    push(
+                        Guess {
+                            path: path.into(),
+                            value: format!("{{ column = {col}, reference = \"{tt}\" }}"),
+                            note: format!(
+                                "TODO: a reference to {tt} ({}), from {how}",
+                                target.table.name
+                            ),
+                            commented: !sure || several_targets,
+                        },
+                        &mut elements,
+                        &mut paths,
+                    );
+                }
+                (tt, _) => push(
+                    Guess {
+                        path: "?".into(),
+                        value: col.clone(),
+                        note: format!(
+                            "TODO: refers to {} ({}), from {how}; map it where the resource has a place for it",
+                            target.table.name,
+                            tt.unwrap_or("not mapped")
+                        ),
+                        commented: true,
+                    },
+                    &mut elements,
+                    &mut paths,
+                ),
+            }
+            continue;
+        }
+        let person = matches!(ty, "Patient" | "Practitioner");
+        let date_guess = |path: &str, date_only: bool| -> Guess {
+            match date_value(facts, &t.name, c, date_only) {
+                Ok(v) => Guess {
+                    path: path.into(),
+                    value: v,
+                    note: "TODO: guessed from the column name".into(),
+                    commented: false,
+                },
+                Err(why) => Guess {
+                    path: path.into(),
+                    value: col.clone(),
+                    note: format!("TODO: {why}"),
+                    commented: true,
+                },
+            }
+        };
+        let g = if person && has(&tk, &["LAST", "FAMILY", "SURNAME", "LNAME"]) {
+            Some(Guess {
+                path: "name[0].family".into(),
+                value: col.clone(),
+                note: "TODO: guessed from the column name".into(),
+                commented: false,
+            })
+        } else if person && has(&tk, &["FIRST", "GIVEN", "FNAME"]) {
+            Some(Guess {
+                path: "name[0].given[0]".into(),
+                value: col.clone(),
+                note: "TODO: guessed from the column name".into(),
+                commented: false,
+            })
+        } else if person && has(&tk, &["MID", "MIDDLE"]) {
+            Some(Guess {
+                path: "name[0].given[1]".into(),
+                value: col.clone(),
+                note: "TODO: guessed from the column name".into(),
+                commented: false,
+            })
+        } else if person && has(&tk, &["BIRTH", "DOB"]) {
+            Some(date_guess("birthDate", true))
+        } else if ty == "Patient" && has(&tk, &["DEATH", "DECEASED"]) && date_word(&tk) {
+            Some(date_guess("deceasedDateTime", false))
+        } else if person && has(&tk, &["SEX", "GENDER"]) {
+            let values = facts
+                .codes
+                .get(&(t.name.clone(), c.name.clone()))
+                .cloned()
+                .flatten();
+            match values {
+                Some(v) if !v.is_empty() => {
+                    let map = format!("{}_gender", p.name.replace('-', "_"));
+                    maps.push_str(&gender_map(&map, &v));
+                    maps.push('\n');
+                    Some(Guess {
+                        path: "gender".into(),
+                        value: format!("{{ column = {col}, map = \"{map}\" }}"),
+                        note: format!("TODO: codes found: {}", listed(&Some(v))),
+                        commented: false,
+                    })
+                }
+                other => Some(Guess {
+                    path: "gender".into(),
+                    value: col.clone(),
+                    note: format!(
+                        "TODO: map its codes to male/female/other/unknown ({})",
+                        listed(&other)
+                    ),
+                    commented: true,
+                }),
+            }
+        } else if ty == "Organization" && has(&tk, &["NM", "NAME"]) {
+            Some(Guess {
+                path: "name".into(),
+                value: col.clone(),
+                note: "TODO: guessed from the column name".into(),
+                commented: false,
+            })
+        } else if ty == "Encounter" && has(&tk, &["ADMIT", "START", "BEGIN"]) && date_word(&tk) {
+            Some(date_guess("period.start", false))
+        } else if ty == "Encounter" && has(&tk, &["DISCH", "DISCHARGE", "END"]) && date_word(&tk) {
+            Some(date_guess("period.end", false))
+        } else if ty == "Condition" && has(&tk, &["ONSET"]) {
+            Some(date_guess("onsetDateTime", false))
+        } else if ty == "Condition" && has(&tk, &["RESOLVED", "ABATEMENT", "ABATED"]) {
+            Some(date_guess("abatementDateTime", false))
+        } else if ty == "Condition" && has(&tk, &["RECORDED"]) && date_word(&tk) {
+            Some(date_guess("recordedDate", false))
+        } else if ty == "Condition" && has(&tk, &["ICD10", "ICD"]) {
+            Some(Guess { path: "code.coding[0].code".into(), value: col.clone(), note: "TODO: an ICD code: set its system, e.g. \"code.coding[0].system\" = { constant = \"http://hl7.org/fhir/sid/icd-10-cm\" }".into(), commented: false })
+        } else if ty == "Observation"
+            && has(&tk, &["COLLECT", "COLLECTED", "TAKEN", "EFFECTIVE", "OBS"])
+            && date_word(&tk)
+        {
+            Some(date_guess("effectiveDateTime", false))
+        } else if ty == "MedicationRequest"
+            && has(&tk, &["ORDER", "ORDERED", "WRITTEN", "AUTHORED"])
+            && date_word(&tk)
+        {
+            Some(date_guess("authoredOn", false))
+        } else {
+            None
+        };
+        match g {
+            Some(g) => push(g, &mut elements, &mut paths),
+            None => {
+                let values = facts.codes.get(&(t.name.clone(), c.name.clone()));
+                let note = match values {
+                    Some(v) => format!("TODO: {}; codes found: {}", c.declared, listed(v)),
+                    None => format!("TODO: {}", c.declared),
+                };
+                elements.push(Guess {
+                    path: "?".into(),
+                    value: col.clone(),
+                    note,
+                    commented: true,
+                });
+            }
+        }
+    }
+    let _ = writeln!(out, "\n[resource.elements]");
+    for g in &elements {
+        let path = if g.path.contains(['.', '[']) || g.path == "?" {
+            toml_str(&g.path)
+        } else {
+            g.path.clone()
+        };
+        let line = format!("{path} = {}", g.value);
+        if g.commented {
+            let _ = writeln!(out, "# {line:<50}  # {}", g.note);
+        } else {
+            let _ = writeln!(out, "{line:<52}  # {}", g.note);
+            if let Some(s) = search_param(ty, &g.path) {
+                searches.push(s);
+                if s == "subject" && g.value.contains("\"Patient\"") {
+                    searches.push("patient");
+                }
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n[resource.search]\n# TODO: the parameters of the elements mapped above; declare more as you map them (docs/mapping.md §12)."
+    );
+    let mut seen = BTreeSet::new();
+    for s in searches {
+        if seen.insert(s) {
+            let _ = writeln!(
+                out,
+                "{} = true",
+                if s.contains('-') {
+                    toml_str(s)
+                } else {
+                    s.to_string()
+                }
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_from_table_names() {
+        assert_eq!(guess_type("PATIENT"), Some("Patient"));
+        assert_eq!(guess_type("PAT_IDENT"), None);
+        assert_eq!(guess_type("LAB_RESULT"), Some("Observation"));
+        assert_eq!(guess_type("RX_ORDER"), Some("MedicationRequest"));
+        assert_eq!(guess_type("tbl_patients"), Some("Patient"));
+        assert_eq!(guess_type("LAB_TEST_MAP"), None);
+    }
+
+    #[test]
+    fn text_dates_get_their_format() {
+        let t = |s: &str| Value::Text(s.into());
+        assert_eq!(text_date_format(&t("19740625"), false), Some("%Y%m%d"));
+        assert_eq!(text_date_format(&t("1974-06-25"), true), Some("%Y-%m-%d"));
+        assert_eq!(
+            text_date_format(&t("1974-06-25 10:00:00"), true),
+            Some("%Y-%m-%d %H:%M:%S")
+        );
+        assert_eq!(text_date_format(&t("1974-06-25 10:00:00"), false), None);
+        assert_eq!(text_date_format(&t("06/25/1974"), false), None);
+    }
+}
