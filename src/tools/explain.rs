@@ -164,15 +164,16 @@ pub async fn explain(
     let aliases = aliases(fhir.mapping());
     let mut counts: HashMap<String, u64> = HashMap::new();
     for (i, e) in executed.iter().enumerate() {
-        let mut s = describe(db.dialect(), i, e, query);
+        let mut s = describe(fhir.mapping(), db.dialect(), i, e, query);
         if analyze {
             let (plan, scanned) = plan_of(db, &e.statement).await;
             s.plan = plan;
+            // Names the mapping does not know are the plan's own (subqueries, derived tables).
             for name in scanned {
-                let table = aliases
-                    .get(&name.to_ascii_lowercase())
-                    .cloned()
-                    .unwrap_or(name);
+                let Some(table) = aliases.get(&unquoted(&name).to_ascii_lowercase()).cloned()
+                else {
+                    continue;
+                };
                 let rows = match counts.get(&table) {
                     Some(n) => *n,
                     None => {
@@ -253,10 +254,30 @@ async fn run(fhir: &Fhir, cx: &RequestContext, query: &str) -> Result<String, St
     }
 }
 
-fn describe(dialect: Dialect, i: usize, e: &Executed, query: &str) -> ExplainedStatement {
+fn describe(
+    mapping: &Mapping,
+    dialect: Dialect,
+    i: usize,
+    e: &Executed,
+    query: &str,
+) -> ExplainedStatement {
     let sql = &e.statement.sql;
     let upper = sql.to_ascii_uppercase();
-    let role = if upper.contains("COUNT(") {
+    let child = mapping.sources.iter().find_map(|src| {
+        src.children.iter().find_map(|c| match &c.relation {
+            Relation::Table(t) => {
+                let t = unquoted(t);
+                let from = [format!("FROM \"{t}\" "), format!("FROM `{t}` "), format!("FROM {t} ")];
+                from.iter()
+                    .any(|f| sql.starts_with("SELECT") && sql.contains(f.as_str()) && !sql.contains(" UNION ALL "))
+                    .then(|| format!("child rows of {}.{} ({t}), for the keys of the rows above", src.resource_type, c.written))
+            }
+            Relation::Query(_) => None,
+        })
+    });
+    let role = if let Some(child) = child.filter(|_| i > 0) {
+        return ExplainedStatement { role: child, ..describe_as(dialect, i, e, "") };
+    } else if upper.contains("COUNT(") {
         "the count of matches (_total)"
     } else if i == 0
         && (query.contains("$everything")
@@ -266,12 +287,16 @@ fn describe(dialect: Dialect, i: usize, e: &Executed, query: &str) -> ExplainedS
     } else if i == 0 {
         "the page of matches"
     } else {
-        "depends on earlier rows (child rows, included resources, more types)"
+        "depends on earlier rows (included or referenced resources, the next types of $everything)"
     };
+    describe_as(dialect, i, e, role)
+}
+
+fn describe_as(dialect: Dialect, i: usize, e: &Executed, role: &str) -> ExplainedStatement {
     ExplainedStatement {
         number: i + 1,
         role: role.into(),
-        sql: sql.clone(),
+        sql: e.statement.sql.clone(),
         params: e
             .statement
             .params
@@ -296,13 +321,18 @@ pub fn literal(dialect: Dialect, v: &sea_query::Value) -> String {
     }
 }
 
+fn unquoted(name: &str) -> &str {
+    name.trim_matches(|c| c == '"' || c == '`')
+}
+
 /// Lower-case alias (and table name) → table name, for the aliases plans name tables by.
 fn aliases(mapping: &Mapping) -> HashMap<String, String> {
     let mut out = HashMap::new();
     let mut add = |alias: &str, relation: &Relation| {
         if let Relation::Table(t) = relation {
+            let t = unquoted(t).to_string();
             out.insert(alias.to_ascii_lowercase(), t.clone());
-            out.insert(t.to_ascii_lowercase(), t.clone());
+            out.insert(t.to_ascii_lowercase(), t);
         }
     };
     for s in &mapping.sources {
@@ -395,11 +425,17 @@ pub fn read_plan(dialect: Dialect, rows: &[Row]) -> (Vec<String>, Vec<String>) {
                 }
             } else {
                 // Tabular (MariaDB ANALYZE, EXPLAIN): id, select_type, table, [partitions,] type...
-                let type_at = if rows.first().is_some_and(|r| r.len() == 12) {
-                    4
-                } else {
-                    3
+                let width = rows.first().map_or(0, Vec::len);
+                let type_at = if width == 12 { 4 } else { 3 };
+                let header = match width {
+                    10 => "id | select_type | table | type | possible_keys | key | key_len | ref | rows | Extra",
+                    12 => "id | select_type | table | partitions | type | possible_keys | key | key_len | ref | rows | filtered | Extra",
+                    13 => "id | select_type | table | type | possible_keys | key | key_len | ref | rows | r_rows | filtered | r_filtered | Extra",
+                    _ => "",
                 };
+                if !header.is_empty() {
+                    lines.push(header.to_string());
+                }
                 for r in rows {
                     let table = cell(&r[2]);
                     if r.get(type_at).map(cell).as_deref() == Some("ALL") {

@@ -135,6 +135,22 @@ fn guess_type(table: &str) -> Option<&'static str> {
         .map(|(_, ty)| *ty)
 }
 
+/// The repeating element a child table's name suggests.
+fn child_path(table: &str) -> &'static str {
+    let t = tokens(table);
+    if has(&t, &["IDENT", "IDENTIFIER", "IDS", "ID"]) {
+        "identifier"
+    } else if has(&t, &["PHONE", "TEL", "TELECOM", "EMAIL", "CONTACT"]) {
+        "telecom"
+    } else if has(&t, &["ADDR", "ADDRESS", "ADDRESSES"]) {
+        "address"
+    } else if has(&t, &["NAME", "NAMES", "ALIAS"]) {
+        "name"
+    } else {
+        "?"
+    }
+}
+
 /// The element a reference from `from` to `to` goes in.
 fn reference_path(from: &str, to: &str) -> Option<&'static str> {
     Some(match (from, to) {
@@ -362,10 +378,11 @@ pub fn render(facts: &Facts) -> String {
                 let _ = writeln!(
                     body,
                     "#   it looks like a child of {} ({}): under that resource, e.g.\n\
-                     #   [[resource.child]]\n#   path = \"identifier\"  # TODO: the repeating element it feeds\n\
+                     #   [[resource.child]]\n#   path = \"{}\"  # TODO: the repeating element it feeds\n\
                      #   table = {}\n#   key = {}\n#   [resource.child.elements]\n#   ...",
                     parent.table.name,
                     parent.ty.unwrap_or("?"),
+                    child_path(&t.name),
                     toml_str(&t.name),
                     toml_str(&t.primary_key[0]),
                 );
