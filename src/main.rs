@@ -75,7 +75,7 @@ async fn check(args: &CheckArgs) -> Result<u8, ToolError> {
 
 async fn explain(args: &ExplainArgs) -> Result<u8, ToolError> {
     let (db, caps) = tools::connect(&args.database_url).await?;
-    let mapping = fhir_facade::check::load_checked(&args.mapping, &db, &caps).await?;
+    let mapping = fhir_facade::check::load_live(&args.mapping, &db).await?;
     let fhir = tools::explain::service(mapping, db.clone(), caps);
     let report = tools::explain::explain(&fhir, &db, &args.query, args.analyze).await?;
     match args.format {

@@ -60,7 +60,11 @@ fn broken_mapping() -> String {
         "birthDate = { column = \"BIRTH_DT\"",
         "birthDate = { column = \"BIRTH_DATE\"",
     );
-    replace(text, "death-date = true", "death-date = true\norganization = true")
+    replace(
+        text,
+        "death-date = true",
+        "death-date = true\norganization = true",
+    )
 }
 
 /// Resolves the TODOs of a scaffolded mapping the way a person would: serve live rows only
@@ -119,7 +123,10 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
         .find(|a| a["parameter"] == "family" && a["usage"] == "search")
         .expect("family advice");
     assert_eq!(
-        family["key"].as_str().map(str::to_ascii_uppercase).as_deref(),
+        family["key"]
+            .as_str()
+            .map(str::to_ascii_uppercase)
+            .as_deref(),
         Some("LOWER(LAST_NM)"),
         "{name}: {family}"
     );
@@ -149,18 +156,32 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
     };
     let element = find("famly");
     assert!(element["line"].as_u64().unwrap() > 100, "{element}");
-    assert!(element["fix"].as_str().unwrap().contains("family"), "{element}");
+    assert!(
+        element["fix"].as_str().unwrap().contains("family"),
+        "{element}"
+    );
     find("unknwn");
     let column = find("BIRTH_DATE");
     assert!(column["fix"].as_str().is_some(), "{column}");
     find("organization");
-    let lines: Vec<u64> = problems.iter().map(|p| p["line"].as_u64().unwrap()).collect();
-    assert!(lines.windows(2).all(|w| w[0] <= w[1]), "sorted by line: {lines:?}");
-    // The same as text: file:line, what is wrong, the fix.
-    let (code, out, _) = run(&["check", "--database-url", url, "--mapping", broken]);
-    assert_eq!(code, 1);
-    assert!(out.contains("problems against this") && out.contains("\n    fix: "), "{out}");
-    assert!(out.contains(&format!("{broken}:")), "{out}");
+    let lines: Vec<u64> = problems
+        .iter()
+        .map(|p| p["line"].as_u64().unwrap())
+        .collect();
+    assert!(
+        lines.windows(2).all(|w| w[0] <= w[1]),
+        "sorted by line: {lines:?}"
+    );
+    // The same as text: file:line, what is wrong, the fix (the same on every backend).
+    if dialect == Dialect::Sqlite {
+        let (code, out, _) = run(&["check", "--database-url", url, "--mapping", broken]);
+        assert_eq!(code, 1);
+        assert!(
+            out.contains("problems against this") && out.contains("\n    fix: "),
+            "{out}"
+        );
+        assert!(out.contains(&format!("{broken}:")), "{out}");
+    }
 
     // explain: every statement with its parameters apart; the plans with --analyze.
     let (code, out, err) = run(&[
@@ -176,8 +197,14 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
         out.contains(&format!("IN ({placeholder})")),
         "{name}: placeholders of the dialect\n{out}"
     );
-    assert!(out.contains("--   2: '8867-4'"), "{name}: bound values apart\n{out}");
-    assert!(!out.contains("'8867-4')"), "{name}: values are not in the SQL");
+    assert!(
+        out.contains("--   2: '8867-4'"),
+        "{name}: bound values apart\n{out}"
+    );
+    assert!(
+        !out.contains("'8867-4')"),
+        "{name}: values are not in the SQL"
+    );
 
     let (code, out, err) = run(&[
         "explain",
@@ -191,7 +218,10 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
     assert_eq!(code, 0, "{name}: explain --analyze\n{out}\n{err}");
     let report = json(&out);
     let statements = report["statements"].as_array().unwrap();
-    assert!(statements.len() >= 4, "{name}: the row and its child tables: {report:#}");
+    assert!(
+        statements.len() >= 4,
+        "{name}: the row and its child tables: {report:#}"
+    );
     assert_eq!(statements[0]["params"][0], "1");
     let child = statements
         .iter()
@@ -209,18 +239,23 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
         "{name}: plan {plan:#?}"
     );
 
-    let (code, out, err) = run(&[
-        "explain",
-        "--database-url",
-        url,
-        "Patient/1/$everything?_count=2",
-    ]);
-    assert_eq!(code, 0, "{name}: $everything\n{out}\n{err}");
-    assert!(out.contains("Statements after the first depend on"), "{out}");
+    if dialect == Dialect::Sqlite {
+        let (code, out, err) = run(&[
+            "explain",
+            "--database-url",
+            url,
+            "Patient/1/$everything?_count=2",
+        ]);
+        assert_eq!(code, 0, "{name}: $everything\n{out}\n{err}");
+        assert!(
+            out.contains("Statements after the first depend on"),
+            "{out}"
+        );
 
-    let (code, out, _) = run(&["explain", "--database-url", url, "Nothing?x=1"]);
-    assert_eq!(code, 1, "{name}: an unknown type is refused\n{out}");
-    assert!(out.contains("refused: "), "{out}");
+        let (code, out, _) = run(&["explain", "--database-url", url, "Nothing?x=1"]);
+        assert_eq!(code, 1, "{name}: an unknown type is refused\n{out}");
+        assert!(out.contains("refused: "), "{out}");
+    }
 
     // scaffold: a starter mapping that, its TODOs resolved, passes check.
     let scaffolded = dir.join("scaffold.toml");
@@ -238,20 +273,28 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
         "\"M\" = \"male\"",
         "TODO",
     ] {
-        assert!(text.contains(expected), "{name}: scaffold lacks {expected}:\n{text}");
+        assert!(
+            text.contains(expected),
+            "{name}: scaffold lacks {expected}:\n{text}"
+        );
     }
     // Unsure guesses stay commented out.
     assert!(text.contains("# filter = "), "{text}");
     assert!(text.contains("# \"generalPractitioner[0]\" = "), "{text}");
     // An existing file is not overwritten.
-    let (code, _, err) = run(&["scaffold", "--database-url", url, "--output", path]);
-    assert_eq!(code, 3, "{name}: {err}");
+    if dialect == Dialect::Sqlite {
+        let (code, _, err) = run(&["scaffold", "--database-url", url, "--output", path]);
+        assert_eq!(code, 3, "{name}: {err}");
+    }
 
     let resolved = dir.join("resolved.toml");
     std::fs::write(&resolved, resolve_todos(&text)).unwrap();
     let resolved = resolved.to_str().unwrap();
     let (code, out, err) = run(&["check", "--database-url", url, "--mapping", resolved]);
-    assert_eq!(code, 0, "{name}: the resolved scaffold passes check\n{out}\n{err}");
+    assert_eq!(
+        code, 0,
+        "{name}: the resolved scaffold passes check\n{out}\n{err}"
+    );
     // And it serves: a search over what it mapped.
     let (code, out, err) = run(&[
         "explain",

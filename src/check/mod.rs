@@ -54,3 +54,19 @@ pub async fn check_all(
     errors.sort_by_key(|e: &MappingError| e.line);
     Ok((mapping, errors))
 }
+
+/// Loads the mapping at `path` and checks it against `db` as [`load_checked`] does, but
+/// without the search probes (which only validate): for tools that plan with the mapping of a
+/// database already checked, such as `explain`.
+pub async fn load_live(path: &str, db: &Database) -> Result<Mapping, MappingLoadError> {
+    let (mut mapping, mut errors) = mapping::load_partial(path, db.dialect())?;
+    errors.extend(mapping::live::check(&mut mapping, db).await);
+    if errors.is_empty() {
+        return Ok(mapping);
+    }
+    errors.sort_by_key(|e: &MappingError| e.line);
+    Err(MappingLoadError::Invalid {
+        path: path.to_string(),
+        errors,
+    })
+}

@@ -267,16 +267,32 @@ fn describe(
         src.children.iter().find_map(|c| match &c.relation {
             Relation::Table(t) => {
                 let t = unquoted(t);
-                let from = [format!("FROM \"{t}\" "), format!("FROM `{t}` "), format!("FROM {t} ")];
+                let from = [
+                    format!("FROM \"{t}\" "),
+                    format!("FROM `{t}` "),
+                    format!("FROM {t} "),
+                ];
                 from.iter()
-                    .any(|f| sql.starts_with("SELECT") && sql.contains(f.as_str()) && !sql.contains(" UNION ALL "))
-                    .then(|| format!("child rows of {}.{} ({t}), for the keys of the rows above", src.resource_type, c.written))
+                    .any(|f| {
+                        sql.starts_with("SELECT")
+                            && sql.contains(f.as_str())
+                            && !sql.contains(" UNION ALL ")
+                    })
+                    .then(|| {
+                        format!(
+                            "child rows of {}.{} ({t}), for the keys of the rows above",
+                            src.resource_type, c.written
+                        )
+                    })
             }
             Relation::Query(_) => None,
         })
     });
     let role = if let Some(child) = child.filter(|_| i > 0) {
-        return ExplainedStatement { role: child, ..describe_as(dialect, i, e, "") };
+        return ExplainedStatement {
+            role: child,
+            ..describe_as(dialect, i, e, "")
+        };
     } else if upper.contains("COUNT(") {
         "the count of matches (_total)"
     } else if i == 0
@@ -428,9 +444,15 @@ pub fn read_plan(dialect: Dialect, rows: &[Row]) -> (Vec<String>, Vec<String>) {
                 let width = rows.first().map_or(0, Vec::len);
                 let type_at = if width == 12 { 4 } else { 3 };
                 let header = match width {
-                    10 => "id | select_type | table | type | possible_keys | key | key_len | ref | rows | Extra",
-                    12 => "id | select_type | table | partitions | type | possible_keys | key | key_len | ref | rows | filtered | Extra",
-                    13 => "id | select_type | table | type | possible_keys | key | key_len | ref | rows | r_rows | filtered | r_filtered | Extra",
+                    10 => {
+                        "id | select_type | table | type | possible_keys | key | key_len | ref | rows | Extra"
+                    }
+                    12 => {
+                        "id | select_type | table | partitions | type | possible_keys | key | key_len | ref | rows | filtered | Extra"
+                    }
+                    13 => {
+                        "id | select_type | table | type | possible_keys | key | key_len | ref | rows | r_rows | filtered | r_filtered | Extra"
+                    }
                     _ => "",
                 };
                 if !header.is_empty() {
