@@ -36,8 +36,9 @@ fn json(text: &str) -> Json {
 
 /// The repository's mapping with one problem of each kind the checks find: an unknown FHIR
 /// element (definitions), a value map code outside a required binding, a column the database
-/// does not have (live schema), and a search parameter whose element is not mapped
-/// (`organization`: Patient.managingOrganization).
+/// does not have (live schema), a search parameter whose element is not mapped
+/// (`organization`: Patient.managingOrganization), and, in another resource type, a custom
+/// search parameter whose SQL the database refuses (search probes).
 fn broken_mapping() -> String {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml"))
         .expect("mapping.toml");
@@ -60,10 +61,15 @@ fn broken_mapping() -> String {
         "birthDate = { column = \"BIRTH_DT\"",
         "birthDate = { column = \"BIRTH_DATE\"",
     );
-    replace(
+    let text = replace(
         text,
         "death-date = true",
         "death-date = true\norganization = true",
+    );
+    replace(
+        text,
+        "identifier = true\nname = true\n",
+        "identifier = true\nname = true\nnpi-bad = { type = \"token\", definition = \"http://example.org/sp\", sql = \"PROVIDER.NO_SUCH_COL = ?\" }\n",
     )
 }
 
@@ -164,6 +170,14 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
     let column = find("BIRTH_DATE");
     assert!(column["fix"].as_str().is_some(), "{column}");
     find("organization");
+    let probe = find("npi-bad");
+    assert!(
+        probe["message"]
+            .as_str()
+            .unwrap()
+            .contains("the database refuses the SQL"),
+        "{probe}"
+    );
     let lines: Vec<u64> = problems
         .iter()
         .map(|p| p["line"].as_u64().unwrap())
