@@ -90,6 +90,9 @@ pub struct ExplainArgs {
     /// SQLite: EXPLAIN QUERY PLAN), full scans of large tables flagged.
     #[arg(long)]
     pub analyze: bool,
+    /// With --analyze, flag full scans of tables of more rows than this.
+    #[arg(long, default_value_t = crate::tools::explain::LARGE_TABLE_ROWS)]
+    pub large_table_rows: u64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,

@@ -77,7 +77,16 @@ async fn explain(args: &ExplainArgs) -> Result<u8, ToolError> {
     let (db, caps) = tools::connect(&args.database_url).await?;
     let mapping = fhir_facade::check::load_live(&args.mapping, &db).await?;
     let fhir = tools::explain::service(mapping, db.clone(), caps);
-    let report = tools::explain::explain(&fhir, &db, &args.query, args.analyze).await?;
+    let report = tools::explain::explain(
+        &fhir,
+        &db,
+        &args.query,
+        tools::explain::ExplainOptions {
+            analyze: args.analyze,
+            large_table_rows: args.large_table_rows,
+        },
+    )
+    .await?;
     match args.format {
         ReportFormat::Text => print!("{}", report.to_text()),
         ReportFormat::Json => println!("{}", report.to_json()),

@@ -253,6 +253,23 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
         "{name}: plan {plan:#?}"
     );
 
+    // A search on a column without an index reads the whole table: flagged.
+    let (code, out, err) = run(&[
+        "explain",
+        "--database-url",
+        url,
+        "--analyze",
+        "--large-table-rows",
+        "5",
+        "Patient?death-date=lt1950-01-01",
+    ]);
+    assert_eq!(code, 0, "{name}: explain --analyze\n{out}\n{err}");
+    assert!(
+        out.to_ascii_uppercase()
+            .contains("-- WARNING: FULL SCAN OF PATIENT ("),
+        "{name}: full scan flagged\n{out}"
+    );
+
     if dialect == Dialect::Sqlite {
         let (code, out, err) = run(&[
             "explain",

@@ -25,8 +25,26 @@ use crate::request::{Handling, ReadRequest, RequestLimits};
 use crate::service::{Fhir, Limits, RequestContext};
 use crate::sql::{Caps, Dialect, Row, Statement, Value};
 
-/// Tables with more rows than this are "large": a full scan of one is flagged.
+/// Tables with more rows than this are "large" by default: a full scan of one is flagged.
 pub const LARGE_TABLE_ROWS: u64 = 1000;
+
+/// What `explain` does besides listing the statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExplainOptions {
+    /// Ask the database for the plan of each statement.
+    pub analyze: bool,
+    /// Full scans of tables with more rows than this are flagged.
+    pub large_table_rows: u64,
+}
+
+impl Default for ExplainOptions {
+    fn default() -> Self {
+        ExplainOptions {
+            analyze: false,
+            large_table_rows: LARGE_TABLE_ROWS,
+        }
+    }
+}
 
 /// One statement the query ran.
 #[derive(Debug, Clone, Serialize)]
@@ -148,8 +166,9 @@ pub async fn explain(
     fhir: &Fhir,
     db: &Database,
     query: &str,
-    analyze: bool,
+    options: ExplainOptions,
 ) -> Result<ExplainReport, ToolError> {
+    let analyze = options.analyze;
     let counter = Arc::new(QueryCounter::recording());
     let cx = RequestContext {
         counter: counter.clone(),
@@ -182,7 +201,8 @@ pub async fn explain(
                         n
                     }
                 };
-                if rows > LARGE_TABLE_ROWS && !s.full_scans.iter().any(|f| f.table == table) {
+                if rows > options.large_table_rows && !s.full_scans.iter().any(|f| f.table == table)
+                {
                     s.full_scans.push(FullScan { table, rows });
                 }
             }
@@ -460,7 +480,9 @@ pub fn read_plan(dialect: Dialect, rows: &[Row]) -> (Vec<String>, Vec<String>) {
                 }
                 for r in rows {
                     let table = cell(&r[2]);
-                    if r.get(type_at).map(cell).as_deref() == Some("ALL") {
+                    // ALL: every row; index: the whole of an index (the table itself
+                    // for InnoDB's primary key).
+                    if matches!(r.get(type_at).map(cell).as_deref(), Some("ALL" | "index")) {
                         scans.push(table.clone());
                     }
                     lines.push(r.iter().map(cell).collect::<Vec<_>>().join(" | "));
@@ -522,7 +544,7 @@ impl ExplainReport {
             for f in &s.full_scans {
                 let _ = writeln!(
                     out,
-                    "-- WARNING: full scan of {} ({} rows): an index on the columns it compares may help (see `fhir-facade check`)",
+                    "-- WARNING: full scan of {} ({} rows): unless a LIMIT stops it early, an index on what it compares may help (see `fhir-facade check`)",
                     f.table, f.rows
                 );
             }
