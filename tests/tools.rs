@@ -288,7 +288,15 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
         assert!(out.contains("refused: "), "{out}");
     }
 
-    // scaffold: a starter mapping that, its TODOs resolved, passes check.
+    // scaffold: a starter mapping that, its TODOs resolved, passes check. A table with a
+    // declared foreign key (the sample declares none) shows that keys are read from the
+    // catalog.
+    servers::exec(
+        url,
+        "CREATE TABLE ALLERGY (ALLERGY_ID INTEGER NOT NULL PRIMARY KEY, \
+         PATIENT_REF INTEGER NOT NULL REFERENCES PATIENT (PAT_ID), SUBSTANCE VARCHAR(40) NULL)",
+    )
+    .await;
     let scaffolded = dir.join("scaffold.toml");
     let path = scaffolded.to_str().unwrap();
     let (code, _, err) = run(&["scaffold", "--database-url", url, "--output", path]);
@@ -309,6 +317,14 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
             "{name}: scaffold lacks {expected}:\n{text}"
         );
     }
+    let lower = text.to_ascii_lowercase();
+    assert!(
+        lower.contains("type = \"allergyintolerance\"")
+            && lower.contains(
+                "patient = { column = \"patient_ref\", reference = \"patient\" }  # todo: a reference to patient (patient), from a declared foreign key"
+            ),
+        "{name}: the foreign key is a reference:\n{text}"
+    );
     // Unsure guesses stay commented out.
     assert!(text.contains("# filter = "), "{text}");
     assert!(text.contains("# \"generalPractitioner[0]\" = "), "{text}");

@@ -773,6 +773,66 @@ mod tests {
     }
 
     #[test]
+    fn unsure_guesses_are_commented_out() {
+        use crate::db::introspect::{Column, Table};
+        let col = |name: &str, declared: &str| Column {
+            name: name.into(),
+            declared: declared.into(),
+            nullable: true,
+        };
+        let table = |name: &str, key: &str, columns: Vec<Column>| Table {
+            name: name.into(),
+            primary_key: vec![key.into()],
+            columns,
+            ..Table::default()
+        };
+        let mut facts = Facts {
+            schema: Schema {
+                tables: vec![
+                    table(
+                        "MEMBER",
+                        "MBR_NO",
+                        vec![
+                            col("MBR_NO", "INTEGER"),
+                            col("SEX", "CHAR(1)"),
+                            col("DOB", "VARCHAR(10)"),
+                            col("PCP_DOC_ID", "INTEGER"),
+                        ],
+                    ),
+                    table("DOCTOR", "DOC_ID", vec![col("DOC_ID", "INTEGER")]),
+                    table("WIDGET", "W_ID", vec![col("W_ID", "INTEGER")]),
+                ],
+            },
+            ..Facts::default()
+        };
+        facts.codes.insert(
+            ("MEMBER".into(), "SEX".into()),
+            Some(vec![("M".into(), 5), ("F".into(), 4), ("Q".into(), 1)]),
+        );
+        facts.samples.insert(
+            ("MEMBER".into(), "DOB".into()),
+            Value::Text("03/04/1970".into()),
+        );
+        let text = render(&facts);
+        // A code not guessed stays out of the map, with its count.
+        assert!(text.contains("\"M\" = \"male\""), "{text}");
+        assert!(text.contains("# \"Q\" = \"?\"  # TODO: 1 rows"), "{text}");
+        // A date in a form that cannot be compared as text is not mapped.
+        assert!(text.contains("# birthDate = \"DOB\""), "{text}");
+        // A reference found from the end of a column's name is left for a person to confirm.
+        assert!(
+            text.contains("# \"generalPractitioner[0]\" = { column = \"PCP_DOC_ID\", reference = \"Practitioner\" }"),
+            "{text}"
+        );
+        // A table whose type cannot be guessed is commented out whole.
+        assert!(
+            text.contains("# [[resource]]\n# type = \"?\"\n# table = \"WIDGET\""),
+            "{text}"
+        );
+        assert!(text.contains("type = \"Patient\""), "{text}");
+    }
+
+    #[test]
     fn text_dates_get_their_format() {
         let t = |s: &str| Value::Text(s.into());
         assert_eq!(text_date_format(&t("19740625"), false), Some("%Y%m%d"));
