@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use fhir_facade::config::{
-    CheckArgs, Cli, Command, ExplainArgs, ReportFormat, ScaffoldArgs, Settings,
+    CheckArgs, Cli, Command, ExplainArgs, ReportFormat, SAMPLE_DATABASE_URL, ScaffoldArgs, Settings,
 };
 use fhir_facade::startup::Application;
 use fhir_facade::tools::{self, EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS, ToolError};
@@ -64,7 +64,8 @@ fn tool(result: Result<u8, ToolError>) -> ExitCode {
 }
 
 async fn check(args: &CheckArgs) -> Result<u8, ToolError> {
-    let (db, caps) = tools::connect(&args.database_url).await?;
+    let (db, caps) =
+        tools::connect(&args.database_url, args.database_url == SAMPLE_DATABASE_URL).await?;
     let report = tools::check::check(&args.mapping, &db, &caps).await?;
     match args.format {
         ReportFormat::Text => print!("{}", report.to_text()),
@@ -74,7 +75,8 @@ async fn check(args: &CheckArgs) -> Result<u8, ToolError> {
 }
 
 async fn explain(args: &ExplainArgs) -> Result<u8, ToolError> {
-    let (db, caps) = tools::connect(&args.database_url).await?;
+    let (db, caps) =
+        tools::connect(&args.database_url, args.database_url == SAMPLE_DATABASE_URL).await?;
     let mapping = fhir_facade::check::load_live(&args.mapping, &db).await?;
     let fhir = tools::explain::service(mapping, db.clone(), caps);
     let report = tools::explain::explain(
@@ -99,7 +101,8 @@ async fn explain(args: &ExplainArgs) -> Result<u8, ToolError> {
 }
 
 async fn scaffold(args: &ScaffoldArgs) -> Result<u8, ToolError> {
-    let (db, _) = tools::connect(&args.database_url).await?;
+    let (db, _) =
+        tools::connect(&args.database_url, args.database_url == SAMPLE_DATABASE_URL).await?;
     let text = tools::scaffold::scaffold(&db).await?;
     match &args.output {
         None => print!("{text}"),

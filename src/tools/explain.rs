@@ -23,7 +23,8 @@ use crate::request::everything::EverythingRequest;
 use crate::request::search::SearchRequest;
 use crate::request::{Handling, ReadRequest, RequestLimits};
 use crate::service::{Fhir, Limits, RequestContext};
-use crate::sql::{Caps, Dialect, Row, Statement, Value};
+use crate::sql::explain::{param_literal, plan_prefixes, read_plan};
+use crate::sql::{Caps, Dialect, Statement};
 
 /// Tables with more rows than this are "large" by default: a full scan of one is flagged.
 pub const LARGE_TABLE_ROWS: u64 = 1000;
@@ -220,11 +221,15 @@ pub async fn explain(
         notes.push("The first statement matched no rows, so nothing that depends on its rows ran: try a query that matches to see those statements too.".into());
     }
     if analyze {
-        notes.push(match db.dialect() {
-            Dialect::Postgres => "Plans: EXPLAIN ANALYZE (each statement ran again, read-only).",
-            Dialect::Mysql => "Plans: ANALYZE (MariaDB) or EXPLAIN ANALYZE (MySQL): each statement ran again, read-only.",
-            Dialect::Sqlite => "Plans: EXPLAIN QUERY PLAN (SCAN = a whole table or index read, SEARCH = an index range).",
-        }.into());
+        notes.push(
+            db.dialect()
+                .choose(
+                    "Plans: EXPLAIN QUERY PLAN (SCAN = a whole table or index read, SEARCH = an index range).",
+                    "Plans: EXPLAIN ANALYZE (each statement ran again, read-only).",
+                    "Plans: ANALYZE (MariaDB) or EXPLAIN ANALYZE (MySQL): each statement ran again, read-only.",
+                )
+                .into(),
+        );
     }
     Ok(ExplainReport {
         query: query.to_string(),
@@ -337,23 +342,13 @@ fn describe_as(dialect: Dialect, i: usize, e: &Executed, role: &str) -> Explaine
             .statement
             .params
             .iter()
-            .map(|v| literal(dialect, v))
+            .map(|v| param_literal(dialect, v))
             .collect(),
         rows: e.outcome.as_ref().ok().copied(),
         error: e.outcome.as_ref().err().cloned(),
         millis: (e.elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
         plan: Vec::new(),
         full_scans: Vec::new(),
-    }
-}
-
-/// A bound value written as an SQL literal of `dialect`, for reading (never run as such).
-pub fn literal(dialect: Dialect, v: &sea_query::Value) -> String {
-    use sea_query::QueryBuilder;
-    match dialect {
-        Dialect::Sqlite => sea_query::SqliteQueryBuilder.value_to_string(v),
-        Dialect::Postgres => sea_query::PostgresQueryBuilder.value_to_string(v),
-        Dialect::Mysql => sea_query::MysqlQueryBuilder.value_to_string(v),
     }
 }
 
@@ -383,26 +378,12 @@ fn aliases(mapping: &Mapping) -> HashMap<String, String> {
     out
 }
 
-fn cell(v: &Value) -> String {
-    match v {
-        Value::Text(s) | Value::Decimal(s) => s.clone(),
-        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::Null => "NULL".into(),
-        other => other.key_text().unwrap_or_default(),
-    }
-}
-
 /// The database's plan of `stmt`, one line per node, and the tables (or aliases) it reads
 /// whole.
 async fn plan_of(db: &Database, stmt: &Statement) -> (Vec<String>, Vec<String>) {
     let dialect = db.dialect();
-    let mut prefixes: Vec<&str> = match dialect {
-        Dialect::Sqlite => vec!["EXPLAIN QUERY PLAN "],
-        Dialect::Postgres => vec!["EXPLAIN (ANALYZE) "],
-        Dialect::Mysql => vec!["ANALYZE ", "EXPLAIN ANALYZE ", "EXPLAIN "],
-    };
     let mut last_error = String::new();
-    for prefix in prefixes.drain(..) {
+    for prefix in plan_prefixes(dialect) {
         let explain = Statement {
             sql: format!("{prefix}{}", stmt.sql),
             params: stmt.params.clone(),
@@ -413,84 +394,6 @@ async fn plan_of(db: &Database, stmt: &Statement) -> (Vec<String>, Vec<String>) 
         }
     }
     (vec![format!("(no plan: {last_error})")], Vec::new())
-}
-
-/// The plan's lines and its full scans, from the answer to the dialect's EXPLAIN.
-pub fn read_plan(dialect: Dialect, rows: &[Row]) -> (Vec<String>, Vec<String>) {
-    let mut lines = Vec::new();
-    let mut scans = Vec::new();
-    match dialect {
-        Dialect::Sqlite => {
-            // id, parent, notused, detail: indent each node under its parent.
-            let mut depth: HashMap<String, usize> = HashMap::new();
-            for r in rows {
-                let (id, parent, detail) = (cell(&r[0]), cell(&r[1]), cell(&r[3]));
-                let d = depth.get(&parent).map_or(0, |d| d + 1);
-                depth.insert(id, d);
-                lines.push(format!("{}{detail}", "  ".repeat(d)));
-                if let Some(rest) = detail.strip_prefix("SCAN ")
-                    && !rest.contains(" USING ")
-                    && !rest.starts_with("CONSTANT")
-                {
-                    let name = rest.split_whitespace().next().unwrap_or(rest);
-                    scans.push(name.to_string());
-                }
-            }
-        }
-        Dialect::Postgres => {
-            for r in rows {
-                let line = cell(&r[0]);
-                if let Some(at) = line.find("Seq Scan on ") {
-                    let rest = &line[at + "Seq Scan on ".len()..];
-                    scans.push(rest.split_whitespace().next().unwrap_or(rest).to_string());
-                }
-                lines.push(line);
-            }
-        }
-        Dialect::Mysql => {
-            if rows.first().is_some_and(|r| r.len() == 1) {
-                // MySQL's EXPLAIN ANALYZE: one text cell, a tree.
-                for r in rows {
-                    for line in cell(&r[0]).lines() {
-                        if let Some(at) = line.find("Table scan on ") {
-                            let rest = &line[at + "Table scan on ".len()..];
-                            scans.push(rest.split_whitespace().next().unwrap_or(rest).to_string());
-                        }
-                        lines.push(line.to_string());
-                    }
-                }
-            } else {
-                // Tabular (MariaDB ANALYZE, EXPLAIN): id, select_type, table, [partitions,] type...
-                let width = rows.first().map_or(0, Vec::len);
-                let type_at = if width == 12 { 4 } else { 3 };
-                let header = match width {
-                    10 => {
-                        "id | select_type | table | type | possible_keys | key | key_len | ref | rows | Extra"
-                    }
-                    12 => {
-                        "id | select_type | table | partitions | type | possible_keys | key | key_len | ref | rows | filtered | Extra"
-                    }
-                    13 => {
-                        "id | select_type | table | type | possible_keys | key | key_len | ref | rows | r_rows | filtered | r_filtered | Extra"
-                    }
-                    _ => "",
-                };
-                if !header.is_empty() {
-                    lines.push(header.to_string());
-                }
-                for r in rows {
-                    let table = cell(&r[2]);
-                    // ALL: every row; index: the whole of an index (the table itself
-                    // for InnoDB's primary key).
-                    if matches!(r.get(type_at).map(cell).as_deref(), Some("ALL" | "index")) {
-                        scans.push(table.clone());
-                    }
-                    lines.push(r.iter().map(cell).collect::<Vec<_>>().join(" | "));
-                }
-            }
-        }
-    }
-    (lines, scans)
 }
 
 impl ExplainReport {
@@ -586,37 +489,5 @@ mod tests {
         );
         assert_eq!(kind("http://x.org/fhir/Patient"), "search Patient None 0");
         assert_eq!(kind("Patient/1/2/3"), "error");
-    }
-
-    #[test]
-    fn plans_flag_full_scans() {
-        let t = |s: &str| Value::Text(s.into());
-        let (_, scans) = read_plan(
-            Dialect::Sqlite,
-            &[
-                vec![Value::Int(2), Value::Int(0), Value::Int(0), t("SCAN P")],
-                vec![
-                    Value::Int(3),
-                    Value::Int(0),
-                    Value::Int(0),
-                    t("SEARCH M USING INDEX x (a=?)"),
-                ],
-                vec![
-                    Value::Int(4),
-                    Value::Int(0),
-                    Value::Int(0),
-                    t("SCAN R USING INDEX ix"),
-                ],
-            ],
-        );
-        assert_eq!(scans, ["P"]);
-        let (_, scans) = read_plan(
-            Dialect::Postgres,
-            &[
-                vec![t("Limit  (cost=0..1)")],
-                vec![t("  ->  Seq Scan on lab_result r  (cost=0..)")],
-            ],
-        );
-        assert_eq!(scans, ["lab_result"]);
     }
 }

@@ -352,7 +352,7 @@ fn serving_index(table: &Table, need: &Need, dialect: Dialect) -> Option<String>
                 let folded = key.contains("lower(") && contains_word(&key, &column);
                 // PostgreSQL compares the range in the "C" collation; only an index declared
                 // in it serves.
-                folded && (dialect != Dialect::Postgres || key.contains("collate c"))
+                folded && (!collates(dialect) || key.contains("collate c"))
             }
         }
     };
@@ -377,6 +377,12 @@ fn contains_word(text: &str, word: &str) -> bool {
         let edge = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
         edge(before) && edge(after)
     })
+}
+
+/// Whether string ranges are compared in a collation of their own (PostgreSQL's `"C"`),
+/// which an index must be declared in to serve them.
+fn collates(dialect: Dialect) -> bool {
+    dialect.code_point_order("x").is_some_and(|k| k != "x")
 }
 
 /// A table or column name as the catalog spells it, quoted only where it must be.
@@ -409,11 +415,18 @@ fn create_index(need: &Need, dialect: Dialect) -> String {
     let unique = if need.lookup { "UNIQUE " } else { "" };
     let table = &need.table;
     let column = &need.column;
-    let key = match (need.form, dialect) {
-        (Form::Plain, _) => column.clone(),
-        (Form::Lower, Dialect::Postgres) => format!("(LOWER({column}) COLLATE \"C\")"),
-        (Form::Lower, Dialect::Sqlite) => format!("LOWER({column})"),
-        (Form::Lower, Dialect::Mysql) => format!("(LOWER({column}))"),
+    let key = match need.form {
+        Form::Plain => column.clone(),
+        // The range the planner compares: in code point order where the database has one
+        // (an expression in parentheses unless it is a bare function call).
+        Form::Lower => {
+            let lower = format!("LOWER({column})");
+            match dialect.code_point_order(&lower) {
+                Some(k) if k == lower => k,
+                Some(k) => format!("({k})"),
+                None => format!("({lower})"),
+            }
+        }
     };
     format!("CREATE {unique}INDEX {name} ON {table} ({key});")
 }
@@ -474,7 +487,7 @@ fn judge(
             a.create = Some(create_index(&need, dialect));
             if need.lookup {
                 a.note = Some("a lookup table: a unique index on the searched code makes the lookup one row (docs/mapping.md §12); if the code is not unique there, index it without UNIQUE".into());
-            } else if need.form == Form::Lower && dialect == Dialect::Mysql {
+            } else if need.form == Form::Lower && dialect.code_point_order("x").is_none() {
                 a.note = Some("MySQL 8 syntax; on MariaDB index a virtual column of LOWER(column); such indexes do not show in the catalog: ignore this if you made one".into());
             }
         }
@@ -486,6 +499,10 @@ fn judge(
 mod tests {
     use super::*;
 
+    fn dialect(url: &str) -> Dialect {
+        Dialect::from_url(url).unwrap()
+    }
+
     #[test]
     fn index_statements_per_dialect() {
         let need = Need {
@@ -495,11 +512,11 @@ mod tests {
             lookup: false,
         };
         assert_eq!(
-            create_index(&need, Dialect::Postgres),
+            create_index(&need, dialect("postgres:")),
             "CREATE INDEX ix_patient_last_nm_lower ON PATIENT ((LOWER(LAST_NM) COLLATE \"C\"));"
         );
         assert_eq!(
-            create_index(&need, Dialect::Sqlite),
+            create_index(&need, dialect("sqlite:")),
             "CREATE INDEX ix_patient_last_nm_lower ON PATIENT (LOWER(LAST_NM));"
         );
         let lookup = Need {
@@ -509,7 +526,7 @@ mod tests {
             lookup: true,
         };
         assert_eq!(
-            create_index(&lookup, Dialect::Mysql),
+            create_index(&lookup, dialect("mysql:")),
             "CREATE UNIQUE INDEX ix_lab_test_map_loinc_cd ON LAB_TEST_MAP (LOINC_CD);"
         );
     }
@@ -539,17 +556,17 @@ mod tests {
             lookup: false,
         };
         assert_eq!(
-            serving_index(&table, &need("LAST_NM"), Dialect::Postgres),
+            serving_index(&table, &need("LAST_NM"), dialect("postgres:")),
             None
         );
         assert_eq!(
-            serving_index(&table, &need("LAST_NM"), Dialect::Sqlite).as_deref(),
+            serving_index(&table, &need("LAST_NM"), dialect("sqlite:")).as_deref(),
             Some("plain_lower")
         );
         assert_eq!(
-            serving_index(&table, &need("FIRST_NM"), Dialect::Postgres).as_deref(),
+            serving_index(&table, &need("FIRST_NM"), dialect("postgres:")).as_deref(),
             Some("c_lower")
         );
-        assert_eq!(serving_index(&table, &need("NM"), Dialect::Sqlite), None);
+        assert_eq!(serving_index(&table, &need("NM"), dialect("sqlite:")), None);
     }
 }

@@ -43,10 +43,10 @@ pub enum ToolError {
     Io(String),
 }
 
-/// Opens a small read-only pool on `url` (creating the sample database first when `url` is
-/// the default sample's) and probes what the database can do, as `serve` does.
-pub async fn connect(url: &str) -> Result<(Database, Caps), ToolError> {
-    if url == crate::config::SAMPLE_DATABASE_URL {
+/// Opens a small read-only pool on `url` (creating the sample SQLite database there first
+/// when `create_sample`) and probes what the database can do, as `serve` does.
+pub async fn connect(url: &str, create_sample: bool) -> Result<(Database, Caps), ToolError> {
+    if create_sample {
         crate::seed::ensure_sample(url)
             .await
             .map_err(|e| ToolError::Sample(format!("{e:#}")))?;
