@@ -183,8 +183,9 @@ pub async fn explain(
     let mut statements = Vec::new();
     let aliases = aliases(fhir.mapping());
     let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut main_seen = false;
     for (i, e) in executed.iter().enumerate() {
-        let mut s = describe(fhir.mapping(), db.dialect(), i, e, query);
+        let mut s = describe(fhir.mapping(), db.dialect(), i, e, query, &mut main_seen);
         if analyze {
             let (plan, scanned) = plan_of(db, &e.statement).await;
             s.plan = plan;
@@ -213,12 +214,13 @@ pub async fn explain(
     let mut notes = Vec::new();
     if statements.len() > 1 {
         notes.push(
-            "Statements after the first depend on the rows of earlier ones (child rows, included resources, the next types of $everything): their key values are those this database returned now; for other keys the SQL is the same with other values."
+            "Statements after the main one depend on the rows of earlier ones (child rows, included resources, the next types of $everything): their key values are those this database returned now; for other keys the SQL is the same with other values."
                 .into(),
         );
     }
-    if statements.first().is_some_and(|s| s.rows == Some(0)) {
-        notes.push("The first statement matched no rows, so nothing that depends on its rows ran: try a query that matches to see those statements too.".into());
+    let main = statements.iter().find(|s| !s.role.starts_with("the count"));
+    if main.is_some_and(|s| s.rows == Some(0)) {
+        notes.push("The main statement matched no rows, so nothing that depends on its rows ran: try a query that matches to see those statements too.".into());
     }
     if analyze {
         notes.push(
@@ -279,15 +281,18 @@ async fn run(fhir: &Fhir, cx: &RequestContext, query: &str) -> Result<String, St
     }
 }
 
+/// What the main statement (the first that is neither a count nor child rows) reads.
+const PAGE: &str = "the page of matches";
+
 fn describe(
     mapping: &Mapping,
     dialect: Dialect,
     i: usize,
     e: &Executed,
     query: &str,
+    main_seen: &mut bool,
 ) -> ExplainedStatement {
     let sql = &e.statement.sql;
-    let upper = sql.to_ascii_uppercase();
     let child = mapping.sources.iter().find_map(|src| {
         src.children.iter().find_map(|c| match &c.relation {
             Relation::Table(t) => {
@@ -298,11 +303,7 @@ fn describe(
                     format!("FROM {t} "),
                 ];
                 from.iter()
-                    .any(|f| {
-                        sql.starts_with("SELECT")
-                            && sql.contains(f.as_str())
-                            && !sql.contains(" UNION ALL ")
-                    })
+                    .any(|f| sql.contains(f.as_str()) && !sql.contains(" UNION ALL "))
                     .then(|| {
                         format!(
                             "child rows of {}.{} ({t}), for the keys of the rows above",
@@ -313,30 +314,31 @@ fn describe(
             Relation::Query(_) => None,
         })
     });
-    let role = if let Some(child) = child.filter(|_| i > 0) {
-        return ExplainedStatement {
-            role: child,
-            ..describe_as(dialect, i, e, "")
-        };
-    } else if upper.contains("COUNT(") {
-        "the count of matches (_total)"
-    } else if i == 0
-        && (query.contains("$everything")
-            || !query.contains('?') && query.matches('/').count() == 1)
-    {
-        "the resource's row"
-    } else if i == 0 {
-        "the page of matches"
-    } else {
-        "depends on earlier rows (included or referenced resources, the next types of $everything)"
+    let role = match child {
+        Some(child) if *main_seen => child,
+        _ if sql.to_ascii_uppercase().starts_with("SELECT COUNT(") => {
+            "the count of matches (_total)".into()
+        }
+        _ if !*main_seen => {
+            *main_seen = true;
+            let read = !query.contains('?') && query.trim_matches('/').matches('/').count() == 1;
+            if query.contains("$everything") {
+                "the patient's row".into()
+            } else if read {
+                "the resource's row".into()
+            } else {
+                PAGE.into()
+            }
+        }
+        _ => "depends on the rows above: included or referenced resources, the next types of $everything".into(),
     };
     describe_as(dialect, i, e, role)
 }
 
-fn describe_as(dialect: Dialect, i: usize, e: &Executed, role: &str) -> ExplainedStatement {
+fn describe_as(dialect: Dialect, i: usize, e: &Executed, role: String) -> ExplainedStatement {
     ExplainedStatement {
         number: i + 1,
-        role: role.into(),
+        role,
         sql: e.statement.sql.clone(),
         params: e
             .statement
