@@ -279,7 +279,8 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
         ]);
         assert_eq!(code, 0, "{name}: $everything\n{out}\n{err}");
         assert!(
-            out.contains("Statements after the first depend on"),
+            out.contains("-- [1] the patient's row")
+                && out.contains("Statements after the main one depend on"),
             "{out}"
         );
 
