@@ -31,6 +31,83 @@ pub enum Command {
     /// Create the sample legacy hospital database (schema and generated data) in an empty
     /// database.
     Seed(SeedArgs),
+    /// Check a mapping against FHIR and a live database: every problem with its line and fix,
+    /// then whether an index serves each search parameter and sort.
+    ///
+    /// Exit codes: 0 no problems, 1 problems found, 2 wrong usage, 3 could not run (database
+    /// unreachable, mapping file unreadable).
+    Check(CheckArgs),
+    /// Show the SQL statements the server runs for a FHIR query, with their bound values, and
+    /// with --analyze the database's plan of each.
+    ///
+    /// Exit codes: 0 answered, 1 the query was refused or failed, 2 wrong usage, 3 could not
+    /// run (database unreachable, mapping with problems: run `check`).
+    Explain(ExplainArgs),
+    /// Write a commented starter mapping.toml from a database's schema (tables, columns, keys,
+    /// foreign keys, code values found); every guess carries a TODO.
+    ///
+    /// Exit codes: 0 written, 2 wrong usage, 3 could not run.
+    Scaffold(ScaffoldArgs),
+}
+
+/// How a report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// For people.
+    Text,
+    /// For CI and scripts.
+    Json,
+}
+
+/// Options of `check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The mapping file.
+    #[arg(long, env = "FHIR_FACADE_MAPPING", default_value = "mapping.toml")]
+    pub mapping: String,
+    /// Database URL: sqlite:PATH, postgres://..., mysql://...
+    #[arg(long, env = "FHIR_FACADE_DATABASE_URL", default_value = SAMPLE_DATABASE_URL)]
+    pub database_url: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// Options of `explain`.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The FHIR query, relative to the base: 'Observation?patient=12&code=8867-4&_count=5',
+    /// 'Patient/1', 'Patient/1/$everything', 'Patient/1/Observation?...'.
+    pub query: String,
+    /// The mapping file.
+    #[arg(long, env = "FHIR_FACADE_MAPPING", default_value = "mapping.toml")]
+    pub mapping: String,
+    /// Database URL: sqlite:PATH, postgres://..., mysql://...
+    #[arg(long, env = "FHIR_FACADE_DATABASE_URL", default_value = SAMPLE_DATABASE_URL)]
+    pub database_url: String,
+    /// Also show the database's plan of each statement (PostgreSQL: EXPLAIN ANALYZE,
+    /// MariaDB: ANALYZE, MySQL: EXPLAIN ANALYZE, which run the statement again, read-only;
+    /// SQLite: EXPLAIN QUERY PLAN), full scans of large tables flagged.
+    #[arg(long)]
+    pub analyze: bool,
+    /// With --analyze, flag full scans of tables of more rows than this.
+    #[arg(long, default_value_t = crate::tools::explain::LARGE_TABLE_ROWS)]
+    pub large_table_rows: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// Options of `scaffold`.
+#[derive(Debug, Clone, Args)]
+pub struct ScaffoldArgs {
+    /// Database URL of the database to map: sqlite:PATH, postgres://..., mysql://...
+    #[arg(long, env = "FHIR_FACADE_DATABASE_URL")]
+    pub database_url: String,
+    /// Where to write the mapping (default: standard output). An existing file is not
+    /// overwritten.
+    #[arg(long, short)]
+    pub output: Option<String>,
 }
 
 /// Options of `serve`.

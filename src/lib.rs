@@ -20,6 +20,9 @@
 //! - [`db`]: connection pools, statement execution, row decoding (I/O).
 //! - [`sql`]: the bottom layer: dialects (one method per SQL difference), statements, values.
 //!
+//! [`tools`] holds the operator's commands (`check`, `explain`, `scaffold`) as library
+//! functions.
+//!
 //! [`fhir`] holds the FHIR R4 definitions compiled into the binary; [`seed`] creates the
 //! sample legacy database; [`startup`] wires the server from [`config`]; [`memory`] gives
 //! freed memory back to the system after bursts.
@@ -42,3 +45,4 @@ pub mod service;
 pub mod sql;
 pub mod startup;
 pub mod telemetry;
+pub mod tools;

@@ -1,10 +1,15 @@
+use std::process::ExitCode;
+
 use clap::Parser;
-use fhir_facade::config::{Cli, Command, Settings};
+use fhir_facade::config::{
+    CheckArgs, Cli, Command, ExplainArgs, ReportFormat, SAMPLE_DATABASE_URL, ScaffoldArgs, Settings,
+};
 use fhir_facade::startup::Application;
+use fhir_facade::tools::{self, EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS, ToolError};
 use fhir_facade::{seed, telemetry};
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     telemetry::init();
     let cli = Cli::parse();
     let result = match cli.command {
@@ -24,14 +29,17 @@ async fn main() -> std::process::ExitCode {
                 })
                 .map_err(anyhow::Error::from)
         }
+        Some(Command::Check(args)) => return tool(check(&args).await),
+        Some(Command::Explain(args)) => return tool(explain(&args).await),
+        Some(Command::Scaffold(args)) => return tool(scaffold(&args).await),
         Some(Command::Serve(args)) => serve(&args).await,
         None => serve(&cli.serve).await,
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }
@@ -42,4 +50,75 @@ async fn serve(args: &fhir_facade::config::ServeArgs) -> anyhow::Result<()> {
     tracing::info!(base_url = %app.base_url(), "serving FHIR");
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// The exit code of a tool: its own, or "could not run" after the error.
+fn tool(result: Result<u8, ToolError>) -> ExitCode {
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_CANNOT_RUN)
+        }
+    }
+}
+
+async fn check(args: &CheckArgs) -> Result<u8, ToolError> {
+    let (db, caps) =
+        tools::connect(&args.database_url, args.database_url == SAMPLE_DATABASE_URL).await?;
+    let report = tools::check::check(&args.mapping, &db, &caps).await?;
+    match args.format {
+        ReportFormat::Text => print!("{}", report.to_text()),
+        ReportFormat::Json => println!("{}", report.to_json()),
+    }
+    Ok(if report.ok { EXIT_OK } else { EXIT_PROBLEMS })
+}
+
+async fn explain(args: &ExplainArgs) -> Result<u8, ToolError> {
+    let (db, caps) =
+        tools::connect(&args.database_url, args.database_url == SAMPLE_DATABASE_URL).await?;
+    let mapping = fhir_facade::check::load_live(&args.mapping, &db).await?;
+    let fhir = tools::explain::service(mapping, db.clone(), caps);
+    let report = tools::explain::explain(
+        &fhir,
+        &db,
+        &args.query,
+        tools::explain::ExplainOptions {
+            analyze: args.analyze,
+            large_table_rows: args.large_table_rows,
+        },
+    )
+    .await?;
+    match args.format {
+        ReportFormat::Text => print!("{}", report.to_text()),
+        ReportFormat::Json => println!("{}", report.to_json()),
+    }
+    Ok(if report.answered {
+        EXIT_OK
+    } else {
+        EXIT_PROBLEMS
+    })
+}
+
+async fn scaffold(args: &ScaffoldArgs) -> Result<u8, ToolError> {
+    let (db, _) =
+        tools::connect(&args.database_url, args.database_url == SAMPLE_DATABASE_URL).await?;
+    let text = tools::scaffold::scaffold(&db).await?;
+    match &args.output {
+        None => print!("{text}"),
+        Some(path) => {
+            use std::io::Write;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(|e| ToolError::Io(format!("cannot create {path}: {e}")))?;
+            file.write_all(text.as_bytes())
+                .map_err(|e| ToolError::Io(format!("cannot write {path}: {e}")))?;
+            eprintln!(
+                "wrote {path}: resolve its TODOs, then run `fhir-facade check --mapping {path}`"
+            );
+        }
+    }
+    Ok(EXIT_OK)
 }

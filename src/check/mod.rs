@@ -6,7 +6,7 @@
 //! 2. What compiled is checked against the database: tables and columns, the SQL types of
 //!    values, and a probe query per source that selects every mapped value
 //!    ([`crate::mapping::live::check`]).
-//! 3. When all that holds, every declared search parameter is planned with a representative
+//! 3. Where all that holds, every declared search parameter is planned with a representative
 //!    value (and `:missing`, and as a sort key where it sorts) and the database prepares the
 //!    statement without running it ([`search_probes`]): an expression that does not compare
 //!    with a bound value, or an `sql` parameter that does not parse, is found here rather than
@@ -15,6 +15,8 @@
 mod probes;
 
 pub use probes::search_probes;
+
+use std::collections::HashSet;
 
 use crate::db::Database;
 use crate::mapping::{self, Mapping, MappingError, MappingLoadError};
@@ -27,11 +29,62 @@ pub async fn load_checked(
     db: &Database,
     caps: &Caps,
 ) -> Result<Mapping, MappingLoadError> {
+    let (mapping, errors) = check_all(path, db, caps).await?;
+    if errors.is_empty() {
+        return Ok(mapping);
+    }
+    Err(MappingLoadError::Invalid {
+        path: path.to_string(),
+        errors,
+    })
+}
+
+/// Loads the mapping at `path` as far as it compiles and checks it against `db`: what
+/// compiled, and every problem found (sorted by line; none when it can be served). What does
+/// not compile is left out of the mapping, so the search probes run on the rest, except on
+/// the resource types of which a source failed the live check (their SQL would fail for the
+/// same reason). Fails only when the file cannot be read or parsed at all.
+pub async fn check_all(
+    path: &str,
+    db: &Database,
+    caps: &Caps,
+) -> Result<(Mapping, Vec<MappingError>), MappingLoadError> {
+    let (mut mapping, mut errors) = mapping::load_partial(path, db.dialect())?;
+    let live = mapping::live::check(&mut mapping, db).await;
+    let failed = types_with_errors(&mapping, &live);
+    errors.extend(live);
+    errors.extend(search_probes(&mapping, db, caps, &failed).await);
+    errors.sort_by_key(|e: &MappingError| e.line);
+    Ok((mapping, errors))
+}
+
+/// The resource types with a source whose lines (from its `[[resource]]` to the next one)
+/// hold one of `errors`; every type when an error has no line.
+fn types_with_errors(mapping: &Mapping, errors: &[MappingError]) -> HashSet<String> {
+    let mut starts: Vec<(usize, &str)> = mapping
+        .sources
+        .iter()
+        .map(|s| (s.line, s.resource_type.as_str()))
+        .collect();
+    starts.sort();
+    let mut out = HashSet::new();
+    for e in errors {
+        match starts.iter().rev().find(|(line, _)| *line <= e.line) {
+            Some((_, t)) if e.line > 0 => {
+                out.insert(t.to_string());
+            }
+            _ => out.extend(mapping.types.keys().cloned()),
+        }
+    }
+    out
+}
+
+/// Loads the mapping at `path` and checks it against `db` as [`load_checked`] does, but
+/// without the search probes (which only validate): for tools that plan with the mapping of a
+/// database already checked, such as `explain`.
+pub async fn load_live(path: &str, db: &Database) -> Result<Mapping, MappingLoadError> {
     let (mut mapping, mut errors) = mapping::load_partial(path, db.dialect())?;
     errors.extend(mapping::live::check(&mut mapping, db).await);
-    if errors.is_empty() {
-        errors.extend(search_probes(&mapping, db, caps).await);
-    }
     if errors.is_empty() {
         return Ok(mapping);
     }

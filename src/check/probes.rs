@@ -55,7 +55,13 @@ fn queries(
 /// the database prepare each page statement (compiling it, not running it). Requests the
 /// planner refuses (a parameter that cannot be sorted on...) are what clients would be told;
 /// only statements the database refuses are problems of the mapping.
-pub async fn search_probes(mapping: &Mapping, db: &Database, caps: &Caps) -> Vec<MappingError> {
+/// Types in `skip` are left out (their sources failed an earlier check).
+pub async fn search_probes(
+    mapping: &Mapping,
+    db: &Database,
+    caps: &Caps,
+    skip: &std::collections::HashSet<String>,
+) -> Vec<MappingError> {
     let opts = SearchOptions {
         base_url: "http://localhost/fhir",
         max_count: 10,
@@ -65,7 +71,11 @@ pub async fn search_probes(mapping: &Mapping, db: &Database, caps: &Caps) -> Vec
     };
     let mut errors = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for source in &mapping.sources {
+    for source in mapping
+        .sources
+        .iter()
+        .filter(|s| !skip.contains(&s.resource_type))
+    {
         for d in &source.search {
             if !seen.insert((source.resource_type.clone(), d.code.clone())) {
                 continue;

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod budget;
 mod common;
+pub mod introspect;
 pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
@@ -185,14 +186,49 @@ pub trait Backend: Send + Sync {
 /// How long a copy that failed is left out of the rotation.
 const REST_MS: u64 = 5_000;
 
-/// Counts the statements one request runs (for logs and tests).
+/// Counts the statements one request runs (for logs and tests), and keeps them when made
+/// with [`QueryCounter::recording`] (for `explain`).
 #[derive(Debug, Default)]
-pub struct QueryCounter(AtomicUsize);
+pub struct QueryCounter(AtomicUsize, Option<std::sync::Mutex<Vec<Executed>>>);
+
+/// A statement one request ran, as recorded by a [`QueryCounter::recording`].
+#[derive(Debug, Clone)]
+pub struct Executed {
+    /// The statement, with its bound values.
+    pub statement: Statement,
+    /// How long it took (connection wait included).
+    pub elapsed: Duration,
+    /// The rows it returned, or why it failed.
+    pub outcome: Result<usize, String>,
+}
 
 impl QueryCounter {
+    /// A counter that also keeps every statement run, in order.
+    pub fn recording() -> QueryCounter {
+        QueryCounter(AtomicUsize::new(0), Some(Default::default()))
+    }
+
     /// Statements run so far.
     pub fn get(&self) -> usize {
         self.0.load(Ordering::Relaxed)
+    }
+
+    /// The statements run so far, when recording (else none).
+    pub fn executed(&self) -> Vec<Executed> {
+        self.1
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_default()
+    }
+
+    fn record(&self, stmt: &Statement, started: Instant, outcome: &Result<Vec<Row>, DbError>) {
+        if let Some(m) = &self.1 {
+            m.lock().unwrap_or_else(|e| e.into_inner()).push(Executed {
+                statement: stmt.clone(),
+                elapsed: started.elapsed(),
+                outcome: outcome.as_ref().map(Vec::len).map_err(ToString::to_string),
+            });
+        }
     }
 }
 
@@ -296,6 +332,13 @@ impl Database {
 
     /// Runs `stmt` within the statement timeout and the request's deadline, counting it.
     pub async fn fetch(&self, stmt: &Statement) -> Result<Vec<Row>, DbError> {
+        let started = Instant::now();
+        let result = self.fetch_counted(stmt).await;
+        self.counter.record(stmt, started, &result);
+        result
+    }
+
+    async fn fetch_counted(&self, stmt: &Statement) -> Result<Vec<Row>, DbError> {
         let run = self.admit().await?;
         self.counter.0.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(sql = %stmt.sql, params = stmt.params.len(), "sql");

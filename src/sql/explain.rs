@@ -7,6 +7,12 @@
 //! - SQLite has no row estimate.
 //!
 //! Neither runs the query: the answer costs one planning of it.
+//!
+//! Also the plans `explain --analyze` shows: the statement each database explains a query
+//! with ([`plan_prefixes`]), and the plan's lines with the tables it reads whole
+//! ([`read_plan`]).
+
+use std::collections::HashMap;
 
 use serde_json::Value as Json;
 
@@ -55,6 +61,115 @@ fn mysql_rows(rows: &[Row]) -> Option<f64> {
         product *= n * filtered / 100.0;
     }
     Some(product)
+}
+
+/// What precedes a `SELECT` to have the database show its plan, in the order to try: SQLite
+/// `EXPLAIN QUERY PLAN`; PostgreSQL `EXPLAIN (ANALYZE)`; MariaDB `ANALYZE`, else MySQL
+/// `EXPLAIN ANALYZE`, else `EXPLAIN`. The ANALYZE forms run the statement (on a read-only
+/// connection, for a SELECT: safe).
+pub fn plan_prefixes(dialect: Dialect) -> &'static [&'static str] {
+    dialect.choose(
+        &["EXPLAIN QUERY PLAN "],
+        &["EXPLAIN (ANALYZE) "],
+        &["ANALYZE ", "EXPLAIN ANALYZE ", "EXPLAIN "],
+    )
+}
+
+/// A bound value written as an SQL literal of `dialect`, for reading (never run as such).
+pub fn param_literal(dialect: Dialect, v: &sea_query::Value) -> String {
+    use sea_query::QueryBuilder;
+    match dialect {
+        Dialect::Sqlite => sea_query::SqliteQueryBuilder.value_to_string(v),
+        Dialect::Postgres => sea_query::PostgresQueryBuilder.value_to_string(v),
+        Dialect::Mysql => sea_query::MysqlQueryBuilder.value_to_string(v),
+    }
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Text(s) | Value::Decimal(s) => s.clone(),
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Null => "NULL".into(),
+        other => other.key_text().unwrap_or_default(),
+    }
+}
+
+/// The plan's lines and its full scans, from the answer to the dialect's EXPLAIN.
+pub fn read_plan(dialect: Dialect, rows: &[Row]) -> (Vec<String>, Vec<String>) {
+    let mut lines = Vec::new();
+    let mut scans = Vec::new();
+    match dialect {
+        Dialect::Sqlite => {
+            // id, parent, notused, detail: indent each node under its parent.
+            let mut depth: HashMap<String, usize> = HashMap::new();
+            for r in rows {
+                let (id, parent, detail) = (cell(&r[0]), cell(&r[1]), cell(&r[3]));
+                let d = depth.get(&parent).map_or(0, |d| d + 1);
+                depth.insert(id, d);
+                lines.push(format!("{}{detail}", "  ".repeat(d)));
+                if let Some(rest) = detail.strip_prefix("SCAN ")
+                    && !rest.contains(" USING ")
+                    && !rest.starts_with("CONSTANT")
+                {
+                    let name = rest.split_whitespace().next().unwrap_or(rest);
+                    scans.push(name.to_string());
+                }
+            }
+        }
+        Dialect::Postgres => {
+            for r in rows {
+                let line = cell(&r[0]);
+                if let Some(at) = line.find("Seq Scan on ") {
+                    let rest = &line[at + "Seq Scan on ".len()..];
+                    scans.push(rest.split_whitespace().next().unwrap_or(rest).to_string());
+                }
+                lines.push(line);
+            }
+        }
+        Dialect::Mysql => {
+            if rows.first().is_some_and(|r| r.len() == 1) {
+                // MySQL's EXPLAIN ANALYZE: one text cell, a tree.
+                for r in rows {
+                    for line in cell(&r[0]).lines() {
+                        if let Some(at) = line.find("Table scan on ") {
+                            let rest = &line[at + "Table scan on ".len()..];
+                            scans.push(rest.split_whitespace().next().unwrap_or(rest).to_string());
+                        }
+                        lines.push(line.to_string());
+                    }
+                }
+            } else {
+                // Tabular (MariaDB ANALYZE, EXPLAIN): id, select_type, table, [partitions,] type...
+                let width = rows.first().map_or(0, Vec::len);
+                let type_at = if width == 12 { 4 } else { 3 };
+                let header = match width {
+                    10 => {
+                        "id | select_type | table | type | possible_keys | key | key_len | ref | rows | Extra"
+                    }
+                    12 => {
+                        "id | select_type | table | partitions | type | possible_keys | key | key_len | ref | rows | filtered | Extra"
+                    }
+                    13 => {
+                        "id | select_type | table | type | possible_keys | key | key_len | ref | rows | r_rows | filtered | r_filtered | Extra"
+                    }
+                    _ => "",
+                };
+                if !header.is_empty() {
+                    lines.push(header.to_string());
+                }
+                for r in rows {
+                    let table = cell(&r[2]);
+                    // ALL: every row; index: the whole of an index (the table itself
+                    // for InnoDB's primary key).
+                    if matches!(r.get(type_at).map(cell).as_deref(), Some("ALL" | "index")) {
+                        scans.push(table.clone());
+                    }
+                    lines.push(r.iter().map(cell).collect::<Vec<_>>().join(" | "));
+                }
+            }
+        }
+    }
+    (lines, scans)
 }
 
 #[cfg(test)]
@@ -112,5 +227,37 @@ mod tests {
         row.insert(10, Value::Float(10.0)); // filtered
         assert_eq!(read_estimate(Dialect::Mysql, &[row]), Some(200));
         assert_eq!(read_estimate(Dialect::Mysql, &[vec![Value::Int(1)]]), None);
+    }
+
+    #[test]
+    fn plans_flag_full_scans() {
+        let t = |s: &str| Value::Text(s.into());
+        let (_, scans) = read_plan(
+            Dialect::Sqlite,
+            &[
+                vec![Value::Int(2), Value::Int(0), Value::Int(0), t("SCAN P")],
+                vec![
+                    Value::Int(3),
+                    Value::Int(0),
+                    Value::Int(0),
+                    t("SEARCH M USING INDEX x (a=?)"),
+                ],
+                vec![
+                    Value::Int(4),
+                    Value::Int(0),
+                    Value::Int(0),
+                    t("SCAN R USING INDEX ix"),
+                ],
+            ],
+        );
+        assert_eq!(scans, ["P"]);
+        let (_, scans) = read_plan(
+            Dialect::Postgres,
+            &[
+                vec![t("Limit  (cost=0..1)")],
+                vec![t("  ->  Seq Scan on lab_result r  (cost=0..)")],
+            ],
+        );
+        assert_eq!(scans, ["lab_result"]);
     }
 }

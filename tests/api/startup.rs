@@ -84,9 +84,10 @@ async fn a_missing_database_file_is_refused() {
 #[tokio::test]
 async fn every_problem_is_reported_at_once_with_its_line() {
     let original = std::fs::read_to_string(MAPPING).unwrap();
-    // Three problems in three places: a FHIR path (compile), a column of another source
-    // (schema), and a parameter whose SQL the database refuses (search probes, which run
-    // only once everything else holds, so it is checked alone below).
+    // Three problems in three places: a FHIR path (compile) and columns of two sources
+    // (schema). A parameter whose SQL the database refuses (search probes, which run on the
+    // types whose sources pass the schema check) is checked alone below, and together with
+    // the others in tests/tools.rs.
     let text = original
         .replacen("birthDate = {", "birthdate = {", 1)
         .replacen("table = \"PROVIDER\"", "table = \"PROVIDERS\"", 1);

@@ -1,0 +1,398 @@
+//! The operator's commands `check`, `explain` and `scaffold`, run as the built binary against
+//! a seeded sample database of each backend (SQLite always; PostgreSQL and MySQL/MariaDB when
+//! reachable, required under `CI=true`; see tests/support/servers.rs).
+//!
+//! One test per backend runs all three commands, so that each database is seeded once.
+
+#[path = "support/servers.rs"]
+mod servers;
+
+use std::process::Command;
+
+use fhir_facade::seed::{SeedOptions, seed_database};
+use fhir_facade::sql::Dialect;
+use serde_json::Value as Json;
+
+/// Runs the binary with `args`: exit code, standard output, standard error.
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fhir-facade"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("FHIR_FACADE_MAPPING")
+        .env_remove("FHIR_FACADE_DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run fhir-facade");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(text: &str) -> Json {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
+}
+
+/// The repository's mapping with one problem of each kind the checks find: an unknown FHIR
+/// element (definitions), a value map code outside a required binding, a column the database
+/// does not have (live schema), a search parameter whose element is not mapped
+/// (`organization`: Patient.managingOrganization), and, in another resource type, a custom
+/// search parameter whose SQL the database refuses (search probes).
+fn broken_mapping() -> String {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml"))
+        .expect("mapping.toml");
+    let replace = |text: String, from: &str, to: &str| {
+        assert!(text.contains(from), "mapping.toml has {from}");
+        text.replacen(from, to, 1)
+    };
+    let text = replace(
+        text,
+        "\"name[0].family\" = \"LAST_NM\"",
+        "\"name[0].famly\" = \"LAST_NM\"",
+    );
+    let text = replace(
+        text,
+        "values = { M = \"male\", F = \"female\", U = \"unknown\" }",
+        "values = { M = \"male\", F = \"female\", U = \"unknwn\" }",
+    );
+    let text = replace(
+        text,
+        "birthDate = { column = \"BIRTH_DT\"",
+        "birthDate = { column = \"BIRTH_DATE\"",
+    );
+    let text = replace(
+        text,
+        "death-date = true",
+        "death-date = true\norganization = true",
+    );
+    replace(
+        text,
+        "identifier = true\nname = true\n",
+        "identifier = true\nname = true\nnpi-bad = { type = \"token\", definition = \"http://example.org/sp\", sql = \"PROVIDER.NO_SUCH_COL = ?\" }\n",
+    )
+}
+
+/// Resolves the TODOs of a scaffolded mapping the way a person would: serve live rows only
+/// (the commented soft-delete filters), and take the references guessed from column-name
+/// suffixes that are right for this schema.
+fn resolve_todos(scaffold: &str) -> String {
+    let mut out = String::new();
+    for line in scaffold.lines() {
+        let trimmed = line.trim_start();
+        let keep = trimmed.starts_with("# filter = ")
+            || trimmed.starts_with("# \"generalPractitioner[0]\" = ")
+            || trimmed.starts_with("# \"participant[0].individual\" = ")
+            || trimmed.starts_with("# partOf = ");
+        out.push_str(if keep { &trimmed[2..] } else { line });
+        out.push('\n');
+    }
+    out
+}
+
+async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
+    seed_database(
+        url,
+        &SeedOptions {
+            patients: 20,
+            ..SeedOptions::default()
+        },
+    )
+    .await
+    .expect("seed");
+    let name = dialect.key();
+
+    // check: the sample mapping has no problems; index advice with CREATE INDEX statements.
+    let (code, out, err) = run(&["check", "--database-url", url, "--format", "json"]);
+    assert_eq!(code, 0, "{name}: check of the sample mapping\n{out}\n{err}");
+    let report = json(&out);
+    assert_eq!(report["ok"], true, "{name}");
+    let advice = report["indexes"].as_array().expect("indexes");
+    let served = advice
+        .iter()
+        .find(|a| a["parameter"] == "birthdate" && a["usage"] == "search")
+        .expect("birthdate advice");
+    assert_eq!(served["verdict"], "served", "{name}: {served}");
+    let missing = advice
+        .iter()
+        .find(|a| a["parameter"] == "death-date" && a["usage"] == "search")
+        .expect("death-date advice");
+    assert_eq!(missing["verdict"], "missing", "{name}: {missing}");
+    let create = missing["create"].as_str().unwrap();
+    assert!(
+        create.starts_with("CREATE INDEX ix_patient_death_dt ON ")
+            && create.to_ascii_lowercase().contains("(death_dt)"),
+        "{name}: {create}"
+    );
+    let family = advice
+        .iter()
+        .find(|a| a["parameter"] == "family" && a["usage"] == "search")
+        .expect("family advice");
+    assert_eq!(
+        family["key"]
+            .as_str()
+            .map(str::to_ascii_uppercase)
+            .as_deref(),
+        Some("LOWER(LAST_NM)"),
+        "{name}: {family}"
+    );
+
+    // check: every kind of problem in one run, each with its line and a fix; exit 1.
+    let broken = dir.join("broken.toml");
+    std::fs::write(&broken, broken_mapping()).unwrap();
+    let broken = broken.to_str().unwrap();
+    let (code, out, err) = run(&[
+        "check",
+        "--database-url",
+        url,
+        "--mapping",
+        broken,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{name}: check of a broken mapping\n{out}\n{err}");
+    let report = json(&out);
+    assert_eq!(report["ok"], false);
+    let problems = report["problems"].as_array().unwrap();
+    let find = |needle: &str| {
+        problems
+            .iter()
+            .find(|p| p.to_string().contains(needle))
+            .unwrap_or_else(|| panic!("{name}: no problem with '{needle}' in {problems:#?}"))
+    };
+    let element = find("famly");
+    assert!(element["line"].as_u64().unwrap() > 100, "{element}");
+    assert!(
+        element["fix"].as_str().unwrap().contains("family"),
+        "{element}"
+    );
+    find("unknwn");
+    let column = find("BIRTH_DATE");
+    assert!(column["fix"].as_str().is_some(), "{column}");
+    find("organization");
+    let probe = find("npi-bad");
+    assert!(
+        probe["message"]
+            .as_str()
+            .unwrap()
+            .contains("the database refuses the SQL"),
+        "{probe}"
+    );
+    let lines: Vec<u64> = problems
+        .iter()
+        .map(|p| p["line"].as_u64().unwrap())
+        .collect();
+    assert!(
+        lines.windows(2).all(|w| w[0] <= w[1]),
+        "sorted by line: {lines:?}"
+    );
+    // The same as text: file:line, what is wrong, the fix (the same on every backend).
+    if dialect == Dialect::Sqlite {
+        let (code, out, _) = run(&["check", "--database-url", url, "--mapping", broken]);
+        assert_eq!(code, 1);
+        assert!(
+            out.contains("problems against this") && out.contains("\n    fix: "),
+            "{out}"
+        );
+        assert!(out.contains(&format!("{broken}:")), "{out}");
+    }
+
+    // explain: every statement with its parameters apart; the plans with --analyze.
+    let (code, out, err) = run(&[
+        "explain",
+        "--database-url",
+        url,
+        "Observation?patient=1&code=8867-4&_count=5",
+    ]);
+    assert_eq!(code, 0, "{name}: explain\n{out}\n{err}");
+    assert!(out.contains("-- [1] the page of matches"), "{out}");
+    let placeholder = dialect.placeholder(1);
+    assert!(
+        out.contains(&format!("IN ({placeholder})")),
+        "{name}: placeholders of the dialect\n{out}"
+    );
+    assert!(
+        out.contains("--   2: '8867-4'"),
+        "{name}: bound values apart\n{out}"
+    );
+    assert!(
+        !out.contains("'8867-4')"),
+        "{name}: values are not in the SQL"
+    );
+
+    let (code, out, err) = run(&[
+        "explain",
+        "--database-url",
+        url,
+        "--analyze",
+        "--format",
+        "json",
+        "Patient/1",
+    ]);
+    assert_eq!(code, 0, "{name}: explain --analyze\n{out}\n{err}");
+    let report = json(&out);
+    let statements = report["statements"].as_array().unwrap();
+    assert!(
+        statements.len() >= 4,
+        "{name}: the row and its child tables: {report:#}"
+    );
+    assert_eq!(statements[0]["params"][0], "1");
+    let child = statements
+        .iter()
+        .find(|s| s["role"].as_str().unwrap().contains("Patient.identifier"))
+        .expect("identifier child rows");
+    let plan = child["plan"].as_array().expect("a plan").iter();
+    let plan: Vec<&str> = plan.map(|l| l.as_str().unwrap()).collect();
+    let expected = match dialect {
+        Dialect::Sqlite => "PAT_IDENT",
+        Dialect::Postgres => "actual time=",
+        Dialect::Mysql => "select_type",
+    };
+    assert!(
+        plan.iter().any(|l| l.contains(expected)),
+        "{name}: plan {plan:#?}"
+    );
+
+    // A search on a column without an index reads the whole table: flagged.
+    let (code, out, err) = run(&[
+        "explain",
+        "--database-url",
+        url,
+        "--analyze",
+        "--large-table-rows",
+        "5",
+        "Patient?death-date=lt1950-01-01",
+    ]);
+    assert_eq!(code, 0, "{name}: explain --analyze\n{out}\n{err}");
+    assert!(
+        out.to_ascii_uppercase()
+            .contains("-- WARNING: FULL SCAN OF PATIENT ("),
+        "{name}: full scan flagged\n{out}"
+    );
+
+    if dialect == Dialect::Sqlite {
+        let (code, out, err) = run(&[
+            "explain",
+            "--database-url",
+            url,
+            "Patient/1/$everything?_count=2",
+        ]);
+        assert_eq!(code, 0, "{name}: $everything\n{out}\n{err}");
+        assert!(
+            out.contains("-- [1] the patient's row")
+                && out.contains("Statements after the main one depend on"),
+            "{out}"
+        );
+
+        let (code, out, _) = run(&["explain", "--database-url", url, "Nothing?x=1"]);
+        assert_eq!(code, 1, "{name}: an unknown type is refused\n{out}");
+        assert!(out.contains("refused: "), "{out}");
+    }
+
+    // scaffold: a starter mapping that, its TODOs resolved, passes check. A table with a
+    // declared foreign key (the sample declares none) shows that keys are read from the
+    // catalog.
+    servers::exec(
+        url,
+        "CREATE TABLE ALLERGY (ALLERGY_ID INTEGER NOT NULL PRIMARY KEY, \
+         PATIENT_REF INTEGER NOT NULL REFERENCES PATIENT (PAT_ID), SUBSTANCE VARCHAR(40) NULL)",
+    )
+    .await;
+    let scaffolded = dir.join("scaffold.toml");
+    let path = scaffolded.to_str().unwrap();
+    let (code, _, err) = run(&["scaffold", "--database-url", url, "--output", path]);
+    assert_eq!(code, 0, "{name}: scaffold\n{err}");
+    let text = std::fs::read_to_string(&scaffolded).unwrap();
+    for expected in [
+        "type = \"Patient\"",
+        "type = \"Encounter\"",
+        "birthDate = { column = ",
+        "format = \"%Y%m%d\"",
+        "reference = \"Patient\" }",
+        "[maps.patient_gender.values]",
+        "\"M\" = \"male\"",
+        "TODO",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{name}: scaffold lacks {expected}:\n{text}"
+        );
+    }
+    let lower = text.to_ascii_lowercase();
+    assert!(
+        lower.contains("type = \"allergyintolerance\"")
+            && lower.contains(
+                "patient = { column = \"patient_ref\", reference = \"patient\" }  # todo: a reference to patient (patient), from a declared foreign key"
+            ),
+        "{name}: the foreign key is a reference:\n{text}"
+    );
+    // Unsure guesses stay commented out.
+    assert!(text.contains("# filter = "), "{text}");
+    assert!(text.contains("# \"generalPractitioner[0]\" = "), "{text}");
+    // An existing file is not overwritten.
+    if dialect == Dialect::Sqlite {
+        let (code, _, err) = run(&["scaffold", "--database-url", url, "--output", path]);
+        assert_eq!(code, 3, "{name}: {err}");
+    }
+
+    let resolved = dir.join("resolved.toml");
+    std::fs::write(&resolved, resolve_todos(&text)).unwrap();
+    let resolved = resolved.to_str().unwrap();
+    let (code, out, err) = run(&["check", "--database-url", url, "--mapping", resolved]);
+    assert_eq!(
+        code, 0,
+        "{name}: the resolved scaffold passes check\n{out}\n{err}"
+    );
+    // And it serves: a search over what it mapped.
+    let (code, out, err) = run(&[
+        "explain",
+        "--database-url",
+        url,
+        "--mapping",
+        resolved,
+        "Encounter?patient=1&_count=3",
+    ]);
+    assert_eq!(code, 0, "{name}: explain on the scaffold\n{out}\n{err}");
+    assert!(out.contains("answer: a Bundle with"), "{out}");
+}
+
+#[tokio::test]
+async fn tools_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("tools.db").display());
+    tools_on(Dialect::Sqlite, &url, dir.path()).await;
+}
+
+#[tokio::test]
+async fn tools_on_postgres() {
+    let Some(url) = servers::fresh_database(Dialect::Postgres, "tools").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    tools_on(Dialect::Postgres, &url, dir.path()).await;
+}
+
+#[tokio::test]
+async fn tools_on_mysql() {
+    let Some(url) = servers::fresh_database(Dialect::Mysql, "tools").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    tools_on(Dialect::Mysql, &url, dir.path()).await;
+}
+
+#[test]
+fn help_names_every_command_and_exit_codes() {
+    let (code, out, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    for command in ["serve", "seed", "check", "explain", "scaffold"] {
+        assert!(out.contains(command), "{out}");
+    }
+    for command in ["check", "explain", "scaffold"] {
+        let (code, out, _) = run(&[command, "--help"]);
+        assert_eq!(code, 0, "{command} --help");
+        assert!(out.contains("Exit codes:"), "{command}: {out}");
+    }
+    let (code, _, _) = run(&["explain"]);
+    assert_eq!(code, 2, "usage errors exit 2");
+}
