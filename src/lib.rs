@@ -20,6 +20,9 @@
 //! - [`db`]: connection pools, statement execution, row decoding (I/O).
 //! - [`sql`]: the bottom layer: dialects (one method per SQL difference), statements, values.
 //!
+//! [`export`] runs Bulk Data `$export` jobs in the background over the service, writing NDJSON
+//! files through `object_store`.
+//!
 //! [`fhir`] holds the FHIR R4 definitions compiled into the binary; [`seed`] creates the
 //! sample legacy database; [`startup`] wires the server from [`config`].
 
@@ -31,6 +34,7 @@ pub mod auth;
 pub mod check;
 pub mod config;
 pub mod db;
+pub mod export;
 pub mod http;
 pub mod mapping;
 pub mod plan;

@@ -34,6 +34,10 @@ pub enum ApiError {
     /// The access token does not allow the interaction (403).
     #[error(transparent)]
     Forbidden(#[from] Denied),
+    /// A Bulk Data export job failed, or its files cannot be stored (500; the detail is in
+    /// the log).
+    #[error("{0}")]
+    Export(String),
 }
 
 impl From<RequestError> for ApiError {
@@ -90,6 +94,7 @@ impl ApiError {
                 "the access token cannot be checked now; try again later",
             ),
             ApiError::Forbidden(d) => Issue::error("forbidden", d.message.clone()),
+            ApiError::Export(m) => Issue::error("exception", m),
             ApiError::Service(S::Db(DbError::Unavailable(_))) => {
                 Issue::error("transient", "the database is unavailable; try again later")
             }
@@ -156,7 +161,7 @@ impl ResponseError for ApiError {
             ApiError::Service(S::Db(
                 DbError::Unavailable(_) | DbError::Timeout(_) | DbError::Busy,
             )) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Service(S::Db(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Service(S::Db(_)) | ApiError::Export(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

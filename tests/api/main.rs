@@ -17,6 +17,7 @@ mod crossref;
 mod errors;
 mod exhaustion;
 mod expect;
+mod export;
 mod expressions;
 mod handling;
 mod helpers;
