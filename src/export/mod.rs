@@ -125,6 +125,8 @@ impl Exporter {
                 r.failure =
                     Some("the server stopped while the export ran; start a new export".into());
                 r.expires_ms = Some(now_ms() + settings.retention.as_millis() as i64);
+                // Whatever files it completed are never served: removed with the old record.
+                store.remove(&r.id).await?;
                 store.save(&r).await?;
             }
             jobs.insert(

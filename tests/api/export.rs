@@ -430,6 +430,7 @@ async fn export_jobs_expire_and_fail_cleanly() {
         exports.join(&lost.id).join("job.json"),
     )
     .unwrap();
+    std::fs::write(exports.join(&lost.id).join("Patient-1.ndjson"), "{}\n").unwrap();
     let app = spawn_export(&broken, &exports, |e| {
         e.retention = Duration::from_millis(1500);
         e.page_size = 50;
@@ -443,6 +444,8 @@ async fn export_jobs_expire_and_fail_cleanly() {
             .unwrap()
             .contains("server stopped")
     );
+    // The file it had completed is removed, never served.
+    assert!(!exports.join(&lost.id).join("Patient-1.ndjson").exists());
 
     // Expiry: the job and its files are removed after the retention time.
     let (url, m) = export(&app, "$export?_type=Organization").await;
