@@ -341,6 +341,35 @@ mod tests {
     }
 
     #[test]
+    fn exports_need_system_scopes_or_follow_patient_scopes() {
+        let m = sample();
+        let o = opts();
+        let all: Vec<String> = m.resource_types().map(str::to_string).collect();
+        let names = |v: &[(String, Scope)]| v.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>();
+        // A system export counts system scopes only.
+        let user = access(None, "user/*.rs");
+        assert_eq!(
+            export_scopes(&user, &m, &o, true, &all, false)
+                .unwrap_err()
+                .needed,
+            "system/*.rs"
+        );
+        let system = access(None, "system/Patient.rs system/Observation.read user/*.rs");
+        let got = export_scopes(&system, &m, &o, true, &all, false).unwrap();
+        assert_eq!(names(&got), ["Patient", "Observation"]);
+        assert!(got.iter().all(|(t, s)| !s.restricts(t)));
+        // Naming a type the token does not cover is refused.
+        let e = export_scopes(&system, &m, &o, true, &all, true).unwrap_err();
+        assert_eq!(e.needed, "system/Practitioner.rs");
+        // Patient scopes: the compartment of the patient, in every type's scope.
+        let compartment = crate::request::compartment::patient_types(&m);
+        let patient = access(Some("7"), "patient/*.rs");
+        let got = export_scopes(&patient, &m, &o, false, &compartment, false).unwrap();
+        assert_eq!(names(&got), compartment);
+        assert!(got.iter().all(|(t, s)| s.restricts(t)));
+    }
+
+    #[test]
     fn granular_scopes_add_their_criteria_ored() {
         let m = sample();
         let o = opts();
