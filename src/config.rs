@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::auth::settings::{AuthMode, AuthSettings, IntrospectionSettings};
 use crate::db::{BudgetSettings, DbSettings};
+use crate::export::ExportSettings;
 use crate::request::{Handling, RequestLimits};
 
 /// The sample database the server creates on first run.
@@ -172,6 +173,51 @@ pub struct ServeArgs {
     /// What one request may ask and cost (admission limits, database budget, HTTP).
     #[command(flatten)]
     pub cost: CostArgs,
+    /// Bulk Data `$export`.
+    #[command(flatten)]
+    pub export: ExportArgs,
+}
+
+/// Options of Bulk Data `$export` (off unless `--export-dir` is given).
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Serve Bulk Data `$export`, writing its NDJSON files to this directory (created if
+    /// missing). Without it, `$export` is not offered.
+    #[arg(long, env = "FHIR_FACADE_EXPORT_DIR")]
+    pub export_dir: Option<std::path::PathBuf>,
+    /// Export jobs that read the database at once (others wait their turn); each reads one
+    /// page at a time, so interactive requests keep the rest of the connections.
+    #[arg(long, env = "FHIR_FACADE_EXPORT_CONCURRENCY", default_value_t = ExportSettings::default().concurrency)]
+    pub export_concurrency: usize,
+    /// Seconds a finished export job and its files are kept.
+    #[arg(long, env = "FHIR_FACADE_EXPORT_RETENTION", default_value_t = ExportSettings::default().retention.as_secs_f64())]
+    pub export_retention: f64,
+    /// Most bytes one export job may write (beyond: the job fails).
+    #[arg(long, env = "FHIR_FACADE_EXPORT_MAX_BYTES", default_value_t = ExportSettings::default().max_bytes)]
+    pub export_max_bytes: u64,
+    /// An export file is split when it would grow beyond this many bytes.
+    #[arg(long, env = "FHIR_FACADE_EXPORT_FILE_BYTES", default_value_t = ExportSettings::default().file_bytes)]
+    pub export_file_bytes: u64,
+    /// Resources an export reads per SQL page.
+    #[arg(long, env = "FHIR_FACADE_EXPORT_PAGE_SIZE", default_value_t = ExportSettings::default().page_size)]
+    pub export_page_size: usize,
+}
+
+impl ExportArgs {
+    /// The checked settings (`None`: export is off).
+    pub fn settings(&self) -> Result<Option<ExportSettings>, String> {
+        let Some(dir) = &self.export_dir else {
+            return Ok(None);
+        };
+        Ok(Some(ExportSettings {
+            dir: dir.clone(),
+            concurrency: self.export_concurrency.max(1),
+            retention: seconds("--export-retention", self.export_retention)?,
+            max_bytes: self.export_max_bytes,
+            file_bytes: self.export_file_bytes.max(1),
+            page_size: self.export_page_size.max(1),
+        }))
+    }
 }
 
 /// Bounds on what one request may ask and cost: checked before anything is planned (admission
@@ -372,6 +418,8 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Authorization (SMART on FHIR) and CORS.
     pub auth: AuthSettings,
+    /// Bulk Data `$export` (`None`: not offered).
+    pub export: Option<ExportSettings>,
 }
 
 fn seconds(name: &str, s: f64) -> Result<Duration, String> {
@@ -427,6 +475,7 @@ impl Settings {
                 cache_control: Some(c.cache_control.trim().to_string()).filter(|v| !v.is_empty()),
             },
             auth: a.auth.settings()?,
+            export: a.export.settings()?,
         })
     }
 }

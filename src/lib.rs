@@ -22,6 +22,8 @@
 //!
 //! [`tools`] holds the operator's commands (`check`, `explain`, `scaffold`) as library
 //! functions.
+//! [`export`] runs Bulk Data `$export` jobs in the background over the service, writing NDJSON
+//! files through `object_store`.
 //!
 //! [`fhir`] holds the FHIR R4 definitions compiled into the binary; [`seed`] creates the
 //! sample legacy database; [`startup`] wires the server from [`config`]; [`memory`] gives
@@ -35,6 +37,7 @@ pub mod auth;
 pub mod check;
 pub mod config;
 pub mod db;
+pub mod export;
 pub mod http;
 pub mod mapping;
 pub mod memory;

@@ -13,6 +13,7 @@ use anyhow::Context;
 use crate::auth::{AuthSettings, Authenticator};
 use crate::config::Settings;
 use crate::db::Database;
+use crate::export::Exporter;
 use crate::http::{self, HttpState};
 use crate::request::cursor::CursorCodec;
 use crate::service::{Fhir, Limits};
@@ -84,8 +85,20 @@ impl Application {
         if let Some(security) = crate::auth::discovery::rest_security(&settings.auth) {
             fhir = fhir.with_security(security);
         }
+        if settings.export.is_some() {
+            fhir = fhir.with_export();
+        }
+        let fhir = Arc::new(fhir);
+        let export =
+            match &settings.export {
+                None => None,
+                Some(e) => Some(Exporter::open(fhir.clone(), e.clone()).await.with_context(
+                    || format!("cannot open the export directory {}", e.dir.display()),
+                )?),
+            };
         let state = web::Data::new(HttpState {
             fhir,
+            export,
             expose_query_count: settings.expose_sql_count,
             body_timeout: settings.http.body_timeout,
             auth,
@@ -184,7 +197,7 @@ async fn authorization(
 /// response headers it reads.
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods(["GET", "POST"])
+        .allowed_methods(["GET", "POST", "DELETE"])
         .allowed_headers([
             header::AUTHORIZATION,
             header::ACCEPT,
@@ -198,6 +211,9 @@ fn cors(origins: &[String]) -> Cors {
             header::LAST_MODIFIED,
             header::LOCATION,
             header::WWW_AUTHENTICATE,
+            header::CONTENT_LOCATION,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("x-progress"),
         ])
         .max_age(3600);
     for o in origins {

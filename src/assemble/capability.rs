@@ -56,6 +56,38 @@ pub fn set_security(statement: &mut Json, security: Json) {
     }
 }
 
+/// Advertises Bulk Data `$export` in the CapabilityStatement `statement`: it instantiates the
+/// Bulk Data server capability, `rest.operation` lists system-level `export`, and Patient's
+/// operations `export` (when Patient is served).
+pub fn set_export(statement: &mut Json) {
+    use crate::request::export::{
+        BULK_DATA_CAPABILITY, EXPORT_DEFINITION, PATIENT_EXPORT_DEFINITION,
+    };
+    statement["instantiates"] = json!([BULK_DATA_CAPABILITY]);
+    let Some(rest) = statement.get_mut("rest").and_then(|r| r.get_mut(0)) else {
+        return;
+    };
+    rest["operation"] = json!([{
+        "name": "export",
+        "definition": EXPORT_DEFINITION,
+        "documentation": "Bulk Data system-level export (NDJSON): every mapped type; `_outputFormat`, `_since`, `_type`, `_typeFilter` and `_elements` are supported. Needs `Prefer: respond-async`.",
+    }]);
+    let patient = rest["resource"]
+        .as_array_mut()
+        .and_then(|rs| rs.iter_mut().find(|r| r["type"] == "Patient"));
+    if let Some(p) = patient {
+        let op = json!({
+            "name": "export",
+            "definition": PATIENT_EXPORT_DEFINITION,
+            "documentation": "Bulk Data patient-level export (NDJSON): the types of the Patient compartment.",
+        });
+        match p["operation"].as_array_mut() {
+            Some(ops) => ops.push(op),
+            None => p["operation"] = json!([op]),
+        }
+    }
+}
+
 /// The CapabilityStatement for `mapping`.
 pub fn capability_statement(mapping: &Mapping, info: &ServerInfo) -> Json {
     let in_compartment = patient_types(mapping);

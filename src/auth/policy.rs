@@ -27,6 +27,8 @@ pub enum Interaction {
     Search,
     /// `Patient/[id]/$everything` (reads the patient).
     Everything,
+    /// Bulk Data `$export` (searches every exported type).
+    Export,
 }
 
 impl Interaction {
@@ -36,13 +38,14 @@ impl Interaction {
             Interaction::Read => "read",
             Interaction::Search => "search-type",
             Interaction::Everything => "operation:everything",
+            Interaction::Export => "operation:export",
         }
     }
 
     fn allowed_by(self, s: &SmartScope) -> bool {
         match self {
             Interaction::Read | Interaction::Everything => s.read,
-            Interaction::Search => s.search,
+            Interaction::Search | Interaction::Export => s.search,
         }
     }
 
@@ -50,7 +53,7 @@ impl Interaction {
     fn letter(self) -> &'static str {
         match self {
             Interaction::Read | Interaction::Everything => "r",
-            Interaction::Search => "s",
+            Interaction::Search | Interaction::Export => "s",
         }
     }
 }
@@ -119,6 +122,61 @@ pub fn scope(
         return Err(Denied { message, needed });
     }
     Ok(Scope::rules(rules))
+}
+
+/// The scope of each of `types` that a Bulk Data export reads for `access`: a system-level
+/// export (`system`) counts only system scopes; a patient-level one any scope that allows
+/// searching the type (patient scopes restrict it to the patient's compartment, in the SQL).
+/// A type the token does not allow is left out, or refused when the client named it
+/// (`explicit`); [`Denied`] when no type is left.
+pub fn export_scopes(
+    access: &Access,
+    mapping: &Mapping,
+    opts: &SearchOptions,
+    system: bool,
+    types: &[String],
+    explicit: bool,
+) -> Result<Vec<(String, Scope)>, Denied> {
+    let filtered;
+    let access = if system {
+        filtered = Access {
+            scopes: access
+                .scopes
+                .iter()
+                .filter(|s| s.context == ScopeContext::System)
+                .cloned()
+                .collect(),
+            ..access.clone()
+        };
+        &filtered
+    } else {
+        access
+    };
+    let context = if system { "system" } else { "patient" };
+    let mut out = Vec::new();
+    for t in types {
+        match scope(access, mapping, opts, Interaction::Search, t) {
+            Ok(s) => out.push((t.clone(), s)),
+            Err(_) if !explicit => {}
+            Err(_) => {
+                return Err(Denied {
+                    message: format!(
+                        "the access token has no {context} scope that allows exporting {t} (such as {context}/{t}.rs)"
+                    ),
+                    needed: format!("{context}/{t}.rs"),
+                });
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(Denied {
+            message: format!(
+                "the access token allows exporting none of the types (a {context} export needs scopes such as {context}/*.rs)"
+            ),
+            needed: format!("{context}/*.rs"),
+        });
+    }
+    Ok(out)
 }
 
 /// Whether the only scopes allowing `interaction` on `resource_type` are patient scopes.
@@ -280,6 +338,35 @@ mod tests {
         assert_eq!(rules(&s, "Practitioner"), [Rule::all("Practitioner")]);
         assert!(!s.restricts("Practitioner"));
         assert!(s.restricts("Patient") && rules(&s, "Patient").is_empty());
+    }
+
+    #[test]
+    fn exports_need_system_scopes_or_follow_patient_scopes() {
+        let m = sample();
+        let o = opts();
+        let all: Vec<String> = m.resource_types().map(str::to_string).collect();
+        let names = |v: &[(String, Scope)]| v.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>();
+        // A system export counts system scopes only.
+        let user = access(None, "user/*.rs");
+        assert_eq!(
+            export_scopes(&user, &m, &o, true, &all, false)
+                .unwrap_err()
+                .needed,
+            "system/*.rs"
+        );
+        let system = access(None, "system/Patient.rs system/Observation.read user/*.rs");
+        let got = export_scopes(&system, &m, &o, true, &all, false).unwrap();
+        assert_eq!(names(&got), ["Patient", "Observation"]);
+        assert!(got.iter().all(|(t, s)| !s.restricts(t)));
+        // Naming a type the token does not cover is refused.
+        let e = export_scopes(&system, &m, &o, true, &all, true).unwrap_err();
+        assert_eq!(e.needed, "system/Practitioner.rs");
+        // Patient scopes: the compartment of the patient, in every type's scope.
+        let compartment = crate::request::compartment::patient_types(&m);
+        let patient = access(Some("7"), "patient/*.rs");
+        let got = export_scopes(&patient, &m, &o, false, &compartment, false).unwrap();
+        assert_eq!(names(&got), compartment);
+        assert!(got.iter().all(|(t, s)| s.restricts(t)));
     }
 
     #[test]

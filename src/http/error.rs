@@ -41,6 +41,10 @@ pub enum ApiError {
     /// A resource could not be written as FHIR XML (a bug: logged, answered 500).
     #[error(transparent)]
     Xml(#[from] XmlError),
+    /// A Bulk Data export job failed, or its files cannot be stored (500; the detail is in
+    /// the log).
+    #[error("{0}")]
+    Export(String),
 }
 
 impl From<RequestError> for ApiError {
@@ -97,6 +101,7 @@ impl ApiError {
                 "the access token cannot be checked now; try again later",
             ),
             ApiError::Forbidden(d) => Issue::error("forbidden", d.message.clone()),
+            ApiError::Export(m) => Issue::error("exception", m),
             ApiError::Service(S::Db(DbError::Unavailable(_))) => {
                 Issue::error("transient", "the database is unavailable; try again later")
             }
@@ -167,7 +172,9 @@ impl ResponseError for ApiError {
             ApiError::Service(S::Db(
                 DbError::Unavailable(_) | DbError::Timeout(_) | DbError::Busy,
             )) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Service(S::Db(_)) | ApiError::Xml(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Service(S::Db(_)) | ApiError::Xml(_) | ApiError::Export(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod everything;
+pub mod export;
 pub mod extract;
 pub mod fallback;
 pub mod logging;
@@ -24,18 +25,21 @@ use std::time::Duration;
 use actix_web::{Route, guard, web};
 
 use crate::auth::Authenticator;
+use crate::export::Exporter;
 use crate::service::Fhir;
 
 /// What the routes share: the FHIR service and the HTTP options.
 pub struct HttpState {
     /// The FHIR service.
-    pub fhir: Fhir,
+    pub fhir: Arc<Fhir>,
     /// Send the number of SQL statements in a response header (for tests and diagnostics).
     pub expose_query_count: bool,
     /// How long a client may take to send a request body.
     pub body_timeout: Duration,
     /// Checks access tokens in SMART mode (`None`: `--auth none`).
     pub auth: Option<Arc<Authenticator>>,
+    /// Bulk Data `$export` jobs (`None`: export is not enabled).
+    pub export: Option<Arc<Exporter>>,
 }
 
 /// A route answering `GET` and `HEAD` (the same response without its body, as HTTP asks).
@@ -47,6 +51,14 @@ fn get() -> Route {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/fhir")
+            // Bulk Data export, before the routes its paths would otherwise match.
+            .route("/$export", get().to(export::system_get))
+            .route("/$export", web::post().to(export::system_post))
+            .route("/Patient/$export", get().to(export::patient_get))
+            .route("/Patient/$export", web::post().to(export::patient_post))
+            .route("/$export-status/{id}", get().to(export::status))
+            .route("/$export-status/{id}", web::delete().to(export::cancel))
+            .route("/$export-file/{id}/{file}", get().to(export::file))
             .route("/metadata", get().to(metadata::metadata))
             .route("/metadata", web::route().to(fallback::method_not_allowed))
             .route(

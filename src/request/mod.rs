@@ -5,6 +5,7 @@ pub mod compartment;
 pub mod criterion;
 pub mod cursor;
 pub mod everything;
+pub mod export;
 pub mod format;
 pub mod handling;
 pub mod id;

@@ -7,6 +7,7 @@
 //! Failures are one [`ServiceError`].
 
 mod everything;
+pub mod export;
 mod include;
 mod links;
 mod matches;
@@ -115,6 +116,12 @@ impl Fhir {
     /// authorization, CORS).
     pub fn with_security(mut self, security: Json) -> Fhir {
         crate::assemble::capability::set_security(&mut self.capability, security);
+        self
+    }
+
+    /// The same service, its CapabilityStatement advertising Bulk Data `$export`.
+    pub fn with_export(mut self) -> Fhir {
+        crate::assemble::capability::set_export(&mut self.capability);
         self
     }
 

@@ -19,6 +19,7 @@ mod crossref;
 mod errors;
 mod exhaustion;
 mod expect;
+mod export;
 mod expressions;
 mod handling;
 mod helpers;

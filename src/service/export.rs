@@ -1,0 +1,64 @@
+//! One page of a Bulk Data export: the resources of one type after a keyset position, read as a
+//! search reads them (same planner, keyset paging, child rows batched per page, budget and
+//! timeouts), so an export streams any table in pages of constant size.
+
+use serde_json::{Map, Value as Json};
+
+use super::{Fhir, RequestContext, ServiceError};
+use crate::db::Cost;
+use crate::mapping::Mapping;
+use crate::request::criterion::Criterion;
+use crate::request::cursor::Cursor;
+use crate::request::export::ExportRequest;
+use crate::request::search::SearchRequest;
+
+/// One page of exported resources.
+pub struct ExportPage {
+    /// The resources, in key order.
+    pub resources: Vec<Map<String, Json>>,
+    /// Where the next page starts (`None`: the type is done).
+    pub next: Option<Cursor>,
+}
+
+/// Whether every source of `resource_type` has a last-updated time (so `_since` applies).
+pub fn tracks_updates(mapping: &Mapping, resource_type: &str) -> bool {
+    mapping
+        .sources_of(resource_type)
+        .all(|s| s.last_updated.is_some())
+}
+
+/// The search that reads `resource_type` for `req`, `page_size` resources a page: its
+/// `_typeFilter` criteria, and `_since` where the type tracks updates.
+pub fn export_search(
+    mapping: &Mapping,
+    req: &ExportRequest,
+    resource_type: &str,
+    page_size: usize,
+) -> SearchRequest {
+    let mut search = SearchRequest::new(resource_type, page_size.max(1));
+    search.criteria = req.filter_of(resource_type).to_vec();
+    if let Some(since) = &req.since_date
+        && tracks_updates(mapping, resource_type)
+    {
+        search.criteria.push(Criterion::last_updated(since.clone()));
+    }
+    search
+}
+
+impl Fhir {
+    /// The page of `search` after `after` (the first when `None`). Each page is a request of
+    /// its own for the database budget: it takes a slot and gives it back.
+    pub async fn export_page(
+        &self,
+        cx: &RequestContext,
+        search: &SearchRequest,
+        after: Option<&Cursor>,
+    ) -> Result<ExportPage, ServiceError> {
+        let session = self.session(cx, Cost::Expensive);
+        let page = session.matches(search, after).await?;
+        Ok(ExportPage {
+            resources: page.resources,
+            next: page.next,
+        })
+    }
+}
