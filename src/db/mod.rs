@@ -11,6 +11,7 @@ mod common;
 pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
+mod warm;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
