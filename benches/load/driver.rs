@@ -50,10 +50,20 @@ pub async fn drive(
                     }
                     let ok = match client.get(url).send().await {
                         Ok(res) => {
-                            let ok = res.status().is_success();
-                            ok && res.bytes().await.is_ok()
+                            let status = res.status();
+                            let body = res.bytes().await;
+                            if !status.is_success() && errors == 0 && c == 0 {
+                                let text = body.as_ref().map(|b| String::from_utf8_lossy(b).to_string());
+                                eprintln!("{url}: {status} {text:?}");
+                            }
+                            status.is_success() && body.is_ok()
                         }
-                        Err(_) => false,
+                        Err(e) => {
+                            if errors == 0 && c == 0 {
+                                eprintln!("{url}: {e}");
+                            }
+                            false
+                        }
                     };
                     if t >= start {
                         times.push(t.elapsed());

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fhir_facade::config::Settings;
-use fhir_facade::db::DbSettings;
-use fhir_facade::sql::Dialect;
+use fhir_facade::db::{Database, DbSettings};
+use fhir_facade::sql::Caps;
 use fhir_facade::startup::Application;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
@@ -131,7 +131,8 @@ fn backend_ticks(name: &str) -> u64 {
             continue;
         };
         let cmd = String::from_utf8_lossy(&cmd);
-        if !cmd.starts_with("postgres: ") || cmd.split_whitespace().nth(2) != Some(name) {
+        // (`postgres: CLUSTER: USER DATABASE …` where the cluster is named.)
+        if !cmd.starts_with("postgres: ") || !cmd.split_whitespace().take(4).any(|w| w == name) {
             continue;
         }
         let Ok(stat) = std::fs::read_to_string(path.join("stat")) else {
@@ -195,16 +196,26 @@ async fn main() {
         .expect("the façade starts");
     let facade = app.base_url().to_string();
     tokio::spawn(app.run_until_stopped());
-    let mapping = fhir_facade::mapping::load(
+    // The mapping as the server checks it against the database (column names as stored).
+    let db = Database::connect(&settings(&url, 1).db)
+        .await
+        .expect("connects");
+    let caps = Caps {
+        dialect: db.dialect(),
+        accents: db.probe_accents().await,
+    };
+    let mapping = fhir_facade::check::load_checked(
         concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml"),
-        Dialect::Postgres,
+        &db,
+        &caps,
     )
+    .await
     .expect("mapping");
     let reference = reference::start(&url, &mapping, connections as u32).await;
 
     let mut conn = PgConnection::connect(&url).await.expect("connects");
     let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT PAT_ID FROM PATIENT WHERE DEL_FLG <> 'Y' ORDER BY md5(PAT_ID::text) LIMIT 1000",
+        "SELECT CAST(PAT_ID AS BIGINT) FROM PATIENT WHERE DEL_FLG <> 'Y' ORDER BY md5(PAT_ID::text) LIMIT 1000",
     )
     .fetch_all(&mut conn)
     .await
