@@ -53,7 +53,9 @@ pub async fn drive(
                             let status = res.status();
                             let body = res.bytes().await;
                             if !status.is_success() && errors == 0 && c == 0 {
-                                let text = body.as_ref().map(|b| String::from_utf8_lossy(b).to_string());
+                                let text = body
+                                    .as_ref()
+                                    .map(|b| String::from_utf8_lossy(b).to_string());
                                 eprintln!("{url}: {status} {text:?}");
                             }
                             status.is_success() && body.is_ok()
