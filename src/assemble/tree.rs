@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use indexmap::IndexMap;
 use serde_json::{Map, Value as Json};
 
 use crate::mapping::PathSegment;
@@ -28,9 +27,33 @@ struct Node {
 enum Kind {
     #[default]
     Empty,
-    Object(IndexMap<String, Node>),
+    Object(Fields),
     Array(BTreeMap<usize, Node>),
     Leaf(Json),
+}
+
+/// The members of an object in insertion order. Resources' objects have a few to a few dozen
+/// members, so a linear search by name beats hashing every name (and a name is copied only
+/// when it is new).
+#[derive(Debug, Default)]
+struct Fields(Vec<(String, Node)>);
+
+impl Fields {
+    fn get(&self, name: &str) -> Option<&Node> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, n)| n)
+    }
+
+    /// The member `name`, added empty if missing.
+    fn entry(&mut self, name: &str) -> &mut Node {
+        let i = match self.0.iter().position(|(k, _)| k == name) {
+            Some(i) => i,
+            None => {
+                self.0.push((name.to_string(), Node::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[i].1
+    }
 }
 
 /// Where a value comes from, for the clean-up rules.
@@ -123,12 +146,12 @@ fn insert(node: &mut Node, path: &[&PathSegment], value: Option<Json>, origin: O
         return;
     };
     if !matches!(node.kind, Kind::Object(_)) {
-        node.kind = Kind::Object(IndexMap::new());
+        node.kind = Kind::Object(Fields::default());
     }
     let Kind::Object(map) = &mut node.kind else {
         unreachable!()
     };
-    let child = map.entry(seg.name.clone()).or_default();
+    let child = map.entry(&seg.name);
     if seg.repeats {
         if origin != Origin::Constant {
             child.slots += 1;
@@ -155,13 +178,13 @@ fn place(node: &mut Node, value: Option<Json>, origin: Origin) {
         None => {}
         Some(Json::Object(obj)) => {
             if !matches!(node.kind, Kind::Object(_)) {
-                node.kind = Kind::Object(IndexMap::new());
+                node.kind = Kind::Object(Fields::default());
             }
             let Kind::Object(map) = &mut node.kind else {
                 unreachable!()
             };
             for (k, v) in obj {
-                let child = map.entry(k).or_default();
+                let child = map.entry(&k);
                 if origin != Origin::Constant {
                     child.slots += 1;
                     child.present += 1;
@@ -183,6 +206,7 @@ fn finish(node: Node, root: bool) -> Option<Json> {
         Kind::Leaf(v) => Some(v),
         Kind::Object(map) => {
             let out: Map<String, Json> = map
+                .0
                 .into_iter()
                 .filter_map(|(k, n)| finish(n, false).map(|v| (k, v)))
                 .collect();

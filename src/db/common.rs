@@ -30,11 +30,14 @@ pub(super) const CANCEL_TIMEOUT: Duration = Duration::from_secs(2);
 pub(super) type Cancel = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// The pool options every backend starts from: its size and how long to wait for a
-/// connection.
+/// connection. No liveness ping at checkout (a round trip before every statement): a broken
+/// connection shows as an error of its statement, retried once on a new connection (see
+/// [`super::warm`]).
 pub(super) fn pool_options<DB: sqlx::Database>(settings: &DbSettings) -> PoolOptions<DB> {
     PoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.connect_timeout)
+        .test_before_acquire(false)
 }
 
 /// A small pool of its own for asking the database to stop statements, so that it works
@@ -72,15 +75,15 @@ pub(super) async fn open<DB: sqlx::Database>(
 }
 
 /// Runs `stmt` on `conn` until `run.deadline()` (stopping it with `cancel` then) and decodes
-/// every row with `decode`. The connection goes back to the pool only once the statement has
-/// ended in the database.
+/// every row with `decode`. The connection is handed back when the statement ended in time;
+/// else it goes back to the pool only once the statement has ended in the database.
 pub(super) async fn fetch_on<DB>(
     mut conn: PoolConnection<DB>,
     stmt: &Statement,
     run: &Run,
     cancel: Cancel,
     decode: fn(&DB::Row) -> Result<Row, sqlx::Error>,
-) -> Result<Vec<Row>, DbError>
+) -> (Result<Vec<Row>, DbError>, Option<PoolConnection<DB>>)
 where
     DB: sqlx::Database,
     SqlxValues: IntoArguments<DB>,
@@ -94,17 +97,18 @@ where
         let rows = sqlx::query_with(AssertSqlSafe(sql), values)
             .fetch_all(&mut *conn)
             .await;
-        drop(conn);
-        rows
+        (rows, conn)
     });
-    let rows = until_deadline(work, run, cancel)
-        .await
-        .ok_or(DbError::Timeout(Duration::ZERO))?
-        .map_err(DbError::from_sqlx)?;
-    rows.iter()
-        .map(decode)
-        .collect::<Result<_, _>>()
-        .map_err(DbError::from_sqlx)
+    let Some((rows, conn)) = until_deadline(work, run, cancel).await else {
+        return (Err(DbError::Timeout(Duration::ZERO)), None);
+    };
+    let rows = rows.map_err(DbError::from_sqlx).and_then(|rows| {
+        rows.iter()
+            .map(decode)
+            .collect::<Result<_, _>>()
+            .map_err(DbError::from_sqlx)
+    });
+    (rows, Some(conn))
 }
 
 /// A statement's work (owning its connection) that, when dropped before it ends (the
@@ -182,17 +186,18 @@ pub(super) async fn until_deadline<T: Send + 'static>(
 /// decode it.
 pub(super) type Classify = fn(&str) -> (SqlType, bool);
 
-/// The columns `select` would return, without running it.
-pub(super) async fn describe<DB>(
-    pool: &Pool<DB>,
+/// The columns `select` would return, without running it, prepared through `executor` (a
+/// pool or a connection).
+pub(super) async fn describe<'e, DB, E>(
+    executor: E,
     select: &str,
     classify: Classify,
 ) -> Result<Vec<DbColumn>, DbError>
 where
     DB: sqlx::Database,
-    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    E: Executor<'e, Database = DB>,
 {
-    let stmt = pool
+    let stmt = executor
         .prepare(AssertSqlSafe(select).into_sql_str())
         .await
         .map_err(DbError::from_sqlx)?;

@@ -12,6 +12,7 @@ pub mod introspect;
 pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
+mod warm;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -6,16 +6,17 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlRow, MySqlValueRef};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlRow, MySqlValueRef};
 use sqlx::{AssertSqlSafe, Decode, Executor, MySql, Row as _, TypeInfo, ValueRef};
 
 use super::common::{CANCEL_TIMEOUT, Cancel};
+use super::warm::Warm;
 use super::{Backend, DbError, DbSettings, Run, common};
 use crate::sql::{DbColumn, Dialect, Row, SqlType, Statement, Value};
 
 /// A read-only MySQL/MariaDB pool.
 pub struct MysqlBackend {
-    pool: MySqlPool,
+    pool: Warm<MySql>,
     /// Where statements are stopped from.
     control: MySqlPool,
 }
@@ -78,7 +79,10 @@ impl MysqlBackend {
             })
         });
         let pool = common::open(pool, options, lazy).await?;
-        Ok(MysqlBackend { pool, control })
+        Ok(MysqlBackend {
+            pool: Warm::new(pool, connection_id),
+            control,
+        })
     }
 }
 
@@ -207,6 +211,11 @@ fn decode_row(row: &MySqlRow) -> Result<Row, sqlx::Error> {
     (0..row.len()).map(|i| decode(row, i)).collect()
 }
 
+/// Which server connection `conn` is (what a statement is stopped by).
+fn connection_id(conn: &mut MySqlConnection) -> BoxFuture<'_, Result<u64, sqlx::Error>> {
+    Box::pin(sqlx::query_scalar("SELECT CONNECTION_ID()").fetch_one(conn))
+}
+
 impl Backend for MysqlBackend {
     fn dialect(&self) -> Dialect {
         Dialect::Mysql
@@ -217,21 +226,14 @@ impl Backend for MysqlBackend {
         stmt: &'a Statement,
         run: &'a Run,
     ) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
-        Box::pin(async move {
-            let mut conn = self.pool.acquire().await.map_err(DbError::from_sqlx)?;
-            // Which connection runs the statement, to stop it there if need be.
-            let id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(DbError::from_sqlx)?;
-            let cancel = cancel(self.control.clone(), id);
-            common::fetch_on(conn, stmt, run, cancel, decode_row).await
-        })
+        let cancel = |id| cancel(self.control.clone(), id);
+        Box::pin(self.pool.fetch(stmt, run, cancel, decode_row))
     }
 
     fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>> {
-        Box::pin(common::describe(&self.pool, select, |t| {
-            (sql_type(t), kind(t).is_some())
-        }))
+        Box::pin(
+            self.pool
+                .describe(select, |t| (sql_type(t), kind(t).is_some())),
+        )
     }
 }

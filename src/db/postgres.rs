@@ -6,22 +6,25 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgRow, PgValueRef};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgRow, PgValueRef};
 use sqlx::{Decode, Postgres, Row as _, TypeInfo, ValueRef};
 
 use super::common::{CANCEL_TIMEOUT, Cancel};
+use super::warm::Warm;
 use super::{Backend, DbError, DbSettings, Run, common};
 use crate::sql::{DbColumn, Dialect, Row, SqlType, Statement, Value};
 
 /// A read-only PostgreSQL pool.
 pub struct PostgresBackend {
-    pool: PgPool,
+    pool: Warm<Postgres>,
     /// Where statements are cancelled from.
     control: PgPool,
 }
 
 /// How `control` stops the statement of backend `pid`.
-fn cancel(control: PgPool, pid: i32) -> Cancel {
+fn cancel(control: PgPool, pid: u64) -> Cancel {
+    // A backend pid is a positive int4.
+    let pid = i32::try_from(pid).unwrap_or(0);
     Arc::new(move || {
         let control = control.clone();
         Box::pin(async move {
@@ -54,7 +57,10 @@ impl PostgresBackend {
         let control = common::control_pool(settings, options.clone());
         let pool = common::pool_options(settings);
         let pool = common::open(pool, options, lazy).await?;
-        Ok(PostgresBackend { pool, control })
+        Ok(PostgresBackend {
+            pool: Warm::new(pool, backend_pid),
+            control,
+        })
     }
 }
 
@@ -137,6 +143,16 @@ fn decode_row(row: &PgRow) -> Result<Row, sqlx::Error> {
     (0..row.len()).map(|i| decode(row, i)).collect()
 }
 
+/// Which server process serves `conn` (what a statement is cancelled by).
+fn backend_pid(conn: &mut PgConnection) -> BoxFuture<'_, Result<u64, sqlx::Error>> {
+    Box::pin(async move {
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(conn)
+            .await?;
+        Ok(u64::try_from(pid).unwrap_or(0))
+    })
+}
+
 impl Backend for PostgresBackend {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
@@ -147,21 +163,14 @@ impl Backend for PostgresBackend {
         stmt: &'a Statement,
         run: &'a Run,
     ) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
-        Box::pin(async move {
-            let mut conn = self.pool.acquire().await.map_err(DbError::from_sqlx)?;
-            // Which backend runs the statement, to cancel it there if need be.
-            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(DbError::from_sqlx)?;
-            let cancel = cancel(self.control.clone(), pid);
-            common::fetch_on(conn, stmt, run, cancel, decode_row).await
-        })
+        let cancel = |pid| cancel(self.control.clone(), pid);
+        Box::pin(self.pool.fetch(stmt, run, cancel, decode_row))
     }
 
     fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>> {
-        Box::pin(common::describe(&self.pool, select, |t| {
-            (sql_type(t), DECODABLE.contains(&t))
-        }))
+        Box::pin(
+            self.pool
+                .describe(select, |t| (sql_type(t), DECODABLE.contains(&t))),
+        )
     }
 }

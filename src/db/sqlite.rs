@@ -143,7 +143,7 @@ impl Backend for SqliteBackend {
                 stopped.store(true, Ordering::Relaxed);
                 Box::pin(async {})
             });
-            let out = common::fetch_on(conn, stmt, run, cancel, decode_row).await;
+            let (out, _conn) = common::fetch_on(conn, stmt, run, cancel, decode_row).await;
             if !matches!(out, Err(DbError::Timeout(_))) {
                 ended.store(true, Ordering::Relaxed);
             }

@@ -20,6 +20,22 @@ struct FetchedChild {
     by_parent: HashMap<String, Vec<usize>>,
 }
 
+/// `keys` with the last one repeated up to the next power of two (at most
+/// [`MAX_KEYS_PER_STATEMENT`]), so that pages of 13 or 20 parents send the same statement
+/// text (`IN` with 32 parameters) and the database's prepared statement is reused.
+fn padded(keys: &[Value]) -> Vec<Value> {
+    let len = keys
+        .len()
+        .next_power_of_two()
+        .min(MAX_KEYS_PER_STATEMENT)
+        .max(keys.len());
+    let mut out = keys.to_vec();
+    if let Some(last) = keys.last() {
+        out.resize(len, last.clone());
+    }
+    out
+}
+
 /// Builds the resources of `rows` (all from `source`), parallel to `rows` (`None` for a row
 /// without a usable id).
 pub(super) async fn build_resources(
@@ -43,7 +59,7 @@ pub(super) async fn build_resources(
         }
         let mut all = Vec::new();
         for chunk in keys.chunks(MAX_KEYS_PER_STATEMENT) {
-            let stmt = child_rows(child, cl, chunk, dialect);
+            let stmt = child_rows(child, cl, &padded(chunk), dialect);
             all.extend(session.db.fetch(&stmt).await?);
         }
         let mut by_parent: HashMap<String, Vec<usize>> = HashMap::new();
@@ -84,4 +100,22 @@ pub(super) async fn build_resources(
         out.push(r);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_lists_are_padded_to_a_power_of_two_with_the_last_key() {
+        let keys: Vec<Value> = (1..=13).map(Value::Int).collect();
+        let p = padded(&keys);
+        assert_eq!(p.len(), 16);
+        assert_eq!(&p[..13], &keys[..]);
+        assert!(p[13..].iter().all(|k| *k == Value::Int(13)));
+        assert_eq!(padded(&keys[..1]), vec![Value::Int(1)]);
+        assert!(padded(&[]).is_empty());
+        let many: Vec<Value> = (0..1000).map(Value::Int).collect();
+        assert_eq!(padded(&many).len(), 1000);
+    }
 }

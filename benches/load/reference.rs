@@ -1,0 +1,196 @@
+//! The reference: a minimal hand-written actix-web + sqlx server running the same SQL as the
+//! façade for a read by id (the resource's statement, then one statement per child table) and
+//! the first page of a token search. Its statements are written once at start-up by the
+//! façade's planner (so the text is the same, and prepared statements are reused the same
+//! way); per request it only binds the values, runs them and writes the rows as JSON objects
+//! (column alias → value) with `serde_json`. It does what any hand-written handler must do and
+//! nothing a FHIR server adds (no mapping, no resource shape, no paging links).
+
+use std::net::TcpListener;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use fhir_facade::mapping::sql::child_rows;
+use fhir_facade::mapping::{ChildLayout, Mapping};
+use fhir_facade::plan::{self, Scope};
+use fhir_facade::request::search::{SearchOptions, SearchRequest};
+use fhir_facade::sql::{Caps, Dialect, Value};
+use serde_json::{Map, Value as Json};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{AssertSqlSafe, Column, Row, TypeInfo, ValueRef};
+
+/// The statements of the reference, written by the façade's planner.
+struct Sql {
+    /// `Patient/{id}`: the patient row, by a `$1` id.
+    read: String,
+    /// Its child tables, each by a `$1` parent key.
+    children: Vec<(String, String)>,
+    /// `Condition?code=X&_count=20`: the page statement (`$1` the code, `$2` the limit).
+    search: String,
+}
+
+struct State {
+    pool: PgPool,
+    sql: Sql,
+}
+
+fn statements(mapping: &Mapping) -> Sql {
+    let caps = Caps::of(Dialect::Postgres);
+    let read = plan::read(mapping, &caps, Scope::none(), "Patient", "1")
+        .expect("plans")
+        .expect("Patient/1 has a source");
+    let children = read
+        .source
+        .children
+        .iter()
+        .map(|c| {
+            let stmt = child_rows(c, &ChildLayout::of(c), &[Value::Int(1)], Dialect::Postgres);
+            (c.written.clone(), stmt.sql)
+        })
+        .collect();
+    let options = SearchOptions {
+        base_url: "http://localhost/fhir",
+        max_count: 1000,
+        max_chain_depth: 3,
+        lenient: false,
+        limits: Default::default(),
+    };
+    let params = vec![
+        ("code".to_string(), "X".to_string()),
+        ("_count".to_string(), "20".to_string()),
+    ];
+    let req = SearchRequest::parse(mapping, &options, "Condition", &params).expect("parses");
+    let search = plan::search(mapping, &caps, Scope::none(), &req, None)
+        .expect("plans")
+        .page
+        .statement
+        .sql;
+    Sql {
+        read: read.statement.sql,
+        children,
+        search,
+    }
+}
+
+/// A column as JSON, by its PostgreSQL type.
+fn column(row: &PgRow, i: usize) -> Json {
+    let raw = row.try_get_raw(i).expect("column");
+    if raw.is_null() {
+        return Json::Null;
+    }
+    match raw.type_info().name() {
+        "INT2" => row.get::<i16, _>(i).into(),
+        "INT4" => row.get::<i32, _>(i).into(),
+        "INT8" => row.get::<i64, _>(i).into(),
+        "BOOL" => row.get::<bool, _>(i).into(),
+        "FLOAT4" | "FLOAT8" => row.get::<f64, _>(i).into(),
+        "NUMERIC" => row.get::<rust_decimal::Decimal, _>(i).to_string().into(),
+        "DATE" => row.get::<chrono::NaiveDate, _>(i).to_string().into(),
+        "TIMESTAMP" => row.get::<chrono::NaiveDateTime, _>(i).to_string().into(),
+        "TIMESTAMPTZ" => row
+            .get::<chrono::DateTime<chrono::Utc>, _>(i)
+            .to_rfc3339()
+            .into(),
+        _ => row.get::<String, _>(i).into(),
+    }
+}
+
+fn object(row: &PgRow) -> Map<String, Json> {
+    row.columns()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name().to_string(), column(row, i)))
+        .collect()
+}
+
+fn failed(e: sqlx::Error) -> HttpResponse {
+    HttpResponse::InternalServerError().body(e.to_string())
+}
+
+async fn read(path: web::Path<i64>, state: web::Data<State>) -> HttpResponse {
+    let id = path.into_inner();
+    let mut conn = match state.pool.acquire().await {
+        Ok(c) => c,
+        Err(e) => return failed(e),
+    };
+    let row = sqlx::query(AssertSqlSafe(state.sql.read.as_str()))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await;
+    let mut resource = match row {
+        Ok(Some(row)) => object(&row),
+        Ok(None) => return HttpResponse::NotFound().finish(),
+        Err(e) => return failed(e),
+    };
+    for (path, sql) in &state.sql.children {
+        let rows = sqlx::query(AssertSqlSafe(sql.as_str()))
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await;
+        match rows {
+            Ok(rows) => {
+                let list = rows.iter().map(|r| Json::Object(object(r))).collect();
+                resource.insert(path.clone(), Json::Array(list));
+            }
+            Err(e) => return failed(e),
+        }
+    }
+    HttpResponse::Ok()
+        .content_type("application/fhir+json")
+        .json(resource)
+}
+
+#[derive(serde::Deserialize)]
+struct Code {
+    code: String,
+}
+
+async fn search(query: web::Query<Code>, state: web::Data<State>) -> HttpResponse {
+    // The façade binds the code alone when the system is the mapping's constant one.
+    let code = query
+        .code
+        .rsplit_once('|')
+        .map_or(query.code.as_str(), |(_, c)| c);
+    let rows = sqlx::query(AssertSqlSafe(state.sql.search.as_str()))
+        .bind(code)
+        .bind(21_i64)
+        .fetch_all(&state.pool)
+        .await;
+    match rows {
+        Ok(rows) => {
+            let entries: Vec<Json> = rows
+                .iter()
+                .take(20)
+                .map(|r| serde_json::json!({ "resource": object(r) }))
+                .collect();
+            HttpResponse::Ok()
+                .content_type("application/fhir+json")
+                .json(serde_json::json!({ "resourceType": "Bundle", "entry": entries }))
+        }
+        Err(e) => failed(e),
+    }
+}
+
+/// Starts the reference on 127.0.0.1 (a free port) against `url`; returns its base URL.
+pub async fn start(url: &str, mapping: &Mapping, connections: u32) -> String {
+    let sql = statements(mapping);
+    let pool = PgPoolOptions::new()
+        .max_connections(connections)
+        .test_before_acquire(false)
+        .connect(url)
+        .await
+        .expect("reference connects");
+    let state = web::Data::new(State { pool, sql });
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/Patient/{id}", web::get().to(read))
+            .route("/Condition", web::get().to(search))
+    })
+    .listen(listener)
+    .expect("listens")
+    .run();
+    tokio::spawn(server);
+    base
+}
