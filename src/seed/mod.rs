@@ -12,8 +12,11 @@
 //! identifiers are created unquoted, so they are folded to lower case (`patient`; see
 //! [`ident`]).
 //!
-//! The data is written through the set-up connection [`crate::db::admin::Conn`]; this module
-//! turns its rows into bound parameters ([`rows::Val`] → `sea_query::Value`).
+//! The data is written through the set-up connection [`crate::db::admin::Conn`]: PostgreSQL
+//! receives `COPY` text, the others multi-row INSERTs whose values are bound parameters
+//! ([`rows::Val`] → `sea_query::Value`). A million patients (about 36 million rows, of which
+//! 17 million LAB_RESULT and 3.7 million VITALS rows, i.e. over 25 million Observations) load
+//! in minutes; see docs/benchmarks.md.
 //!
 //! Generation is deterministic (ChaCha8, fixed seed [`DEFAULT_SEED`]): the same
 //! `patients` and `seed` give identical rows on every machine and every backend, and the
@@ -45,6 +48,7 @@
 //!
 //! No row of patient 1 is soft-deleted. LAB_TEST_MAP holds 14 local codes (all but `XTEST `).
 
+mod batch;
 mod generator;
 mod load;
 pub mod rows;
@@ -57,6 +61,7 @@ use tokio::sync::mpsc;
 
 use crate::db::admin::Conn;
 pub use crate::sql::Dialect;
+use batch::{Batch, Batcher};
 pub use generator::{DEFAULT_SEED, Generator, mrn_for, visit_no_for};
 pub use load::{dump_table, ident, schema_sql, split_statements};
 pub use sample::ensure_sample;
@@ -122,22 +127,27 @@ pub enum SeedError {
     Generator(String),
 }
 
-/// Patients per transaction.
-const PATIENTS_PER_TX: u32 = 5_000;
+/// Rows between commits on the database servers (SQLite loads in one transaction).
+const COMMIT_EVERY_ROWS: u64 = 500_000;
 /// Patients between progress log lines.
-const PROGRESS_EVERY: u32 = 10_000;
-/// Patients per chunk handed from the generator thread to the loader.
-const CHUNK: usize = 256;
+const PROGRESS_EVERY: u32 = 50_000;
+/// Target size of a PostgreSQL `COPY` batch.
+const COPY_BATCH_BYTES: usize = 1 << 20;
 /// Upper bound on rows in one INSERT statement.
 const MAX_ROWS_PER_INSERT: usize = 1_000;
+/// Batches in flight between the generator thread and the writer (bounds the memory).
+const BATCHES_IN_FLIGHT: usize = 16;
 
 /// Creates the schema and inserts the data into an EMPTY database at `url` (`sqlite:`,
 /// `postgres:`/`postgresql:`, `mysql:`/`mariadb:`). For SQLite the file is created if
 /// missing. Fails with [`SeedError::NotEmpty`] if any of the tables already exists.
 ///
-/// Patients are generated on a separate thread and streamed (memory stays flat however
-/// many patients), inserted with multi-row INSERTs in transactions of
-/// `PATIENTS_PER_TX` patients; indexes are created after the data is loaded.
+/// Tables are created without their secondary indexes. Patients are generated and encoded on
+/// a separate thread and streamed to the writer in batches (memory stays flat however many
+/// patients): `COPY … FROM STDIN` on PostgreSQL, multi-row INSERTs with bound parameters on
+/// MySQL/MariaDB and SQLite. SQLite loads in one transaction with journal and syncs off; the
+/// servers commit every `COMMIT_EVERY_ROWS` rows. The indexes are created after the data is
+/// loaded, then the planner statistics are refreshed.
 pub async fn seed_database(url: &str, opts: &SeedOptions) -> Result<SeedReport, SeedError> {
     let started = Instant::now();
     let dialect = load::dialect_of(url)?;
@@ -156,71 +166,76 @@ pub async fn seed_database(url: &str, opts: &SeedOptions) -> Result<SeedReport, 
     }
     conn.begin_bulk_load().await?;
 
-    let mut loader = load::Loader::new(conn, MAX_ROWS_PER_INSERT);
-    let generator = Generator::new(opts.seed);
-    loader.conn().begin().await?;
-    loader.push_all(&generator.departments()).await?;
-    loader.push_all(generator.providers()).await?;
-    loader.push_all(&generator.lab_test_map()).await?;
-
-    let (tx, mut rx) = mpsc::channel::<Vec<rows::PatientRows>>(8);
+    let encoding = load::encoding_for(dialect, COPY_BATCH_BYTES, MAX_ROWS_PER_INSERT);
+    let commit_every = dialect.choose(None, Some(COMMIT_EVERY_ROWS), Some(COMMIT_EVERY_ROWS));
+    let (tx, mut rx) = mpsc::channel::<Batch>(BATCHES_IN_FLIGHT);
     let patients = opts.patients;
+    let seed = opts.seed;
     let producer = std::thread::spawn(move || {
-        let mut generator = generator;
-        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut generator = Generator::new(seed);
+        let mut batcher = Batcher::new(encoding);
+        batcher.push_all(&generator.departments());
+        batcher.push_all(generator.providers());
+        batcher.push_all(&generator.lab_test_map());
         for _ in 0..patients {
-            chunk.push(generator.next_patient());
-            if chunk.len() == CHUNK {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                if tx.blocking_send(full).is_err() {
+            batcher.push_patient(&generator.next_patient());
+            for batch in batcher.take_ready() {
+                if tx.blocking_send(batch).is_err() {
                     return;
                 }
             }
         }
-        if !chunk.is_empty() {
-            let _ = tx.blocking_send(chunk);
+        for batch in batcher.finish() {
+            if tx.blocking_send(batch).is_err() {
+                return;
+            }
         }
     });
 
-    let mut done: u32 = 0;
-    while let Some(chunk) = rx.recv().await {
-        for p in chunk {
-            loader.push(&p.patient).await?;
-            loader.push_all(&p.idents).await?;
-            loader.push_all(&p.phones).await?;
-            loader.push_all(&p.addrs).await?;
-            loader.push_all(&p.visits).await?;
-            loader.push_all(&p.diagnoses).await?;
-            loader.push_all(&p.labs).await?;
-            loader.push_all(&p.vitals).await?;
-            loader.push_all(&p.rx).await?;
-            done += 1;
-            if done.is_multiple_of(PATIENTS_PER_TX) {
-                loader.flush().await?;
-                loader.conn().commit().await?;
-                loader.conn().begin().await?;
-            }
-            if done.is_multiple_of(PROGRESS_EVERY) {
-                tracing::info!(
-                    patients = done,
-                    of = patients,
-                    elapsed_s = started.elapsed().as_secs(),
-                    "seeding"
-                );
-            }
+    let mut writer = load::Writer::new(conn, encoding);
+    writer.conn().begin().await?;
+    let mut since_commit: u64 = 0;
+    let mut next_progress = PROGRESS_EVERY;
+    while let Some(batch) = rx.recv().await {
+        let rows = batch.rows as u64;
+        let patients_done = batch.patients_done;
+        writer.write(batch).await?;
+        since_commit += rows;
+        if commit_every.is_some_and(|n| since_commit >= n) {
+            writer.conn().commit().await?;
+            writer.conn().begin().await?;
+            since_commit = 0;
+        }
+        if patients_done >= next_progress {
+            next_progress = (patients_done / PROGRESS_EVERY + 1) * PROGRESS_EVERY;
+            let secs = started.elapsed().as_secs_f64();
+            tracing::info!(
+                patients = patients_done,
+                of = patients,
+                rows = writer.total(),
+                rows_per_s = (writer.total() as f64 / secs.max(0.001)) as u64,
+                elapsed_s = secs as u64,
+                "seeding"
+            );
         }
     }
     producer
         .join()
         .map_err(|_| SeedError::Generator("generator thread panicked".into()))?;
-    loader.flush().await?;
-    loader.conn().commit().await?;
+    writer.conn().commit().await?;
 
-    let counts = loader.counts().clone();
-    let mut conn = loader.into_conn();
-    tracing::info!(patients = done, "creating indexes");
+    let counts = writer.counts().clone();
+    let mut conn = writer.into_conn();
+    let loaded = started.elapsed();
+    tracing::info!(
+        rows = counts.values().sum::<u64>(),
+        elapsed_s = loaded.as_secs(),
+        "rows loaded; creating indexes"
+    );
     for stmt in statements.iter().filter(|s| is_index(s)) {
+        let t = Instant::now();
         conn.exec(stmt).await?;
+        tracing::debug!(elapsed_ms = t.elapsed().as_millis() as u64, "{stmt}");
     }
     conn.end_bulk_load().await?;
     conn.close().await?;
@@ -233,8 +248,10 @@ pub async fn seed_database(url: &str, opts: &SeedOptions) -> Result<SeedReport, 
         elapsed: started.elapsed(),
     };
     tracing::info!(
-        patients = done,
+        patients,
         rows = report.total(),
+        load_s = loaded.as_secs(),
+        indexes_s = (report.elapsed - loaded).as_secs(),
         elapsed_ms = report.elapsed.as_millis() as u64,
         "seeding done"
     );
