@@ -151,11 +151,6 @@ impl Writer {
         &self.counts
     }
 
-    /// Rows written so far, all tables.
-    pub fn total(&self) -> u64 {
-        self.counts.values().sum()
-    }
-
     /// Writes one batch: a `COPY … FROM STDIN` or a multi-row INSERT.
     pub async fn write(&mut self, batch: Batch) -> Result<(), SeedError> {
         let dialect = self.conn.dialect();

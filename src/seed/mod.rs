@@ -55,7 +55,11 @@ pub mod rows;
 mod sample;
 pub mod vocab;
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use futures_util::future::try_join_all;
 
 use tokio::sync::mpsc;
 
@@ -138,16 +142,87 @@ const MAX_ROWS_PER_INSERT: usize = 1_000;
 /// Batches in flight between the generator thread and the writer (bounds the memory).
 const BATCHES_IN_FLIGHT: usize = 16;
 
+/// The writer (connection) that loads `table` when there are `lanes` of them: LAB_RESULT,
+/// about half of all rows, gets a connection of its own.
+fn lane_of(table: &'static rows::TableDef, lanes: usize) -> usize {
+    if lanes > 1 && std::ptr::eq(table, &rows::LAB_RESULT) {
+        1
+    } else {
+        0
+    }
+}
+
+/// Progress shared by the writers.
+struct Progress {
+    started: Instant,
+    patients: u32,
+    rows: AtomicU64,
+    next_report: AtomicU32,
+}
+
+impl Progress {
+    fn wrote(&self, rows: u64, patients_done: u32) {
+        let total = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
+        let next = self.next_report.load(Ordering::Relaxed);
+        if patients_done < next {
+            return;
+        }
+        let after = (patients_done / PROGRESS_EVERY + 1) * PROGRESS_EVERY;
+        if self
+            .next_report
+            .compare_exchange(next, after, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            let secs = self.started.elapsed().as_secs_f64();
+            tracing::info!(
+                patients = patients_done,
+                of = self.patients,
+                rows = total,
+                rows_per_s = (total as f64 / secs.max(0.001)) as u64,
+                elapsed_s = secs as u64,
+                "seeding"
+            );
+        }
+    }
+}
+
+/// Writes the batches of one lane, committing every `commit_every` rows (or once at the end).
+async fn write_lane(
+    mut writer: load::Writer,
+    mut rx: mpsc::Receiver<Batch>,
+    commit_every: Option<u64>,
+    progress: &Progress,
+) -> Result<load::Writer, SeedError> {
+    writer.conn().begin().await?;
+    let mut since_commit: u64 = 0;
+    while let Some(batch) = rx.recv().await {
+        let rows = batch.rows as u64;
+        let patients_done = batch.patients_done;
+        writer.write(batch).await?;
+        since_commit += rows;
+        if commit_every.is_some_and(|n| since_commit >= n) {
+            writer.conn().commit().await?;
+            writer.conn().begin().await?;
+            since_commit = 0;
+        }
+        progress.wrote(rows, patients_done);
+    }
+    writer.conn().commit().await?;
+    Ok(writer)
+}
+
 /// Creates the schema and inserts the data into an EMPTY database at `url` (`sqlite:`,
 /// `postgres:`/`postgresql:`, `mysql:`/`mariadb:`). For SQLite the file is created if
 /// missing. Fails with [`SeedError::NotEmpty`] if any of the tables already exists.
 ///
 /// Tables are created without their secondary indexes. Patients are generated and encoded on
-/// a separate thread and streamed to the writer in batches (memory stays flat however many
+/// a separate thread and streamed to the writers in batches (memory stays flat however many
 /// patients): `COPY … FROM STDIN` on PostgreSQL, multi-row INSERTs with bound parameters on
-/// MySQL/MariaDB and SQLite. SQLite loads in one transaction with journal and syncs off; the
-/// servers commit every `COMMIT_EVERY_ROWS` rows. The indexes are created after the data is
-/// loaded, then the planner statistics are refreshed.
+/// MySQL/MariaDB and SQLite. The servers are written over two connections (LAB_RESULT on
+/// one, the other tables on the other) and commit every `COMMIT_EVERY_ROWS` rows; SQLite
+/// loads over one connection in one transaction, with journal and syncs off. The indexes are
+/// created after the data is loaded (on the servers, two at a time), then the planner
+/// statistics are refreshed.
 pub async fn seed_database(url: &str, opts: &SeedOptions) -> Result<SeedReport, SeedError> {
     let started = Instant::now();
     let dialect = load::dialect_of(url)?;
@@ -164,14 +239,28 @@ pub async fn seed_database(url: &str, opts: &SeedOptions) -> Result<SeedReport, 
     for stmt in statements.iter().filter(|s| !is_index(s)) {
         conn.exec(stmt).await?;
     }
-    conn.begin_bulk_load().await?;
+    let lanes: usize = dialect.choose(1, 2, 2);
+    let mut conns = vec![conn];
+    for _ in 1..lanes {
+        conns.push(Conn::open(url).await?);
+    }
+    for c in &mut conns {
+        c.begin_bulk_load().await?;
+    }
 
     let encoding = load::encoding_for(dialect, COPY_BATCH_BYTES, MAX_ROWS_PER_INSERT);
     let commit_every = dialect.choose(None, Some(COMMIT_EVERY_ROWS), Some(COMMIT_EVERY_ROWS));
-    let (tx, mut rx) = mpsc::channel::<Batch>(BATCHES_IN_FLIGHT);
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..lanes)
+        .map(|_| mpsc::channel::<Batch>(BATCHES_IN_FLIGHT))
+        .unzip();
     let patients = opts.patients;
     let seed = opts.seed;
     let producer = std::thread::spawn(move || {
+        let send = |batch: Batch| {
+            senders[lane_of(batch.table, senders.len())]
+                .blocking_send(batch)
+                .is_ok()
+        };
         let mut generator = Generator::new(seed);
         let mut batcher = Batcher::new(encoding);
         batcher.push_all(&generator.departments());
@@ -180,65 +269,68 @@ pub async fn seed_database(url: &str, opts: &SeedOptions) -> Result<SeedReport, 
         for _ in 0..patients {
             batcher.push_patient(&generator.next_patient());
             for batch in batcher.take_ready() {
-                if tx.blocking_send(batch).is_err() {
+                if !send(batch) {
                     return;
                 }
             }
         }
         for batch in batcher.finish() {
-            if tx.blocking_send(batch).is_err() {
+            if !send(batch) {
                 return;
             }
         }
     });
 
-    let mut writer = load::Writer::new(conn, encoding);
-    writer.conn().begin().await?;
-    let mut since_commit: u64 = 0;
-    let mut next_progress = PROGRESS_EVERY;
-    while let Some(batch) = rx.recv().await {
-        let rows = batch.rows as u64;
-        let patients_done = batch.patients_done;
-        writer.write(batch).await?;
-        since_commit += rows;
-        if commit_every.is_some_and(|n| since_commit >= n) {
-            writer.conn().commit().await?;
-            writer.conn().begin().await?;
-            since_commit = 0;
-        }
-        if patients_done >= next_progress {
-            next_progress = (patients_done / PROGRESS_EVERY + 1) * PROGRESS_EVERY;
-            let secs = started.elapsed().as_secs_f64();
-            tracing::info!(
-                patients = patients_done,
-                of = patients,
-                rows = writer.total(),
-                rows_per_s = (writer.total() as f64 / secs.max(0.001)) as u64,
-                elapsed_s = secs as u64,
-                "seeding"
-            );
-        }
-    }
+    let progress = Progress {
+        started,
+        patients,
+        rows: AtomicU64::new(0),
+        next_report: AtomicU32::new(PROGRESS_EVERY),
+    };
+    let writers = try_join_all(conns.into_iter().zip(receivers).map(|(conn, rx)| {
+        write_lane(
+            load::Writer::new(conn, encoding),
+            rx,
+            commit_every,
+            &progress,
+        )
+    }))
+    .await?;
     producer
         .join()
         .map_err(|_| SeedError::Generator("generator thread panicked".into()))?;
-    writer.conn().commit().await?;
 
-    let counts = writer.counts().clone();
-    let mut conn = writer.into_conn();
+    let mut counts: HashMap<&'static str, u64> = HashMap::new();
+    let mut conns = Vec::new();
+    for w in writers {
+        for (&table, &n) in w.counts() {
+            *counts.entry(table).or_default() += n;
+        }
+        conns.push(w.into_conn());
+    }
     let loaded = started.elapsed();
     tracing::info!(
         rows = counts.values().sum::<u64>(),
         elapsed_s = loaded.as_secs(),
         "rows loaded; creating indexes"
     );
-    for stmt in statements.iter().filter(|s| is_index(s)) {
-        let t = Instant::now();
-        conn.exec(stmt).await?;
-        tracing::debug!(elapsed_ms = t.elapsed().as_millis() as u64, "{stmt}");
+    let indexes: Vec<&String> = statements.iter().filter(|s| is_index(s)).collect();
+    let indexes = &indexes;
+    try_join_all(conns.iter_mut().enumerate().map(|(lane, conn)| async move {
+        for stmt in indexes.iter().skip(lane).step_by(lanes) {
+            let t = Instant::now();
+            conn.exec(stmt).await?;
+            tracing::debug!(elapsed_ms = t.elapsed().as_millis() as u64, "{stmt}");
+        }
+        Ok::<(), SeedError>(())
+    }))
+    .await?;
+    for (lane, mut conn) in conns.into_iter().enumerate() {
+        if lane == 0 {
+            conn.end_bulk_load().await?;
+        }
+        conn.close().await?;
     }
-    conn.end_bulk_load().await?;
-    conn.close().await?;
     let rows = rows::ALL_TABLES
         .iter()
         .map(|t| (t.name, counts.get(t.name).copied().unwrap_or(0)))
