@@ -116,6 +116,26 @@ impl Conn {
         }
     }
 
+    /// Runs a PostgreSQL `COPY … FROM STDIN` statement and sends it `data` (in the format the
+    /// statement names); returns the number of rows copied. Other databases have no `COPY`
+    /// protocol: a [`sqlx::Error::Configuration`].
+    pub async fn copy_in(&mut self, statement: &str, data: &[u8]) -> Result<u64, sqlx::Error> {
+        match self {
+            Conn::Postgres(c) => {
+                let mut copy = c.copy_in_raw(statement).await?;
+                if let Err(e) = copy.send(data).await {
+                    // Best effort: the error that matters is the one from `send`.
+                    let _ = copy.abort(e.to_string()).await;
+                    return Err(e);
+                }
+                copy.finish().await
+            }
+            Conn::Sqlite(_) | Conn::MySql(_) => Err(sqlx::Error::Configuration(
+                "COPY is only available on PostgreSQL".into(),
+            )),
+        }
+    }
+
     /// Runs a query whose columns are all text (cast them in SQL) and returns its rows
     /// (NULL as `None`).
     pub async fn fetch_strings(
@@ -182,12 +202,18 @@ impl Conn {
         }
     }
 
-    /// Session settings for loading many rows, before the first INSERT (MySQL/MariaDB skips
-    /// unique checks on secondary indexes; nothing elsewhere).
+    /// Session settings for loading many rows and then building indexes, before the first
+    /// row: MySQL/MariaDB skips unique checks on secondary indexes; PostgreSQL does not wait
+    /// for the WAL flush at each commit and sorts index keys in more memory. (SQLite gets its
+    /// bulk-load settings when the connection is opened.)
     pub async fn begin_bulk_load(&mut self) -> Result<(), sqlx::Error> {
         match self {
             Conn::MySql(_) => self.exec("SET unique_checks = 0").await,
-            Conn::Sqlite(_) | Conn::Postgres(_) => Ok(()),
+            Conn::Postgres(_) => {
+                self.exec("SET synchronous_commit = off; SET maintenance_work_mem = '256MB'")
+                    .await
+            }
+            Conn::Sqlite(_) => Ok(()),
         }
     }
 

@@ -1,5 +1,6 @@
-//! Database side of seeding: schema statements, and batched multi-row INSERTs with bound
-//! parameters, over the set-up connection [`Conn`].
+//! Database side of seeding: schema statements, and the writing of encoded batches (`COPY` on
+//! PostgreSQL, multi-row INSERTs with bound parameters elsewhere) over the set-up connection
+//! [`Conn`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,7 +8,8 @@ use std::sync::Arc;
 use sea_query::Value as Param;
 
 use super::SeedError;
-use super::rows::{ALL_TABLES, Row, TableDef, Val};
+use super::batch::{Batch, Encoding, Payload};
+use super::rows::{ALL_TABLES, TableDef, Val};
 use crate::db::admin::Conn;
 use crate::sql::Dialect;
 
@@ -110,43 +112,32 @@ fn param(dialect: Dialect, v: Val) -> Param {
     }
 }
 
-/// Runs one INSERT with the values `vals` bound in order.
-async fn insert(
-    conn: &mut Conn,
-    sql: &str,
-    vals: Vec<Val>,
-    persistent: bool,
-) -> Result<(), SeedError> {
-    let dialect = conn.dialect();
-    let params = vals.into_iter().map(|v| param(dialect, v)).collect();
-    Ok(conn.execute(sql, params, persistent).await?)
+/// How rows are batched for `dialect`: `COPY` text on PostgreSQL, multi-row INSERTs of at
+/// most `max_rows` rows elsewhere.
+pub fn encoding_for(dialect: Dialect, copy_bytes: usize, max_rows: usize) -> Encoding {
+    let params = Encoding::Params {
+        max_rows,
+        max_params: dialect.max_bind_params(),
+    };
+    dialect.choose(params, Encoding::CopyText { bytes: copy_bytes }, params)
 }
 
-/// Accumulates rows per table and flushes them as multi-row INSERTs.
-pub struct Loader {
+/// Writes [`Batch`]es over the set-up connection and counts the rows per table.
+pub struct Writer {
     conn: Conn,
-    max_rows_per_stmt: usize,
-    buffers: HashMap<&'static str, Buffer>,
+    encoding: Encoding,
     counts: HashMap<&'static str, u64>,
+    full_insert_sql: HashMap<&'static str, Arc<str>>,
 }
 
-struct Buffer {
-    table: &'static TableDef,
-    vals: Vec<Val>,
-    rows: usize,
-    full_rows: usize,
-    full_sql: Arc<str>,
-}
-
-impl Loader {
-    /// Wraps a connection; at most `max_rows_per_stmt` rows go into one INSERT (further
-    /// limited by the dialect's bind-parameter limit).
-    pub fn new(conn: Conn, max_rows_per_stmt: usize) -> Self {
-        Loader {
+impl Writer {
+    /// Wraps a connection; `encoding` is the one the batches were made with.
+    pub fn new(conn: Conn, encoding: Encoding) -> Self {
+        Writer {
             conn,
-            max_rows_per_stmt,
-            buffers: HashMap::new(),
+            encoding,
             counts: HashMap::new(),
+            full_insert_sql: HashMap::new(),
         }
     }
 
@@ -155,93 +146,35 @@ impl Loader {
         &mut self.conn
     }
 
-    /// Rows inserted so far, per table.
+    /// Rows written so far, per table.
     pub fn counts(&self) -> &HashMap<&'static str, u64> {
         &self.counts
     }
 
-    fn insert_sql(dialect: Dialect, table: &TableDef, rows: usize) -> String {
-        let cols: Vec<String> = table.columns.iter().map(|c| ident(dialect, c)).collect();
-        let mut sql = format!(
-            "INSERT INTO {} ({}) VALUES ",
-            ident(dialect, table.name),
-            cols.join(", ")
-        );
-        let n = table.columns.len();
-        for r in 0..rows {
-            if r > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            for c in 0..n {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&dialect.placeholder(r * n + c + 1));
-            }
-            sql.push(')');
-        }
-        sql
-    }
-
-    /// Queues one row, flushing its table's buffer when it is full.
-    pub async fn push<R: Row>(&mut self, row: &R) -> Result<(), SeedError> {
-        let table = R::TABLE;
+    /// Writes one batch: a `COPY … FROM STDIN` or a multi-row INSERT.
+    pub async fn write(&mut self, batch: Batch) -> Result<(), SeedError> {
         let dialect = self.conn.dialect();
-        let max_rows = self.max_rows_per_stmt;
-        let buf = self.buffers.entry(table.name).or_insert_with(|| {
-            let full_rows = (dialect.max_bind_params() / table.columns.len())
-                .min(max_rows)
-                .max(1);
-            Buffer {
-                table,
-                vals: Vec::with_capacity(full_rows * table.columns.len()),
-                rows: 0,
-                full_rows,
-                full_sql: Self::insert_sql(dialect, table, full_rows).into(),
+        let table = batch.table;
+        let full = batch.is_full(self.encoding);
+        match batch.payload {
+            Payload::Copy(data) => {
+                let sql = copy_sql(dialect, table);
+                self.conn.copy_in(&sql, &data).await?;
             }
-        });
-        row.push_values(&mut buf.vals);
-        buf.rows += 1;
-        if buf.rows >= buf.full_rows {
-            let vals = std::mem::replace(
-                &mut buf.vals,
-                Vec::with_capacity(buf.full_rows * table.columns.len()),
-            );
-            let sql = buf.full_sql.clone();
-            let n = buf.rows as u64;
-            buf.rows = 0;
-            insert(&mut self.conn, &sql, vals, true).await?;
-            *self.counts.entry(table.name).or_default() += n;
-        }
-        Ok(())
-    }
-
-    /// Queues many rows.
-    pub async fn push_all<R: Row>(&mut self, rows: &[R]) -> Result<(), SeedError> {
-        for r in rows {
-            self.push(r).await?;
-        }
-        Ok(())
-    }
-
-    /// Writes every partially filled buffer.
-    pub async fn flush(&mut self) -> Result<(), SeedError> {
-        let dialect = self.conn.dialect();
-        let mut names: Vec<&'static str> = self.buffers.keys().copied().collect();
-        names.sort_unstable();
-        for name in names {
-            let buf = self.buffers.get_mut(name).expect("buffer exists");
-            if buf.rows == 0 {
-                continue;
+            Payload::Params(vals) => {
+                let sql: Arc<str> = if full {
+                    self.full_insert_sql
+                        .entry(table.name)
+                        .or_insert_with(|| insert_sql(dialect, table, batch.rows).into())
+                        .clone()
+                } else {
+                    insert_sql(dialect, table, batch.rows).into()
+                };
+                let params = vals.into_iter().map(|v| param(dialect, v)).collect();
+                self.conn.execute(&sql, params, full).await?;
             }
-            let vals = std::mem::take(&mut buf.vals);
-            let n = buf.rows;
-            buf.rows = 0;
-            let sql = Self::insert_sql(dialect, buf.table, n);
-            insert(&mut self.conn, &sql, vals, false).await?;
-            *self.counts.entry(name).or_default() += n as u64;
         }
+        *self.counts.entry(table.name).or_default() += batch.rows as u64;
         Ok(())
     }
 
@@ -249,6 +182,44 @@ impl Loader {
     pub fn into_conn(self) -> Conn {
         self.conn
     }
+}
+
+fn column_list(dialect: Dialect, table: &TableDef) -> String {
+    let cols: Vec<String> = table.columns.iter().map(|c| ident(dialect, c)).collect();
+    cols.join(", ")
+}
+
+/// `COPY <table> (<columns>) FROM STDIN` (text format).
+fn copy_sql(dialect: Dialect, table: &TableDef) -> String {
+    format!(
+        "COPY {} ({}) FROM STDIN",
+        ident(dialect, table.name),
+        column_list(dialect, table)
+    )
+}
+
+/// A multi-row INSERT of `rows` rows, all values bound.
+fn insert_sql(dialect: Dialect, table: &TableDef, rows: usize) -> String {
+    let mut sql = format!(
+        "INSERT INTO {} ({}) VALUES ",
+        ident(dialect, table.name),
+        column_list(dialect, table)
+    );
+    let n = table.columns.len();
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..n {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&dialect.placeholder(r * n + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 #[cfg(test)]

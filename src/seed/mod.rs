@@ -12,8 +12,11 @@
 //! identifiers are created unquoted, so they are folded to lower case (`patient`; see
 //! [`ident`]).
 //!
-//! The data is written through the set-up connection [`crate::db::admin::Conn`]; this module
-//! turns its rows into bound parameters ([`rows::Val`] → `sea_query::Value`).
+//! The data is written through the set-up connection [`crate::db::admin::Conn`]: PostgreSQL
+//! receives `COPY` text, the others multi-row INSERTs whose values are bound parameters
+//! ([`rows::Val`] → `sea_query::Value`). A million patients (about 36 million rows, of which
+//! 17 million LAB_RESULT and 3.7 million VITALS rows, i.e. over 25 million Observations) load
+//! in minutes; see docs/benchmarks.md.
 //!
 //! Generation is deterministic (ChaCha8, fixed seed [`DEFAULT_SEED`]): the same
 //! `patients` and `seed` give identical rows on every machine and every backend, and the
@@ -45,18 +48,24 @@
 //!
 //! No row of patient 1 is soft-deleted. LAB_TEST_MAP holds 14 local codes (all but `XTEST `).
 
+mod batch;
 mod generator;
 mod load;
 pub mod rows;
 mod sample;
 pub mod vocab;
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use futures_util::future::try_join_all;
 
 use tokio::sync::mpsc;
 
 use crate::db::admin::Conn;
 pub use crate::sql::Dialect;
+use batch::{Batch, Batcher};
 pub use generator::{DEFAULT_SEED, Generator, mrn_for, visit_no_for};
 pub use load::{dump_table, ident, schema_sql, split_statements};
 pub use sample::ensure_sample;
@@ -122,22 +131,98 @@ pub enum SeedError {
     Generator(String),
 }
 
-/// Patients per transaction.
-const PATIENTS_PER_TX: u32 = 5_000;
+/// Rows between commits on the database servers (SQLite loads in one transaction).
+const COMMIT_EVERY_ROWS: u64 = 500_000;
 /// Patients between progress log lines.
-const PROGRESS_EVERY: u32 = 10_000;
-/// Patients per chunk handed from the generator thread to the loader.
-const CHUNK: usize = 256;
+const PROGRESS_EVERY: u32 = 50_000;
+/// Target size of a PostgreSQL `COPY` batch.
+const COPY_BATCH_BYTES: usize = 1 << 20;
 /// Upper bound on rows in one INSERT statement.
 const MAX_ROWS_PER_INSERT: usize = 1_000;
+/// Batches in flight between the generator thread and the writer (bounds the memory).
+const BATCHES_IN_FLIGHT: usize = 16;
+
+/// The writer (connection) that loads `table` when there are `lanes` of them: LAB_RESULT,
+/// about half of all rows, gets a connection of its own.
+fn lane_of(table: &'static rows::TableDef, lanes: usize) -> usize {
+    if lanes > 1 && std::ptr::eq(table, &rows::LAB_RESULT) {
+        1
+    } else {
+        0
+    }
+}
+
+/// Progress shared by the writers.
+struct Progress {
+    started: Instant,
+    patients: u32,
+    rows: AtomicU64,
+    next_report: AtomicU32,
+}
+
+impl Progress {
+    fn wrote(&self, rows: u64, patients_done: u32) {
+        let total = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
+        let next = self.next_report.load(Ordering::Relaxed);
+        if patients_done < next {
+            return;
+        }
+        let after = (patients_done / PROGRESS_EVERY + 1) * PROGRESS_EVERY;
+        if self
+            .next_report
+            .compare_exchange(next, after, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            let secs = self.started.elapsed().as_secs_f64();
+            tracing::info!(
+                patients = patients_done,
+                of = self.patients,
+                rows = total,
+                rows_per_s = (total as f64 / secs.max(0.001)) as u64,
+                elapsed_s = secs as u64,
+                "seeding"
+            );
+        }
+    }
+}
+
+/// Writes the batches of one lane, committing every `commit_every` rows (or once at the end).
+async fn write_lane(
+    mut writer: load::Writer,
+    mut rx: mpsc::Receiver<Batch>,
+    commit_every: Option<u64>,
+    progress: &Progress,
+) -> Result<load::Writer, SeedError> {
+    writer.conn().begin().await?;
+    let mut since_commit: u64 = 0;
+    while let Some(batch) = rx.recv().await {
+        let rows = batch.rows as u64;
+        let patients_done = batch.patients_done;
+        writer.write(batch).await?;
+        since_commit += rows;
+        if commit_every.is_some_and(|n| since_commit >= n) {
+            writer.conn().commit().await?;
+            writer.conn().begin().await?;
+            since_commit = 0;
+        }
+        progress.wrote(rows, patients_done);
+    }
+    writer.conn().commit().await?;
+    Ok(writer)
+}
 
 /// Creates the schema and inserts the data into an EMPTY database at `url` (`sqlite:`,
 /// `postgres:`/`postgresql:`, `mysql:`/`mariadb:`). For SQLite the file is created if
 /// missing. Fails with [`SeedError::NotEmpty`] if any of the tables already exists.
 ///
-/// Patients are generated on a separate thread and streamed (memory stays flat however
-/// many patients), inserted with multi-row INSERTs in transactions of
-/// `PATIENTS_PER_TX` patients; indexes are created after the data is loaded.
+/// Tables are created without their secondary indexes. Patients are generated and encoded on
+/// a separate thread and streamed to the writers in batches (memory stays flat however many
+/// patients): `COPY … FROM STDIN` on PostgreSQL, multi-row INSERTs with bound parameters on
+/// MySQL/MariaDB and SQLite. The servers are written over two connections (LAB_RESULT on
+/// one, the other tables on the other) and commit every `COMMIT_EVERY_ROWS` rows; SQLite
+/// loads over one connection in one transaction, with journal and syncs off. The indexes are
+/// created after the data is loaded (on the servers, two at a time), then the planner
+/// statistics are refreshed.
 pub async fn seed_database(url: &str, opts: &SeedOptions) -> Result<SeedReport, SeedError> {
     let started = Instant::now();
     let dialect = load::dialect_of(url)?;
@@ -154,76 +239,98 @@ pub async fn seed_database(url: &str, opts: &SeedOptions) -> Result<SeedReport, 
     for stmt in statements.iter().filter(|s| !is_index(s)) {
         conn.exec(stmt).await?;
     }
-    conn.begin_bulk_load().await?;
+    let lanes: usize = dialect.choose(1, 2, 2);
+    let mut conns = vec![conn];
+    for _ in 1..lanes {
+        conns.push(Conn::open(url).await?);
+    }
+    for c in &mut conns {
+        c.begin_bulk_load().await?;
+    }
 
-    let mut loader = load::Loader::new(conn, MAX_ROWS_PER_INSERT);
-    let generator = Generator::new(opts.seed);
-    loader.conn().begin().await?;
-    loader.push_all(&generator.departments()).await?;
-    loader.push_all(generator.providers()).await?;
-    loader.push_all(&generator.lab_test_map()).await?;
-
-    let (tx, mut rx) = mpsc::channel::<Vec<rows::PatientRows>>(8);
+    let encoding = load::encoding_for(dialect, COPY_BATCH_BYTES, MAX_ROWS_PER_INSERT);
+    let commit_every = dialect.choose(None, Some(COMMIT_EVERY_ROWS), Some(COMMIT_EVERY_ROWS));
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..lanes)
+        .map(|_| mpsc::channel::<Batch>(BATCHES_IN_FLIGHT))
+        .unzip();
     let patients = opts.patients;
+    let seed = opts.seed;
     let producer = std::thread::spawn(move || {
-        let mut generator = generator;
-        let mut chunk = Vec::with_capacity(CHUNK);
+        let send = |batch: Batch| {
+            senders[lane_of(batch.table, senders.len())]
+                .blocking_send(batch)
+                .is_ok()
+        };
+        let mut generator = Generator::new(seed);
+        let mut batcher = Batcher::new(encoding);
+        batcher.push_all(&generator.departments());
+        batcher.push_all(generator.providers());
+        batcher.push_all(&generator.lab_test_map());
         for _ in 0..patients {
-            chunk.push(generator.next_patient());
-            if chunk.len() == CHUNK {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                if tx.blocking_send(full).is_err() {
+            batcher.push_patient(&generator.next_patient());
+            for batch in batcher.take_ready() {
+                if !send(batch) {
                     return;
                 }
             }
         }
-        if !chunk.is_empty() {
-            let _ = tx.blocking_send(chunk);
+        for batch in batcher.finish() {
+            if !send(batch) {
+                return;
+            }
         }
     });
 
-    let mut done: u32 = 0;
-    while let Some(chunk) = rx.recv().await {
-        for p in chunk {
-            loader.push(&p.patient).await?;
-            loader.push_all(&p.idents).await?;
-            loader.push_all(&p.phones).await?;
-            loader.push_all(&p.addrs).await?;
-            loader.push_all(&p.visits).await?;
-            loader.push_all(&p.diagnoses).await?;
-            loader.push_all(&p.labs).await?;
-            loader.push_all(&p.vitals).await?;
-            loader.push_all(&p.rx).await?;
-            done += 1;
-            if done.is_multiple_of(PATIENTS_PER_TX) {
-                loader.flush().await?;
-                loader.conn().commit().await?;
-                loader.conn().begin().await?;
-            }
-            if done.is_multiple_of(PROGRESS_EVERY) {
-                tracing::info!(
-                    patients = done,
-                    of = patients,
-                    elapsed_s = started.elapsed().as_secs(),
-                    "seeding"
-                );
-            }
-        }
-    }
+    let progress = Progress {
+        started,
+        patients,
+        rows: AtomicU64::new(0),
+        next_report: AtomicU32::new(PROGRESS_EVERY),
+    };
+    let writers = try_join_all(conns.into_iter().zip(receivers).map(|(conn, rx)| {
+        write_lane(
+            load::Writer::new(conn, encoding),
+            rx,
+            commit_every,
+            &progress,
+        )
+    }))
+    .await?;
     producer
         .join()
         .map_err(|_| SeedError::Generator("generator thread panicked".into()))?;
-    loader.flush().await?;
-    loader.conn().commit().await?;
 
-    let counts = loader.counts().clone();
-    let mut conn = loader.into_conn();
-    tracing::info!(patients = done, "creating indexes");
-    for stmt in statements.iter().filter(|s| is_index(s)) {
-        conn.exec(stmt).await?;
+    let mut counts: HashMap<&'static str, u64> = HashMap::new();
+    let mut conns = Vec::new();
+    for w in writers {
+        for (&table, &n) in w.counts() {
+            *counts.entry(table).or_default() += n;
+        }
+        conns.push(w.into_conn());
     }
-    conn.end_bulk_load().await?;
-    conn.close().await?;
+    let loaded = started.elapsed();
+    tracing::info!(
+        rows = counts.values().sum::<u64>(),
+        elapsed_s = loaded.as_secs(),
+        "rows loaded; creating indexes"
+    );
+    let indexes: Vec<&String> = statements.iter().filter(|s| is_index(s)).collect();
+    let indexes = &indexes;
+    try_join_all(conns.iter_mut().enumerate().map(|(lane, conn)| async move {
+        for stmt in indexes.iter().skip(lane).step_by(lanes) {
+            let t = Instant::now();
+            conn.exec(stmt).await?;
+            tracing::debug!(elapsed_ms = t.elapsed().as_millis() as u64, "{stmt}");
+        }
+        Ok::<(), SeedError>(())
+    }))
+    .await?;
+    for (lane, mut conn) in conns.into_iter().enumerate() {
+        if lane == 0 {
+            conn.end_bulk_load().await?;
+        }
+        conn.close().await?;
+    }
     let rows = rows::ALL_TABLES
         .iter()
         .map(|t| (t.name, counts.get(t.name).copied().unwrap_or(0)))
@@ -233,8 +340,10 @@ pub async fn seed_database(url: &str, opts: &SeedOptions) -> Result<SeedReport, 
         elapsed: started.elapsed(),
     };
     tracing::info!(
-        patients = done,
+        patients,
         rows = report.total(),
+        load_s = loaded.as_secs(),
+        indexes_s = (report.elapsed - loaded).as_secs(),
         elapsed_ms = report.elapsed.as_millis() as u64,
         "seeding done"
     );

@@ -34,12 +34,40 @@ impl Val {
     }
 }
 
+/// A column value borrowed from a row, for encoding without copying its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell<'a> {
+    /// INTEGER / SMALLINT.
+    Int(Option<i64>),
+    /// CHAR / VARCHAR (including D8 dates).
+    Text(Option<&'a str>),
+    /// DATE.
+    Date(Option<NaiveDate>),
+    /// TIMESTAMP WITHOUT TIME ZONE / DATETIME.
+    Ts(Option<NaiveDateTime>),
+    /// DECIMAL(p,s).
+    Dec(Option<Decimal>),
+}
+
+impl Cell<'_> {
+    /// The value as an owned [`Val`].
+    pub fn to_val(self) -> Val {
+        match self {
+            Cell::Int(v) => Val::Int(v),
+            Cell::Text(v) => Val::Text(v.map(str::to_owned)),
+            Cell::Date(v) => Val::Date(v),
+            Cell::Ts(v) => Val::Ts(v),
+            Cell::Dec(v) => Val::Dec(v),
+        }
+    }
+}
+
 /// A table's name and its column names, in insert order.
 #[derive(Debug)]
 pub struct TableDef {
     /// Table name (upper case).
     pub name: &'static str,
-    /// Column names (upper case), in the order [`Row::push_values`] pushes them.
+    /// Column names (upper case), in the order [`Row::cells`] visits them.
     pub columns: &'static [&'static str],
 }
 
@@ -47,8 +75,13 @@ pub struct TableDef {
 pub trait Row {
     /// The table this row belongs to.
     const TABLE: &'static TableDef;
-    /// Appends this row's values in [`TableDef::columns`] order.
-    fn push_values(&self, out: &mut Vec<Val>);
+    /// Hands this row's values to `out`, one by one, in [`TableDef::columns`] order.
+    fn cells<'a>(&'a self, out: &mut dyn FnMut(Cell<'a>));
+
+    /// Appends this row's values, owned, in [`TableDef::columns`] order.
+    fn push_values(&self, out: &mut Vec<Val>) {
+        self.cells(&mut |c| out.push(c.to_val()));
+    }
 }
 
 /// Blank-pads a code to a CHAR(n) width.
@@ -56,17 +89,17 @@ pub fn pad(code: &str, width: usize) -> String {
     format!("{code:<width$}")
 }
 
-fn t(s: &str) -> Val {
-    Val::Text(Some(s.to_owned()))
+fn t(s: &str) -> Cell<'_> {
+    Cell::Text(Some(s))
 }
-fn ot(s: &Option<String>) -> Val {
-    Val::Text(s.clone())
+fn ot(s: &Option<String>) -> Cell<'_> {
+    Cell::Text(s.as_deref())
 }
-fn i(v: i64) -> Val {
-    Val::Int(Some(v))
+fn i<'a>(v: i64) -> Cell<'a> {
+    Cell::Int(Some(v))
 }
-fn oi(v: Option<i64>) -> Val {
-    Val::Int(v)
+fn oi<'a>(v: Option<i64>) -> Cell<'a> {
+    Cell::Int(v)
 }
 
 macro_rules! table {
@@ -291,8 +324,8 @@ pub struct DeptRow {
 
 impl Row for DeptRow {
     const TABLE: &'static TableDef = &DEPT;
-    fn push_values(&self, out: &mut Vec<Val>) {
-        out.extend([
+    fn cells<'a>(&'a self, out: &mut dyn FnMut(Cell<'a>)) {
+        for cell in [
             i(self.dept_id),
             t(&self.dept_cd),
             t(&self.dept_nm),
@@ -300,8 +333,10 @@ impl Row for DeptRow {
             oi(self.parent_dept_id),
             ot(&self.phone_no),
             t(&self.active_flg),
-            Val::Ts(Some(self.last_mod_ts)),
-        ]);
+            Cell::Ts(Some(self.last_mod_ts)),
+        ] {
+            out(cell);
+        }
     }
 }
 
@@ -325,8 +360,8 @@ pub struct ProviderRow {
 
 impl Row for ProviderRow {
     const TABLE: &'static TableDef = &PROVIDER;
-    fn push_values(&self, out: &mut Vec<Val>) {
-        out.extend([
+    fn cells<'a>(&'a self, out: &mut dyn FnMut(Cell<'a>)) {
+        for cell in [
             i(self.prov_id),
             ot(&self.npi),
             t(&self.last_nm),
@@ -338,8 +373,10 @@ impl Row for ProviderRow {
             t(&self.gender),
             t(&self.active_flg),
             ot(&self.phone_no),
-            Val::Ts(Some(self.last_mod_ts)),
-        ]);
+            Cell::Ts(Some(self.last_mod_ts)),
+        ] {
+            out(cell);
+        }
     }
 }
 
@@ -367,8 +404,8 @@ pub struct PatientRow {
 
 impl Row for PatientRow {
     const TABLE: &'static TableDef = &PATIENT;
-    fn push_values(&self, out: &mut Vec<Val>) {
-        out.extend([
+    fn cells<'a>(&'a self, out: &mut dyn FnMut(Cell<'a>)) {
+        for cell in [
             i(self.pat_id),
             t(&self.last_nm),
             t(&self.first_nm),
@@ -382,10 +419,12 @@ impl Row for PatientRow {
             ot(&self.lang_cd),
             oi(self.pcp_prov_id),
             t(&self.del_flg),
-            Val::Ts(Some(self.create_ts)),
-            Val::Ts(Some(self.last_upd_ts)),
+            Cell::Ts(Some(self.create_ts)),
+            Cell::Ts(Some(self.last_upd_ts)),
             i(self.row_ver),
-        ]);
+        ] {
+            out(cell);
+        }
     }
 }
 
@@ -401,13 +440,15 @@ pub struct PatIdentRow {
 
 impl Row for PatIdentRow {
     const TABLE: &'static TableDef = &PAT_IDENT;
-    fn push_values(&self, out: &mut Vec<Val>) {
-        out.extend([
+    fn cells<'a>(&'a self, out: &mut dyn FnMut(Cell<'a>)) {
+        for cell in [
             i(self.pat_id),
             t(&self.id_typ),
             t(&self.id_val),
             ot(&self.assign_auth),
-        ]);
+        ] {
+            out(cell);
+        }
     }
 }
 
@@ -423,13 +464,15 @@ pub struct PatPhoneRow {
 
 impl Row for PatPhoneRow {
     const TABLE: &'static TableDef = &PAT_PHONE;
-    fn push_values(&self, out: &mut Vec<Val>) {
-        out.extend([
+    fn cells<'a>(&'a self, out: &mut dyn FnMut(Cell<'a>)) {
+        for cell in [
             i(self.pat_id),
             i(self.seq_no),
             t(&self.phone_typ),
             t(&self.phone_no),
-        ]);
+        ] {
+            out(cell);
+        }
     }
 }
 
@@ -452,8 +495,8 @@ pub struct PatAddrRow {
 
 impl Row for PatAddrRow {
     const TABLE: &'static TableDef = &PAT_ADDR;
-    fn push_values(&self, out: &mut Vec<Val>) {
-        out.extend([
+    fn cells<'a>(&'a self, out: &mut dyn FnMut(Cell<'a>)) {
+        for cell in [
             i(self.pat_id),
             i(self.addr_seq),
             t(&self.addr_typ),
@@ -463,9 +506,11 @@ impl Row for PatAddrRow {
             t(&self.state_cd),
             t(&self.zip),
             ot(&self.country_cd),
-            Val::Date(self.eff_dt),
-            Val::Date(self.end_dt),
-        ]);
+            Cell::Date(self.eff_dt),
+            Cell::Date(self.end_dt),
+        ] {
+            out(cell);
+        }
     }
 }
 
@@ -489,21 +534,23 @@ pub struct VisitRow {
 
 impl Row for VisitRow {
     const TABLE: &'static TableDef = &VISIT;
-    fn push_values(&self, out: &mut Vec<Val>) {
-        out.extend([
+    fn cells<'a>(&'a self, out: &mut dyn FnMut(Cell<'a>)) {
+        for cell in [
             i(self.visit_id),
             t(&self.visit_no),
             i(self.pat_id),
             t(&self.visit_typ),
             t(&self.visit_stat),
-            Val::Ts(Some(self.admit_ts)),
-            Val::Ts(self.disch_ts),
+            Cell::Ts(Some(self.admit_ts)),
+            Cell::Ts(self.disch_ts),
             oi(self.attend_prov_id),
             oi(self.dept_id),
             ot(&self.admit_reason),
             t(&self.del_flg),
-            Val::Ts(Some(self.last_upd_ts)),
-        ]);
+            Cell::Ts(Some(self.last_upd_ts)),
+        ] {
+            out(cell);
+        }
     }
 }
 
@@ -527,8 +574,8 @@ pub struct DiagnosisRow {
 
 impl Row for DiagnosisRow {
     const TABLE: &'static TableDef = &DIAGNOSIS;
-    fn push_values(&self, out: &mut Vec<Val>) {
-        out.extend([
+    fn cells<'a>(&'a self, out: &mut dyn FnMut(Cell<'a>)) {
+        for cell in [
             i(self.dx_id),
             i(self.pat_id),
             oi(self.visit_id),
@@ -536,12 +583,14 @@ impl Row for DiagnosisRow {
             t(&self.dx_desc),
             t(&self.dx_typ),
             t(&self.clin_stat),
-            Val::Date(self.onset_dt),
-            Val::Date(self.resolved_dt),
-            Val::Ts(Some(self.recorded_ts)),
+            Cell::Date(self.onset_dt),
+            Cell::Date(self.resolved_dt),
+            Cell::Ts(Some(self.recorded_ts)),
             oi(self.recorded_by),
             t(&self.del_flg),
-        ]);
+        ] {
+            out(cell);
+        }
     }
 }
 
@@ -557,13 +606,15 @@ pub struct LabTestMapRow {
 
 impl Row for LabTestMapRow {
     const TABLE: &'static TableDef = &LAB_TEST_MAP;
-    fn push_values(&self, out: &mut Vec<Val>) {
-        out.extend([
+    fn cells<'a>(&'a self, out: &mut dyn FnMut(Cell<'a>)) {
+        for cell in [
             t(&self.local_cd),
             t(&self.loinc_cd),
             t(&self.loinc_nm),
             t(&self.ucum_cd),
-        ]);
+        ] {
+            out(cell);
+        }
     }
 }
 
@@ -589,8 +640,8 @@ pub struct LabResultRow {
 
 impl Row for LabResultRow {
     const TABLE: &'static TableDef = &LAB_RESULT;
-    fn push_values(&self, out: &mut Vec<Val>) {
-        out.extend([
+    fn cells<'a>(&'a self, out: &mut dyn FnMut(Cell<'a>)) {
+        for cell in [
             i(self.rslt_id),
             i(self.pat_id),
             oi(self.visit_id),
@@ -601,11 +652,13 @@ impl Row for LabResultRow {
             ot(&self.ref_high),
             ot(&self.abn_flg),
             t(&self.rslt_stat),
-            Val::Ts(Some(self.collect_ts)),
-            Val::Ts(self.result_ts),
+            Cell::Ts(Some(self.collect_ts)),
+            Cell::Ts(self.result_ts),
             oi(self.order_prov_id),
             t(&self.del_flg),
-        ]);
+        ] {
+            out(cell);
+        }
     }
 }
 
@@ -628,20 +681,22 @@ pub struct VitalsRow {
 
 impl Row for VitalsRow {
     const TABLE: &'static TableDef = &VITALS;
-    fn push_values(&self, out: &mut Vec<Val>) {
-        out.extend([
+    fn cells<'a>(&'a self, out: &mut dyn FnMut(Cell<'a>)) {
+        for cell in [
             i(self.vs_id),
             i(self.pat_id),
             oi(self.visit_id),
-            Val::Ts(Some(self.taken_ts)),
+            Cell::Ts(Some(self.taken_ts)),
             oi(self.hr),
             oi(self.bp_sys),
             oi(self.bp_dia),
-            Val::Dec(self.temp_f),
-            Val::Dec(self.wt_kg),
+            Cell::Dec(self.temp_f),
+            Cell::Dec(self.wt_kg),
             oi(self.entered_by),
             t(&self.del_flg),
-        ]);
+        ] {
+            out(cell);
+        }
     }
 }
 
@@ -670,26 +725,28 @@ pub struct RxOrderRow {
 
 impl Row for RxOrderRow {
     const TABLE: &'static TableDef = &RX_ORDER;
-    fn push_values(&self, out: &mut Vec<Val>) {
-        out.extend([
+    fn cells<'a>(&'a self, out: &mut dyn FnMut(Cell<'a>)) {
+        for cell in [
             i(self.rx_id),
             i(self.pat_id),
             oi(self.visit_id),
             t(&self.rxnorm_cd),
             t(&self.drug_nm),
             ot(&self.sig_txt),
-            Val::Dec(self.dose_qty),
+            Cell::Dec(self.dose_qty),
             ot(&self.dose_unit),
             ot(&self.route_cd),
             ot(&self.freq_cd),
-            Val::Date(self.start_dt),
-            Val::Date(self.stop_dt),
+            Cell::Date(self.start_dt),
+            Cell::Date(self.stop_dt),
             t(&self.order_stat),
-            Val::Ts(Some(self.order_ts)),
+            Cell::Ts(Some(self.order_ts)),
             oi(self.presc_prov_id),
             t(&self.del_flg),
-            Val::Ts(Some(self.last_upd_ts)),
-        ]);
+            Cell::Ts(Some(self.last_upd_ts)),
+        ] {
+            out(cell);
+        }
     }
 }
 
