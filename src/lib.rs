@@ -20,12 +20,15 @@
 //! - [`db`]: connection pools, statement execution, row decoding (I/O).
 //! - [`sql`]: the bottom layer: dialects (one method per SQL difference), statements, values.
 //!
+//! [`admin`] serves metrics and the console on the admin address.
+//!
 //! [`fhir`] holds the FHIR R4 definitions compiled into the binary; [`seed`] creates the
 //! sample legacy database; [`startup`] wires the server from [`config`].
 
 pub mod fhir;
 pub mod seed;
 
+pub mod admin;
 pub mod assemble;
 pub mod auth;
 pub mod check;

@@ -1,14 +1,21 @@
-use clap::Parser;
-use fhir_facade::config::{Cli, Command, Settings};
+use fhir_facade::config::{Command, ServeArgs, Settings, file};
+use fhir_facade::seed;
 use fhir_facade::startup::Application;
-use fhir_facade::{seed, telemetry};
+use fhir_facade::telemetry::{self, LogFormat};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    telemetry::init();
-    let cli = Cli::parse();
+    let (cli, matches) = match file::parse(std::env::args_os().collect()) {
+        Ok(parsed) => parsed,
+        Err(file::ConfigFileError::Args(e)) => e.exit(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Some(Command::Seed(args)) => {
+            telemetry::init(LogFormat::Text);
             let opts = seed::SeedOptions {
                 patients: args.patients,
                 seed: args.seed,
@@ -24,8 +31,8 @@ async fn main() -> std::process::ExitCode {
                 })
                 .map_err(anyhow::Error::from)
         }
-        Some(Command::Serve(args)) => serve(&args).await,
-        None => serve(&cli.serve).await,
+        Some(Command::Serve(args)) => serve(&args, &matches).await,
+        None => serve(&cli.serve, &matches).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -36,7 +43,12 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn serve(args: &fhir_facade::config::ServeArgs) -> anyhow::Result<()> {
+async fn serve(args: &ServeArgs, matches: &clap::ArgMatches) -> anyhow::Result<()> {
+    if args.print_config {
+        print!("{}", file::dump(matches));
+        return Ok(());
+    }
+    telemetry::init(args.log_format);
     let settings = Settings::from_args(args).map_err(anyhow::Error::msg)?;
     let app = Application::build(settings).await?;
     tracing::info!(base_url = %app.base_url(), "serving FHIR");

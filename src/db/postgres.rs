@@ -138,6 +138,17 @@ fn decode_row(row: &PgRow) -> Result<Row, sqlx::Error> {
 }
 
 impl Backend for PostgresBackend {
+    fn pool_stats(&self) -> super::PoolStats {
+        super::PoolStats {
+            size: self.pool.size(),
+            idle: self.pool.num_idle(),
+        }
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.pool.close())
+    }
+
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
     }

@@ -122,6 +122,7 @@ pub fn settings(database_url: &str, mapping: &str) -> Settings {
         limits: Default::default(),
         http: Default::default(),
         auth: Default::default(),
+        ops: Default::default(),
     }
 }
 

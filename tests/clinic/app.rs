@@ -38,6 +38,7 @@ pub fn settings(backend: &Backend) -> Settings {
         limits: Default::default(),
         http: Default::default(),
         auth: Default::default(),
+        ops: Default::default(),
         handling: Default::default(),
     }
 }
