@@ -62,6 +62,7 @@ async fn main() {
         limits: Default::default(),
         http: Default::default(),
         auth: Default::default(),
+        ops: Default::default(),
     };
     let app = Application::build(settings).await.unwrap();
     let base = app.base_url().to_string();
