@@ -208,7 +208,14 @@ pub fn dump(matches: &ArgMatches) -> String {
                 } else {
                     v.into_owned()
                 };
-                toml::Value::String(shown)
+                // Numbers as numbers (they read back the same either way).
+                if let Ok(n) = shown.parse::<i64>() {
+                    toml::Value::Integer(n)
+                } else if let Some(f) = shown.parse::<f64>().ok().filter(|f| f.is_finite()) {
+                    toml::Value::Float(f)
+                } else {
+                    toml::Value::String(shown)
+                }
             })
             .collect();
         let key = arg.get_long().unwrap_or(id).to_string();
@@ -282,7 +289,7 @@ cursor-secret = "shared-secret"
         );
         assert!(dump.contains(r#"cursor-secret = "***""#), "{dump}");
         assert!(dump.contains("postgres://facade:***@r2/h"), "{dump}");
-        assert!(dump.contains(r#"max-connections = "7""#), "{dump}");
+        assert!(dump.contains("max-connections = 7\n"), "{dump}");
     }
 
     #[test]

@@ -370,8 +370,10 @@ impl Database {
             let start = Instant::now();
             let result = self.fetch_on(self.backends[i].as_ref(), stmt, &run).await;
             let elapsed = start.elapsed();
-            metrics::histogram!(crate::telemetry::metrics::SQL_DURATION)
-                .record(elapsed.as_secs_f64());
+            if crate::telemetry::metrics::enabled() {
+                metrics::histogram!(crate::telemetry::metrics::SQL_DURATION)
+                    .record(elapsed.as_secs_f64());
+            }
             self.counter.record(|| Recorded {
                 statement: stmt.clone(),
                 elapsed,

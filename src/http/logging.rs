@@ -70,7 +70,7 @@ pub async fn log_requests(
             line!(debug);
         }
     }
-    if let Some(interaction) = interaction {
+    if let Some(interaction) = interaction.filter(|_| m::enabled()) {
         let resource_type = resource_type.unwrap_or_default();
         metrics::counter!(
             m::HTTP_REQUESTS,

@@ -47,6 +47,11 @@ const STATEMENTS: &[f64] = &[1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0, 50.0];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// Whether metrics are recorded in this process (so that labels are not even made when not).
+pub fn enabled() -> bool {
+    HANDLE.get().is_some()
+}
+
 /// Installs the process's recorder (once; later calls return the same handle), with a task
 /// that keeps its histograms compact.
 pub fn install() -> PrometheusHandle {

@@ -350,7 +350,7 @@ fn print_config_redacts_secrets() {
         Some("postgres://facade:***@db.internal/h")
     );
     assert_eq!(server["cursor-secret"].as_str(), Some("***"));
-    assert_eq!(server["max-connections"].as_str(), Some("12"));
+    assert_eq!(server["max-connections"].as_integer(), Some(12));
     assert_eq!(
         server["log-format"].as_str(),
         Some("json"),
