@@ -34,6 +34,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Serve(args)) => serve(&args, &matches).await,
         None => serve(&cli.serve, &matches).await,
     };
+    telemetry::finish();
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
