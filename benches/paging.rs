@@ -63,6 +63,7 @@ async fn main() {
         http: Default::default(),
         auth: Default::default(),
         export: None,
+        ops: Default::default(),
     };
     let app = Application::build(settings).await.unwrap();
     let base = app.base_url().to_string();

@@ -1,4 +1,8 @@
-//! Command line and environment → typed settings, loaded once at start-up.
+//! Command line, environment and configuration file → typed settings, loaded once at
+//! start-up. A flag wins over its environment variable, which wins over the file
+//! (`--config`, see [`file`]), which wins over the default.
+
+pub mod file;
 
 use std::time::Duration;
 
@@ -8,6 +12,7 @@ use crate::auth::settings::{AuthMode, AuthSettings, IntrospectionSettings};
 use crate::db::{BudgetSettings, DbSettings};
 use crate::export::ExportSettings;
 use crate::request::{Handling, RequestLimits};
+use crate::telemetry::LogFormat;
 
 /// The sample database the server creates on first run.
 pub const SAMPLE_DATABASE_URL: &str = "sqlite:data/sample.db";
@@ -114,6 +119,25 @@ pub struct ScaffoldArgs {
 /// Options of `serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
+    /// A TOML configuration file whose `[server]` table sets any of these options (named as
+    /// here, `-` or `_`); flags and environment variables override it.
+    #[arg(long, env = "FHIR_FACADE_CONFIG", value_name = "FILE")]
+    pub config: Option<String>,
+    /// Print the effective configuration (as a `[server]` table, secrets redacted) and exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// Log format: `text` (coloured on a terminal only) or `json` (one object a line).
+    #[arg(long, env = "FHIR_FACADE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Address of the admin listener (metrics at /metrics, the console at /): never the public
+    /// port; it answers without authorization, so keep it on loopback or a private network
+    /// (e.g. 127.0.0.1:9464). Off unless set.
+    #[arg(long, env = "FHIR_FACADE_ADMIN_LISTEN")]
+    pub admin_listen: Option<String>,
+    /// Seconds in-flight requests get to finish after SIGTERM or SIGINT (new connections are
+    /// refused at once).
+    #[arg(long, env = "FHIR_FACADE_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
     /// The mapping file.
     #[arg(long, env = "FHIR_FACADE_MAPPING", default_value = "mapping.toml")]
     pub mapping: String,
@@ -420,6 +444,26 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Bulk Data `$export` (`None`: not offered).
     pub export: Option<ExportSettings>,
+    /// Operations: the admin listener, shutdown.
+    pub ops: OpsSettings,
+}
+
+/// Settings of operations: the admin listener, shutdown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpsSettings {
+    /// Address of the admin listener (metrics, console), if any.
+    pub admin_listen: Option<String>,
+    /// How long in-flight requests get to finish at shutdown.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for OpsSettings {
+    fn default() -> Self {
+        OpsSettings {
+            admin_listen: None,
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 fn seconds(name: &str, s: f64) -> Result<Duration, String> {
@@ -476,6 +520,10 @@ impl Settings {
             },
             auth: a.auth.settings()?,
             export: a.export.settings()?,
+            ops: OpsSettings {
+                admin_listen: a.admin_listen.clone().filter(|s| !s.trim().is_empty()),
+                shutdown_timeout: Duration::from_secs(a.shutdown_timeout),
+            },
         })
     }
 }

@@ -24,6 +24,7 @@
 //! functions.
 //! [`export`] runs Bulk Data `$export` jobs in the background over the service, writing NDJSON
 //! files through `object_store`.
+//! [`admin`] serves metrics and the console on the admin address.
 //!
 //! [`fhir`] holds the FHIR R4 definitions compiled into the binary; [`seed`] creates the
 //! sample legacy database; [`startup`] wires the server from [`config`]; [`memory`] gives
@@ -32,6 +33,7 @@
 pub mod fhir;
 pub mod seed;
 
+pub mod admin;
 pub mod assemble;
 pub mod auth;
 pub mod check;

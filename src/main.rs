@@ -1,17 +1,27 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use fhir_facade::config::{
-    CheckArgs, Cli, Command, ExplainArgs, ReportFormat, SAMPLE_DATABASE_URL, ScaffoldArgs, Settings,
+    CheckArgs, Command, ExplainArgs, ReportFormat, SAMPLE_DATABASE_URL, ScaffoldArgs, ServeArgs,
+    Settings, file,
 };
+use fhir_facade::seed;
 use fhir_facade::startup::Application;
+use fhir_facade::telemetry::{self, LogFormat};
 use fhir_facade::tools::{self, EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS, ToolError};
-use fhir_facade::{seed, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    telemetry::init();
-    let cli = Cli::parse();
+    let (cli, matches) = match file::parse(std::env::args_os().collect()) {
+        Ok(parsed) => parsed,
+        Err(file::ConfigFileError::Args(e)) => e.exit(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if !matches!(cli.command, None | Some(Command::Serve(_))) {
+        telemetry::init(LogFormat::Text);
+    }
     let result = match cli.command {
         Some(Command::Seed(args)) => {
             let opts = seed::SeedOptions {
@@ -29,12 +39,13 @@ async fn main() -> ExitCode {
                 })
                 .map_err(anyhow::Error::from)
         }
-        Some(Command::Check(args)) => return tool(check(&args).await),
-        Some(Command::Explain(args)) => return tool(explain(&args).await),
-        Some(Command::Scaffold(args)) => return tool(scaffold(&args).await),
-        Some(Command::Serve(args)) => serve(&args).await,
-        None => serve(&cli.serve).await,
+        Some(Command::Check(args)) => return finish(tool(check(&args).await)),
+        Some(Command::Explain(args)) => return finish(tool(explain(&args).await)),
+        Some(Command::Scaffold(args)) => return finish(tool(scaffold(&args).await)),
+        Some(Command::Serve(args)) => serve(&args, &matches).await,
+        None => serve(&cli.serve, &matches).await,
     };
+    telemetry::finish();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -44,12 +55,23 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(args: &fhir_facade::config::ServeArgs) -> anyhow::Result<()> {
+async fn serve(args: &ServeArgs, matches: &clap::ArgMatches) -> anyhow::Result<()> {
+    if args.print_config {
+        print!("{}", file::dump(matches));
+        return Ok(());
+    }
+    telemetry::init(args.log_format);
     let settings = Settings::from_args(args).map_err(anyhow::Error::msg)?;
     let app = Application::build(settings).await?;
     tracing::info!(base_url = %app.base_url(), "serving FHIR");
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// `code`, once the log lines are written.
+fn finish(code: ExitCode) -> ExitCode {
+    telemetry::finish();
+    code
 }
 
 /// The exit code of a tool: its own, or "could not run" after the error.

@@ -24,6 +24,9 @@ pub struct Application {
     port: u16,
     base_url: String,
     server: Server,
+    /// The admin server and its port, when `--admin-listen` is set.
+    admin: Option<(Server, u16)>,
+    db: Database,
 }
 
 impl Application {
@@ -96,13 +99,21 @@ impl Application {
                     || format!("cannot open the export directory {}", e.dir.display()),
                 )?),
             };
+        let db = fhir.database().clone();
+        let base_path = http::base_path(&base_url);
         let state = web::Data::new(HttpState {
             fhir,
             export,
             expose_query_count: settings.expose_sql_count,
             body_timeout: settings.http.body_timeout,
             auth,
+            base_path: base_path.clone(),
+            ready_timeout: settings.db.connect_timeout,
         });
+        let admin = match &settings.ops.admin_listen {
+            Some(listen) => Some(admin_server(listen, &addr, state.clone())?),
+            None => None,
+        };
         let cache_control = settings.http.cache_control.clone();
         let origins = settings.auth.cors_origins.clone();
         let server =
@@ -128,17 +139,26 @@ impl Application {
                     .app_data(web::PathConfig::default().error_handler(|e, _| {
                         http::error::ApiError::NotFound(e.to_string()).into()
                     }))
-                    .configure(http::configure)
+                    .configure(http::configure(&base_path))
             })
             // A client that closes its connection ends its request (and stops its statements).
             .h1_allow_half_closed(false)
+            // On SIGTERM or SIGINT: stop accepting, let in-flight requests finish this long.
+            .shutdown_timeout(settings.ops.shutdown_timeout.as_secs())
             .listen(listener)?
             .run();
         Ok(Application {
             port,
             base_url,
             server,
+            admin,
+            db,
         })
+    }
+
+    /// The port of the admin listener, when there is one.
+    pub fn admin_port(&self) -> Option<u16> {
+        self.admin.as_ref().map(|(_, port)| *port)
     }
 
     /// The port the server listens on.
@@ -151,11 +171,55 @@ impl Application {
         &self.base_url
     }
 
-    /// Serves until the process is stopped.
+    /// Serves until the process is stopped (SIGTERM or SIGINT): then new connections are
+    /// refused, in-flight requests finish (within the shutdown timeout), the admin listener
+    /// stops and the database pools are closed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         crate::memory::spawn_trimmer();
-        self.server.await
+        let admin = self.admin.map(|(server, _)| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
+        let served = self.server.await;
+        tracing::info!("requests finished; stopping");
+        if let Some(admin) = admin {
+            admin.stop(true).await;
+        }
+        self.db.close().await;
+        tracing::info!("database connections closed; stopped");
+        served
     }
+}
+
+/// The admin server on `listen` (metrics, console), refused on the public address.
+fn admin_server(
+    listen: &str,
+    public: &std::net::SocketAddr,
+    state: web::Data<HttpState>,
+) -> anyhow::Result<(Server, u16)> {
+    let listener =
+        TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen} (admin)"))?;
+    let addr = listener.local_addr()?;
+    if addr == *public {
+        anyhow::bail!("--admin-listen must not be the public address {public}");
+    }
+    if !addr.ip().is_loopback() {
+        tracing::warn!(
+            %addr,
+            "the admin listener (metrics, console running queries without authorization) is reachable from other machines: keep it on a private network"
+        );
+    }
+    let metrics = crate::telemetry::metrics::install();
+    let server = crate::admin::server(
+        listener,
+        crate::admin::AdminState {
+            http: state,
+            metrics,
+        },
+    )?;
+    tracing::info!(%addr, "admin listener: metrics at /metrics, console at /");
+    Ok((server, addr.port()))
 }
 
 /// The token checker in SMART mode; in `none` mode, a loud warning when the server is reachable

@@ -99,6 +99,7 @@ fn settings(url: &str, connections: u32) -> Settings {
         http: Default::default(),
         auth: Default::default(),
         export: None,
+        ops: Default::default(),
     }
 }
 

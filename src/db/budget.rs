@@ -53,6 +53,8 @@ pub struct Budget {
     /// Slots only cheap requests may take.
     reserved: Arc<Semaphore>,
     settings: BudgetSettings,
+    /// Requests waiting for a slot now.
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl Budget {
@@ -65,6 +67,7 @@ impl Budget {
             general: Arc::new(Semaphore::new(slots - reserved)),
             reserved: Arc::new(Semaphore::new(reserved)),
             settings,
+            waiting: Default::default(),
         }
     }
 
@@ -90,9 +93,32 @@ impl Budget {
                 },
             }
         };
+        let _waiting = Waiting::new(&self.waiting);
         tokio::time::timeout(self.settings.queue_timeout, wait)
             .await
             .unwrap_or(Err(DbError::Busy))
+    }
+
+    /// Requests waiting for a slot now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Counts one waiting request for as long as it lives (a request whose client went away stops
+/// waiting too).
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(n: &'a std::sync::atomic::AtomicUsize) -> Self {
+        n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Waiting(n)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -174,6 +174,10 @@ pub trait Backend: Send + Sync {
     fn declared_sql_type(&self, _declared: &str) -> SqlType {
         SqlType::Unknown
     }
+    /// The connections of its pool.
+    fn pool_stats(&self) -> PoolStats;
+    /// Closes its pool (waits for the connections in use to be given back).
+    fn close(&self) -> BoxFuture<'_, ()>;
     /// Column name → declared type text of a table, for databases whose values do not carry
     /// the declared precision (SQLite). Others answer nothing.
     fn declared_types<'a>(
@@ -187,50 +191,75 @@ pub trait Backend: Send + Sync {
 /// How long a copy that failed is left out of the rotation.
 const REST_MS: u64 = 5_000;
 
-/// Counts the statements one request runs (for logs and tests), and keeps them when made
-/// with [`QueryCounter::recording`] (for `explain`).
+/// Counts the statements one request runs (for logs, metrics and tests) and, when asked to
+/// (the admin console), records each with its parameters and timing.
 #[derive(Debug, Default)]
-pub struct QueryCounter(AtomicUsize, Option<std::sync::Mutex<Vec<Executed>>>);
+pub struct QueryCounter {
+    count: AtomicUsize,
+    /// `Some` when recording (off unless asked for: it copies every statement).
+    log: Option<std::sync::Mutex<Vec<Recorded>>>,
+}
 
-/// A statement one request ran, as recorded by a [`QueryCounter::recording`].
+/// One statement a request ran, as recorded by [`QueryCounter::recording`].
 #[derive(Debug, Clone)]
-pub struct Executed {
-    /// The statement, with its bound values.
+pub struct Recorded {
+    /// The statement, with its bound parameters.
     pub statement: Statement,
-    /// How long it took (connection wait included).
+    /// How long it took, from being sent (after its slot of the budget) to its last row.
     pub elapsed: Duration,
-    /// The rows it returned, or why it failed.
+    /// Rows returned, or why it failed.
     pub outcome: Result<usize, String>,
+    /// Which copy of the database ran it (0: the primary, then the replicas in order).
+    pub copy: usize,
 }
 
 impl QueryCounter {
-    /// A counter that also keeps every statement run, in order.
+    /// A counter that also records every statement.
     pub fn recording() -> QueryCounter {
-        QueryCounter(AtomicUsize::new(0), Some(Default::default()))
+        QueryCounter {
+            count: AtomicUsize::new(0),
+            log: Some(std::sync::Mutex::default()),
+        }
     }
 
     /// Statements run so far.
     pub fn get(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
+        self.count.load(Ordering::Relaxed)
     }
 
-    /// The statements run so far, when recording (else none).
-    pub fn executed(&self) -> Vec<Executed> {
-        self.1
+    /// The statements recorded so far (none unless made by [`QueryCounter::recording`]).
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.log
             .as_ref()
-            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()).clone())
             .unwrap_or_default()
     }
 
-    fn record(&self, stmt: &Statement, started: Instant, outcome: &Result<Vec<Row>, DbError>) {
-        if let Some(m) = &self.1 {
-            m.lock().unwrap_or_else(|e| e.into_inner()).push(Executed {
-                statement: stmt.clone(),
-                elapsed: started.elapsed(),
-                outcome: outcome.as_ref().map(Vec::len).map_err(ToString::to_string),
-            });
+    fn record(&self, r: impl FnOnce() -> Recorded) {
+        if let Some(log) = &self.log {
+            log.lock().unwrap_or_else(|e| e.into_inner()).push(r());
         }
     }
+}
+
+/// The connections of one copy's pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStats {
+    /// Connections open (in use or idle).
+    pub size: u32,
+    /// Connections open and idle.
+    pub idle: usize,
+}
+
+/// The state of one copy of the database, as [`Database::copies`] tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyState {
+    /// 0: the primary; then the replicas, in the order configured.
+    pub copy: usize,
+    /// Its pool.
+    pub pool: PoolStats,
+    /// Whether it is being skipped after a failure.
+    pub resting: bool,
 }
 
 /// The database as the rest of the server sees it: one or more interchangeable copies (a
@@ -333,21 +362,30 @@ impl Database {
 
     /// Runs `stmt` within the statement timeout and the request's deadline, counting it.
     pub async fn fetch(&self, stmt: &Statement) -> Result<Vec<Row>, DbError> {
-        let started = Instant::now();
-        let result = self.fetch_counted(stmt).await;
-        self.counter.record(stmt, started, &result);
-        result
-    }
-
-    async fn fetch_counted(&self, stmt: &Statement) -> Result<Vec<Row>, DbError> {
         let run = self.admit().await?;
-        self.counter.0.fetch_add(1, Ordering::Relaxed);
+        self.counter.count.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(sql = %stmt.sql, params = stmt.params.len(), "sql");
         let n = self.backends.len();
         let mut last = None;
         for k in 0..n {
             let i = (self.first + k) % n;
-            match self.fetch_on(self.backends[i].as_ref(), stmt, &run).await {
+            let start = Instant::now();
+            let result = self.fetch_on(self.backends[i].as_ref(), stmt, &run).await;
+            let elapsed = start.elapsed();
+            if crate::telemetry::metrics::enabled() {
+                metrics::histogram!(crate::telemetry::metrics::SQL_DURATION)
+                    .record(elapsed.as_secs_f64());
+            }
+            self.counter.record(|| Recorded {
+                statement: stmt.clone(),
+                elapsed,
+                outcome: match &result {
+                    Ok(rows) => Ok(rows.len()),
+                    Err(e) => Err(e.to_string()),
+                },
+                copy: i,
+            });
+            match result {
                 Err(DbError::Unavailable(e)) => {
                     if n > 1 {
                         tracing::warn!(error = %e, copy = i, "database copy unavailable; trying the next");
@@ -394,6 +432,61 @@ impl Database {
             Ok(Err(DbError::Timeout(_))) | Err(_) => Err(DbError::Timeout(self.statement_timeout)),
             Ok(result) => result,
         }
+    }
+
+    /// Each copy's pool and whether it is resting after a failure (for metrics).
+    pub fn copies(&self) -> Vec<CopyState> {
+        let now = self.now_ms();
+        self.backends
+            .iter()
+            .enumerate()
+            .map(|(copy, b)| CopyState {
+                copy,
+                pool: b.pool_stats(),
+                resting: self.down_until[copy].load(Ordering::Relaxed) > now,
+            })
+            .collect()
+    }
+
+    /// Requests waiting for a slot of the budget.
+    pub fn waiting(&self) -> usize {
+        self.budget.waiting()
+    }
+
+    /// Asks every copy `SELECT 1`, at most `timeout` each (all at once): per copy, `Ok` or why
+    /// it did not answer. A copy that answers is taken back into the rotation.
+    pub async fn ping(&self, timeout: Duration) -> Vec<Result<(), String>> {
+        let probe = Statement {
+            sql: "SELECT 1".into(),
+            params: Vec::new(),
+        };
+        let run = Run {
+            timeout,
+            request_deadline: None,
+            _hold: None,
+        };
+        let pings = self.backends.iter().enumerate().map(|(i, b)| {
+            let (probe, run) = (&probe, &run);
+            async move {
+                let limit = tokio::time::Instant::now() + timeout;
+                let answer = match tokio::time::timeout_at(limit, b.fetch(probe, run)).await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err(format!("no answer within {timeout:?}")),
+                };
+                if answer.is_ok() {
+                    self.down_until[i].store(0, Ordering::Relaxed);
+                }
+                answer
+            }
+        });
+        futures_util::future::join_all(pings).await
+    }
+
+    /// Closes every pool: waits for the connections in use to be given back, then closes
+    /// them all (at shutdown).
+    pub async fn close(&self) {
+        futures_util::future::join_all(self.backends.iter().map(|b| b.close())).await;
     }
 
     /// The columns a SELECT returns (asked of the primary). The database prepares the

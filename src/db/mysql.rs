@@ -217,6 +217,17 @@ fn connection_id(conn: &mut MySqlConnection) -> BoxFuture<'_, Result<u64, sqlx::
 }
 
 impl Backend for MysqlBackend {
+    fn pool_stats(&self) -> super::PoolStats {
+        super::PoolStats {
+            size: self.pool.size(),
+            idle: self.pool.num_idle(),
+        }
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.pool.close())
+    }
+
     fn dialect(&self) -> Dialect {
         Dialect::Mysql
     }

@@ -154,6 +154,17 @@ fn backend_pid(conn: &mut PgConnection) -> BoxFuture<'_, Result<u64, sqlx::Error
 }
 
 impl Backend for PostgresBackend {
+    fn pool_stats(&self) -> super::PoolStats {
+        super::PoolStats {
+            size: self.pool.size(),
+            idle: self.pool.num_idle(),
+        }
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.pool.close())
+    }
+
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
     }

@@ -89,6 +89,17 @@ fn decode_row(row: &SqliteRow) -> Result<Row, sqlx::Error> {
 }
 
 impl Backend for SqliteBackend {
+    fn pool_stats(&self) -> super::PoolStats {
+        super::PoolStats {
+            size: self.pool.size(),
+            idle: self.pool.num_idle(),
+        }
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.pool.close())
+    }
+
     fn declared_types<'a>(
         &'a self,
         table: &'a str,

@@ -59,6 +59,23 @@ impl<DB: sqlx::Database> Drop for Waiting<'_, DB> {
 }
 
 impl<DB: sqlx::Database> Warm<DB> {
+    /// Connections open, kept ones included.
+    pub(super) fn size(&self) -> u32 {
+        self.pool.size()
+    }
+
+    /// Idle connections: the pool's, and those kept between statements.
+    pub(super) fn num_idle(&self) -> usize {
+        self.pool.num_idle() + self.lock().kept.len()
+    }
+
+    /// Closes the kept connections and the pool.
+    pub(super) async fn close(&self) {
+        let kept = std::mem::take(&mut self.lock().kept);
+        drop(kept);
+        self.pool.close().await
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State<DB>> {
         // A panic while the lock is held leaves the state consistent (push, pop, counter).
         self.state

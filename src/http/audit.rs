@@ -21,6 +21,8 @@ pub struct AuditRecord {
 #[derive(Debug, Default)]
 struct Facts {
     interaction: Option<&'static str>,
+    /// The type the request asked for (first asked, for metrics).
+    asked: Option<String>,
     types: BTreeSet<String>,
     returned: usize,
 }
@@ -28,6 +30,13 @@ struct Facts {
 impl AuditRecord {
     fn facts(&self) -> std::sync::MutexGuard<'_, Facts> {
         self.facts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The interaction and the resource type the request asked for, when its handler said
+    /// (`None` for paths that are not FHIR interactions).
+    pub fn asked(&self) -> (Option<&'static str>, Option<String>) {
+        let f = self.facts();
+        (f.interaction, f.asked.clone())
     }
 }
 
@@ -40,6 +49,9 @@ pub fn asked(req: &HttpRequest, interaction: Interaction, resource_type: &str) {
     if let Some(r) = record(req) {
         let mut f = r.facts();
         f.interaction = Some(interaction.name());
+        if f.asked.is_none() {
+            f.asked = Some(resource_type.to_string());
+        }
         f.types.insert(resource_type.to_string());
     }
 }

@@ -3,8 +3,8 @@
 //! the handlers (which turn it into the request's scope, see [`super::extract::context`]); and
 //! the audit event of every request, in both modes.
 //!
-//! Open without a token: the CapabilityStatement and the SMART configuration (CORS preflights
-//! are answered before this middleware).
+//! Open without a token: the CapabilityStatement, the SMART configuration and the health
+//! checks (CORS preflights are answered before this middleware).
 
 use std::sync::Arc;
 
@@ -19,9 +19,6 @@ use super::audit::{self, AuditRecord};
 use super::error::ApiError;
 use crate::auth::{Access, AuthError};
 
-/// Paths under the FHIR base that need no token.
-const OPEN: &[&str] = &["/fhir/metadata", "/fhir/.well-known/smart-configuration"];
-
 /// Middleware: authenticates the request (SMART mode) and logs its audit event.
 pub async fn authenticate(
     req: ServiceRequest,
@@ -31,12 +28,16 @@ pub async fn authenticate(
     req.extensions_mut().insert(record.clone());
     let method = req.method().to_string();
     let path = req.path().to_string();
-    let authenticator = req
-        .app_data::<web::Data<HttpState>>()
-        .and_then(|s| s.auth.clone());
+    let state = req.app_data::<web::Data<HttpState>>();
+    let open = state.is_none_or(|s| s.is_open(&path));
+    if crate::http::health::PATHS.contains(&path.as_str()) {
+        // Probed every few seconds: not audited.
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    let authenticator = state.and_then(|s| s.auth.clone());
     let mut access = None;
     if let Some(authenticator) = authenticator
-        && !OPEN.contains(&path.trim_end_matches('/'))
+        && !open
     {
         let checked = match bearer(&req) {
             Some(token) => authenticator.authenticate(&token).await,

@@ -11,6 +11,7 @@ pub mod everything;
 pub mod export;
 pub mod extract;
 pub mod fallback;
+pub mod health;
 pub mod logging;
 pub mod metadata;
 pub mod read;
@@ -40,6 +41,32 @@ pub struct HttpState {
     pub auth: Option<Arc<Authenticator>>,
     /// Bulk Data `$export` jobs (`None`: export is not enabled).
     pub export: Option<Arc<Exporter>>,
+    /// The path of the FHIR base (`/fhir`, or the path of `--base-url`; empty for the root).
+    pub base_path: String,
+    /// How long `/health/ready` waits for each copy of the database.
+    pub ready_timeout: Duration,
+}
+
+impl HttpState {
+    /// Whether `path` is served without an access token: the CapabilityStatement, the SMART
+    /// configuration and the health checks.
+    pub fn is_open(&self, path: &str) -> bool {
+        let path = path.trim_end_matches('/');
+        health::PATHS.contains(&path)
+            || path
+                .strip_prefix(self.base_path.as_str())
+                .is_some_and(|rest| {
+                    ["/metadata", "/.well-known/smart-configuration"].contains(&rest)
+                })
+    }
+}
+
+/// The path of the FHIR base in `base_url` (`https://h/x/fhir` → `/x/fhir`; `https://h` → ``).
+pub fn base_path(base_url: &str) -> String {
+    let after_scheme = base_url.split_once("://").map_or(base_url, |(_, r)| r);
+    let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    path.trim_end_matches('/').to_string()
 }
 
 /// A route answering `GET` and `HEAD` (the same response without its body, as HTTP asks).
@@ -47,10 +74,16 @@ fn get() -> Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
-/// Registers the FHIR routes under `/fhir`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Registers the health checks, and the FHIR routes under `base_path` (see [`base_path`]).
+pub fn configure(base_path: &str) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
+    move |cfg| configure_at(cfg, base_path)
+}
+
+fn configure_at(cfg: &mut web::ServiceConfig, base_path: &str) {
+    cfg.route(health::PATHS[0], get().to(health::live))
+        .route(health::PATHS[1], get().to(health::ready));
     cfg.service(
-        web::scope("/fhir")
+        web::scope(base_path)
             // Bulk Data export, before the routes its paths would otherwise match.
             .route("/$export", get().to(export::system_get))
             .route("/$export", web::post().to(export::system_post))
@@ -84,4 +117,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{tail:.*}", web::route().to(fallback::method_not_allowed)),
     )
     .default_service(web::route().to(fallback::not_found));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_base_path_is_the_path_of_the_base_url() {
+        assert_eq!(base_path("http://127.0.0.1:8080/fhir"), "/fhir");
+        assert_eq!(base_path("https://h.example.org/api/r4/"), "/api/r4");
+        assert_eq!(base_path("https://h.example.org"), "");
+        assert_eq!(base_path("https://h.example.org/"), "");
+    }
 }

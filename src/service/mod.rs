@@ -130,6 +130,11 @@ impl Fhir {
         &self.mapping
     }
 
+    /// The database (all its copies).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
     /// The public FHIR base URL.
     pub fn base_url(&self) -> &str {
         &self.base_url

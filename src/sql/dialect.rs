@@ -305,6 +305,12 @@ impl Dialect {
     pub fn explain_prefix(self) -> Option<&'static str> {
         self.choose(None, Some("EXPLAIN (FORMAT JSON) "), Some("EXPLAIN "))
     }
+
+    /// What precedes a `SELECT` to have the database show its plan, readable by a person,
+    /// without running it (the admin console).
+    pub fn plan_prefix(self) -> &'static str {
+        self.choose("EXPLAIN QUERY PLAN ", "EXPLAIN ", "EXPLAIN ")
+    }
 }
 
 impl fmt::Display for Dialect {

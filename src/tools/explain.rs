@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::ToolError;
 use crate::db::introspect::row_count;
-use crate::db::{Database, Executed, QueryCounter};
+use crate::db::{Database, QueryCounter, Recorded};
 use crate::mapping::{Mapping, Relation};
 use crate::request::compartment::Compartment;
 use crate::request::cursor::CursorCodec;
@@ -179,7 +179,7 @@ pub async fn explain(
         Ok(o) => (o, true),
         Err(e) => (e, false),
     };
-    let executed = counter.executed();
+    let executed = counter.recorded();
     let mut statements = Vec::new();
     let aliases = aliases(fhir.mapping());
     let mut counts: HashMap<String, u64> = HashMap::new();
@@ -288,7 +288,7 @@ fn describe(
     mapping: &Mapping,
     dialect: Dialect,
     i: usize,
-    e: &Executed,
+    e: &Recorded,
     query: &str,
     main_seen: &mut bool,
 ) -> ExplainedStatement {
@@ -335,7 +335,7 @@ fn describe(
     describe_as(dialect, i, e, role)
 }
 
-fn describe_as(dialect: Dialect, i: usize, e: &Executed, role: String) -> ExplainedStatement {
+fn describe_as(dialect: Dialect, i: usize, e: &Recorded, role: String) -> ExplainedStatement {
     ExplainedStatement {
         number: i + 1,
         role,

@@ -123,6 +123,7 @@ pub fn settings(database_url: &str, mapping: &str) -> Settings {
         http: Default::default(),
         auth: Default::default(),
         export: None,
+        ops: Default::default(),
     }
 }
 

@@ -171,6 +171,17 @@ async fn bad_tokens_of_every_kind_are_refused() {
         for path in ["metadata", ".well-known/smart-configuration"] {
             assert_eq!(get_as(&app, path, None).await.0, 200, "{path}");
         }
+        // Nor do the health checks (outside the FHIR base).
+        let root = app.base.trim_end_matches("/fhir");
+        for path in ["health/live", "health/ready"] {
+            let res = app
+                .client
+                .get(format!("{root}/{path}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status().as_u16(), 200, "{path}");
+        }
     }
 }
 

@@ -39,6 +39,7 @@ pub fn settings(backend: &Backend) -> Settings {
         http: Default::default(),
         auth: Default::default(),
         export: None,
+        ops: Default::default(),
         handling: Default::default(),
     }
 }
@@ -49,7 +50,7 @@ pub fn settings(backend: &Backend) -> Settings {
 static SERVERS: LazyLock<Result<Vec<(Dialect, String)>, String>> = LazyLock::new(|| {
     // The servers' logs, when asked for (`FHIR_FACADE_TEST_LOG=1 RUST_LOG=debug`).
     if std::env::var_os("FHIR_FACADE_TEST_LOG").is_some() {
-        fhir_facade::telemetry::init();
+        fhir_facade::telemetry::init(Default::default());
     }
     let backends = clinic::backends().to_vec();
     let (tx, rx) = std::sync::mpsc::channel();

@@ -1,0 +1,62 @@
+//! The admin listener (`--admin-listen`): metrics and the console, on an address of their own,
+//! never on the public FHIR port. It answers without authorization, so it belongs on loopback
+//! or a private network.
+//!
+//! - `GET /`: the console, one static page ([`console`]).
+//! - `GET /metrics`: the metrics in the Prometheus text format ([`crate::telemetry::metrics`]).
+//! - `GET /api/types`: the mapped types, their sources and declared search parameters (JSON).
+//! - `GET /api/query?q=<FHIR query>`: runs the query and answers what it returned, every SQL
+//!   statement it ran (parameters, timing, rows) and the database's plan of each (JSON).
+
+pub mod console;
+pub mod query;
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::http::header::ContentType;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::http::HttpState;
+
+/// What the admin routes share: the public server's state (its FHIR service) and the metrics.
+pub struct AdminState {
+    /// The public server's state.
+    pub http: web::Data<HttpState>,
+    /// Renders the metrics.
+    pub metrics: PrometheusHandle,
+}
+
+/// The admin server on `listener` (not yet running). Two workers: it serves one person and a
+/// metrics scraper.
+pub fn server(listener: TcpListener, state: AdminState) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/", web::get().to(console::page))
+            .route("/metrics", web::get().to(metrics))
+            .route("/api/types", web::get().to(console::types))
+            .route("/api/query", web::get().to(query::run))
+    })
+    .workers(2)
+    .disable_signals()
+    .listen(listener)?
+    .run())
+}
+
+/// `GET /metrics`.
+async fn metrics(state: web::Data<AdminState>) -> HttpResponse {
+    let text = crate::telemetry::metrics::render(&state.metrics, state.http.fhir.database());
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text)
+}
+
+/// An HTML response.
+fn html(body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(ContentType::html())
+        .body(body)
+}
