@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 use super::RequestError;
 use super::compartment::patient_types;
 use super::criterion::Criterion;
-use super::search::{SearchOptions, SearchRequest};
+use super::search::{SearchOptions, SearchRequest, unsupported};
 use crate::mapping::Mapping;
 use crate::search::date::{self, DateSearch};
 
@@ -79,20 +79,6 @@ impl ExportRequest {
                 .map(|(_, e)| e.clone())
                 .collect(),
         )
-    }
-}
-
-fn unsupported(
-    lenient: bool,
-    ignored: &mut Vec<(String, String)>,
-    name: &str,
-    why: String,
-) -> Result<(), RequestError> {
-    if lenient {
-        ignored.push((name.to_string(), why));
-        Ok(())
-    } else {
-        Err(RequestError::UnsupportedParameter(why))
     }
 }
 

@@ -162,7 +162,8 @@ const RESULT_PARAMS: &[&str] = &[
     "_sort",
 ];
 
-fn unsupported(
+/// Under lenient handling, `name` is ignored and reported (`why`); else it is an error.
+pub(super) fn unsupported(
     lenient: bool,
     ignored: &mut Vec<(String, String)>,
     name: &str,
