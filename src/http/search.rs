@@ -46,7 +46,7 @@ pub async fn compartment_search_get(
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, ApiError> {
     let (compartment, id, resource_type) = path.into_inner();
-    check_compartment(&compartment)?;
+    check_compartment(&compartment, &resource_type)?;
     let params = query_params(&req)?;
     search(&req, &state, &resource_type, params, Some(&id)).await
 }
@@ -59,13 +59,19 @@ pub async fn compartment_search_post(
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, ApiError> {
     let (compartment, id, resource_type) = path.into_inner();
-    check_compartment(&compartment)?;
+    check_compartment(&compartment, &resource_type)?;
     let body = read_form_body(&req, body, &state).await?;
     let params = form_params(&req, &body)?;
     search(&req, &state, &resource_type, params, Some(&id)).await
 }
 
-fn check_compartment(compartment: &str) -> Result<(), ApiError> {
+fn check_compartment(compartment: &str, resource_type: &str) -> Result<(), ApiError> {
+    // `[type]/[id]/$op`: an instance operation this server does not have (`Group/1/$export`).
+    if resource_type.starts_with('$') {
+        return Err(ApiError::NotFound(format!(
+            "operation {resource_type} is not supported on {compartment}"
+        )));
+    }
     if compartment == "Patient" {
         return Ok(());
     }

@@ -332,6 +332,13 @@ async fn export_parameters_errors_and_cancel() {
             .unwrap()
             .contains("respond-async")
     );
+    // Group export is not offered: the mapping cannot define groups.
+    let (status, body) = app.get("Group/1/$export").await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(
+        body["issue"][0]["diagnostics"],
+        "operation $export is not supported on Group"
+    );
     for bad in [
         "$export?_outputFormat=text/csv",
         "$export?_typeFilter=Observation%3Fnope%3D1",
