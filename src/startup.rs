@@ -111,7 +111,12 @@ impl Application {
             ready_timeout: settings.db.connect_timeout,
         });
         let admin = match &settings.ops.admin_listen {
-            Some(listen) => Some(admin_server(listen, &addr, state.clone())?),
+            Some(listen) => Some(admin_server(
+                listen,
+                &addr,
+                state.clone(),
+                &settings.mapping_path,
+            )?),
             None => None,
         };
         let cache_control = settings.http.cache_control.clone();
@@ -197,6 +202,7 @@ fn admin_server(
     listen: &str,
     public: &std::net::SocketAddr,
     state: web::Data<HttpState>,
+    mapping_path: &str,
 ) -> anyhow::Result<(Server, u16)> {
     let listener =
         TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen} (admin)"))?;
@@ -216,6 +222,7 @@ fn admin_server(
         crate::admin::AdminState {
             http: state,
             metrics,
+            mapping_path: mapping_path.to_string(),
         },
     )?;
     tracing::info!(%addr, "admin listener: metrics at /metrics, console at /");

@@ -7,6 +7,8 @@
 //! - `GET /api/types`: the mapped types, their sources and declared search parameters (JSON).
 //! - `GET /api/query?q=<FHIR query>`: runs the query and answers what it returned, every SQL
 //!   statement it ran (parameters, timing, rows) and the database's plan of each (JSON).
+//! - `GET /api/check`: the `check` report of the mapping file the server runs (problems, index
+//!   advice with `CREATE INDEX` statements), as text.
 
 pub mod console;
 pub mod query;
@@ -26,6 +28,8 @@ pub struct AdminState {
     pub http: web::Data<HttpState>,
     /// Renders the metrics.
     pub metrics: PrometheusHandle,
+    /// The mapping file the server runs (for the `check` report).
+    pub mapping_path: String,
 }
 
 /// The admin server on `listener` (not yet running). Two workers: it serves one person and a
@@ -39,6 +43,7 @@ pub fn server(listener: TcpListener, state: AdminState) -> std::io::Result<Serve
             .route("/metrics", web::get().to(metrics))
             .route("/api/types", web::get().to(console::types))
             .route("/api/query", web::get().to(query::run))
+            .route("/api/check", web::get().to(check))
     })
     .workers(2)
     .disable_signals()
@@ -52,6 +57,23 @@ async fn metrics(state: web::Data<AdminState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text)
+}
+
+/// `GET /api/check`: the mapping file checked again against the live database, with index
+/// advice (what `fhir-facade check` prints).
+async fn check(state: web::Data<AdminState>) -> HttpResponse {
+    let fhir = &state.http.fhir;
+    match crate::tools::check::check(&state.mapping_path, fhir.database(), fhir.caps()).await {
+        Ok(report) => HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body(report.to_text()),
+        Err(e) => {
+            tracing::warn!(error = %e, "the console's check could not run");
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body(format!("the check could not run: {e}"))
+        }
+    }
 }
 
 /// An HTML response.

@@ -130,6 +130,11 @@ impl Fhir {
         &self.mapping
     }
 
+    /// What the database can do.
+    pub fn caps(&self) -> &Caps {
+        &self.caps
+    }
+
     /// The database (all its copies).
     pub fn database(&self) -> &Database {
         &self.db

@@ -134,6 +134,19 @@ async fn the_console_runs_a_query_and_shows_its_sql_in_a_browser() {
         assert!(bundle.contains("\"searchset\""), "{bundle}");
         let status = client.find(Locator::Id("status")).await?.text().await?;
         assert!(status.starts_with("HTTP 200"), "{status}");
+        // The mapping's check with its index advice, with a click.
+        client.find(Locator::Id("check")).await?.click().await?;
+        let report = client.find(Locator::Id("report")).await?;
+        let mut text = String::new();
+        for _ in 0..100 {
+            text = report.text().await?;
+            if text.contains("Indexes") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(text.contains("Indexes ("), "{text}");
+        assert!(text.contains("Patient?family="), "{text}");
         Ok::<_, fantoccini::error::CmdError>(())
     }
     .await;
