@@ -1,6 +1,6 @@
 //! Command line, environment and configuration file → typed settings, loaded once at
 //! start-up. A flag wins over its environment variable, which wins over the file
-//! (`--config`, see [`file`]), which wins over the default.
+//! (`--config`, see [`file`](mod@file)), which wins over the default.
 
 pub mod file;
 

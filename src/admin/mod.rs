@@ -53,7 +53,7 @@ pub fn server(listener: TcpListener, state: AdminState) -> std::io::Result<Serve
 
 /// `GET /metrics`.
 async fn metrics(state: web::Data<AdminState>) -> HttpResponse {
-    let text = crate::telemetry::metrics::render(&state.metrics, state.http.fhir.database());
+    let text = render_metrics(&state.metrics, state.http.fhir.database());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text)
@@ -74,6 +74,19 @@ async fn check(state: web::Data<AdminState>) -> HttpResponse {
                 .body(format!("the check could not run: {e}"))
         }
     }
+}
+
+/// The metrics in the Prometheus text format, with the database's pools sampled now.
+fn render_metrics(handle: &PrometheusHandle, db: &crate::db::Database) -> String {
+    use crate::telemetry::metrics::{COPY_UP, POOL_CONNECTIONS, POOL_IDLE, REQUESTS_WAITING};
+    for c in db.copies() {
+        let copy = c.copy.to_string();
+        metrics::gauge!(POOL_CONNECTIONS, "copy" => copy.clone()).set(c.pool.size);
+        metrics::gauge!(POOL_IDLE, "copy" => copy.clone()).set(c.pool.idle as f64);
+        metrics::gauge!(COPY_UP, "copy" => copy).set(if c.resting { 0.0 } else { 1.0 });
+    }
+    metrics::gauge!(REQUESTS_WAITING).set(db.waiting() as f64);
+    handle.render()
 }
 
 /// An HTML response.

@@ -18,8 +18,6 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::db::Database;
-
 /// Requests answered, by resource type, interaction and status.
 pub const HTTP_REQUESTS: &str = "fhir_http_requests_total";
 /// Time to answer a request (to its response head), by resource type and interaction.
@@ -83,16 +81,4 @@ pub fn install() -> PrometheusHandle {
             handle
         })
         .clone()
-}
-
-/// The metrics in the Prometheus text format, with the database's pools sampled now.
-pub fn render(handle: &PrometheusHandle, db: &Database) -> String {
-    for c in db.copies() {
-        let copy = c.copy.to_string();
-        metrics::gauge!(POOL_CONNECTIONS, "copy" => copy.clone()).set(c.pool.size);
-        metrics::gauge!(POOL_IDLE, "copy" => copy.clone()).set(c.pool.idle as f64);
-        metrics::gauge!(COPY_UP, "copy" => copy).set(if c.resting { 0.0 } else { 1.0 });
-    }
-    metrics::gauge!(REQUESTS_WAITING).set(db.waiting() as f64);
-    handle.render()
 }

@@ -1,4 +1,4 @@
-//! FHIR XML: the JSON form of a resource written as FHIR XML ([`write`]), and read back
+//! FHIR XML: the JSON form of a resource written as FHIR XML ([`write`](mod@write)), and read back
 //! ([`read`], used by the tests as the way back to JSON; the server takes no XML bodies).
 //!
 //! The two forms carry the same content (FHIR R4 §2.6.2 and §2.6.3); what differs, and what
