@@ -1683,6 +1683,69 @@ fn sql_parameters_need_a_placeholder_a_plain_type_and_one_definition() {
 }
 
 #[test]
+fn sql_parameters_declare_modifiers_their_type_takes_with_a_placeholder() {
+    let head = "type = \"string\", definition = \"http://x\", sql = \"NAME LIKE ?\"";
+    for (modifiers, message, hint) in [
+        (
+            "{ contains = \"NAME LIKE '%'\" }",
+            "the condition has no ? for the search value",
+            "each ? receives the value",
+        ),
+        (
+            "{ missing = \"NAME = ?\" }",
+            "the `missing` condition takes no value",
+            "`:missing=false` negates it",
+        ),
+        (
+            "{ not = \"NAME <> ?\" }",
+            "`:not` negates the plain condition",
+            "declares missing, exact, contains",
+        ),
+        (
+            "{ contain = \"NAME LIKE ?\" }",
+            "Did you mean 'contains'?",
+            "declares missing, exact, contains",
+        ),
+        (
+            "{ exact = 1 }",
+            "a modifier's condition is SQL text",
+            "modifiers = {",
+        ),
+        ("\"NAME IS NULL\"", "`modifiers` is a table", "missing = "),
+    ] {
+        let e = one(&patient_search(&format!(
+            "nm = {{ {head}, modifiers = {modifiers} }}\n"
+        )));
+        check(&e, 6, message, Some(hint));
+        assert!(e.entry.contains("search \"nm\""), "{}", e.entry);
+    }
+    // A path parameter takes its type's modifiers: none is declared.
+    let e = one(&patient_search(
+        "nm = { type = \"string\", definition = \"http://x\", path = \"name\", modifiers = { exact = \"A = ?\" } }\n",
+    ));
+    check(
+        &e,
+        6,
+        "`modifiers` are declared for an `sql` parameter only",
+        None,
+    );
+    // Tokens take :text, never :of-type.
+    let e = one(&patient_search(
+        "mrn = { type = \"token\", definition = \"http://x\", sql = \"MRN = ?\", modifiers = { of-type = \"MRN = ?\" } }\n",
+    ));
+    check(&e, 6, "three values", Some("declares missing, text"));
+    // Declared, they are what the parameter takes (with :not on tokens).
+    let m = compiles(&patient_search(
+        "mrn = { type = \"token\", definition = \"http://x\", sql = \"MRN = ?\", modifiers = { text = \"MRN LIKE ?\", missing = \"MRN IS NULL\" } }\n",
+    ));
+    let d = m.sources[0].search_decl("mrn").unwrap();
+    assert_eq!(
+        fhir_facade::search::modifier::declared_modifiers(d),
+        ["missing", "not", "text"]
+    );
+}
+
+#[test]
 fn system_prefixes_need_a_coding_a_separator_and_urls() {
     let sp = "system_prefix = { separator = \":\", systems = { ICD10 = \"http://hl7.org/fhir/sid/icd-10-cm\" } }";
     let e = one(&patient(&format!(

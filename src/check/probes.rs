@@ -2,9 +2,10 @@
 
 use crate::db::Database;
 use crate::fhir::SearchParamType;
-use crate::mapping::{Mapping, MappingError, SearchTarget};
+use crate::mapping::{Mapping, MappingError, SearchDecl, SearchTarget};
 use crate::plan::{self, Scope};
 use crate::request::search::{SearchOptions, SearchRequest};
+use crate::search::modifier::declared_modifiers;
 use crate::sql::Caps;
 
 /// A value of each parameter type that every mapping accepts.
@@ -21,14 +22,13 @@ fn sample_value(param_type: SearchParamType) -> Option<&'static str> {
     })
 }
 
-/// The queries that exercise parameter `code` of `param_type`: a value, `:missing`, a sort.
-fn queries(
-    code: &str,
-    param_type: SearchParamType,
-    plain_value: bool,
-) -> Vec<Vec<(String, String)>> {
+/// The queries that exercise declared parameter `d`: a value, each modifier it takes
+/// (`:missing` always: refused where it is not taken), a sort.
+fn queries(d: &SearchDecl) -> Vec<Vec<(String, String)>> {
+    let code = &d.code;
+    let plain_value = d.is_sql_defined();
     let mut out = Vec::new();
-    if let Some(v) = sample_value(param_type) {
+    if let Some(v) = sample_value(d.param_type) {
         // A custom parameter defined by SQL takes a plain value (no system).
         let v = if plain_value {
             v.rsplit('|').next().unwrap_or(v)
@@ -37,13 +37,12 @@ fn queries(
         };
         out.push(vec![(code.to_string(), v.to_string())]);
     }
-    let modifiers: &[(&str, &str)] = match param_type {
-        SearchParamType::Token if !plain_value => &[("text", "x"), ("not", "x")],
-        SearchParamType::String if !plain_value => &[("exact", "x"), ("contains", "x")],
-        SearchParamType::Uri if !plain_value => &[("below", "http://example.org")],
-        _ => &[],
-    };
-    for (m, v) in modifiers {
+    for m in declared_modifiers(d) {
+        let v = match m {
+            "text" | "not" | "exact" | "contains" => "x",
+            "below" | "above" => "http://example.org/x",
+            _ => continue,
+        };
         out.push(vec![(format!("{code}:{m}"), v.to_string())]);
     }
     out.push(vec![(format!("{code}:missing"), "true".into())]);
@@ -81,7 +80,7 @@ pub async fn search_probes(
                 continue;
             }
             let plain = d.targets.iter().any(|t| matches!(t, SearchTarget::Sql(_)));
-            for params in queries(&d.code, d.param_type, plain) {
+            for params in queries(d) {
                 let Ok(req) = SearchRequest::parse(mapping, &opts, &source.resource_type, &params)
                 else {
                     continue;
@@ -107,7 +106,7 @@ pub async fn search_probes(
                         ),
                     );
                     err = err.hint(match (d.param_type, plain) {
-                        (_, true) => "check the `sql` condition against your database (each ? receives the search value: a code, a string or a uri as text, a number as a decimal)",
+                        (_, true) => "check the `sql` condition and its `modifiers` against your database (each ? receives the search value: a code, a string or a uri as text, a number as a decimal)",
                         (SearchParamType::Date, _) => "a date stored as text needs its `format` (e.g. format = \"%Y-%m-%d\"), or an `expr` that converts it",
                         _ => "declare the SQL type of the expressions it searches (type = \"...\") or fix them",
                     });

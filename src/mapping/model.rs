@@ -688,6 +688,34 @@ pub struct SqlCondition {
     pub sql: String,
     /// How many `?` it holds (outside quotes).
     pub params: usize,
+    /// The modifiers declared for it, each with its own condition (`modifiers = { contains =
+    /// "..." }`); `:not` is never declared (it negates the plain condition).
+    pub modifiers: Vec<SqlModifier>,
+}
+
+impl SqlCondition {
+    /// The condition written for `modifier` (`None`: the plain value), when declared.
+    pub fn condition(&self, modifier: Option<&str>) -> Option<&str> {
+        match modifier {
+            None => Some(&self.sql),
+            Some(m) => self
+                .modifiers
+                .iter()
+                .find(|x| x.code == m)
+                .map(|x| x.sql.as_str()),
+        }
+    }
+}
+
+/// A modifier of an SQL-defined parameter with its condition: `?` receives the value
+/// (`:contains`, `:exact`, `:text`, `:below`, `:above`); `missing`'s condition has no `?` and
+/// is true for resources without a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlModifier {
+    /// The modifier as written after `:` (`contains`, `missing`...).
+    pub code: &'static str,
+    /// Its condition, as written.
+    pub sql: String,
 }
 
 /// One repetition of a composite parameter's base element, with each component's targets in it.

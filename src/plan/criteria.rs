@@ -346,8 +346,8 @@ fn write_target_match(
             write_targets_match(w, cx, code, &g.targets, value, inner)
         })?,
         (SearchTarget::Sql(condition), _) => {
-            let bound = sql_param::value_of(dialect, code, value)?;
-            w.push("(").push_with_value(&condition.sql, bound).push(")");
+            let (sql, bound) = sql_param::condition(dialect, code, condition, value)?;
+            w.push("(").push_with_value(sql, bound).push(")");
         }
         // A value of another type than the target (not produced by the parser).
         _ => write_bool(w, false),

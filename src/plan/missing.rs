@@ -42,10 +42,12 @@ pub fn write_present(
             | SearchTarget::Number(l)
             | SearchTarget::Date { start: l, .. }
             | SearchTarget::Quantity { value: l, .. } => Some(*l),
-            SearchTarget::Sql(_) => {
-                return Err(PlanError::Unsupported(
-                    ":missing cannot be decided for a parameter defined by SQL".into(),
-                ));
+            SearchTarget::Sql(condition) => {
+                // Present where the declared "no value" condition does not hold (NULL: not
+                // known to be missing, so present).
+                let missing = super::sql_param::missing_condition(condition)?;
+                w.push("NOT COALESCE((").push(missing).push("), 1=0)");
+                continue;
             }
             SearchTarget::Guarded(g) => {
                 // A guarded value is present where the guard holds, in the same repetition.

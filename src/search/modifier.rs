@@ -3,7 +3,7 @@
 //! checks against it, the planner relies on it, and the CapabilityStatement documents it.
 
 use crate::fhir::{Definitions, SearchParamType};
-use crate::mapping::{Mapping, SearchDecl};
+use crate::mapping::{Mapping, SearchDecl, SearchTarget};
 
 /// A modifier after a parameter name (`name:modifier=value`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,12 +82,34 @@ impl Modifier {
 }
 
 /// The modifiers a declared parameter takes: its type's, except that a parameter defined by
-/// SQL (`sql = "..."`) takes a plain value (`:not` on tokens, nothing else).
-pub fn declared_modifiers(decl: &SearchDecl) -> &'static [&'static str] {
-    match (decl.is_sql_defined(), decl.param_type) {
-        (true, SearchParamType::Token) => &["not"],
-        (true, _) => &[],
-        (false, t) => modifiers(t),
+/// SQL (`sql = "..."`) takes `:not` (tokens) and the modifiers it declares a condition for.
+pub fn declared_modifiers(decl: &SearchDecl) -> Vec<&'static str> {
+    let all = modifiers(decl.param_type);
+    if !decl.is_sql_defined() {
+        return all.to_vec();
+    }
+    let declared = |m: &str| {
+        decl.targets.iter().all(|t| match t {
+            SearchTarget::Sql(c) => c.condition(Some(m)).is_some(),
+            _ => false,
+        })
+    };
+    all.iter()
+        .copied()
+        .filter(|m| *m == "not" || declared(m))
+        .collect()
+}
+
+/// The modifiers an SQL-defined parameter of `param_type` can declare a condition for:
+/// those whose value is one text (`:of-type` has three parts, `:not` negates the plain
+/// condition).
+pub fn sql_declarable(param_type: SearchParamType) -> &'static [&'static str] {
+    match param_type {
+        SearchParamType::Token => &["missing", "text"],
+        SearchParamType::String => &["missing", "exact", "contains"],
+        SearchParamType::Uri => &["missing", "below", "above"],
+        SearchParamType::Number => &["missing"],
+        _ => &[],
     }
 }
 
@@ -99,7 +121,7 @@ pub fn modifiers_of(mapping: &Mapping, resource_type: &str, code: &str) -> Vec<&
     let Some(first) = decls.next() else {
         return Vec::new();
     };
-    let mut allowed = declared_modifiers(first).to_vec();
+    let mut allowed = declared_modifiers(first);
     for d in decls {
         let theirs = declared_modifiers(d);
         allowed.retain(|m| theirs.contains(m));

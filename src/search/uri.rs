@@ -16,6 +16,8 @@ pub enum UriMatch {
     AnyOf(Vec<String>),
     /// Starts with this (`:below`).
     Below(String),
+    /// `:above`: equal to the value (first) or one of its parent paths.
+    Above(Vec<String>),
 }
 
 /// Parses the value of uri parameter `code` with `modifier`.
@@ -34,7 +36,7 @@ pub fn parse(code: &str, modifier: Option<&Modifier>, raw: &str) -> Result<UriMa
     if *modifier == Modifier::Below {
         return Ok(UriMatch::Below(value));
     }
-    Ok(UriMatch::AnyOf(parents(&value, after_scheme)))
+    Ok(UriMatch::Above(parents(&value, after_scheme)))
 }
 
 /// `value` and its parent paths, e.g. for `http://a.org/fhir/ValueSet/1`: itself,
@@ -66,7 +68,9 @@ fn parents(value: &str, after_scheme: usize) -> Vec<String> {
 pub fn write_predicate(w: &mut SqlWriter, part: &Part, m: &UriMatch) {
     let matches = |v: Option<&str>| match (m, v) {
         (_, None) => false,
-        (UriMatch::AnyOf(values), Some(v)) => values.iter().any(|x| x == v),
+        (UriMatch::AnyOf(values) | UriMatch::Above(values), Some(v)) => {
+            values.iter().any(|x| x == v)
+        }
         (UriMatch::Below(prefix), Some(v)) => v.starts_with(prefix.as_str()),
     };
     match part {
@@ -79,7 +83,7 @@ pub fn write_predicate(w: &mut SqlWriter, part: &Part, m: &UriMatch) {
             field,
         } => write_mapped(w, operand, map, *field, matches),
         Part::Sql(op) | Part::Flag(op) => match m {
-            UriMatch::AnyOf(values) => {
+            UriMatch::AnyOf(values) | UriMatch::Above(values) => {
                 write_equals(w, op, values);
                 if w.dialect().needs_binary_recheck() {
                     w.push(" AND BINARY ");

@@ -149,3 +149,19 @@ async fn a_search_parameter_whose_sql_the_database_refuses_is_reported() {
     assert!(msg.contains("the database refuses the SQL of"), "{msg}");
     assert!(msg.contains("`sql` condition"), "{msg}");
 }
+
+#[tokio::test]
+async fn a_declared_modifier_whose_sql_the_database_refuses_is_reported() {
+    let original = std::fs::read_to_string(MAPPING).unwrap();
+    let decl = "chart = { type = \"token\", definition = \"http://example.org/sp/chart\", sql = \"1 = ?\", modifiers = { missing = \"NO_SUCH_COLUMN IS NULL\" } }";
+    let text = original.replacen(
+        "[resource.search]\n_id = true\n",
+        &format!("[resource.search]\n_id = true\n{decl}\n"),
+        1,
+    );
+    let msg = build_with(&text).await;
+    let line = line_of(&text, "NO_SUCH_COLUMN");
+    assert!(msg.contains(&format!(":line {line}:")), "{msg}");
+    assert!(msg.contains("?chart:missing=true"), "{msg}");
+    assert!(msg.contains("its `modifiers`"), "{msg}");
+}

@@ -136,33 +136,110 @@ async fn mrn_is_a_sql_defined_parameter_on_text() {
                 "Patient?identifier:missing=true".to_string(),
                 format!("{p} pubpid = ''"),
             ),
+            // Its `missing` condition is declared in the mapping; `false` negates it.
+            (
+                "Patient?mrn:missing=true".to_string(),
+                format!("{p} pubpid = ''"),
+            ),
+            (
+                "Patient?mrn:missing=false".to_string(),
+                format!("{p} pubpid <> ''"),
+            ),
+            (
+                format!("Patient?mrn:not={mrn}"),
+                format!("{p} pubpid <> '{mrn}'"),
+            ),
         ];
         check_all(&app, &cases).await;
-        // It takes `:not` and nothing else, and the CapabilityStatement says so.
-        assert_eq!(
-            app.get(&format!("Patient?mrn:not={mrn}&_summary=count"))
-                .await
-                .0,
-            200
-        );
-        for refused in ["mrn:missing=true", "mrn:text=x", "mrn=http://x|1"] {
+        // It takes `:not` and `:missing` (declared) and nothing else, and the
+        // CapabilityStatement says so.
+        for refused in ["mrn:text=x", "mrn=http://x|1", "mrn:missing=maybe"] {
             let (status, outcome) = app.get(&format!("Patient?{refused}")).await;
             assert_eq!(status, 400, "{refused}");
-            // A refused modifier names the one the parameter takes, not its type's.
-            if refused.contains(':') && !refused.contains("http") {
+            // A refused modifier names the ones the parameter takes, not its type's.
+            if refused.contains(":text") {
                 let text = outcome["issue"][0]["diagnostics"]
                     .as_str()
                     .unwrap_or_default();
-                assert!(text.ends_with("supported: not)"), "{refused}: {text}");
+                assert!(
+                    text.ends_with("supported: missing, not)"),
+                    "{refused}: {text}"
+                );
             }
         }
-        let (_, cs) = app.get("metadata").await;
-        let doc = cs["rest"][0]["resource"]
-            .as_array()
-            .and_then(|rs| rs.iter().find(|r| r["type"] == "Patient"))
-            .and_then(|r| r["searchParam"].as_array())
-            .and_then(|ps| ps.iter().find(|p| p["name"] == "mrn"))
-            .map(|p| p["documentation"].clone());
-        assert_eq!(doc, Some(serde_json::json!("Modifiers: not.")));
+        assert_eq!(
+            documentation(&app, "mrn").await,
+            Some(serde_json::json!("Modifiers: missing, not."))
+        );
+    }
+}
+
+/// The CapabilityStatement's documentation of Patient's parameter `code`.
+async fn documentation(app: &App, code: &str) -> Option<serde_json::Value> {
+    let (_, cs) = app.get("metadata").await;
+    cs["rest"][0]["resource"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["type"] == "Patient"))
+        .and_then(|r| r["searchParam"].as_array())
+        .and_then(|ps| ps.iter().find(|p| p["name"] == code))
+        .map(|p| p["documentation"].clone())
+}
+
+#[tokio::test]
+async fn an_sql_parameter_takes_the_modifiers_it_declares() {
+    for app in apps().await {
+        let p = "SELECT pid FROM patient_data WHERE";
+        let reason = some_value(&app, "patient_data", "deceased_reason", 0).await;
+        let word = reason.split(' ').next_back().unwrap().to_string();
+        let first = reason.split(' ').next().unwrap().to_string();
+        let cases = vec![
+            // The plain condition: starts with, case-insensitive.
+            (
+                format!("Patient?death-reason={}", enc(&first.to_uppercase())),
+                format!("{p} deceased_reason LIKE '{first}%'"),
+            ),
+            (
+                format!("Patient?death-reason:exact={}", enc(&reason)),
+                format!("{p} deceased_reason = '{reason}'"),
+            ),
+            (
+                format!("Patient?death-reason:exact={}", enc(&first)),
+                format!("{p} deceased_reason = '{first}'"),
+            ),
+            (
+                format!(
+                    "Patient?death-reason:contains={}",
+                    enc(&word.to_uppercase())
+                ),
+                format!("{p} deceased_reason LIKE '%{word}%'"),
+            ),
+            // ORed values, each with its modifier's condition.
+            (
+                format!("Patient?death-reason:contains={},zzz", enc(&word)),
+                format!("{p} deceased_reason LIKE '%{word}%'"),
+            ),
+            (
+                "Patient?death-reason:missing=true".to_string(),
+                format!("{p} deceased_reason = ''"),
+            ),
+            (
+                "Patient?death-reason:missing=false&active=true".to_string(),
+                format!("{p} deceased_reason <> '' AND active = 1"),
+            ),
+        ];
+        check_all(&app, &cases).await;
+        let (status, outcome) = app.get("Patient?death-reason:text=x").await;
+        assert_eq!(status, 400);
+        let text = outcome["issue"][0]["diagnostics"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            text.ends_with("supported: missing, exact, contains)"),
+            "{text}"
+        );
+        assert_eq!(
+            documentation(&app, "death-reason").await,
+            Some(serde_json::json!("Modifiers: missing, exact, contains."))
+        );
     }
 }

@@ -13,7 +13,7 @@ impl Compiler<'_> {
         entry: &str,
         t: &toml::Table,
     ) -> Option<(SearchParamType, String, CustomParam)> {
-        const KEYS: &[&str] = &["type", "definition", "path", "sql"];
+        const KEYS: &[&str] = &["type", "definition", "path", "sql", "modifiers"];
         if let Some(k) = t.keys().find(|k| !KEYS.contains(&k.as_str())) {
             let sug = suggestions(k, KEYS.iter().copied());
             self.error(
@@ -22,7 +22,9 @@ impl Compiler<'_> {
                     entry,
                     format!("unknown key '{k}'.{}", did_you_mean(&sug)),
                 )
-                .hint("a custom parameter takes type, definition, and path or sql"),
+                .hint(
+                    "a custom parameter takes type, definition, and path or sql (with modifiers)",
+                ),
             );
             return None;
         }
@@ -46,6 +48,17 @@ impl Compiler<'_> {
             return None;
         };
         if let Some(path) = path {
+            if t.contains_key("modifiers") {
+                self.error(
+                    MappingError::new(
+                        line,
+                        entry,
+                        "`modifiers` are declared for an `sql` parameter only",
+                    )
+                    .hint("a `path` parameter takes the modifiers of its type: remove `modifiers`"),
+                );
+                return None;
+            }
             return Some((ty, def.to_string(), CustomParam::Path(path.to_string())));
         }
         let sql = sql.unwrap_or_default();
@@ -78,14 +91,96 @@ impl Compiler<'_> {
             );
             return None;
         }
+        let modifiers = self.sql_modifiers(line, entry, ty, t.get("modifiers"))?;
         Some((
             ty,
             def.to_string(),
             CustomParam::Sql(SqlCondition {
                 sql: sql.to_string(),
                 params,
+                modifiers,
             }),
         ))
+    }
+
+    /// The `modifiers = { name = "condition" }` of an `sql` parameter of type `ty`: each a
+    /// modifier its type can declare, with a `?` for the value (none for `missing`).
+    fn sql_modifiers(
+        &mut self,
+        line: usize,
+        entry: &str,
+        ty: SearchParamType,
+        value: Option<&toml::Value>,
+    ) -> Option<Vec<SqlModifier>> {
+        let Some(value) = value else {
+            return Some(Vec::new());
+        };
+        let declarable = crate::search::modifier::sql_declarable(ty);
+        let example = "modifiers = { missing = \"P.MRN IS NULL\", contains = \"P.MRN LIKE '%' || ? || '%'\" }";
+        let Some(table) = value.as_table() else {
+            self.error(
+                MappingError::new(line, entry, "`modifiers` is a table of conditions")
+                    .hint(format!("write e.g. {example}")),
+            );
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (name, v) in table {
+            let entry = format!("{entry}, modifier \"{name}\"");
+            let Some(&code) = declarable.iter().find(|m| **m == name.as_str()) else {
+                let why = match name.as_str() {
+                    "not" => "`:not` negates the plain condition: it is not declared".to_string(),
+                    "of-type" => "`:of-type` takes three values (system|code|value): an SQL condition has one".to_string(),
+                    _ if declarable.is_empty() => format!("a {ty} parameter defined by SQL takes no modifier"),
+                    _ => format!(
+                        "not a modifier a {ty} parameter defined by SQL can declare{}",
+                        did_you_mean(&suggestions(name, declarable.iter().copied()))
+                    ),
+                };
+                self.error(MappingError::new(line, &entry, why).hint(format!(
+                    "a {ty} parameter declares {}",
+                    if declarable.is_empty() {
+                        "none".to_string()
+                    } else {
+                        declarable.join(", ")
+                    }
+                )));
+                ok = false;
+                continue;
+            };
+            let Some(sql) = v.as_str().filter(|s| !s.trim().is_empty()) else {
+                self.error(
+                    MappingError::new(line, &entry, "a modifier's condition is SQL text")
+                        .hint(format!("write e.g. {example}")),
+                );
+                ok = false;
+                continue;
+            };
+            let params = crate::sql::placeholders(sql);
+            let problem = match (code, params) {
+                ("missing", 0) => None,
+                ("missing", _) => Some((
+                    "the `missing` condition takes no value: it has a ?",
+                    "write the condition that holds when the resource has no value, e.g. \"P.MRN IS NULL\" (`:missing=false` negates it)",
+                )),
+                (_, 1..) => None,
+                (_, 0) => Some((
+                    "the condition has no ? for the search value",
+                    "write e.g. contains = \"P.MRN LIKE '%' || ? || '%'\" (each ? receives the value)",
+                )),
+            };
+            if let Some((what, hint)) = problem {
+                self.error(MappingError::new(line, &entry, what).hint(hint));
+                ok = false;
+                continue;
+            }
+            out.push(SqlModifier {
+                code,
+                sql: sql.to_string(),
+            });
+        }
+        ok.then_some(out)
     }
 
     pub(super) fn search_decls(
