@@ -8,7 +8,6 @@
 use std::time::{Duration, Instant};
 
 use fhir_facade::config::Settings;
-use fhir_facade::db::DbSettings;
 use fhir_facade::startup::Application;
 
 fn env(name: &str, default: usize) -> usize {
@@ -40,30 +39,12 @@ async fn main() {
     .await
     .unwrap();
     eprintln!("seeded {patients} patients in {:?}", started.elapsed());
-    let settings = Settings {
-        mapping_path: concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml").into(),
-        db: DbSettings {
-            url,
-            replicas: vec![],
-            max_connections: 4,
-            connect_timeout: Duration::from_secs(5),
-            statement_timeout: Duration::from_secs(30),
-            budget: Default::default(),
-        },
-        listen: "127.0.0.1:0".into(),
-        base_url: None,
-        create_sample: false,
-        expose_sql_count: false,
-        max_count: 1000,
-        max_chain_depth: fhir_facade::request::search::DEFAULT_MAX_CHAIN_DEPTH,
-        max_includes: 1000,
-        cursor_secret: None,
-        handling: Default::default(),
-        limits: Default::default(),
-        http: Default::default(),
-        auth: Default::default(),
-        export: None,
-        ops: Default::default(),
+    let settings = {
+        let mut s = Settings::new(&url, concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml"));
+        s.db.max_connections = 4;
+        s.db.statement_timeout = Duration::from_secs(30);
+        s.listen = "127.0.0.1:0".into();
+        s
     };
     let app = Application::build(settings).await.unwrap();
     let base = app.base_url().to_string();

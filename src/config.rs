@@ -16,6 +16,18 @@ use crate::telemetry::LogFormat;
 
 /// The sample database the server creates on first run.
 pub const SAMPLE_DATABASE_URL: &str = "sqlite:data/sample.db";
+/// Default listen address of `serve`.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default pool size of `serve`.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+/// Default seconds to wait for a database connection.
+pub const DEFAULT_CONNECT_TIMEOUT: f64 = 5.0;
+/// Default seconds one SQL statement may run.
+pub const DEFAULT_STATEMENT_TIMEOUT: f64 = 10.0;
+/// Default largest `_count`.
+pub const DEFAULT_MAX_COUNT: usize = 1000;
+/// Default most included resources per page.
+pub const DEFAULT_MAX_INCLUDES: usize = 1000;
 
 /// fhir-facade: a read-only FHIR R4 API over an existing relational database.
 #[derive(Debug, Parser)]
@@ -154,22 +166,22 @@ pub struct ServeArgs {
     )]
     pub replica_urls: Vec<String>,
     /// Address to listen on.
-    #[arg(long, env = "FHIR_FACADE_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "FHIR_FACADE_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: String,
     /// Public base URL of the FHIR endpoint (default: http://LISTEN/fhir).
     #[arg(long, env = "FHIR_FACADE_BASE_URL")]
     pub base_url: Option<String>,
     /// Maximum database connections.
-    #[arg(long, env = "FHIR_FACADE_MAX_CONNECTIONS", default_value_t = 10)]
+    #[arg(long, env = "FHIR_FACADE_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: u32,
     /// Seconds to wait for a database connection.
-    #[arg(long, env = "FHIR_FACADE_CONNECT_TIMEOUT", default_value_t = 5.0)]
+    #[arg(long, env = "FHIR_FACADE_CONNECT_TIMEOUT", default_value_t = DEFAULT_CONNECT_TIMEOUT)]
     pub connect_timeout: f64,
     /// Seconds one SQL statement may run.
-    #[arg(long, env = "FHIR_FACADE_STATEMENT_TIMEOUT", default_value_t = 10.0)]
+    #[arg(long, env = "FHIR_FACADE_STATEMENT_TIMEOUT", default_value_t = DEFAULT_STATEMENT_TIMEOUT)]
     pub statement_timeout: f64,
     /// Largest page size a client may ask for with `_count`.
-    #[arg(long, env = "FHIR_FACADE_MAX_COUNT", default_value_t = 1000)]
+    #[arg(long, env = "FHIR_FACADE_MAX_COUNT", default_value_t = DEFAULT_MAX_COUNT)]
     pub max_count: usize,
     /// How many resources a chained or `_has` search parameter may cross
     /// (`subject:Patient.organization.name` crosses 2).
@@ -177,7 +189,7 @@ pub struct ServeArgs {
     pub max_chain_depth: usize,
     /// Most resources `_include`/`_revinclude` add to one page (more are left out, with a
     /// warning in the Bundle).
-    #[arg(long, env = "FHIR_FACADE_MAX_INCLUDES", default_value_t = 1000)]
+    #[arg(long, env = "FHIR_FACADE_MAX_INCLUDES", default_value_t = DEFAULT_MAX_INCLUDES)]
     pub max_includes: usize,
     /// Secret that signs paging cursors; instances behind one load balancer must share it
     /// (default: a random secret made at start-up, so cursors do not outlive the process).
@@ -474,6 +486,37 @@ fn seconds(name: &str, s: f64) -> Result<Duration, String> {
 }
 
 impl Settings {
+    /// `serve`'s defaults (those of its flags) over `database_url` with the mapping at
+    /// `mapping_path`, for embedding the server (tests, benchmarks): change fields with
+    /// `Settings { max_count: 50, ..Settings::new(url, path) }`.
+    pub fn new(database_url: &str, mapping_path: &str) -> Settings {
+        Settings {
+            mapping_path: mapping_path.to_string(),
+            db: DbSettings {
+                url: database_url.to_string(),
+                replicas: Vec::new(),
+                max_connections: DEFAULT_MAX_CONNECTIONS,
+                connect_timeout: Duration::from_secs_f64(DEFAULT_CONNECT_TIMEOUT),
+                statement_timeout: Duration::from_secs_f64(DEFAULT_STATEMENT_TIMEOUT),
+                budget: BudgetSettings::default(),
+            },
+            listen: DEFAULT_LISTEN.to_string(),
+            base_url: None,
+            create_sample: false,
+            expose_sql_count: false,
+            max_count: DEFAULT_MAX_COUNT,
+            max_chain_depth: crate::request::search::DEFAULT_MAX_CHAIN_DEPTH,
+            max_includes: DEFAULT_MAX_INCLUDES,
+            cursor_secret: None,
+            handling: Handling::default(),
+            limits: RequestLimits::default(),
+            http: HttpSettings::default(),
+            auth: AuthSettings::default(),
+            export: None,
+            ops: OpsSettings::default(),
+        }
+    }
+
     /// Checks and converts `serve` options.
     pub fn from_args(a: &ServeArgs) -> Result<Settings, String> {
         let c = &a.cost;
@@ -536,6 +579,20 @@ mod tests {
         let cli =
             Cli::try_parse_from([&["fhir-facade"], args].concat()).map_err(|e| e.to_string())?;
         Settings::from_args(&cli.serve)
+    }
+
+    #[test]
+    fn the_embedding_constructor_has_the_flags_defaults() {
+        let parsed = serve(&[]).unwrap();
+        let new = Settings::new(SAMPLE_DATABASE_URL, "mapping.toml");
+        // Compared through Debug: every field, without a PartialEq on each settings type.
+        let show = |s: &Settings| {
+            let mut s = s.clone();
+            s.create_sample = false;
+            s.cursor_secret = None;
+            format!("{s:?}")
+        };
+        assert_eq!(show(&new), show(&parsed));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fhir_facade::config::Settings;
-use fhir_facade::db::{Database, DbSettings};
+use fhir_facade::db::Database;
 use fhir_facade::sql::Caps;
 use fhir_facade::startup::Application;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
@@ -76,31 +76,12 @@ async fn prepare(url: &str, patients: u32) {
 }
 
 fn settings(url: &str, connections: u32) -> Settings {
-    Settings {
-        mapping_path: concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml").into(),
-        db: DbSettings {
-            url: url.to_string(),
-            replicas: vec![],
-            max_connections: connections,
-            connect_timeout: Duration::from_secs(5),
-            statement_timeout: Duration::from_secs(30),
-            budget: Default::default(),
-        },
-        listen: "127.0.0.1:0".into(),
-        base_url: None,
-        create_sample: false,
-        expose_sql_count: false,
-        max_count: 1000,
-        max_chain_depth: fhir_facade::request::search::DEFAULT_MAX_CHAIN_DEPTH,
-        max_includes: 1000,
-        cursor_secret: Some("bench".into()),
-        handling: Default::default(),
-        limits: Default::default(),
-        http: Default::default(),
-        auth: Default::default(),
-        export: None,
-        ops: Default::default(),
-    }
+    let mut s = Settings::new(url, concat!(env!("CARGO_MANIFEST_DIR"), "/mapping.toml"));
+    s.db.max_connections = connections;
+    s.db.statement_timeout = Duration::from_secs(30);
+    s.listen = "127.0.0.1:0".into();
+    s.cursor_secret = Some("bench".into());
+    s
 }
 
 /// Statements committed and CPU time (in clock ticks) of the backends of database `name`.

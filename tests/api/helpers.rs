@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use fhir_facade::config::Settings;
-use fhir_facade::db::DbSettings;
 use fhir_facade::sql::Dialect;
 use fhir_facade::startup::Application;
 use serde_json::Value;
@@ -100,31 +99,13 @@ pub fn backend(dialect: Dialect) -> Option<&'static Backend> {
 
 /// Settings for a test server over `database_url` with `mapping`.
 pub fn settings(database_url: &str, mapping: &str) -> Settings {
-    Settings {
-        mapping_path: mapping.to_string(),
-        db: DbSettings {
-            url: database_url.to_string(),
-            replicas: vec![],
-            max_connections: 4,
-            connect_timeout: std::time::Duration::from_secs(2),
-            statement_timeout: std::time::Duration::from_secs(5),
-            budget: Default::default(),
-        },
-        listen: "127.0.0.1:0".to_string(),
-        base_url: None,
-        create_sample: false,
-        expose_sql_count: true,
-        max_count: 1000,
-        max_chain_depth: fhir_facade::request::search::DEFAULT_MAX_CHAIN_DEPTH,
-        max_includes: 1000,
-        cursor_secret: None,
-        handling: Default::default(),
-        limits: Default::default(),
-        http: Default::default(),
-        auth: Default::default(),
-        export: None,
-        ops: Default::default(),
-    }
+    let mut s = Settings::new(database_url, mapping);
+    s.db.max_connections = 4;
+    s.db.connect_timeout = std::time::Duration::from_secs(2);
+    s.db.statement_timeout = std::time::Duration::from_secs(5);
+    s.listen = "127.0.0.1:0".to_string();
+    s.expose_sql_count = true;
+    s
 }
 
 /// A running test server.

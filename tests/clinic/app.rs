@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use fhir_facade::config::Settings;
-use fhir_facade::db::DbSettings;
 use fhir_facade::sql::Dialect;
 use fhir_facade::startup::Application;
 use serde_json::Value;
@@ -17,31 +16,13 @@ use crate::clinic::{self, Backend};
 
 /// Settings for a server over `backend` with the clinic mapping.
 pub fn settings(backend: &Backend) -> Settings {
-    Settings {
-        mapping_path: clinic::MAPPING.to_string(),
-        db: DbSettings {
-            url: backend.url.clone(),
-            replicas: vec![],
-            max_connections: 4,
-            connect_timeout: std::time::Duration::from_secs(2),
-            statement_timeout: std::time::Duration::from_secs(5),
-            budget: Default::default(),
-        },
-        listen: "127.0.0.1:0".to_string(),
-        base_url: None,
-        create_sample: false,
-        expose_sql_count: true,
-        max_count: 1000,
-        max_chain_depth: fhir_facade::request::search::DEFAULT_MAX_CHAIN_DEPTH,
-        max_includes: 1000,
-        cursor_secret: None,
-        limits: Default::default(),
-        http: Default::default(),
-        auth: Default::default(),
-        export: None,
-        ops: Default::default(),
-        handling: Default::default(),
-    }
+    let mut s = Settings::new(&backend.url, clinic::MAPPING);
+    s.db.max_connections = 4;
+    s.db.connect_timeout = std::time::Duration::from_secs(2);
+    s.db.statement_timeout = std::time::Duration::from_secs(5);
+    s.listen = "127.0.0.1:0".to_string();
+    s.expose_sql_count = true;
+    s
 }
 
 /// The base URL of one running server per backend, or every start-up error. The servers run
