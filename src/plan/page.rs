@@ -122,6 +122,11 @@ fn null_slot(dialect: Dialect, branches: &[Branch], layouts: &[SourceLayout], j:
             SortExpr::Mapped(_) | SortExpr::Code(_) | SortExpr::Widened(_) => {
                 Some(dialect.typed_null(Some("text")))
             }
+            // In the folded value's collation, so the union's column has one.
+            SortExpr::Folded(_) => {
+                let null = dialect.typed_null(Some("text"));
+                Some(dialect.code_point_order(&null).unwrap_or(null))
+            }
         })
         .unwrap_or_else(|| "NULL".into())
 }

@@ -10,12 +10,16 @@ use super::context::{Context, write_from};
 use super::criteria::write_criteria;
 use super::page::{Branch, Keyset, PageQuery, page_query};
 use super::scope::Scope;
-use super::sort::{SortExpr, check_sort_types, effective_sort, sort_values, widen_dates};
-use crate::mapping::{Mapping, Source};
-use crate::request::criterion::Criterion;
+use super::sort::{
+    FoldedText, SortExpr, check_sort_types, effective_sort, sort_values, widen_dates,
+};
+use crate::mapping::{Location, Mapping, SearchTarget, Source};
+use crate::request::criterion::{Criterion, Test};
 use crate::request::cursor::Cursor;
-use crate::request::search::{SearchRequest, TotalMode};
-use crate::sql::{Caps, ColumnInfo, SqlWriter, Statement, Value};
+use crate::request::search::{SearchRequest, SortKey, TotalMode};
+use crate::search::SearchValue;
+use crate::search::string::StringMatch;
+use crate::sql::{Accents, Caps, ColumnInfo, SqlWriter, Statement, Value};
 
 /// The planned statements of one page of a search.
 pub struct SearchPlan<'a> {
@@ -52,14 +56,23 @@ pub fn search<'a>(
         source,
     };
     let criteria = req.all_criteria();
-    let spec = effective_sort(&req.sort);
-    let mut sorts = Vec::with_capacity(sources.len());
-    let mut key_desc = false;
-    for s in &sources {
-        let (sort, desc) = sort_values(s, &req.sort)?;
-        key_desc = desc;
-        sorts.push(sort);
-    }
+    let implicit = match req.sort.is_empty() {
+        true => index_order(caps, &sources, &criteria),
+        false => None,
+    };
+    let (spec, mut sorts, key_desc) = match &implicit {
+        Some((key, sorts)) => (std::slice::from_ref(key), sorts.clone(), false),
+        None => {
+            let mut sorts = Vec::with_capacity(sources.len());
+            let mut key_desc = false;
+            for s in &sources {
+                let (sort, desc) = sort_values(s, &req.sort)?;
+                key_desc = desc;
+                sorts.push(sort);
+            }
+            (effective_sort(&req.sort), sorts, key_desc)
+        }
+    };
     if sources.len() > 1 && key_desc {
         return Err(PlanError::Unsupported(format!(
             "_sort=-_id is not supported on {}: its resources come from several sources",
@@ -109,6 +122,66 @@ pub fn search<'a>(
     })
 }
 
+/// The page order of a search without `_sort` whose one criterion is a starts-with string
+/// search on a column of the row (`Patient?family=smi`): the folded string, as the index that
+/// serves the search orders it, so a first page reads about `_count` index entries however
+/// many match, instead of every match sorted by key. Only where that order is the code point
+/// order an expression index keeps (PostgreSQL's "C" collation, SQLite's binary one): on
+/// MySQL/MariaDB `LOWER(col)` has no index, and the key order lets a scan stop early.
+/// `None` for any other search (the key order).
+fn index_order(
+    caps: &Caps,
+    sources: &[&Source],
+    criteria: &[Criterion],
+) -> Option<(SortKey, Vec<Vec<Option<SortExpr>>>)> {
+    caps.dialect.code_point_order("x")?;
+    let [c] = criteria else {
+        return None;
+    };
+    let Test::AnyOf {
+        values,
+        negate: false,
+    } = &c.test
+    else {
+        return None;
+    };
+    let ([SearchValue::String(v)], true, true) =
+        (&values[..], c.hops.is_empty(), c.alternatives.is_empty())
+    else {
+        return None;
+    };
+    if v.how != StringMatch::StartsWith {
+        return None;
+    }
+    let unaccent = match &caps.accents {
+        Accents::Unaccent(f) => Some(f.clone()),
+        Accents::AsStored => None,
+    };
+    let mut sorts = Vec::with_capacity(sources.len());
+    for s in sources {
+        let Some(d) = s.search_decl(&c.code) else {
+            sorts.push(vec![None]);
+            continue;
+        };
+        let [SearchTarget::String(l)] = &d.targets[..] else {
+            return None;
+        };
+        if l.location != Location::Row {
+            return None;
+        }
+        let value = s.leaf(*l).sql_value()?.clone();
+        sorts.push(vec![Some(SortExpr::Folded(FoldedText {
+            value,
+            unaccent: unaccent.clone(),
+        }))]);
+    }
+    let key = SortKey {
+        code: c.code.clone(),
+        desc: false,
+    };
+    Some((key, sorts))
+}
+
 /// Where the page after `c` starts, checked against the search (its `branches`, `sort_len`
 /// keys): the source exists, and every value has the type of the key or sort value it stands
 /// for (so that it binds as the database compares it); `None` for a cursor at the start of its
@@ -138,7 +211,7 @@ fn keyset(c: &Cursor, branches: &[Branch], sort_len: usize) -> Result<Option<Key
         for branch in branches {
             let fits = match branch.sort.get(j).and_then(Option::as_ref) {
                 None => true,
-                Some(SortExpr::Mapped(_) | SortExpr::Code(_)) => {
+                Some(SortExpr::Mapped(_) | SortExpr::Code(_) | SortExpr::Folded(_)) => {
                     matches!(v, Value::Null | Value::Text(_))
                 }
                 Some(SortExpr::Widened(_)) => matches!(

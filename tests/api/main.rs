@@ -25,6 +25,7 @@ mod handling;
 mod helpers;
 mod hostile;
 mod include;
+mod index_order;
 mod injection;
 mod issuer;
 mod lookup_plans;
