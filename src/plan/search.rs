@@ -13,6 +13,7 @@ use super::scope::Scope;
 use super::sort::{
     FoldedText, SortExpr, check_sort_types, effective_sort, sort_values, widen_dates,
 };
+use super::subquery::Subqueries;
 use crate::mapping::{Location, Mapping, SearchTarget, Source};
 use crate::request::criterion::{Criterion, Test};
 use crate::request::cursor::Cursor;
@@ -40,7 +41,8 @@ pub struct Total {
     pub estimate: Option<Statement>,
 }
 
-/// Plans the page of `req` that starts after `after` (the first page when `None`).
+/// Plans the page of `req` that starts after `after` (the first page when `None`), its
+/// sub-selects written as they are.
 pub fn search<'a>(
     mapping: &'a Mapping,
     caps: &'a Caps,
@@ -48,12 +50,26 @@ pub fn search<'a>(
     req: &SearchRequest,
     after: Option<&Cursor>,
 ) -> Result<SearchPlan<'a>, PlanError> {
+    search_sized(mapping, caps, scope, req, after, None)
+}
+
+/// [`search`], with the sizes of its sub-selects known so far (`subqueries` then lists those
+/// it asks about: see [`super::subquery`]).
+pub fn search_sized<'a>(
+    mapping: &'a Mapping,
+    caps: &'a Caps,
+    scope: &'a Scope,
+    req: &SearchRequest,
+    after: Option<&Cursor>,
+    subqueries: Option<&'a Subqueries>,
+) -> Result<SearchPlan<'a>, PlanError> {
     let sources: Vec<&Source> = mapping.sources_of(&req.resource_type).collect();
     let cx = |source| Context {
         mapping,
         caps,
         scope,
         source,
+        subqueries,
     };
     let criteria = req.all_criteria();
     let implicit = match req.sort.is_empty() {

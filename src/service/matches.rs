@@ -7,6 +7,7 @@ use serde_json::{Map, Value as Json};
 use super::rows::build_resources;
 use super::{Fhir, RequestContext, ServiceError};
 use crate::db::{Cost, Database, DbError};
+use crate::plan::subquery::Subqueries;
 use crate::plan::{self, Scope, Total};
 use crate::request::cursor::Cursor;
 use crate::request::search::{SearchRequest, TotalMode};
@@ -53,7 +54,34 @@ impl Session<'_> {
     ) -> Result<Matches, ServiceError> {
         let fhir = self.fhir;
         // Everything is planned first: a bad request is reported before any statement runs.
-        let plan = plan::search(&fhir.mapping, &fhir.caps, self.scope, req, after)?;
+        let mut sizes = Subqueries::default();
+        let plan = plan::search_sized(
+            &fhir.mapping,
+            &fhir.caps,
+            self.scope,
+            req,
+            after,
+            Some(&sizes),
+        )?;
+        let asked = sizes.take_asked();
+        let plan = if asked.is_empty() {
+            plan
+        } else {
+            // Sized sub-selects (chains, `_has`) are written as key lists or correlated.
+            drop(plan);
+            for s in &asked {
+                let rows = self.db.fetch(&Subqueries::probe(s)).await?;
+                sizes.record(s, &rows);
+            }
+            plan::search_sized(
+                &fhir.mapping,
+                &fhir.caps,
+                self.scope,
+                req,
+                after,
+                Some(&sizes),
+            )?
+        };
         let mut total = None;
         if !plan.totals.is_empty() {
             let mut n = 0;

@@ -12,6 +12,7 @@ mod servers;
 
 mod accents;
 mod backends;
+mod chain_plans;
 mod char_plans;
 mod collation;
 mod conditional;
