@@ -4,15 +4,22 @@
 //! (human-readable; coloured only when written to a terminal and `NO_COLOR` is unset) or
 //! `json` (one object a line). Every line written while a request is served carries its
 //! request id (see [`crate::http::logging`]).
+//!
+//! Traces: with `--otlp-endpoint`, the request and SQL spans are also exported to an
+//! OpenTelemetry collector (see [`otel`]).
 
 pub mod metrics;
+pub mod otel;
 
 use std::io::IsTerminal;
 use std::sync::Mutex;
 
 use serde::Deserialize;
 use tracing_appender::non_blocking::WorkerGuard;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{FilterExt, filter_fn};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 /// Keeps the log writer's thread running; dropped by [`finish`].
 static GUARD: Mutex<Option<WorkerGuard>> = Mutex::new(None);
@@ -36,33 +43,55 @@ pub enum LogFormat {
 /// log line of each request cost a third of the throughput of cheap requests). No line is
 /// dropped: when the writer falls behind, requests wait for it. [`finish`] writes what is left.
 pub fn init(format: LogFormat) {
+    let _ = install(format, None);
+}
+
+/// [`init`], and with `otlp_endpoint` the export of the request and SQL spans to that
+/// OpenTelemetry collector (within a Tokio runtime). [`finish`] exports what is left.
+pub fn init_serving(format: LogFormat, otlp_endpoint: Option<&str>) -> Result<(), otel::OtelError> {
+    install(format, otlp_endpoint)
+}
+
+fn install(format: LogFormat, otlp_endpoint: Option<&str>) -> Result<(), otel::OtelError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let terminal = std::io::stdout().is_terminal();
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .finish(std::io::stdout());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
-    let installed = match format {
-        LogFormat::Text => builder
+    let lines: Box<dyn Layer<Registry> + Send + Sync> = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(writer)
             .with_target(false)
             .with_ansi(colour(terminal))
-            .try_init(),
-        LogFormat::Json => builder
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .with_writer(writer)
             .json()
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
-            .try_init(),
+            .boxed(),
     };
+    // The SQL spans are for the trace export only: a line written during a statement names
+    // the request's span, as every other line does.
+    let lines = lines.with_filter(filter.and(filter_fn(|m| m.target() != otel::SQL_TARGET)));
+    let traces = match otlp_endpoint.map(str::trim).filter(|e| !e.is_empty()) {
+        Some(endpoint) => Some(otel::layer(endpoint)?),
+        None => None,
+    };
+    let installed = tracing_subscriber::registry()
+        .with(lines)
+        .with(traces)
+        .try_init();
     if installed.is_ok() {
         *GUARD.lock().unwrap_or_else(|e| e.into_inner()) = Some(guard);
     }
+    Ok(())
 }
 
-/// Writes the log lines still queued (at exit).
+/// Exports the spans and writes the log lines still queued (at exit).
 pub fn finish() {
+    otel::shutdown();
     drop(GUARD.lock().unwrap_or_else(|e| e.into_inner()).take());
 }
 

@@ -1,9 +1,10 @@
 //! The server binary run as in production, on a small SQLite sample: configuration file,
 //! health checks, request ids, JSON logs, metrics on the admin listener, the FHIR base path of
 //! `--base-url`, graceful shutdown on SIGTERM; and the admin console driven by headless
-//! Chromium (`browser.rs`).
+//! Chromium (`browser.rs`); OpenTelemetry trace export to a collector (`traces.rs`).
 
 mod browser;
+mod traces;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
