@@ -220,6 +220,56 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
         "{name}: values are not in the SQL"
     );
 
+    // --plan-only: the same page statement, planned and not run; what depends on the page's
+    // rows with its key list as a placeholder; with --analyze, EXPLAIN of the page.
+    let (code, planned, err) = run(&[
+        "explain",
+        "--plan-only",
+        "--database-url",
+        url,
+        "Observation?patient=1&code=8867-4&_count=5",
+    ]);
+    assert_eq!(code, 0, "{name}: explain --plan-only\n{planned}\n{err}");
+    assert_eq!(
+        statement_block(&planned, "the page of matches"),
+        statement_block(&out, "the page of matches"),
+        "{name}"
+    );
+    let (code, out, err) = run(&[
+        "explain",
+        "--plan-only",
+        "--analyze",
+        "--format",
+        "json",
+        "--database-url",
+        url,
+        "Patient?birthdate=ge1900-01-01&_count=3",
+    ]);
+    assert_eq!(
+        code, 0,
+        "{name}: explain --plan-only --analyze\n{out}\n{err}"
+    );
+    let report = json(&out);
+    let statements = report["statements"].as_array().unwrap();
+    assert!(
+        statements[0]["plan"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty()),
+        "{name}: the page's plan: {report:#}"
+    );
+    let child = statements
+        .iter()
+        .find(|s| s["role"].as_str().unwrap().contains("Patient.identifier"))
+        .expect("identifier child rows");
+    assert!(
+        child["sql"]
+            .as_str()
+            .unwrap()
+            .contains("IN (<keys of the page's rows>)"),
+        "{name}: {child:#}"
+    );
+    assert!(statements.iter().all(|s| s.get("rows").is_none()));
+
     let (code, out, err) = run(&[
         "explain",
         "--database-url",
