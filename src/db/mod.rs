@@ -362,9 +362,14 @@ impl Database {
 
     /// Runs `stmt` within the statement timeout and the request's deadline, counting it.
     ///
-    /// With trace export on, in a span of its own (the statement text, never its values).
+    /// With trace export on, in a span of its own (the statement text, never its values)
+    /// under the request's; the server's own statements (start-up checks, export jobs outside
+    /// a request) are not traced.
     pub async fn fetch(&self, stmt: &Statement) -> Result<Vec<Row>, DbError> {
         use crate::telemetry::otel;
+        if !otel::enabled() || tracing::Span::current().is_none() {
+            return self.fetch_counted(stmt).await;
+        }
         let span = tracing::info_span!(
             target: otel::SQL_TARGET,
             "sql",

@@ -215,6 +215,14 @@ fn a_search_is_exported_as_a_request_span_with_its_sql_statements() {
         );
     }
 
+    // The server's own statements (the mapping's check at start-up) are not traced.
+    assert!(
+        spans
+            .iter()
+            .all(|(_, s)| s.name != "SELECT" || !s.parent_span_id.is_empty()),
+        "SQL spans only under requests"
+    );
+
     let read = request("own-trace");
     assert_ne!(read.trace_id, search.trace_id);
     assert!(read.parent_span_id.is_empty(), "a root span");
