@@ -64,8 +64,9 @@ pub struct ExplainedStatement {
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Milliseconds it took.
-    pub millis: f64,
+    /// Milliseconds it took (none with `--plan-only`: nothing ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub millis: Option<f64>,
     /// When it runs (`--plan-only`, where nothing ran).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runs: Option<String>,
@@ -356,7 +357,7 @@ fn describe_as(dialect: Dialect, i: usize, e: &Recorded, role: String) -> Explai
             .collect(),
         rows: e.outcome.as_ref().ok().copied(),
         error: e.outcome.as_ref().err().cloned(),
-        millis: (e.elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+        millis: Some((e.elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0),
         runs: None,
         plan: Vec::new(),
         full_scans: Vec::new(),
@@ -445,12 +446,13 @@ impl ExplainReport {
                     let _ = writeln!(out, "--   {}: {p}", i + 1);
                 }
             }
+            let ms = s.millis.unwrap_or_default();
             match (&s.rows, &s.error) {
                 (_, Some(e)) => {
-                    let _ = writeln!(out, "-- failed after {} ms: {e}", s.millis);
+                    let _ = writeln!(out, "-- failed after {ms} ms: {e}");
                 }
                 (Some(n), None) => {
-                    let _ = writeln!(out, "-- {n} row(s) in {} ms", s.millis);
+                    let _ = writeln!(out, "-- {n} row(s) in {ms} ms");
                 }
                 _ => {}
             }

@@ -154,7 +154,7 @@ fn shown(dialect: Dialect, i: usize, p: &Planned) -> ExplainedStatement {
             .collect(),
         rows: None,
         error: None,
-        millis: 0.0,
+        millis: None,
         runs: Some(p.runs.clone()),
         plan: Vec::new(),
         full_scans: Vec::new(),
