@@ -56,6 +56,11 @@ pub struct Server {
 impl Server {
     /// Starts the binary with `args` and waits until `/health/live` answers.
     pub fn start(args: &[&str]) -> Server {
+        Server::start_with_env(args, &[])
+    }
+
+    /// [`Server::start`] with environment variables `env` set.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_fhir-facade"))
             .args([
@@ -68,6 +73,7 @@ impl Server {
             .arg(format!("sqlite:{}", SAMPLE.display()))
             .args(args)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .env_remove("NO_COLOR")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -13,17 +13,25 @@ use prost::Message;
 
 use super::{Server, get_with, header};
 
+/// What the collector received.
+#[derive(Default)]
+struct Received {
+    exports: Vec<ExportTraceServiceRequest>,
+    /// The `Authorization` header of each export.
+    authorizations: Vec<String>,
+}
+
 /// A collector accepting `POST /v1/traces`: every export it received, decoded.
 struct Collector {
     port: u16,
-    received: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
+    received: Arc<Mutex<Received>>,
 }
 
 impl Collector {
     fn start() -> Collector {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let received = Arc::new(Mutex::new(Vec::new()));
+        let received = Arc::new(Mutex::new(Received::default()));
         let store = received.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
@@ -37,7 +45,7 @@ impl Collector {
     /// Every span received so far, with its resource's `service.name`.
     fn spans(&self) -> Vec<(String, Span)> {
         let mut out = Vec::new();
-        for export in self.received.lock().unwrap().iter() {
+        for export in &self.received.lock().unwrap().exports {
             for rs in &export.resource_spans {
                 let service = rs
                     .resource
@@ -56,7 +64,7 @@ impl Collector {
 }
 
 /// Answers the HTTP/1.1 requests of one connection (kept alive).
-fn serve(stream: std::net::TcpStream, store: &Mutex<Vec<ExportTraceServiceRequest>>) {
+fn serve(stream: std::net::TcpStream, store: &Mutex<Received>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut out = stream;
     loop {
@@ -65,6 +73,7 @@ fn serve(stream: std::net::TcpStream, store: &Mutex<Vec<ExportTraceServiceReques
             return;
         }
         let mut length = 0;
+        let mut authorization = String::new();
         loop {
             let mut line = String::new();
             reader.read_line(&mut line).unwrap();
@@ -77,13 +86,20 @@ fn serve(stream: std::net::TcpStream, store: &Mutex<Vec<ExportTraceServiceReques
             {
                 length = v.trim().parse().unwrap();
             }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("authorization")
+            {
+                authorization = v.trim().to_string();
+            }
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body).unwrap();
         let status = if request_line.starts_with("POST /v1/traces ") {
             match ExportTraceServiceRequest::decode(body.as_slice()) {
                 Ok(export) => {
-                    store.lock().unwrap().push(export);
+                    let mut store = store.lock().unwrap();
+                    store.exports.push(export);
+                    store.authorizations.push(authorization);
                     "200 OK"
                 }
                 Err(_) => "400 Bad Request",
@@ -126,7 +142,13 @@ const PARENT_ID: &str = "00f067aa0ba902b7";
 fn a_search_is_exported_as_a_request_span_with_its_sql_statements() {
     let collector = Collector::start();
     let endpoint = format!("http://127.0.0.1:{}", collector.port);
-    let mut server = Server::start(&["--otlp-endpoint", &endpoint]);
+    let mut server = Server::start_with_env(
+        &["--otlp-endpoint", &endpoint],
+        &[(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "authorization=Bearer collector-token",
+        )],
+    );
 
     // A search with child tables (three per Patient), in the client's trace.
     let (status, headers, body) = get_with(
@@ -153,6 +175,11 @@ fn a_search_is_exported_as_a_request_span_with_its_sql_statements() {
     assert!(exit.success(), "{exit:?}: {:#?}", server.lines());
 
     let spans = collector.spans();
+    let authorizations = collector.received.lock().unwrap().authorizations.clone();
+    assert!(
+        !authorizations.is_empty() && authorizations.iter().all(|a| a == "Bearer collector-token"),
+        "the collector's credentials from OTEL_EXPORTER_OTLP_HEADERS: {authorizations:?}"
+    );
     assert!(!spans.is_empty(), "nothing exported: {:#?}", server.lines());
     assert!(spans.iter().all(|(service, _)| service == "fhir-facade"));
     let request = |id: &str| {
