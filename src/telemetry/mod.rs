@@ -15,11 +15,12 @@ use std::io::IsTerminal;
 use std::sync::Mutex;
 
 use serde::Deserialize;
-use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 use tracing_subscriber::filter::{FilterExt, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer, Registry};
+use tracing_subscriber::{EnvFilter, Layer};
 
 /// Keeps the log writer's thread running; dropped by [`finish`].
 static GUARD: Mutex<Option<WorkerGuard>> = Mutex::new(None);
@@ -54,11 +55,40 @@ pub fn init_serving(format: LogFormat, otlp_endpoint: Option<&str>) -> Result<()
 
 fn install(format: LogFormat, otlp_endpoint: Option<&str>) -> Result<(), otel::OtelError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let terminal = std::io::stdout().is_terminal();
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .finish(std::io::stdout());
-    let lines: Box<dyn Layer<Registry> + Send + Sync> = match format {
+    let installed = match otlp_endpoint.map(str::trim).filter(|e| !e.is_empty()) {
+        // As without trace export support: one global filter.
+        None => tracing_subscriber::registry()
+            .with(filter)
+            .with(lines(format, writer))
+            .try_init(),
+        // The filter of `RUST_LOG` for the lines only (the export takes its own spans at any
+        // level), and the SQL spans, for the export only, left out of the lines: a line written
+        // during a statement names the request's span, as every other line does.
+        Some(endpoint) => {
+            let traces = otel::layer(endpoint)?;
+            let only_lines = filter.and(filter_fn(|m| m.target() != otel::SQL_TARGET));
+            tracing_subscriber::registry()
+                .with(lines(format, writer).with_filter(only_lines))
+                .with(traces)
+                .try_init()
+        }
+    };
+    if installed.is_ok() {
+        *GUARD.lock().unwrap_or_else(|e| e.into_inner()) = Some(guard);
+    }
+    Ok(())
+}
+
+/// The layer that writes the log lines in `format` to `writer`.
+fn lines<S>(format: LogFormat, writer: NonBlocking) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+{
+    let terminal = std::io::stdout().is_terminal();
+    match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(writer)
             .with_target(false)
@@ -71,22 +101,7 @@ fn install(format: LogFormat, otlp_endpoint: Option<&str>) -> Result<(), otel::O
             .with_current_span(true)
             .with_span_list(false)
             .boxed(),
-    };
-    // The SQL spans are for the trace export only: a line written during a statement names
-    // the request's span, as every other line does.
-    let lines = lines.with_filter(filter.and(filter_fn(|m| m.target() != otel::SQL_TARGET)));
-    let traces = match otlp_endpoint.map(str::trim).filter(|e| !e.is_empty()) {
-        Some(endpoint) => Some(otel::layer(endpoint)?),
-        None => None,
-    };
-    let installed = tracing_subscriber::registry()
-        .with(lines)
-        .with(traces)
-        .try_init();
-    if installed.is_ok() {
-        *GUARD.lock().unwrap_or_else(|e| e.into_inner()) = Some(guard);
     }
-    Ok(())
 }
 
 /// Exports the spans and writes the log lines still queued (at exit).

@@ -143,7 +143,7 @@ fn a_search_is_exported_as_a_request_span_with_its_sql_statements() {
     let collector = Collector::start();
     let endpoint = format!("http://127.0.0.1:{}", collector.port);
     let mut server = Server::start_with_env(
-        &["--otlp-endpoint", &endpoint],
+        &["--otlp-endpoint", &endpoint, "--log-format", "json"],
         &[(
             "OTEL_EXPORTER_OTLP_HEADERS",
             "authorization=Bearer collector-token",
@@ -173,6 +173,16 @@ fn a_search_is_exported_as_a_request_span_with_its_sql_statements() {
         .wait(Duration::from_secs(30))
         .expect("the server stops");
     assert!(exit.success(), "{exit:?}: {:#?}", server.lines());
+
+    // The log lines are as without trace export: the request's lines carry its id.
+    let lines = server.lines();
+    assert!(
+        lines.iter().any(|l| {
+            let e: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
+            e["message"] == "audit" && e["span"]["request_id"] == "trace-me-7"
+        }),
+        "{lines:#?}"
+    );
 
     let spans = collector.spans();
     let authorizations = collector.received.lock().unwrap().authorizations.clone();
