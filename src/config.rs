@@ -56,7 +56,8 @@ pub enum Command {
     /// unreachable, mapping file unreadable).
     Check(CheckArgs),
     /// Show the SQL statements the server runs for a FHIR query, with their bound values, and
-    /// with --analyze the database's plan of each.
+    /// with --analyze the database's plan of each; with --plan-only, the statements as
+    /// planned, running none.
     ///
     /// Exit codes: 0 answered, 1 the query was refused or failed, 2 wrong usage, 3 could not
     /// run (database unreachable, mapping with problems: run `check`).
@@ -108,6 +109,12 @@ pub struct ExplainArgs {
     /// SQLite: EXPLAIN QUERY PLAN), full scans of large tables flagged.
     #[arg(long)]
     pub analyze: bool,
+    /// Touch no data: print the statements as planned (the page, the count when a total is
+    /// asked), and the statements that depend on the page's rows (child tables, _include,
+    /// _revinclude, $everything) with their key list as a placeholder and when they run.
+    /// With --analyze: the database's EXPLAIN (never ANALYZE) of the statements planned whole.
+    #[arg(long)]
+    pub plan_only: bool,
     /// With --analyze, flag full scans of tables of more rows than this.
     #[arg(long, default_value_t = crate::tools::explain::LARGE_TABLE_ROWS)]
     pub large_table_rows: u64,
@@ -141,6 +148,12 @@ pub struct ServeArgs {
     /// Log format: `text` (coloured on a terminal only) or `json` (one object a line).
     #[arg(long, env = "FHIR_FACADE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Export traces (a span per request, a child span per SQL statement, never its bound
+    /// values) to this OpenTelemetry collector, over OTLP HTTP/protobuf: its base URL (e.g.
+    /// http://otel-collector:4318; `/v1/traces` is added) or the full traces URL. Off unless
+    /// set.
+    #[arg(long, env = "FHIR_FACADE_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     /// Address of the admin listener (metrics at /metrics, the console at /): never the public
     /// port; it answers without authorization, so keep it on loopback or a private network
     /// (e.g. 127.0.0.1:9464). Off unless set.
