@@ -29,6 +29,7 @@ mod injection;
 mod issuer;
 mod lookup_plans;
 mod metadata;
+mod moto;
 mod plans;
 mod read;
 mod search;
