@@ -6,10 +6,10 @@
 
 use serde_json::Value as Json;
 
-use super::RequestError;
 use super::compartment::patient_types;
 use super::criterion::Criterion;
 use super::search::{SearchOptions, SearchRequest, unsupported};
+use super::{Limit, RequestError};
 use crate::mapping::Mapping;
 use crate::search::date::{self, DateSearch};
 
@@ -210,6 +210,10 @@ pub fn parse(
             "_type names no type this export serves".into(),
         ));
     }
+    // The patients are one OR list in every statement: bounded like a parameter's values.
+    opts.limits
+        .check(Limit::ValuesPerParam, req.patients.len())
+        .map_err(|e| e.in_param("patient"))?;
     for f in type_filters {
         let (t, criteria) = match type_filter(mapping, opts, f) {
             Ok(c) => c,
@@ -454,6 +458,12 @@ mod tests {
             );
             assert!(e.is_err(), "{bad}");
         }
+        // At most --max-values-per-param patients.
+        let many: Vec<(String, String)> = (0..=opts(false).limits.max_values_per_param)
+            .map(|i| ("patient".to_string(), format!("Patient/{i}")))
+            .collect();
+        let e = parse(&m, &opts(false), ExportLevel::Patient, &[], &many).unwrap_err();
+        assert!(matches!(e, RequestError::LimitExceeded { .. }), "{e:?}");
         // Not at system level: refused, or ignored under lenient handling.
         assert!(parse(&m, &opts(false), ExportLevel::System, &[], &body).is_err());
         let r = parse(&m, &opts(true), ExportLevel::System, &[], &body).unwrap();

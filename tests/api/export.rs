@@ -806,23 +806,17 @@ impl Drop for Process {
     }
 }
 
-#[tokio::test]
-async fn an_export_to_an_s3_bucket_is_downloaded_from_the_bucket_and_deleted_there() {
-    let Some(moto) = Moto::start().await else {
-        return;
-    };
-    moto.create_bucket("exports").await;
+/// The server binary storing its exports in moto's bucket `exports` under `prefix`, kept
+/// `retention` seconds; the settings of the bucket in the `AWS_*` environment variables.
+async fn s3_server(moto: &Moto, prefix: &str, retention: f64) -> (Process, TestApp) {
     let port = crate::moto::free_port();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("server.log");
-    let retention = 600;
-    let _server = Process(
+    let server = Process(
         std::process::Command::new(env!("CARGO_BIN_EXE_fhir-facade"))
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--mapping", crate::helpers::MAPPING])
             .arg("--database-url")
             .arg(format!("sqlite:{}", crate::helpers::sample_db().display()))
-            .args(["--export-store", "s3://exports/facade/jobs"])
+            .args(["--export-store", &format!("s3://exports/{prefix}")])
             .args(["--export-retention", &retention.to_string()])
             .args(["--export-file-bytes", "300000", "--export-page-size", "200"])
             .env("AWS_ENDPOINT_URL", &moto.endpoint)
@@ -831,7 +825,7 @@ async fn an_export_to_an_s3_bucket_is_downloaded_from_the_bucket_and_deleted_the
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_ALLOW_HTTP", "true")
             .stdin(std::process::Stdio::null())
-            .stdout(std::fs::File::create(&log).unwrap())
+            .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start the server"),
@@ -849,11 +843,41 @@ async fn an_export_to_an_s3_bucket_is_downloaded_from_the_bucket_and_deleted_the
         .unwrap(),
     };
     for _ in 0..600 {
-        if app.get("metadata").await.0 == 200 {
+        if app
+            .client
+            .get(format!("{}/metadata", app.base))
+            .send()
+            .await
+            .is_ok()
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    (server, app)
+}
+
+/// Waits (a few seconds at most) until moto's bucket has no key under `folder`; those left.
+async fn keys_left(moto: &Moto, folder: &str) -> Vec<String> {
+    let mut left = moto.keys("exports", folder).await;
+    for _ in 0..100 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        left = moto.keys("exports", folder).await;
+    }
+    left
+}
+
+#[tokio::test]
+async fn an_export_to_an_s3_bucket_is_downloaded_from_the_bucket_and_removed_there() {
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
+    moto.create_bucket("exports").await;
+    let retention = 600;
+    let (_server, app) = s3_server(&moto, "facade/jobs", retention as f64).await;
 
     let (url, m) = export(&app, "$export").await;
     let id = url.rsplit('/').next().unwrap().to_string();
@@ -898,16 +922,22 @@ async fn an_export_to_an_s3_bucket_is_downloaded_from_the_bucket_and_deleted_the
 
     // DELETE removes the objects.
     assert_eq!(app.client.delete(&url).send().await.unwrap().status(), 202);
-    let mut left = moto.keys("exports", &folder).await;
-    for _ in 0..100 {
-        if left.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        left = moto.keys("exports", &folder).await;
-    }
+    let left = keys_left(&moto, &folder).await;
     assert!(left.is_empty(), "{left:?}");
     let first = m["output"][0]["url"].as_str().unwrap();
     assert_eq!(app.client.get(first).send().await.unwrap().status(), 404);
+    assert_eq!(app.client.get(&url).send().await.unwrap().status(), 404);
+
+    // Expiry removes them too (a server keeping jobs 2 s).
+    let (_short, app) = s3_server(&moto, "facade/short", 2.0).await;
+    let (url, m) = export(&app, "$export?_type=Organization").await;
+    let id = url.rsplit('/').next().unwrap().to_string();
+    let folder = format!("facade/short/{id}/");
+    assert!(!moto.keys("exports", &folder).await.is_empty());
+    let file = m["output"][0]["url"].as_str().unwrap().to_string();
+    assert!(file.contains("X-Amz-Expires="), "{file}");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let left = keys_left(&moto, &folder).await;
+    assert!(left.is_empty(), "{left:?}");
     assert_eq!(app.client.get(&url).send().await.unwrap().status(), 404);
 }
