@@ -611,6 +611,28 @@ mod tests {
     }
 
     #[test]
+    fn export_options() {
+        assert!(serve(&[]).unwrap().export.is_none());
+        let e = serve(&["--export-dir", "out"]).unwrap().export.unwrap();
+        assert!(e.s3.is_none() && e.dir == std::path::Path::new("out"));
+        let e = serve(&["--export-store", "s3://b/x/y"])
+            .unwrap()
+            .export
+            .unwrap();
+        assert_eq!(
+            e.s3,
+            Some(S3Location {
+                bucket: "b".into(),
+                prefix: "x/y".into()
+            })
+        );
+        let e = serve(&["--export-store", "b/x"]).unwrap_err();
+        assert!(e.contains("--export-store"), "{e}");
+        // One place or the other.
+        assert!(serve(&["--export-dir", "out", "--export-store", "s3://b"]).is_err());
+    }
+
+    #[test]
     fn authorization_options() {
         let s = serve(&[]).unwrap();
         assert_eq!(s.auth.mode, AuthMode::None);
