@@ -876,8 +876,39 @@ async fn an_export_to_an_s3_bucket_is_downloaded_from_the_bucket_and_removed_the
         return;
     };
     moto.create_bucket("exports").await;
+    // A job that was running when a server stopped, with a file it had completed.
+    let lost = JobRecord {
+        id: "1".repeat(32),
+        state: JobState::Running,
+        request: "http://x/fhir/$export".into(),
+        transaction_time: "2024-01-01T00:00:00Z".into(),
+        expires_ms: None,
+        requires_access_token: false,
+        owner: None,
+        output: vec![],
+        error: vec![],
+        progress: String::new(),
+        failure: None,
+    };
+    let lost_folder = format!("facade/jobs/{}/", lost.id);
+    let record = serde_json::to_vec(&lost).unwrap();
+    moto.put("exports", &format!("{lost_folder}job.json"), record)
+        .await;
+    moto.put(
+        "exports",
+        &format!("{lost_folder}Patient-1.ndjson"),
+        b"{}\n".to_vec(),
+    )
+    .await;
     let retention = 600;
     let (_server, app) = s3_server(&moto, "facade/jobs", retention as f64).await;
+    // Reported failed, never resumed; its file removed from the bucket.
+    let (status, body) = app.get(&format!("$export-status/{}", lost.id)).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(
+        moto.keys("exports", &lost_folder).await,
+        [format!("{lost_folder}job.json")]
+    );
 
     let (url, m) = export(&app, "$export").await;
     let id = url.rsplit('/').next().unwrap().to_string();

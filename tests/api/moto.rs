@@ -145,6 +145,17 @@ impl Moto {
         assert!(res.status().is_success(), "create bucket: {}", res.status());
     }
 
+    /// Writes object `key` of `bucket`.
+    pub async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) {
+        let res = reqwest::Client::new()
+            .put(format!("{}/{bucket}/{key}", self.endpoint))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "put {key}: {}", res.status());
+    }
+
     /// The keys of `bucket` under `prefix` (S3 ListObjectsV2, read from its XML).
     pub async fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
         let res = reqwest::Client::new()
