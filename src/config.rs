@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::auth::settings::{AuthMode, AuthSettings, IntrospectionSettings};
 use crate::db::{BudgetSettings, DbSettings};
 use crate::export::ExportSettings;
+use crate::export::store::S3Location;
 use crate::request::{Handling, RequestLimits};
 use crate::telemetry::LogFormat;
 
@@ -227,13 +228,20 @@ pub struct ServeArgs {
     pub export: ExportArgs,
 }
 
-/// Options of Bulk Data `$export` (off unless `--export-dir` is given).
+/// Options of Bulk Data `$export` (off unless `--export-dir` or `--export-store` is given).
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
     /// Serve Bulk Data `$export`, writing its NDJSON files to this directory (created if
     /// missing). Without it, `$export` is not offered.
     #[arg(long, env = "FHIR_FACADE_EXPORT_DIR")]
     pub export_dir: Option<std::path::PathBuf>,
+    /// Serve Bulk Data `$export`, writing its files to an S3-compatible bucket instead
+    /// (`s3://bucket/prefix`), downloaded at pre-signed URLs valid for the retention time.
+    /// Endpoint, region and credentials come from the standard `AWS_*` environment variables
+    /// (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_ALLOW_HTTP`).
+    #[arg(long, env = "FHIR_FACADE_EXPORT_STORE", conflicts_with = "export_dir")]
+    pub export_store: Option<String>,
     /// Export jobs that read the database at once (others wait their turn); each reads one
     /// page at a time, so interactive requests keep the rest of the connections.
     #[arg(long, env = "FHIR_FACADE_EXPORT_CONCURRENCY", default_value_t = ExportSettings::default().concurrency)]
@@ -255,11 +263,18 @@ pub struct ExportArgs {
 impl ExportArgs {
     /// The checked settings (`None`: export is off).
     pub fn settings(&self) -> Result<Option<ExportSettings>, String> {
-        let Some(dir) = &self.export_dir else {
-            return Ok(None);
+        let s3 = match &self.export_store {
+            Some(url) => Some(S3Location::parse(url).map_err(|e| format!("--export-store: {e}"))?),
+            None => None,
+        };
+        let dir = match (&self.export_dir, &s3) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(_)) => ExportSettings::default().dir,
+            (None, None) => return Ok(None),
         };
         Ok(Some(ExportSettings {
-            dir: dir.clone(),
+            dir,
+            s3,
             concurrency: self.export_concurrency.max(1),
             retention: seconds("--export-retention", self.export_retention)?,
             max_bytes: self.export_max_bytes,
@@ -606,6 +621,28 @@ mod tests {
             format!("{s:?}")
         };
         assert_eq!(show(&new), show(&parsed));
+    }
+
+    #[test]
+    fn export_options() {
+        assert!(serve(&[]).unwrap().export.is_none());
+        let e = serve(&["--export-dir", "out"]).unwrap().export.unwrap();
+        assert!(e.s3.is_none() && e.dir == std::path::Path::new("out"));
+        let e = serve(&["--export-store", "s3://b/x/y"])
+            .unwrap()
+            .export
+            .unwrap();
+        assert_eq!(
+            e.s3,
+            Some(S3Location {
+                bucket: "b".into(),
+                prefix: "x/y".into()
+            })
+        );
+        let e = serve(&["--export-store", "b/x"]).unwrap_err();
+        assert!(e.contains("--export-store"), "{e}");
+        // One place or the other.
+        assert!(serve(&["--export-dir", "out", "--export-store", "s3://b"]).is_err());
     }
 
     #[test]

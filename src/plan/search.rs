@@ -7,7 +7,7 @@
 
 use super::PlanError;
 use super::context::{Context, write_from};
-use super::criteria::write_criteria;
+use super::criteria::{Filter, write_filter};
 use super::page::{Branch, Keyset, PageQuery, page_query};
 use super::scope::Scope;
 use super::sort::{
@@ -71,9 +71,13 @@ pub fn search_sized<'a>(
         source,
         subqueries,
     };
-    let criteria = req.all_criteria();
-    let implicit = match req.sort.is_empty() {
-        true => index_order(caps, &sources, &criteria),
+    let all = req.all_criteria();
+    let criteria = Filter {
+        all: &all,
+        any_of: &req.any_of,
+    };
+    let implicit = match req.sort.is_empty() && req.any_of.is_empty() {
+        true => index_order(caps, &sources, &all),
         false => None,
     };
     let (spec, mut sorts, key_desc) = match &implicit {
@@ -112,7 +116,7 @@ pub fn search_sized<'a>(
         &branches,
         spec,
         key_desc,
-        &criteria,
+        criteria,
         keyset.as_ref(),
         req.count + 1,
     )?;
@@ -122,11 +126,11 @@ pub fn search_sized<'a>(
             // Under a scope, a planner's estimate could reflect rows out of scope (it comes
             // from statistics of whole tables): count exactly instead.
             let estimate = match req.total {
-                TotalMode::Estimate if scope.is_none() => estimate(&b.cx, &criteria)?,
+                TotalMode::Estimate if scope.is_none() => estimate(&b.cx, criteria)?,
                 _ => None,
             };
             totals.push(Total {
-                count: count(&b.cx, &criteria)?,
+                count: count(&b.cx, criteria)?,
                 estimate,
             });
         }
@@ -252,24 +256,24 @@ fn keyset(c: &Cursor, branches: &[Branch], sort_len: usize) -> Result<Option<Key
 }
 
 /// `SELECT COUNT(*)` of the rows of `cx.source` matching every criterion.
-fn count(cx: &Context, criteria: &[Criterion]) -> Result<Statement, PlanError> {
+fn count(cx: &Context, criteria: Filter) -> Result<Statement, PlanError> {
     let mut w = SqlWriter::new(cx.dialect());
     w.push("SELECT COUNT(*)");
     write_from(&mut w, cx)?;
-    write_criteria(&mut w, cx, criteria)?;
+    write_filter(&mut w, cx, criteria)?;
     Ok(w.finish())
 }
 
 /// The statement that asks the query planner how many rows of `cx.source` match every
 /// criterion, without running the query (`_total=estimate`); `None` when the database has no
 /// estimate (SQLite: the caller counts).
-fn estimate(cx: &Context, criteria: &[Criterion]) -> Result<Option<Statement>, PlanError> {
+fn estimate(cx: &Context, criteria: Filter) -> Result<Option<Statement>, PlanError> {
     let Some(explain) = cx.dialect().explain_prefix() else {
         return Ok(None);
     };
     let mut w = SqlWriter::new(cx.dialect());
     w.push(explain).push("SELECT 1");
     write_from(&mut w, cx)?;
-    write_criteria(&mut w, cx, criteria)?;
+    write_filter(&mut w, cx, criteria)?;
     Ok(Some(w.finish()))
 }

@@ -31,6 +31,7 @@ mod injection;
 mod issuer;
 mod lookup_plans;
 mod metadata;
+mod moto;
 mod plans;
 mod read;
 mod search;
