@@ -13,9 +13,11 @@ use super::chain;
 use super::context::Context;
 use super::keys::write_key_lists;
 use super::location::{at, in_repetition};
+use super::lookup::lookup_of;
 use super::missing::write_present;
 use super::parts::{part, part_location, write_guard};
 use super::sql_param;
+use super::subquery::write_membership;
 use crate::mapping::{CompositeTarget, Location, SearchDecl, SearchTarget, Source, TokenPart};
 use crate::request::criterion::{Criterion, Test};
 use crate::search::date::{self, DateTarget};
@@ -228,8 +230,31 @@ fn write_targets_match(
         w.push("(1=0)");
         return Ok(());
     }
+    let sized = cx.subqueries.is_some() && cx.dialect().sizes_subqueries_first();
+    if let Some(l) = lookup_of(cx.source, &live).filter(|_| sized && within.is_none()) {
+        return write_membership(w, cx, l.source_column, false, |w, _| {
+            w.push("SELECT ").push(l.join_column).push(" FROM ");
+            w.push(&l.join.table)
+                .push(" ")
+                .push(&l.join.alias)
+                .push(" WHERE ");
+            write_any_target(w, cx, code, &live, value, None)
+        });
+    }
+    write_any_target(w, cx, code, &live, value, within)
+}
+
+/// `(<value matches the first target> OR ...)`.
+fn write_any_target(
+    w: &mut SqlWriter,
+    cx: &Context,
+    code: &str,
+    targets: &[&SearchTarget],
+    value: &SearchValue,
+    within: Option<Location>,
+) -> Result<(), PlanError> {
     w.push("(");
-    for (i, t) in live.into_iter().enumerate() {
+    for (i, t) in targets.iter().enumerate() {
         if i > 0 {
             w.push(" OR ");
         }

@@ -19,6 +19,7 @@ pub mod criteria;
 pub mod keys;
 pub mod keyset;
 pub mod location;
+pub mod lookup;
 pub mod missing;
 pub mod page;
 pub mod parts;

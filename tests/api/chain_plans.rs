@@ -3,81 +3,11 @@
 //! `EXISTS` tested while the page is read in key order. The statements are planned as the
 //! server plans them, their sub-selects sized on the database, and the plans read back.
 
-use std::time::Duration;
-
-use fhir_facade::db::{Database, DbSettings};
-use fhir_facade::plan::subquery::Subqueries;
-use fhir_facade::plan::{self, Scope};
-use fhir_facade::request::search::{SearchOptions, SearchRequest};
-use fhir_facade::sql::{Dialect, Statement, Value};
+use fhir_facade::sql::Dialect;
 use sqlx::Row;
 
-use crate::helpers::{Backend, backend, spawn_apps};
-use crate::plans::{checked_mapping, explain};
-
-/// The page statement of `resource?params` with its sub-selects sized on `b`, and how many
-/// sub-selects were sized.
-async fn sized_page(
-    b: &Backend,
-    resource: &str,
-    params: &[(&str, &str)],
-) -> (Statement, usize, Database) {
-    let (m, caps) = checked_mapping(&b.url, b.dialect).await;
-    let db = Database::connect(&DbSettings {
-        url: b.url.clone(),
-        replicas: vec![],
-        max_connections: 1,
-        connect_timeout: Duration::from_secs(5),
-        statement_timeout: Duration::from_secs(5),
-        budget: Default::default(),
-    })
-    .await
-    .unwrap();
-    let params: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let opts = SearchOptions {
-        base_url: "http://localhost/fhir",
-        max_count: 1000,
-        max_chain_depth: 3,
-        lenient: false,
-        limits: Default::default(),
-    };
-    let req = SearchRequest::parse(&m, &opts, resource, &params).unwrap();
-    let mut sizes = Subqueries::default();
-    let asked = {
-        let first = plan::search_sized(&m, &caps, Scope::none(), &req, None, Some(&sizes));
-        first.unwrap();
-        sizes.take_asked()
-    };
-    for s in &asked {
-        let rows = db.fetch(&Subqueries::probe(s)).await.unwrap();
-        sizes.record(s, &rows);
-    }
-    let plan = plan::search_sized(&m, &caps, Scope::none(), &req, None, Some(&sizes)).unwrap();
-    (plan.page.statement.clone(), asked.len(), db)
-}
-
-/// MySQL/MariaDB EXPLAIN rows (select_type, table, key, Extra), explained on a connection
-/// of the server's own pool (whose sessions set the optimizer switches it relies on).
-async fn explain_mysql(db: &Database, stmt: &Statement) -> Vec<[String; 4]> {
-    let explain = Statement {
-        sql: format!("EXPLAIN {}", stmt.sql),
-        params: stmt.params.clone(),
-    };
-    let text = |v: &Value| match v {
-        Value::Text(s) => s.clone(),
-        Value::Null => String::new(),
-        other => format!("{other:?}"),
-    };
-    db.fetch(&explain)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| [1, 2, 5, 9].map(|i| r.get(i).map(text).unwrap_or_default()))
-        .collect()
-}
+use crate::helpers::{backend, spawn_apps};
+use crate::plans::{explain, explain_mysql, sized_page};
 
 #[tokio::test]
 async fn a_large_reverse_chain_is_a_correlated_exists_read_in_page_order() {
@@ -87,7 +17,7 @@ async fn a_large_reverse_chain_is_a_correlated_exists_read_in_page_order() {
         let Some(b) = backend(dialect) else {
             continue;
         };
-        let (stmt, sized, db) = sized_page(b, "Patient", &params).await;
+        let (stmt, sized, db) = sized_page(&b.url, dialect, "Patient", &params).await;
         assert!(sized > 0, "{dialect}: nothing sized");
         assert!(
             stmt.sql.contains("EXISTS (SELECT 1 FROM"),
@@ -121,7 +51,7 @@ async fn a_small_chain_is_a_list_of_bound_keys() {
         let Some(b) = backend(dialect) else {
             continue;
         };
-        let (stmt, sized, _) = sized_page(b, "Observation", &params).await;
+        let (stmt, sized, _) = sized_page(&b.url, b.dialect, "Observation", &params).await;
         assert!(sized > 0, "{dialect}: nothing sized");
         assert!(!stmt.sql.contains("IN (SELECT"), "{dialect}: {}", stmt.sql);
         assert!(!stmt.sql.contains("EXISTS"), "{dialect}: {}", stmt.sql);
@@ -129,7 +59,7 @@ async fn a_small_chain_is_a_list_of_bound_keys() {
     }
     // PostgreSQL chooses by cost: nothing is sized, the sub-select stays.
     if let Some(b) = backend(Dialect::Postgres) {
-        let (stmt, sized, _) = sized_page(b, "Observation", &params).await;
+        let (stmt, sized, _) = sized_page(&b.url, b.dialect, "Observation", &params).await;
         assert_eq!(sized, 0);
         assert!(stmt.sql.contains("IN (SELECT"), "{}", stmt.sql);
     }

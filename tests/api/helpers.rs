@@ -34,7 +34,7 @@ where
         .expect("set-up thread")
 }
 
-async fn seed(url: &str) {
+pub(crate) async fn seed(url: &str) {
     let opts = fhir_facade::seed::SeedOptions {
         patients: PATIENTS,
         ..Default::default()

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use fhir_facade::db::{Database, DbSettings};
 use fhir_facade::mapping::Mapping;
+use fhir_facade::plan::subquery::Subqueries;
 use fhir_facade::plan::{self, Scope};
 use fhir_facade::request::cursor::Cursor;
 use fhir_facade::request::search::{SearchOptions, SearchRequest};
-use fhir_facade::sql::{Caps, Dialect, Statement};
+use fhir_facade::sql::{Caps, Dialect, Statement, Value};
 use sea_query_sqlx::SqlxValues;
 use sqlx::{AssertSqlSafe, Connection, Row};
 
@@ -116,4 +117,69 @@ pub async fn explain(url: &str, dialect: Dialect, stmt: &Statement, no_bitmap: b
         }
         Dialect::Mysql => unreachable!("not explained here"),
     }
+}
+
+/// The page statement of `resource?params` with its sub-selects sized on the database at `url`, and how many
+/// sub-selects were sized.
+pub async fn sized_page(
+    url: &str,
+    dialect: Dialect,
+    resource: &str,
+    params: &[(&str, &str)],
+) -> (Statement, usize, Database) {
+    let (m, caps) = checked_mapping(url, dialect).await;
+    let db = Database::connect(&DbSettings {
+        url: url.to_string(),
+        replicas: vec![],
+        max_connections: 1,
+        connect_timeout: Duration::from_secs(5),
+        statement_timeout: Duration::from_secs(5),
+        budget: Default::default(),
+    })
+    .await
+    .unwrap();
+    let params: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let opts = SearchOptions {
+        base_url: "http://localhost/fhir",
+        max_count: 1000,
+        max_chain_depth: 3,
+        lenient: false,
+        limits: Default::default(),
+    };
+    let req = SearchRequest::parse(&m, &opts, resource, &params).unwrap();
+    let mut sizes = Subqueries::default();
+    let asked = {
+        let first = plan::search_sized(&m, &caps, Scope::none(), &req, None, Some(&sizes));
+        first.unwrap();
+        sizes.take_asked()
+    };
+    for s in &asked {
+        let rows = db.fetch(&Subqueries::probe(s)).await.unwrap();
+        sizes.record(s, &rows);
+    }
+    let plan = plan::search_sized(&m, &caps, Scope::none(), &req, None, Some(&sizes)).unwrap();
+    (plan.page.statement.clone(), asked.len(), db)
+}
+
+/// MySQL/MariaDB EXPLAIN rows (select_type, table, key, Extra), explained on a connection
+/// of the server's own pool (whose sessions set the optimizer switches it relies on).
+pub async fn explain_mysql(db: &Database, stmt: &Statement) -> Vec<[String; 4]> {
+    let explain = Statement {
+        sql: format!("EXPLAIN {}", stmt.sql),
+        params: stmt.params.clone(),
+    };
+    let text = |v: &Value| match v {
+        Value::Text(s) => s.clone(),
+        Value::Null => String::new(),
+        other => format!("{other:?}"),
+    };
+    db.fetch(&explain)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| [1, 2, 5, 9].map(|i| r.get(i).map(text).unwrap_or_default()))
+        .collect()
 }
