@@ -10,7 +10,6 @@ use super::job::{JobState, OutputFile, file_name};
 use super::store::{FileWriter, StoreError};
 use super::{Exporter, Job, Plan, now_ms};
 use crate::assemble::outcome::{Issue, Severity, operation_outcome};
-use crate::assemble::subset::subset;
 use crate::db::DbError;
 use crate::request::cursor::Cursor;
 use crate::request::subset::Summary;
@@ -232,7 +231,7 @@ impl Exporter {
                 let page = self.page(&cx, &search, after.as_ref()).await?;
                 for mut r in page.resources {
                     if let Some(e) = &elements {
-                        subset(&mut r, Summary::False, Some(e));
+                        r.subset(Summary::False, Some(e));
                     }
                     let mut line = serde_json::to_vec(&r).unwrap_or_default();
                     line.push(b'\n');
@@ -256,12 +255,12 @@ impl Exporter {
     }
 
     /// One page, tried again while the database budget has no free slot.
-    async fn page(
-        &self,
-        cx: &RequestContext,
+    async fn page<'s>(
+        &'s self,
+        cx: &'s RequestContext,
         search: &crate::request::search::SearchRequest,
         after: Option<&Cursor>,
-    ) -> Result<crate::service::export::ExportPage, Stop> {
+    ) -> Result<crate::service::export::ExportPage<'s>, Stop> {
         let mut tries = 0;
         loop {
             match self.fhir.export_page(cx, search, after).await {
