@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::auth::settings::{AuthMode, AuthSettings, IntrospectionSettings};
 use crate::db::{BudgetSettings, DbSettings};
 use crate::export::ExportSettings;
+use crate::export::store::S3Location;
 use crate::request::{Handling, RequestLimits};
 use crate::telemetry::LogFormat;
 
@@ -56,7 +57,8 @@ pub enum Command {
     /// unreachable, mapping file unreadable).
     Check(CheckArgs),
     /// Show the SQL statements the server runs for a FHIR query, with their bound values, and
-    /// with --analyze the database's plan of each.
+    /// with --analyze the database's plan of each; with --plan-only, the statements as
+    /// planned, running none.
     ///
     /// Exit codes: 0 answered, 1 the query was refused or failed, 2 wrong usage, 3 could not
     /// run (database unreachable, mapping with problems: run `check`).
@@ -108,6 +110,12 @@ pub struct ExplainArgs {
     /// SQLite: EXPLAIN QUERY PLAN), full scans of large tables flagged.
     #[arg(long)]
     pub analyze: bool,
+    /// Touch no data: print the statements as planned (the page, the count when a total is
+    /// asked), and the statements that depend on the page's rows (child tables, _include,
+    /// _revinclude, $everything) with their key list as a placeholder and when they run.
+    /// With --analyze: the database's EXPLAIN (never ANALYZE) of the statements planned whole.
+    #[arg(long)]
+    pub plan_only: bool,
     /// With --analyze, flag full scans of tables of more rows than this.
     #[arg(long, default_value_t = crate::tools::explain::LARGE_TABLE_ROWS)]
     pub large_table_rows: u64,
@@ -141,6 +149,12 @@ pub struct ServeArgs {
     /// Log format: `text` (coloured on a terminal only) or `json` (one object a line).
     #[arg(long, env = "FHIR_FACADE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Export traces (a span per request, a child span per SQL statement, never its bound
+    /// values) to this OpenTelemetry collector, over OTLP HTTP/protobuf: its base URL (e.g.
+    /// http://otel-collector:4318; `/v1/traces` is added) or the full traces URL. Off unless
+    /// set.
+    #[arg(long, env = "FHIR_FACADE_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     /// Address of the admin listener (metrics at /metrics, the console at /): never the public
     /// port; it answers without authorization, so keep it on loopback or a private network
     /// (e.g. 127.0.0.1:9464). Off unless set.
@@ -214,13 +228,20 @@ pub struct ServeArgs {
     pub export: ExportArgs,
 }
 
-/// Options of Bulk Data `$export` (off unless `--export-dir` is given).
+/// Options of Bulk Data `$export` (off unless `--export-dir` or `--export-store` is given).
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
     /// Serve Bulk Data `$export`, writing its NDJSON files to this directory (created if
     /// missing). Without it, `$export` is not offered.
     #[arg(long, env = "FHIR_FACADE_EXPORT_DIR")]
     pub export_dir: Option<std::path::PathBuf>,
+    /// Serve Bulk Data `$export`, writing its files to an S3-compatible bucket instead
+    /// (`s3://bucket/prefix`), downloaded at pre-signed URLs valid for the retention time.
+    /// Endpoint, region and credentials come from the standard `AWS_*` environment variables
+    /// (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_ALLOW_HTTP`).
+    #[arg(long, env = "FHIR_FACADE_EXPORT_STORE", conflicts_with = "export_dir")]
+    pub export_store: Option<String>,
     /// Export jobs that read the database at once (others wait their turn); each reads one
     /// page at a time, so interactive requests keep the rest of the connections.
     #[arg(long, env = "FHIR_FACADE_EXPORT_CONCURRENCY", default_value_t = ExportSettings::default().concurrency)]
@@ -242,11 +263,18 @@ pub struct ExportArgs {
 impl ExportArgs {
     /// The checked settings (`None`: export is off).
     pub fn settings(&self) -> Result<Option<ExportSettings>, String> {
-        let Some(dir) = &self.export_dir else {
-            return Ok(None);
+        let s3 = match &self.export_store {
+            Some(url) => Some(S3Location::parse(url).map_err(|e| format!("--export-store: {e}"))?),
+            None => None,
+        };
+        let dir = match (&self.export_dir, &s3) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(_)) => ExportSettings::default().dir,
+            (None, None) => return Ok(None),
         };
         Ok(Some(ExportSettings {
-            dir: dir.clone(),
+            dir,
+            s3,
             concurrency: self.export_concurrency.max(1),
             retention: seconds("--export-retention", self.export_retention)?,
             max_bytes: self.export_max_bytes,
@@ -593,6 +621,28 @@ mod tests {
             format!("{s:?}")
         };
         assert_eq!(show(&new), show(&parsed));
+    }
+
+    #[test]
+    fn export_options() {
+        assert!(serve(&[]).unwrap().export.is_none());
+        let e = serve(&["--export-dir", "out"]).unwrap().export.unwrap();
+        assert!(e.s3.is_none() && e.dir == std::path::Path::new("out"));
+        let e = serve(&["--export-store", "s3://b/x/y"])
+            .unwrap()
+            .export
+            .unwrap();
+        assert_eq!(
+            e.s3,
+            Some(S3Location {
+                bucket: "b".into(),
+                prefix: "x/y".into()
+            })
+        );
+        let e = serve(&["--export-store", "b/x"]).unwrap_err();
+        assert!(e.contains("--export-store"), "{e}");
+        // One place or the other.
+        assert!(serve(&["--export-dir", "out", "--export-store", "s3://b"]).is_err());
     }
 
     #[test]

@@ -60,7 +60,7 @@ async fn serve(args: &ServeArgs, matches: &clap::ArgMatches) -> anyhow::Result<(
         print!("{}", file::dump(matches));
         return Ok(());
     }
-    telemetry::init(args.log_format);
+    telemetry::init_serving(args.log_format, args.otlp_endpoint.as_deref())?;
     let settings = Settings::from_args(args).map_err(anyhow::Error::msg)?;
     let app = Application::build(settings).await?;
     tracing::info!(base_url = %app.base_url(), "serving FHIR");
@@ -101,16 +101,15 @@ async fn explain(args: &ExplainArgs) -> Result<u8, ToolError> {
         tools::connect(&args.database_url, args.database_url == SAMPLE_DATABASE_URL).await?;
     let mapping = fhir_facade::check::load_live(&args.mapping, &db).await?;
     let fhir = tools::explain::service(mapping, db.clone(), caps);
-    let report = tools::explain::explain(
-        &fhir,
-        &db,
-        &args.query,
-        tools::explain::ExplainOptions {
-            analyze: args.analyze,
-            large_table_rows: args.large_table_rows,
-        },
-    )
-    .await?;
+    let options = tools::explain::ExplainOptions {
+        analyze: args.analyze,
+        large_table_rows: args.large_table_rows,
+    };
+    let report = if args.plan_only {
+        tools::explain_plan::plan_only(&fhir, &db, &args.query, options).await?
+    } else {
+        tools::explain::explain(&fhir, &db, &args.query, options).await?
+    };
     match args.format {
         ReportFormat::Text => print!("{}", report.to_text()),
         ReportFormat::Json => println!("{}", report.to_json()),

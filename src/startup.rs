@@ -96,7 +96,13 @@ impl Application {
             match &settings.export {
                 None => None,
                 Some(e) => Some(Exporter::open(fhir.clone(), e.clone()).await.with_context(
-                    || format!("cannot open the export directory {}", e.dir.display()),
+                    || match &e.s3 {
+                        Some(at) => format!(
+                            "cannot open the export bucket s3://{}/{}",
+                            at.bucket, at.prefix
+                        ),
+                        None => format!("cannot open the export directory {}", e.dir.display()),
+                    },
                 )?),
             };
         let db = fhir.database().clone();

@@ -252,3 +252,32 @@ fn repeated_chains_through_one_reference_are_one_subquery() {
         assert!(subqueries("Observation?patient.family=a&encounter.status=finished") > one);
     }
 }
+
+#[test]
+fn sets_of_criteria_are_ored_per_dialect() {
+    // An export's several `_typeFilter`s of one type: `AND ((1=1 AND a) OR (1=1 AND b))`
+    // after the request's own criteria, binding the same values as the criteria ANDed.
+    for dialect in Dialect::ALL {
+        let m = mapping(dialect);
+        let caps = Caps::of(dialect);
+        let mut req = request(&m, "Observation?status=final");
+        req.any_of = vec![
+            request(&m, "Observation?code=http://loinc.org|8867-4").criteria,
+            request(&m, "Observation?subject:Patient.gender=male&date=ge2020").criteria,
+        ];
+        let planned_sets = planned(&m, &caps, &req, None);
+        let sources = planned_sets.sources.len();
+        let page = planned_sets.page.statement;
+        let anded = request(
+            &m,
+            "Observation?status=final&code=http://loinc.org|8867-4&subject:Patient.gender=male&date=ge2020",
+        );
+        let plain = planned(&m, &caps, &anded, None).page.statement;
+        // The sets' OR, once per source, only where there are sets.
+        let or = ") OR (1=1 AND ";
+        assert!(sources > 1);
+        assert_eq!(page.sql.matches(or).count(), sources, "{}", page.sql);
+        assert!(!plain.sql.contains(or), "{}", plain.sql);
+        assert_eq!(page.params.len(), plain.params.len(), "{dialect:?}");
+    }
+}

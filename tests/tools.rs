@@ -220,6 +220,56 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
         "{name}: values are not in the SQL"
     );
 
+    // --plan-only: the same page statement, planned and not run; what depends on the page's
+    // rows with its key list as a placeholder; with --analyze, EXPLAIN of the page.
+    let (code, planned, err) = run(&[
+        "explain",
+        "--plan-only",
+        "--database-url",
+        url,
+        "Observation?patient=1&code=8867-4&_count=5",
+    ]);
+    assert_eq!(code, 0, "{name}: explain --plan-only\n{planned}\n{err}");
+    assert_eq!(
+        statement_block(&planned, "the page of matches"),
+        statement_block(&out, "the page of matches"),
+        "{name}"
+    );
+    let (code, out, err) = run(&[
+        "explain",
+        "--plan-only",
+        "--analyze",
+        "--format",
+        "json",
+        "--database-url",
+        url,
+        "Patient?birthdate=ge1900-01-01&_count=3",
+    ]);
+    assert_eq!(
+        code, 0,
+        "{name}: explain --plan-only --analyze\n{out}\n{err}"
+    );
+    let report = json(&out);
+    let statements = report["statements"].as_array().unwrap();
+    assert!(
+        statements[0]["plan"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty()),
+        "{name}: the page's plan: {report:#}"
+    );
+    let child = statements
+        .iter()
+        .find(|s| s["role"].as_str().unwrap().contains("Patient.identifier"))
+        .expect("identifier child rows");
+    assert!(
+        child["sql"]
+            .as_str()
+            .unwrap()
+            .contains("IN (<keys of the page's rows>)"),
+        "{name}: {child:#}"
+    );
+    assert!(statements.iter().all(|s| s.get("rows").is_none()));
+
     let (code, out, err) = run(&[
         "explain",
         "--database-url",
@@ -395,4 +445,149 @@ fn help_names_every_command_and_exit_codes() {
     }
     let (code, _, _) = run(&["explain"]);
     assert_eq!(code, 2, "usage errors exit 2");
+}
+
+/// The statement numbered `role` in an explain text report: its SQL and parameter lines.
+fn statement_block(report: &str, role: &str) -> String {
+    let start = report
+        .find(&format!("] {role}\n"))
+        .unwrap_or_else(|| panic!("no statement '{role}' in:\n{report}"));
+    let rest = &report[start..];
+    let rest = &rest[rest.find('\n').unwrap() + 1..];
+    let lines: Vec<&str> = rest
+        .lines()
+        .take_while(|l| !l.starts_with("-- [") && !l.is_empty())
+        .filter(|l| !l.starts_with("-- ") || l.starts_with("--   ") || *l == "-- parameters:")
+        .collect();
+    lines.join("\n")
+}
+
+#[tokio::test]
+async fn explain_plan_only_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("plan.db").display());
+    seed_database(
+        &url,
+        &SeedOptions {
+            patients: 20,
+            ..SeedOptions::default()
+        },
+    )
+    .await
+    .expect("seed");
+    let query = "Patient?birthdate=ge1900-01-01&_count=3&_total=accurate&_revinclude=Observation:patient&_include=Patient:general-practitioner";
+
+    // The running explain and the plan show the same page and count statements.
+    let (code, ran, err) = run(&["explain", "--database-url", &url, query]);
+    assert_eq!(code, 0, "explain\n{ran}\n{err}");
+    let (code, planned, err) = run(&["explain", "--plan-only", "--database-url", &url, query]);
+    assert_eq!(code, 0, "explain --plan-only\n{planned}\n{err}");
+    for role in ["the page of matches", "the count of matches (_total)"] {
+        let page = statement_block(&planned, role);
+        assert_eq!(page, statement_block(&ran, role), "{role}");
+        let sql = page.lines().next().unwrap();
+        assert!(
+            sql.contains('?') && !sql.contains("1900"),
+            "values apart: {page}"
+        );
+    }
+    // What depends on the page's rows: the key list as a placeholder, and when it runs.
+    assert!(
+        planned.starts_with(&format!("{query} on SQLite\nplan: ")),
+        "{planned}"
+    );
+    assert!(
+        planned.contains("-- [3] child rows of Patient.identifier")
+            && planned.contains("IN (<keys of the page's rows>)"),
+        "{planned}"
+    );
+    assert!(
+        planned.contains("the Observation resources whose patient refers to the page's Patient")
+            && planned.contains("IN (<ids of the page's resources>)"),
+        "{planned}"
+    );
+    assert!(
+        planned.contains("the Practitioner resources the page's Patient refer to")
+            && planned.contains("IN (<ids the page's resources refer to>)"),
+        "{planned}"
+    );
+    assert!(planned.contains("-- runs: once per page\n"), "{planned}");
+    assert!(!planned.contains("8642097531"), "no stand-in key shown");
+    assert!(!planned.contains(" row(s) in "), "nothing ran: {planned}");
+
+    // Proof that nothing is read: every table becomes a view that fails on its first row.
+    let tables = [
+        "DEPT",
+        "PROVIDER",
+        "PATIENT",
+        "PAT_IDENT",
+        "PAT_PHONE",
+        "PAT_ADDR",
+        "VISIT",
+        "DIAGNOSIS",
+        "LAB_TEST_MAP",
+        "LAB_RESULT",
+        "VITALS",
+        "RX_ORDER",
+    ];
+    for t in tables {
+        servers::exec(&url, &format!("ALTER TABLE {t} RENAME TO {t}_DATA")).await;
+        servers::exec(
+            &url,
+            &format!(
+                "CREATE VIEW {t} AS SELECT * FROM {t}_DATA WHERE json(rowid || '{{') IS NOT NULL"
+            ),
+        )
+        .await;
+    }
+    let (code, out, _) = run(&["explain", "--database-url", &url, query]);
+    assert_eq!(code, 1, "reading a row now fails:\n{out}");
+    assert!(out.contains("malformed JSON"), "{out}");
+    let (code, poisoned, err) = run(&["explain", "--plan-only", "--database-url", &url, query]);
+    assert_eq!(code, 0, "{poisoned}\n{err}");
+    assert_eq!(poisoned, planned);
+
+    // --analyze: EXPLAIN (not run either) of what is planned whole; JSON too.
+    let (code, out, err) = run(&[
+        "explain",
+        "--plan-only",
+        "--analyze",
+        "--format",
+        "json",
+        "--database-url",
+        &url,
+        query,
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report = json(&out);
+    let statements = report["statements"].as_array().unwrap();
+    let page = statements
+        .iter()
+        .find(|s| s["role"] == "the page of matches")
+        .unwrap();
+    assert_eq!(page["runs"], "once per page");
+    assert!(
+        page.get("rows").is_none() && page.get("millis").is_none(),
+        "nothing ran: {page}"
+    );
+    let plan: Vec<&str> = page["plan"]
+        .as_array()
+        .expect("a plan")
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(plan.iter().any(|l| l.contains("PATIENT")), "{plan:#?}");
+    let child = statements
+        .iter()
+        .find(|s| s["role"].as_str().unwrap().starts_with("child rows of"))
+        .unwrap();
+    assert!(child.get("plan").is_none(), "no plan without keys: {child}");
+    assert!(
+        child["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "<keys of the page's rows>"),
+        "{child}"
+    );
 }

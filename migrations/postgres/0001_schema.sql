@@ -206,5 +206,6 @@ CREATE INDEX IX_VITALS_TAKEN_TS ON VITALS (TAKEN_TS);
 -- the lookup is one row and the lab results are read in page order, not all sorted
 -- (docs/mapping.md §12, joined lookup tables).
 CREATE UNIQUE INDEX UX_LAB_TEST_MAP_LOINC ON LAB_TEST_MAP (LOINC_CD);
-CREATE INDEX IX_PATIENT_LAST_NM_LC ON PATIENT ((LOWER(LAST_NM) COLLATE "C"));
-CREATE INDEX IX_PATIENT_FIRST_NM_LC ON PATIENT ((LOWER(FIRST_NM) COLLATE "C"));
+-- Name searches without _sort page in (name, key) order: the key follows the name.
+CREATE INDEX IX_PATIENT_LAST_NM_LC ON PATIENT ((LOWER(LAST_NM) COLLATE "C"), PAT_ID);
+CREATE INDEX IX_PATIENT_FIRST_NM_LC ON PATIENT ((LOWER(FIRST_NM) COLLATE "C"), PAT_ID);

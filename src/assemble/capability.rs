@@ -70,7 +70,7 @@ pub fn set_export(statement: &mut Json) {
     rest["operation"] = json!([{
         "name": "export",
         "definition": EXPORT_DEFINITION,
-        "documentation": "Bulk Data system-level export (NDJSON): every mapped type; `_outputFormat`, `_since`, `_type`, `_typeFilter` and `_elements` are supported. Needs `Prefer: respond-async`.",
+        "documentation": "Bulk Data system-level export (NDJSON): every mapped type; `_outputFormat`, `_since`, `_type`, `_typeFilter` (several per type are ORed) and `_elements` are supported. Needs `Prefer: respond-async`.",
     }]);
     let patient = rest["resource"]
         .as_array_mut()
@@ -79,7 +79,7 @@ pub fn set_export(statement: &mut Json) {
         let op = json!({
             "name": "export",
             "definition": PATIENT_EXPORT_DEFINITION,
-            "documentation": "Bulk Data patient-level export (NDJSON): the types of the Patient compartment.",
+            "documentation": "Bulk Data patient-level export (NDJSON): the types of the Patient compartment; the system-level parameters, and `patient` (POST Parameters body only) to restrict it to those patients' compartments.",
         });
         match p["operation"].as_array_mut() {
             Some(ops) => ops.push(op),

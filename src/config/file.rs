@@ -203,7 +203,7 @@ pub fn dump(matches: &ArgMatches) -> String {
                 let v = v.to_string_lossy();
                 let shown = if secret {
                     "***".to_string()
-                } else if id.contains("url") {
+                } else if id.contains("url") || id.contains("endpoint") {
                     crate::db::redact(&v)
                 } else {
                     v.into_owned()

@@ -431,26 +431,8 @@ async fn catalog_tables(db: &Database, dialect: Dialect) -> Result<Vec<Table>, D
 /// The number of rows of `table` (written as in SQL): the planner's estimate where the
 /// database keeps one (PostgreSQL's `reltuples`, MySQL/MariaDB's `table_rows`), else counted.
 pub async fn row_count(db: &Database, table: &str) -> Result<u64, DbError> {
-    let estimate = match db.dialect() {
-        Dialect::Sqlite => None,
-        Dialect::Postgres => Some(format!(
-            "SELECT COALESCE((SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass({})), -1)",
-            Dialect::Postgres.string_literal(table)
-        )),
-        Dialect::Mysql => Some(format!(
-            "SELECT COALESCE((SELECT table_rows FROM information_schema.tables \
-             WHERE table_schema = DATABASE() AND table_name = {}), -1)",
-            Dialect::Mysql.string_literal(table)
-        )),
-    };
-    if let Some(sql) = estimate
-        && let Some(n) = rows(db, &sql)
-            .await?
-            .first()
-            .and_then(|r| r.first()?.parse::<i64>().ok())
-        && n >= 0
-    {
-        return Ok(n as u64);
+    if let Some(n) = row_estimate(db, table).await? {
+        return Ok(n);
     }
     let sql = format!("SELECT COUNT(*) FROM {table}");
     Ok(rows(db, &sql)
@@ -458,6 +440,28 @@ pub async fn row_count(db: &Database, table: &str) -> Result<u64, DbError> {
         .first()
         .and_then(|r| r.first()?.parse().ok())
         .unwrap_or(0))
+}
+
+/// The planner's estimate of the rows of `table`, read from the catalog (no row is read):
+/// `None` on SQLite, which keeps none, or when the catalog does not know the table.
+pub async fn row_estimate(db: &Database, table: &str) -> Result<Option<u64>, DbError> {
+    let sql = match db.dialect() {
+        Dialect::Sqlite => return Ok(None),
+        Dialect::Postgres => format!(
+            "SELECT COALESCE((SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass({})), -1)",
+            Dialect::Postgres.string_literal(table)
+        ),
+        Dialect::Mysql => format!(
+            "SELECT COALESCE((SELECT table_rows FROM information_schema.tables \
+             WHERE table_schema = DATABASE() AND table_name = {}), -1)",
+            Dialect::Mysql.string_literal(table)
+        ),
+    };
+    Ok(rows(db, &sql)
+        .await?
+        .first()
+        .and_then(|r| r.first()?.parse::<i64>().ok())
+        .and_then(|n| u64::try_from(n).ok()))
 }
 
 /// Up to `limit` distinct non-NULL values of `column` of `table` (both as the catalog spells

@@ -361,7 +361,32 @@ impl Database {
     }
 
     /// Runs `stmt` within the statement timeout and the request's deadline, counting it.
+    ///
+    /// With trace export on, in a span of its own (the statement text, never its values)
+    /// under the request's; the server's own statements (start-up checks, export jobs outside
+    /// a request) are not traced.
     pub async fn fetch(&self, stmt: &Statement) -> Result<Vec<Row>, DbError> {
+        use crate::telemetry::otel;
+        if !otel::enabled() || tracing::Span::current().is_none() {
+            return self.fetch_counted(stmt).await;
+        }
+        let span = tracing::info_span!(
+            target: otel::SQL_TARGET,
+            "sql",
+            otel.name = otel::operation(&stmt.sql),
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            db.system = otel::db_system(self.dialect()),
+            db.statement = %stmt.sql,
+        );
+        let result = tracing::Instrument::instrument(self.fetch_counted(stmt), span.clone()).await;
+        if result.is_err() {
+            span.record("otel.status_code", "error");
+        }
+        result
+    }
+
+    async fn fetch_counted(&self, stmt: &Statement) -> Result<Vec<Row>, DbError> {
         let run = self.admit().await?;
         self.counter.count.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(sql = %stmt.sql, params = stmt.params.len(), "sql");

@@ -74,6 +74,12 @@ impl MysqlBackend {
                 let mysql = format!("SET SESSION max_execution_time = {}", timeout.as_millis());
                 if conn.execute(AssertSqlSafe(mariadb)).await.is_err() {
                     let _ = conn.execute(AssertSqlSafe(mysql)).await;
+                } else {
+                    // The correlated EXISTS of a large chain (plan::subquery) is tested per
+                    // row read in page order; MariaDB would rewrite it into a semi-join
+                    // materialized whole on every page.
+                    conn.execute("SET SESSION optimizer_switch = 'exists_to_in=off'")
+                        .await?;
                 }
                 Ok(())
             })

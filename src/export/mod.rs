@@ -3,7 +3,8 @@
 //! client deletes them or they expire.
 //!
 //! - [`job`]: a job's record and its manifest (pure);
-//! - [`store`]: where the record and files are kept (`object_store`: a local directory);
+//! - [`store`]: where the record and files are kept (`object_store`: a local directory, or an
+//!   S3-compatible bucket whose files are downloaded at pre-signed URLs);
 //! - `run`: the engine, which reads each type in keyset pages through the search engine
 //!   ([`crate::service::Fhir::export_page`]) and writes lines as pages arrive.
 //!
@@ -28,13 +29,16 @@ use crate::plan::Scope;
 use crate::request::export::ExportRequest;
 use crate::service::Fhir;
 use job::{JobRecord, JobState, Owner};
-use store::{Store, StoreError};
+use store::{S3Location, Store, StoreError};
 
 /// Settings of `$export`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportSettings {
-    /// The local directory the files are written to.
+    /// The local directory the files are written to (unless `s3` is set).
     pub dir: PathBuf,
+    /// An S3-compatible bucket the files are written to instead of `dir`, its endpoint and
+    /// credentials from the `AWS_*` environment variables.
+    pub s3: Option<S3Location>,
     /// Jobs that read the database at once (others wait their turn).
     pub concurrency: usize,
     /// How long a finished job and its files are kept.
@@ -51,6 +55,7 @@ impl Default for ExportSettings {
     fn default() -> Self {
         ExportSettings {
             dir: PathBuf::from("data/export"),
+            s3: None,
             concurrency: 1,
             retention: Duration::from_secs(3600),
             max_bytes: 10_000_000_000,
@@ -93,6 +98,8 @@ pub struct Plan {
     pub request: ExportRequest,
     /// Each exported type with the scope of its statements, in export order.
     pub types: Vec<(String, Scope)>,
+    /// The scope `patient`'s ids are looked up under (what the token may see of Patient).
+    pub patient_scope: Scope,
 }
 
 /// The export jobs of one server.
@@ -116,7 +123,10 @@ impl Exporter {
         fhir: Arc<Fhir>,
         settings: ExportSettings,
     ) -> Result<Arc<Exporter>, StoreError> {
-        let store = Store::local(&settings.dir)?;
+        let store = match &settings.s3 {
+            Some(at) => Store::s3(at)?,
+            None => Store::local(&settings.dir)?,
+        };
         let mut jobs = HashMap::new();
         for mut r in store.records().await? {
             if r.state == JobState::Running {
@@ -177,7 +187,9 @@ impl Exporter {
             transaction_time: chrono::Utc::now()
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             expires_ms: None,
-            requires_access_token: owner.is_some(),
+            // Pre-signed URLs are the credentials of a bucket's downloads (IG v2: then
+            // `requiresAccessToken` is false).
+            requires_access_token: owner.is_some() && !self.store.signs_urls(),
             owner,
             output: Vec::new(),
             error: Vec::new(),
@@ -213,6 +225,30 @@ impl Exporter {
             JobState::Complete => Status::Complete(Box::new(r)),
             JobState::Failed => Status::Failed(r.failure.unwrap_or_default()),
         })
+    }
+
+    /// The manifest of complete job `record`: each file at its pre-signed bucket URL, valid
+    /// until the job expires, or else at `[base]/$export-file/[id]/[file]`.
+    pub async fn manifest(
+        &self,
+        record: &JobRecord,
+        base: &str,
+    ) -> Result<serde_json::Value, StoreError> {
+        let mut urls = HashMap::new();
+        if self.store.signs_urls() {
+            let left = record.expires_ms.unwrap_or_else(now_ms) - now_ms();
+            let valid = Duration::from_millis(left.max(0) as u64);
+            for f in record.output.iter().chain(&record.error) {
+                if let Some(url) = self.store.signed_url(&record.id, &f.file, valid).await? {
+                    urls.insert(f.file.clone(), url);
+                }
+            }
+        }
+        Ok(record.manifest(|id, file| {
+            urls.get(file)
+                .cloned()
+                .unwrap_or_else(|| format!("{base}/$export-file/{id}/{file}"))
+        }))
     }
 
     /// Cancels job `id` (a running job stops at its next page) and removes its files;

@@ -2,6 +2,7 @@
 //! resources serialized as NDJSON lines as it arrives, files split at the configured size.
 //! Memory holds one page and one part of a file, however large the tables.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -11,7 +12,9 @@ use super::store::{FileWriter, StoreError};
 use super::{Exporter, Job, Plan, now_ms};
 use crate::assemble::outcome::{Issue, Severity, operation_outcome};
 use crate::db::DbError;
+use crate::request::criterion::Criterion;
 use crate::request::cursor::Cursor;
+use crate::request::search::SearchRequest;
 use crate::request::subset::Summary;
 use crate::service::export::{export_search, tracks_updates};
 use crate::service::{RequestContext, ServiceError};
@@ -174,34 +177,50 @@ impl Exporter {
             n: 0,
             total: 0,
         };
-        let result = self.export_types(job, plan, &mut out).await;
+        let result = match self.unknown_patients(job, plan).await {
+            Ok(unknown) => self
+                .export_types(job, plan, &mut out)
+                .await
+                .map(|_| unknown),
+            Err(e) => Err(e),
+        };
         if result.is_err() {
             out.abandon().await;
         }
-        result?;
-        let mut warnings: Vec<String> = plan
-            .request
-            .ignored
-            .iter()
-            .map(|(_, why)| format!("{why}; it was ignored"))
+        // The IG: patients not on the server are reported as OperationOutcome errors in the
+        // error file; the export goes on for the others.
+        let mut issues: Vec<(Severity, &str, String)> = result?
+            .into_iter()
+            .map(|id| {
+                let why = format!("patient: Patient/{id} is not on this server (or not within the access token's scopes)");
+                (Severity::Error, "not-found", why)
+            })
             .collect();
+        for (_, why) in &plan.request.ignored {
+            issues.push((
+                Severity::Warning,
+                "informational",
+                format!("{why}; it was ignored"),
+            ));
+        }
         if let Some(since) = &plan.request.since {
             let mapping = self.fhir.mapping();
             for (t, _) in &plan.types {
                 if !tracks_updates(mapping, t) {
-                    warnings.push(format!(
+                    let why = format!(
                         "_since={since}: {t} has no last-updated time in this database, so all its resources were exported"
-                    ));
+                    );
+                    issues.push((Severity::Warning, "informational", why));
                 }
             }
         }
         let output = std::mem::take(&mut out.files);
-        if !warnings.is_empty() {
-            for w in &warnings {
+        if !issues.is_empty() {
+            for (severity, code, diagnostics) in issues {
                 let oo = operation_outcome(&[Issue {
-                    severity: Severity::Warning,
-                    code: "informational",
-                    diagnostics: w.clone(),
+                    severity,
+                    code,
+                    diagnostics,
                 }]);
                 let mut line = serde_json::to_vec(&oo).unwrap_or_default();
                 line.push(b'\n');
@@ -210,6 +229,34 @@ impl Exporter {
             out.end_type().await?;
         }
         Ok((output, out.files))
+    }
+
+    /// The ids of `patient` that are not on the server (as the job's Patient scope sees it),
+    /// looked up a page of ids at a time.
+    async fn unknown_patients(&self, job: &Job, plan: &Plan) -> Result<Vec<String>, Stop> {
+        let mut unknown = Vec::new();
+        let cx = RequestContext {
+            counter: Default::default(),
+            scope: plan.patient_scope.clone(),
+        };
+        let size = self.settings.page_size.max(1);
+        for ids in plan.request.patients.chunks(size) {
+            if job.cancelled.load(Ordering::Relaxed) {
+                return Err(Stop::Cancelled);
+            }
+            let mut search = SearchRequest::new("Patient", size);
+            search
+                .criteria
+                .push(Criterion::ids(ids.iter().map(String::as_str)));
+            let page = self.page(&cx, &search, None).await?;
+            let found: HashSet<&str> = page.resources.iter().map(|r| r.id()).collect();
+            unknown.extend(
+                ids.iter()
+                    .filter(|id| !found.contains(id.as_str()))
+                    .cloned(),
+            );
+        }
+        Ok(unknown)
     }
 
     async fn export_types(&self, job: &Job, plan: &Plan, out: &mut Output<'_>) -> Result<(), Stop> {
@@ -258,7 +305,7 @@ impl Exporter {
     async fn page<'s>(
         &'s self,
         cx: &'s RequestContext,
-        search: &crate::request::search::SearchRequest,
+        search: &SearchRequest,
         after: Option<&Cursor>,
     ) -> Result<crate::service::export::ExportPage<'s>, Stop> {
         let mut tries = 0;

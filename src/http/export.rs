@@ -25,7 +25,8 @@ const RETRY_AFTER: &str = "1";
 fn exporter(state: &HttpState) -> Result<&Arc<Exporter>, ApiError> {
     state.export.as_ref().ok_or_else(|| {
         ApiError::NotFound(
-            "$export is not enabled on this server (start it with --export-dir)".into(),
+            "$export is not enabled on this server (start it with --export-dir or --export-store)"
+                .into(),
         )
     })
 }
@@ -48,7 +49,7 @@ pub async fn system_get(
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, ApiError> {
     let params = query_params(&req)?;
-    kick_off(&req, &state, ExportLevel::System, params).await
+    kick_off(&req, &state, ExportLevel::System, params, Vec::new()).await
 }
 
 /// `POST [base]/$export` with a `Parameters` body.
@@ -57,8 +58,8 @@ pub async fn system_post(
     body: web::Payload,
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, ApiError> {
-    let params = body_params(&req, body, &state).await?;
-    kick_off(&req, &state, ExportLevel::System, params).await
+    let body = body_params(&req, body, &state).await?;
+    kick_off(&req, &state, ExportLevel::System, query_params(&req)?, body).await
 }
 
 /// `GET [base]/Patient/$export`.
@@ -67,7 +68,7 @@ pub async fn patient_get(
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, ApiError> {
     let params = query_params(&req)?;
-    kick_off(&req, &state, ExportLevel::Patient, params).await
+    kick_off(&req, &state, ExportLevel::Patient, params, Vec::new()).await
 }
 
 /// `POST [base]/Patient/$export` with a `Parameters` body.
@@ -76,18 +77,25 @@ pub async fn patient_post(
     body: web::Payload,
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, ApiError> {
-    let params = body_params(&req, body, &state).await?;
-    kick_off(&req, &state, ExportLevel::Patient, params).await
+    let body = body_params(&req, body, &state).await?;
+    kick_off(
+        &req,
+        &state,
+        ExportLevel::Patient,
+        query_params(&req)?,
+        body,
+    )
+    .await
 }
 
-/// The URL's parameters followed by those of a `Parameters` body.
+/// The parameters of a `Parameters` body (none for an empty body).
 async fn body_params(
     req: &HttpRequest,
     body: web::Payload,
     state: &HttpState,
 ) -> Result<Vec<(String, String)>, ApiError> {
     let body = read_form_body(req, body, state).await?;
-    let mut params = query_params(req)?;
+    let mut params = Vec::new();
     if !body.is_empty() {
         let json: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
             RequestError::InvalidParameter(format!("the $export body is not JSON: {e}"))
@@ -110,6 +118,7 @@ async fn kick_off(
     state: &HttpState,
     level: ExportLevel,
     params: Vec<(String, String)>,
+    body: Vec<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let exporter = exporter(state)?;
     if !respond_async(req) {
@@ -120,7 +129,7 @@ async fn kick_off(
     }
     let fhir = &state.fhir;
     let opts = fhir.search_options(lenient(req, state));
-    let request = export::parse(fhir.mapping(), &opts, level, &params)?;
+    let request = export::parse(fhir.mapping(), &opts, level, &params, &body)?;
     audit::asked(req, Interaction::Export, "*");
     let owner = owner(req, state)?;
     let types = match &state.auth {
@@ -141,6 +150,26 @@ async fn kick_off(
             )?
         }
     };
+    let patient_scope = match &state.auth {
+        None => Scope::default(),
+        Some(_) if request.patients.is_empty() => Scope::default(),
+        Some(_) => {
+            let access = super::auth::access(req).ok_or(AuthError::Missing)?;
+            let patient = ["Patient".to_string()];
+            crate::auth::policy::export_scopes(
+                &access,
+                fhir.mapping(),
+                &fhir.search_options(false),
+                false,
+                &patient,
+                false,
+            )
+            .ok()
+            .and_then(|mut s| s.pop())
+            // No Patient scope: no patient can be confirmed.
+            .map_or_else(|| Scope::rules(Vec::new()), |(_, s)| s)
+        }
+    };
     let path = match level {
         ExportLevel::System => "$export",
         ExportLevel::Patient => "Patient/$export",
@@ -150,7 +179,15 @@ async fn kick_off(
         url = format!("{url}?{}", req.query_string());
     }
     let id = exporter
-        .start(Plan { request, types }, url, owner)
+        .start(
+            Plan {
+                request,
+                types,
+                patient_scope,
+            },
+            url,
+            owner,
+        )
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "cannot start an export job");
@@ -195,7 +232,10 @@ pub async fn status(
             .finish()),
         Some(Status::Failed(why)) => Err(ApiError::Export(format!("the export failed: {why}"))),
         Some(Status::Complete(record)) => {
-            let manifest = record.manifest(|id, file| format!("{base}/$export-file/{id}/{file}"));
+            let manifest = exporter.manifest(&record, base).await.map_err(|e| {
+                tracing::error!(job = %id, error = %e, "cannot sign the export's download URLs");
+                ApiError::Export("the export's download URLs cannot be made now".into())
+            })?;
             Ok(HttpResponse::Ok()
                 .content_type("application/json")
                 .body(manifest.to_string()))

@@ -7,6 +7,10 @@
 //! request costs a good share of the throughput of cheap requests, and the audit trail already
 //! says who did what); a client error (4xx) is logged at INFO, a server error (5xx) at WARN.
 //! The query string is not logged: search parameters can hold patient data.
+//!
+//! With trace export on ([`crate::telemetry::otel`]), the request's span is exported too:
+//! named by method and route, with the request id, status, FHIR interaction and type, and a
+//! child of the client's W3C `traceparent` when it sends one.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,6 +25,7 @@ use tracing::Instrument;
 use super::audit::AuditRecord;
 use crate::db::QueryCounter;
 use crate::telemetry::metrics as m;
+use crate::telemetry::otel;
 
 /// Name of the response header carrying the statement count, when enabled.
 pub const SQL_COUNT_HEADER: &str = "x-sql-statements";
@@ -36,7 +41,10 @@ pub async fn log_requests(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let start = Instant::now();
     let id = request_id(req.headers().get(&REQUEST_ID_HEADER));
-    let span = tracing::info_span!("request", request_id = %id);
+    let span = tracing::info_span!(target: otel::REQUEST_TARGET, "request", request_id = %id);
+    if otel::enabled() {
+        otel::start_request(&span, req.headers());
+    }
     let counter = Arc::new(QueryCounter::default());
     req.extensions_mut().insert(counter.clone());
     let method = req.method().clone();
@@ -51,6 +59,18 @@ pub async fn log_requests(
         .unwrap_or_default();
     let path = res.request().path();
     let statements = counter.get();
+    if otel::enabled() {
+        otel::end_request(
+            &span,
+            otel::RequestEnd {
+                method: method.as_str(),
+                route: res.request().match_pattern().as_deref(),
+                status: status.as_u16(),
+                interaction,
+                resource_type: resource_type.as_deref(),
+            },
+        );
+    }
     {
         let _in_request = span.enter();
         let latency_ms = elapsed.as_secs_f64() * 1000.0;

@@ -13,6 +13,7 @@ use super::PlanError;
 use super::context::{Context, write_from};
 use super::criteria::{write_criteria, write_criterion};
 use super::location::in_location;
+use super::subquery::{Form, can_correlate, write_membership};
 use crate::mapping::references::{links_from, links_of};
 use crate::mapping::sql::{write_relation, write_value};
 use crate::mapping::{ElementMapping, Location, Source, SqlValue};
@@ -138,9 +139,15 @@ fn write_forward(
                 Some((false, true)) => (op.sql.clone(), true),
                 _ => (op.sql.clone(), false),
             };
-            w.push(&outer).push(" IN (");
-            write_keys_matching(w, &cx.with_source(target), inners, inner_cast)?;
-            w.push(")");
+            // Correlated only with the reference in the row, no further hop, and aliases
+            // that cannot capture the reference.
+            let correlated = link.leaf.location == Location::Row
+                && inners.iter().all(|c| c.hops.is_empty())
+                && can_correlate(cx.source, target);
+            let tcx = cx.with_source(target);
+            write_membership(w, cx, &outer, correlated, |w, form| {
+                write_keys_matching(w, &tcx, inners, inner_cast, form)
+            })?;
             // A "no value" reference refers to nothing, even to a row with that key.
             op.write_not_none(w);
             Ok(())
@@ -179,38 +186,51 @@ fn write_reverse(
             Some((false, true)) => (cx.dialect().text_cast(&key), reference.sql.clone()),
             _ => (key, reference.sql.clone()),
         };
-        w.push(&outer).push(" IN (");
-        match link.leaf.location {
-            Location::Row => {
-                w.push("SELECT ").push(&projected);
-                write_from(w, &rcx)?;
-                w.push(" AND ").push(&reference.sql).push(" IS NOT NULL");
-                reference.write_not_none(w);
-                w.push(" AND ");
-                write_criterion(w, &rcx, inner)?;
-            }
-            Location::Child(c) => {
-                // The reference is in a child table: its rows whose parent matches.
-                let child = &referring.children[c];
-                let key = SqlValue::Column(child.key.clone());
-                w.push("SELECT ").push(&projected).push(" FROM ");
-                write_relation(w, &child.relation, &child.alias);
-                w.push(" WHERE ").push(&reference.sql).push(" IS NOT NULL");
-                reference.write_not_none(w);
-                if let Some(f) = &child.filter {
-                    w.push(" AND (").push(f).push(")");
+        let correlated = link.leaf.location == Location::Row
+            && inner.hops.is_empty()
+            && can_correlate(cx.source, referring);
+        write_membership(w, cx, &outer, correlated, |w, form| {
+            match link.leaf.location {
+                Location::Row => {
+                    match form {
+                        Form::Keys => {
+                            w.push("SELECT ").push(&projected);
+                            write_from(w, &rcx)?;
+                            w.push(" AND ").push(&reference.sql).push(" IS NOT NULL");
+                        }
+                        Form::Correlated(outer) => {
+                            w.push("SELECT 1");
+                            write_from(w, &rcx)?;
+                            w.push(" AND ").push(&projected).push(" = ").push(outer);
+                        }
+                    }
+                    reference.write_not_none(w);
+                    w.push(" AND ");
+                    write_criterion(w, &rcx, inner)
                 }
-                w.push(" AND ");
-                write_value(w, &child.alias, &key);
-                w.push(" IN (SELECT ");
-                write_value(w, &referring.alias, &child.parent_key);
-                write_from(w, &rcx)?;
-                w.push(" AND ");
-                write_criterion(w, &rcx, inner)?;
-                w.push(")");
+                Location::Child(c) => {
+                    // The reference is in a child table: its rows whose parent matches.
+                    let child = &referring.children[c];
+                    let key = SqlValue::Column(child.key.clone());
+                    w.push("SELECT ").push(&projected).push(" FROM ");
+                    write_relation(w, &child.relation, &child.alias);
+                    w.push(" WHERE ").push(&reference.sql).push(" IS NOT NULL");
+                    reference.write_not_none(w);
+                    if let Some(f) = &child.filter {
+                        w.push(" AND (").push(f).push(")");
+                    }
+                    w.push(" AND ");
+                    write_value(w, &child.alias, &key);
+                    w.push(" IN (SELECT ");
+                    write_value(w, &referring.alias, &child.parent_key);
+                    write_from(w, &rcx)?;
+                    w.push(" AND ");
+                    write_criterion(w, &rcx, inner)?;
+                    w.push(")");
+                    Ok(())
+                }
             }
-        }
-        w.push(")");
+        })?;
     }
     if !any {
         w.push("1=0");
@@ -220,23 +240,33 @@ fn write_reverse(
 }
 
 /// `SELECT <key> FROM <target> WHERE <key> IS NOT NULL AND <inners>` (`tcx`: the target's
-/// context), the key as text when `as_text`.
+/// context), the key as text when `as_text`; correlated: `SELECT 1 ... WHERE <key> = <outer>
+/// AND <inners>`.
 fn write_keys_matching(
     w: &mut SqlWriter,
     tcx: &Context,
     inners: &[Criterion],
     as_text: bool,
+    form: Form,
 ) -> Result<(), PlanError> {
     let target: &Source = tcx.source;
     let key = tcx.row_value(&target.id.value).sql;
-    w.push("SELECT ");
-    if as_text {
-        w.push(&tcx.dialect().text_cast(&key));
-    } else {
-        w.push(&key);
+    let projected = match as_text {
+        true => tcx.dialect().text_cast(&key),
+        false => key.clone(),
+    };
+    match form {
+        Form::Keys => {
+            w.push("SELECT ").push(&projected);
+            write_from(w, tcx)?;
+            w.push(" AND ").push(&key).push(" IS NOT NULL");
+        }
+        Form::Correlated(outer) => {
+            w.push("SELECT 1");
+            write_from(w, tcx)?;
+            w.push(" AND ").push(&projected).push(" = ").push(outer);
+        }
     }
-    write_from(w, tcx)?;
-    w.push(" AND ").push(&key).push(" IS NOT NULL");
     write_criteria(w, tcx, inners)
 }
 

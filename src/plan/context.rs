@@ -4,6 +4,7 @@
 
 use super::PlanError;
 use super::scope::{self, Scope};
+use super::subquery::Subqueries;
 use crate::mapping::{ElementMapping, LeafRef, Location, Mapping, Source, SqlValue};
 use crate::search::operand::Operand;
 use crate::sql::{Caps, Dialect, SqlWriter};
@@ -19,6 +20,9 @@ pub struct Context<'a> {
     pub scope: &'a Scope,
     /// The source.
     pub source: &'a Source,
+    /// The sizes of sub-selects known for this search (`None`: sub-selects are written as
+    /// they are, nothing is asked).
+    pub subqueries: Option<&'a Subqueries>,
 }
 
 impl<'a> Context<'a> {

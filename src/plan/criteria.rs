@@ -44,6 +44,36 @@ pub fn write_criteria(
     Ok(())
 }
 
+/// What the rows of a statement must match: every criterion of `all`, and, when `any_of` has
+/// sets, every criterion of one of them (several `_typeFilter`s of one type in an export).
+#[derive(Debug, Clone, Copy)]
+pub struct Filter<'a> {
+    /// Criteria that must all hold.
+    pub all: &'a [Criterion],
+    /// Sets of criteria, one of which must hold entirely (none: no such condition).
+    pub any_of: &'a [Vec<Criterion>],
+}
+
+/// ` AND <criterion>` for every criterion of `f.all`, then ` AND ((…) OR (…))` for its sets.
+pub fn write_filter(w: &mut SqlWriter, cx: &Context, f: Filter) -> Result<(), PlanError> {
+    write_criteria(w, cx, f.all)?;
+    if f.any_of.is_empty() {
+        return Ok(());
+    }
+    w.push(" AND (");
+    for (i, set) in f.any_of.iter().enumerate() {
+        if i > 0 {
+            w.push(" OR ");
+        }
+        // `1=1` takes the place of the first ` AND ` that each criterion writes.
+        w.push("(1=1");
+        write_criteria(w, cx, set)?;
+        w.push(")");
+    }
+    w.push(")");
+    Ok(())
+}
+
 /// One criterion, OR-ed with its alternatives.
 pub fn write_criterion(w: &mut SqlWriter, cx: &Context, c: &Criterion) -> Result<(), PlanError> {
     if c.alternatives.is_empty() {

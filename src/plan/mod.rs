@@ -27,10 +27,11 @@ pub mod scope;
 pub mod search;
 pub mod sort;
 pub mod sql_param;
+pub mod subquery;
 
 pub use read::{ReadPlan, exists, read};
 pub use scope::Scope;
-pub use search::{SearchPlan, Total, search};
+pub use search::{SearchPlan, Total, search, search_sized};
 
 /// Most keys bound in one statement (far below every backend's parameter limit): longer lists
 /// (child rows of a page, included resources) are read in several statements.

@@ -16,12 +16,11 @@
 
 use super::PlanError;
 use super::context::{Context, write_from};
-use super::criteria::write_criteria;
+use super::criteria::{Filter, write_filter};
 use super::keyset::{Atom, KeyOrder, Part, Tie, parts};
 use super::sort::SortExpr;
 use crate::mapping::SourceLayout;
 use crate::mapping::sql::write_value;
-use crate::request::criterion::Criterion;
 use crate::request::cursor::Cursor;
 use crate::request::search::SortKey;
 use crate::sql::{Dialect, Row, SqlWriter, Statement, Value as DbValue};
@@ -122,6 +121,11 @@ fn null_slot(dialect: Dialect, branches: &[Branch], layouts: &[SourceLayout], j:
             SortExpr::Mapped(_) | SortExpr::Code(_) | SortExpr::Widened(_) => {
                 Some(dialect.typed_null(Some("text")))
             }
+            // In the folded value's collation, so the union's column has one.
+            SortExpr::Folded(_) => {
+                let null = dialect.typed_null(Some("text"));
+                Some(dialect.code_point_order(&null).unwrap_or(null))
+            }
         })
         .unwrap_or_else(|| "NULL".into())
 }
@@ -207,12 +211,12 @@ fn write_part(
     }
 }
 
-/// Plans the page: `limit` rows at most, matching `criteria`, after `after`.
+/// Plans the page: `limit` rows at most, matching `filter`, after `after`.
 pub fn page_query(
     branches: &[Branch],
     spec: &[SortKey],
     key_desc: bool,
-    criteria: &[Criterion],
+    filter: Filter,
     after: Option<&Keyset>,
     limit: usize,
 ) -> Result<PageQuery, PlanError> {
@@ -311,7 +315,7 @@ pub fn page_query(
             }
         }
         write_from(&mut w, cx)?;
-        write_criteria(&mut w, cx, criteria)?;
+        write_filter(&mut w, cx, filter)?;
         match range {
             Range::All => {}
             Range::Part(k, p) => write_part(&mut w, b, &order, key_desc, k, p),

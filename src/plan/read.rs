@@ -69,6 +69,7 @@ fn context<'a>(
         caps,
         scope,
         source,
+        subqueries: None,
     }
 }
 

@@ -286,6 +286,7 @@ mod tests {
                 caps,
                 scope,
                 source,
+                subqueries: None,
             };
             let mut condition = SqlWriter::new(caps.dialect);
             write(&mut condition, &cx).unwrap();

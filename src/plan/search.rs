@@ -7,15 +7,20 @@
 
 use super::PlanError;
 use super::context::{Context, write_from};
-use super::criteria::write_criteria;
+use super::criteria::{Filter, write_filter};
 use super::page::{Branch, Keyset, PageQuery, page_query};
 use super::scope::Scope;
-use super::sort::{SortExpr, check_sort_types, effective_sort, sort_values, widen_dates};
-use crate::mapping::{Mapping, Source};
-use crate::request::criterion::Criterion;
+use super::sort::{
+    FoldedText, SortExpr, check_sort_types, effective_sort, sort_values, widen_dates,
+};
+use super::subquery::Subqueries;
+use crate::mapping::{Location, Mapping, SearchTarget, Source};
+use crate::request::criterion::{Criterion, Test};
 use crate::request::cursor::Cursor;
-use crate::request::search::{SearchRequest, TotalMode};
-use crate::sql::{Caps, ColumnInfo, SqlWriter, Statement, Value};
+use crate::request::search::{SearchRequest, SortKey, TotalMode};
+use crate::search::SearchValue;
+use crate::search::string::StringMatch;
+use crate::sql::{Accents, Caps, ColumnInfo, SqlWriter, Statement, Value};
 
 /// The planned statements of one page of a search.
 pub struct SearchPlan<'a> {
@@ -36,7 +41,8 @@ pub struct Total {
     pub estimate: Option<Statement>,
 }
 
-/// Plans the page of `req` that starts after `after` (the first page when `None`).
+/// Plans the page of `req` that starts after `after` (the first page when `None`), its
+/// sub-selects written as they are.
 pub fn search<'a>(
     mapping: &'a Mapping,
     caps: &'a Caps,
@@ -44,22 +50,49 @@ pub fn search<'a>(
     req: &SearchRequest,
     after: Option<&Cursor>,
 ) -> Result<SearchPlan<'a>, PlanError> {
+    search_sized(mapping, caps, scope, req, after, None)
+}
+
+/// [`search`], with the sizes of its sub-selects known so far (`subqueries` then lists those
+/// it asks about: see [`super::subquery`]).
+pub fn search_sized<'a>(
+    mapping: &'a Mapping,
+    caps: &'a Caps,
+    scope: &'a Scope,
+    req: &SearchRequest,
+    after: Option<&Cursor>,
+    subqueries: Option<&Subqueries>,
+) -> Result<SearchPlan<'a>, PlanError> {
     let sources: Vec<&Source> = mapping.sources_of(&req.resource_type).collect();
     let cx = |source| Context {
         mapping,
         caps,
         scope,
         source,
+        subqueries,
     };
-    let criteria = req.all_criteria();
-    let spec = effective_sort(&req.sort);
-    let mut sorts = Vec::with_capacity(sources.len());
-    let mut key_desc = false;
-    for s in &sources {
-        let (sort, desc) = sort_values(s, &req.sort)?;
-        key_desc = desc;
-        sorts.push(sort);
-    }
+    let all = req.all_criteria();
+    let criteria = Filter {
+        all: &all,
+        any_of: &req.any_of,
+    };
+    let implicit = match req.sort.is_empty() && req.any_of.is_empty() {
+        true => index_order(caps, &sources, &all),
+        false => None,
+    };
+    let (spec, mut sorts, key_desc) = match &implicit {
+        Some((key, sorts)) => (std::slice::from_ref(key), sorts.clone(), false),
+        None => {
+            let mut sorts = Vec::with_capacity(sources.len());
+            let mut key_desc = false;
+            for s in &sources {
+                let (sort, desc) = sort_values(s, &req.sort)?;
+                key_desc = desc;
+                sorts.push(sort);
+            }
+            (effective_sort(&req.sort), sorts, key_desc)
+        }
+    };
     if sources.len() > 1 && key_desc {
         return Err(PlanError::Unsupported(format!(
             "_sort=-_id is not supported on {}: its resources come from several sources",
@@ -83,7 +116,7 @@ pub fn search<'a>(
         &branches,
         spec,
         key_desc,
-        &criteria,
+        criteria,
         keyset.as_ref(),
         req.count + 1,
     )?;
@@ -93,11 +126,11 @@ pub fn search<'a>(
             // Under a scope, a planner's estimate could reflect rows out of scope (it comes
             // from statistics of whole tables): count exactly instead.
             let estimate = match req.total {
-                TotalMode::Estimate if scope.is_none() => estimate(&b.cx, &criteria)?,
+                TotalMode::Estimate if scope.is_none() => estimate(&b.cx, criteria)?,
                 _ => None,
             };
             totals.push(Total {
-                count: count(&b.cx, &criteria)?,
+                count: count(&b.cx, criteria)?,
                 estimate,
             });
         }
@@ -107,6 +140,66 @@ pub fn search<'a>(
         page,
         totals,
     })
+}
+
+/// The page order of a search without `_sort` whose one criterion is a starts-with string
+/// search on a column of the row (`Patient?family=smi`): the folded string, as the index that
+/// serves the search orders it, so a first page reads about `_count` index entries however
+/// many match, instead of every match sorted by key. Only where that order is the code point
+/// order an expression index keeps (PostgreSQL's "C" collation, SQLite's binary one): on
+/// MySQL/MariaDB `LOWER(col)` has no index, and the key order lets a scan stop early.
+/// `None` for any other search (the key order).
+fn index_order(
+    caps: &Caps,
+    sources: &[&Source],
+    criteria: &[Criterion],
+) -> Option<(SortKey, Vec<Vec<Option<SortExpr>>>)> {
+    caps.dialect.code_point_order("x")?;
+    let [c] = criteria else {
+        return None;
+    };
+    let Test::AnyOf {
+        values,
+        negate: false,
+    } = &c.test
+    else {
+        return None;
+    };
+    let ([SearchValue::String(v)], true, true) =
+        (&values[..], c.hops.is_empty(), c.alternatives.is_empty())
+    else {
+        return None;
+    };
+    if v.how != StringMatch::StartsWith {
+        return None;
+    }
+    let unaccent = match &caps.accents {
+        Accents::Unaccent(f) => Some(f.clone()),
+        Accents::AsStored => None,
+    };
+    let mut sorts = Vec::with_capacity(sources.len());
+    for s in sources {
+        let Some(d) = s.search_decl(&c.code) else {
+            sorts.push(vec![None]);
+            continue;
+        };
+        let [SearchTarget::String(l)] = &d.targets[..] else {
+            return None;
+        };
+        if l.location != Location::Row {
+            return None;
+        }
+        let value = s.leaf(*l).sql_value()?.clone();
+        sorts.push(vec![Some(SortExpr::Folded(FoldedText {
+            value,
+            unaccent: unaccent.clone(),
+        }))]);
+    }
+    let key = SortKey {
+        code: c.code.clone(),
+        desc: false,
+    };
+    Some((key, sorts))
 }
 
 /// Where the page after `c` starts, checked against the search (its `branches`, `sort_len`
@@ -138,7 +231,7 @@ fn keyset(c: &Cursor, branches: &[Branch], sort_len: usize) -> Result<Option<Key
         for branch in branches {
             let fits = match branch.sort.get(j).and_then(Option::as_ref) {
                 None => true,
-                Some(SortExpr::Mapped(_) | SortExpr::Code(_)) => {
+                Some(SortExpr::Mapped(_) | SortExpr::Code(_) | SortExpr::Folded(_)) => {
                     matches!(v, Value::Null | Value::Text(_))
                 }
                 Some(SortExpr::Widened(_)) => matches!(
@@ -163,24 +256,24 @@ fn keyset(c: &Cursor, branches: &[Branch], sort_len: usize) -> Result<Option<Key
 }
 
 /// `SELECT COUNT(*)` of the rows of `cx.source` matching every criterion.
-fn count(cx: &Context, criteria: &[Criterion]) -> Result<Statement, PlanError> {
+fn count(cx: &Context, criteria: Filter) -> Result<Statement, PlanError> {
     let mut w = SqlWriter::new(cx.dialect());
     w.push("SELECT COUNT(*)");
     write_from(&mut w, cx)?;
-    write_criteria(&mut w, cx, criteria)?;
+    write_filter(&mut w, cx, criteria)?;
     Ok(w.finish())
 }
 
 /// The statement that asks the query planner how many rows of `cx.source` match every
 /// criterion, without running the query (`_total=estimate`); `None` when the database has no
 /// estimate (SQLite: the caller counts).
-fn estimate(cx: &Context, criteria: &[Criterion]) -> Result<Option<Statement>, PlanError> {
+fn estimate(cx: &Context, criteria: Filter) -> Result<Option<Statement>, PlanError> {
     let Some(explain) = cx.dialect().explain_prefix() else {
         return Ok(None);
     };
     let mut w = SqlWriter::new(cx.dialect());
     w.push(explain).push("SELECT 1");
     write_from(&mut w, cx)?;
-    write_criteria(&mut w, cx, criteria)?;
+    write_filter(&mut w, cx, criteria)?;
     Ok(Some(w.finish()))
 }

@@ -23,6 +23,19 @@ pub enum SortExpr {
     /// A date sorted with date-times of other sources, written as the date-time of its
     /// midnight where the database needs it ([`crate::sql::Dialect::date_as_datetime`]).
     Widened(SqlValue),
+    /// A string folded as string searches compare it (`LOWER(col) COLLATE "C"`, through
+    /// `unaccent` where accents are ignored): the order of the index that serves a
+    /// starts-with search, used as the page order of such a search without `_sort`.
+    Folded(FoldedText),
+}
+
+/// A string value folded as string searches fold it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoldedText {
+    /// The string.
+    pub value: SqlValue,
+    /// The PostgreSQL function that removes accents, where string searches use it.
+    pub unaccent: Option<String>,
 }
 
 /// A legacy code column and the FHIR codes its value map gives.
@@ -78,6 +91,15 @@ impl SortExpr {
                 let widened = w.dialect().date_as_datetime(&sql).unwrap_or(sql);
                 w.push(&widened);
             }
+            SortExpr::Folded(f) => {
+                let sql = crate::mapping::sql::value_sql(w.dialect(), alias, &f.value);
+                let folded = match &f.unaccent {
+                    Some(u) => format!("{u}(LOWER({sql}))"),
+                    None => format!("LOWER({sql})"),
+                };
+                let ordered = w.dialect().code_point_order(&folded).unwrap_or(folded);
+                w.push(&ordered);
+            }
         }
     }
 
@@ -99,7 +121,7 @@ impl SortExpr {
             SortExpr::Value(v) => v.sql_type(),
             SortExpr::Widened(_) => SqlType::DateTime,
             // FHIR codes, bound as text.
-            SortExpr::Mapped(_) | SortExpr::Code(_) => SqlType::Text,
+            SortExpr::Mapped(_) | SortExpr::Code(_) | SortExpr::Folded(_) => SqlType::Text,
         }
     }
 
@@ -108,7 +130,10 @@ impl SortExpr {
     pub fn write_bound(&self, w: &mut SqlWriter, value: Value) {
         let column = match self {
             SortExpr::Value(v) => v.column_info(),
-            SortExpr::Mapped(_) | SortExpr::Code(_) | SortExpr::Widened(_) => None,
+            SortExpr::Mapped(_)
+            | SortExpr::Code(_)
+            | SortExpr::Widened(_)
+            | SortExpr::Folded(_) => None,
         };
         w.param_for(column, value);
     }

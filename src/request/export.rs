@@ -6,10 +6,10 @@
 
 use serde_json::Value as Json;
 
-use super::RequestError;
 use super::compartment::patient_types;
 use super::criterion::Criterion;
 use super::search::{SearchOptions, SearchRequest, unsupported};
+use super::{Limit, RequestError};
 use crate::mapping::Mapping;
 use crate::search::date::{self, DateSearch};
 
@@ -49,8 +49,12 @@ pub struct ExportRequest {
     pub since: Option<String>,
     /// `_since` as the `_lastUpdated` range it asks for (`ge` the instant).
     pub since_date: Option<DateSearch>,
-    /// `_typeFilter` per type: the criteria its query adds (at most one query per type).
-    pub filters: Vec<(String, Vec<Criterion>)>,
+    /// `_typeFilter` per type: the criteria of each of its queries, in request order (a
+    /// resource is exported when it matches any of them).
+    pub filters: Vec<(String, Vec<Vec<Criterion>>)>,
+    /// `patient` (POST only): the ids of the patients whose compartments a patient-level
+    /// export is restricted to, in request order, without repeats (empty: every patient).
+    pub patients: Vec<String>,
     /// `_elements`: per element, the type it is limited to (`Observation.code`) or `None`.
     pub elements: Vec<(Option<String>, String)>,
     /// Parameters ignored under lenient handling, with the reason.
@@ -58,8 +62,8 @@ pub struct ExportRequest {
 }
 
 impl ExportRequest {
-    /// The criteria `_typeFilter` adds to `resource_type`.
-    pub fn filter_of(&self, resource_type: &str) -> &[Criterion] {
+    /// The criteria of each `_typeFilter` of `resource_type` (ORed; none: no filter).
+    pub fn filters_of(&self, resource_type: &str) -> &[Vec<Criterion>] {
         self.filters
             .iter()
             .find(|(t, _)| t == resource_type)
@@ -83,12 +87,14 @@ impl ExportRequest {
 }
 
 /// Parses the kick-off parameters of an export at `level` (`opts.lenient`: unsupported
-/// parameters are ignored and reported instead of refused).
+/// parameters are ignored and reported instead of refused): `params` from the URL, `body` from
+/// a POST `Parameters` body (the only place `patient` is accepted, as the IG defines it).
 pub fn parse(
     mapping: &Mapping,
     opts: &SearchOptions,
     level: ExportLevel,
     params: &[(String, String)],
+    body: &[(String, String)],
 ) -> Result<ExportRequest, RequestError> {
     let lenient = opts.lenient;
     let all: Vec<String> = match level {
@@ -105,11 +111,17 @@ pub fn parse(
         since: None,
         since_date: None,
         filters: Vec::new(),
+        patients: Vec::new(),
         elements: Vec::new(),
         ignored: Vec::new(),
     };
+    if params.iter().any(|(n, _)| n == "patient") {
+        return Err(RequestError::InvalidParameter(
+            "patient is accepted only in the Parameters body of a POST kick-off (as valueReference Patient/[id])".into(),
+        ));
+    }
     let mut type_filters: Vec<&str> = Vec::new();
-    for (name, value) in params {
+    for (name, value) in params.iter().chain(body) {
         match name.as_str() {
             "_outputFormat" => {
                 if !matches!(
@@ -174,10 +186,20 @@ pub fn parse(
                     }
                 }
             }
+            "patient" if level == ExportLevel::Patient => {
+                let id = patient_id(opts.base_url, value).ok_or_else(|| {
+                    RequestError::InvalidParameter(format!(
+                        "patient '{value}' is not a reference to a Patient (Patient/[id])"
+                    ))
+                })?;
+                if !req.patients.iter().any(|p| p == id) {
+                    req.patients.push(id.to_string());
+                }
+            }
             "_format" | "_pretty" => {}
             other => {
                 let why = format!(
-                    "parameter '{other}' is not supported by $export (supported: _outputFormat, _since, _type, _typeFilter, _elements)"
+                    "parameter '{other}' is not supported by this $export (supported: _outputFormat, _since, _type, _typeFilter, _elements, and patient at patient level)"
                 );
                 unsupported(lenient, &mut req.ignored, other, why)?;
             }
@@ -188,6 +210,10 @@ pub fn parse(
             "_type names no type this export serves".into(),
         ));
     }
+    // The patients are one OR list in every statement: bounded like a parameter's values.
+    opts.limits
+        .check(Limit::ValuesPerParam, req.patients.len())
+        .map_err(|e| e.in_param("patient"))?;
     for f in type_filters {
         let (t, criteria) = match type_filter(mapping, opts, f) {
             Ok(c) => c,
@@ -198,24 +224,33 @@ pub fn parse(
             }
             Err(e) => return Err(e),
         };
-        let why = if !req.types.contains(&t) {
-            Some(format!(
-                "_typeFilter '{f}': {t} is not one of the exported types"
-            ))
-        } else if req.filters.iter().any(|(x, _)| *x == t) {
-            Some(format!(
-                "_typeFilter '{f}': only one _typeFilter per type is supported"
-            ))
-        } else {
-            None
-        };
-        if let Some(why) = why {
+        if !req.types.contains(&t) {
+            let why = format!("_typeFilter '{f}': {t} is not one of the exported types");
             unsupported(lenient, &mut req.ignored, "_typeFilter", why)?;
             continue;
         }
-        req.filters.push((t, criteria));
+        match req.filters.iter_mut().find(|(x, _)| *x == t) {
+            Some((_, sets)) => sets.push(criteria),
+            None => req.filters.push((t, vec![criteria])),
+        }
     }
     Ok(req)
+}
+
+/// The id of the patient `reference` names: `Patient/[id]`, or the same under this server's
+/// base URL; `None` for anything else.
+fn patient_id<'a>(base_url: &str, reference: &'a str) -> Option<&'a str> {
+    let local = reference
+        .strip_prefix(base_url)
+        .and_then(|r| r.strip_prefix('/'))
+        .unwrap_or(reference);
+    let id = local.strip_prefix("Patient/")?;
+    let valid = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    valid.then_some(id)
 }
 
 /// One `_typeFilter` (`Observation?code=...`): its type and the criteria of its query, parsed
@@ -314,7 +349,7 @@ mod tests {
     #[test]
     fn parameters_are_parsed_and_checked() {
         let m = sample();
-        let r = parse(&m, &opts(false), ExportLevel::System, &[]).unwrap();
+        let r = parse(&m, &opts(false), ExportLevel::System, &[], &[]).unwrap();
         assert_eq!(
             r.types,
             m.resource_types().map(str::to_string).collect::<Vec<_>>()
@@ -330,12 +365,16 @@ mod tests {
                 ("_typeFilter", "Observation?status=final"),
                 ("_elements", "Observation.status,id"),
             ]),
+            &[],
         )
         .unwrap();
         assert_eq!(r.types, ["Patient", "Observation"]);
         assert!(r.since_date.is_some());
-        assert_eq!(r.filter_of("Observation").len(), 1);
-        assert!(r.filter_of("Patient").is_empty());
+        assert_eq!(
+            r.filters_of("Observation"),
+            [vec![r.filters_of("Observation")[0][0].clone()]]
+        );
+        assert!(r.filters_of("Patient").is_empty());
         assert_eq!(
             r.elements_of("Observation").unwrap(),
             ["status".to_string(), "id".to_string()]
@@ -352,7 +391,7 @@ mod tests {
             ("_type", "Nope"),
             ("patient", "Patient/1"),
         ] {
-            let e = parse(&m, &opts(false), ExportLevel::Patient, &p(&[bad]));
+            let e = parse(&m, &opts(false), ExportLevel::Patient, &p(&[bad]), &[]);
             assert!(e.is_err(), "{bad:?}");
         }
         // Lenient: ignored and reported.
@@ -361,13 +400,74 @@ mod tests {
             &opts(true),
             ExportLevel::System,
             &p(&[
-                ("patient", "Patient/1"),
+                ("includeAssociatedData", "LatestProvenanceResources"),
                 ("_typeFilter", "Observation?nope=1"),
             ]),
+            &[],
         )
         .unwrap();
         assert_eq!(r.ignored.len(), 2, "{:?}", r.ignored);
         assert!(r.filters.is_empty());
+    }
+
+    #[test]
+    fn several_type_filters_of_a_type_are_kept_in_order() {
+        let m = sample();
+        let r = parse(
+            &m,
+            &opts(false),
+            ExportLevel::System,
+            &p(&[
+                ("_typeFilter", "Observation?status=final"),
+                ("_typeFilter", "Patient?gender=female"),
+                ("_typeFilter", "Observation?status=amended&code=x"),
+            ]),
+            &[],
+        )
+        .unwrap();
+        let sets = r.filters_of("Observation");
+        assert_eq!(sets.len(), 2);
+        assert_eq!((sets[0].len(), sets[1].len()), (1, 2));
+        assert_eq!(sets[1][0].link, "status=amended");
+        assert_eq!(r.filters_of("Patient").len(), 1);
+    }
+
+    #[test]
+    fn patient_is_taken_from_a_post_body_at_patient_level_only() {
+        let m = sample();
+        let body = p(&[
+            ("patient", "Patient/7"),
+            ("patient", "http://h/fhir/Patient/8"),
+            ("patient", "Patient/7"),
+        ]);
+        let r = parse(&m, &opts(false), ExportLevel::Patient, &[], &body).unwrap();
+        assert_eq!(r.patients, ["7", "8"]);
+        // Not in the URL (GET), even when lenient.
+        for lenient in [false, true] {
+            let e = parse(&m, &opts(lenient), ExportLevel::Patient, &body, &[]);
+            assert!(e.is_err());
+        }
+        // Not a Patient reference.
+        for bad in ["Observation/1", "Patient/", "Patient/a b", "7"] {
+            let e = parse(
+                &m,
+                &opts(false),
+                ExportLevel::Patient,
+                &[],
+                &p(&[("patient", bad)]),
+            );
+            assert!(e.is_err(), "{bad}");
+        }
+        // At most --max-values-per-param patients.
+        let many: Vec<(String, String)> = (0..=opts(false).limits.max_values_per_param)
+            .map(|i| ("patient".to_string(), format!("Patient/{i}")))
+            .collect();
+        let e = parse(&m, &opts(false), ExportLevel::Patient, &[], &many).unwrap_err();
+        assert!(matches!(e, RequestError::LimitExceeded { .. }), "{e:?}");
+        // Not at system level: refused, or ignored under lenient handling.
+        assert!(parse(&m, &opts(false), ExportLevel::System, &[], &body).is_err());
+        let r = parse(&m, &opts(true), ExportLevel::System, &[], &body).unwrap();
+        assert!(r.patients.is_empty() && r.ignored.len() == 3);
     }
 
     #[test]

@@ -67,6 +67,9 @@ pub struct SearchRequest {
     pub compartment: Option<super::compartment::Compartment>,
     /// `_include` and `_revinclude`, in request order.
     pub includes: Vec<Include>,
+    /// Sets of criteria one of which must hold entirely, besides `criteria` (an export's
+    /// several `_typeFilter`s of one type); empty for searches.
+    pub any_of: Vec<Vec<Criterion>>,
 }
 
 impl SearchRequest {
@@ -84,6 +87,7 @@ impl SearchRequest {
             ignored: Vec::new(),
             compartment: None,
             includes: Vec::new(),
+            any_of: Vec::new(),
         }
     }
 

@@ -144,7 +144,7 @@ impl Fhir {
 
 /// An `_include` for every declared reference from `types` to a type outside the Patient
 /// compartment (the compartment's own resources come as matches).
-fn referenced_outside(mapping: &Mapping, types: &[String]) -> Vec<Include> {
+pub fn referenced_outside(mapping: &Mapping, types: &[String]) -> Vec<Include> {
     let compartment = patient_types(mapping);
     let mut out: Vec<Include> = Vec::new();
     for t in types {

@@ -6,6 +6,7 @@ use super::{Fhir, RequestContext, ServiceError};
 use crate::assemble::served::Resource;
 use crate::db::Cost;
 use crate::mapping::Mapping;
+use crate::request::compartment::membership;
 use crate::request::criterion::Criterion;
 use crate::request::cursor::Cursor;
 use crate::request::export::ExportRequest;
@@ -27,7 +28,9 @@ pub fn tracks_updates(mapping: &Mapping, resource_type: &str) -> bool {
 }
 
 /// The search that reads `resource_type` for `req`, `page_size` resources a page: its
-/// `_typeFilter` criteria, and `_since` where the type tracks updates.
+/// `_typeFilter`s (one: its criteria; several: any of them, in the same statement, so each
+/// resource is read once), the compartments of `patient`, and `_since` where the type tracks
+/// updates.
 pub fn export_search(
     mapping: &Mapping,
     req: &ExportRequest,
@@ -35,7 +38,17 @@ pub fn export_search(
     page_size: usize,
 ) -> SearchRequest {
     let mut search = SearchRequest::new(resource_type, page_size.max(1));
-    search.criteria = req.filter_of(resource_type).to_vec();
+    match req.filters_of(resource_type) {
+        [one] => search.criteria = one.clone(),
+        many => search.any_of = many.to_vec(),
+    }
+    if !req.patients.is_empty() {
+        // `patient` is accepted at patient level only, whose types are all in the compartment
+        // (`patient_types`): membership is always defined.
+        search
+            .criteria
+            .extend(membership(mapping, resource_type, &req.patients));
+    }
     if let Some(since) = &req.since_date
         && tracks_updates(mapping, resource_type)
     {

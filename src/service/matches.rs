@@ -6,6 +6,7 @@ use super::rows::build_resources;
 use super::{Fhir, RequestContext, ServiceError};
 use crate::assemble::served::Resource;
 use crate::db::{Cost, Database, DbError};
+use crate::plan::subquery::Subqueries;
 use crate::plan::{self, Scope, Total};
 use crate::request::cursor::Cursor;
 use crate::request::search::{SearchRequest, TotalMode};
@@ -52,7 +53,34 @@ impl<'a> Session<'a> {
     ) -> Result<Matches<'a>, ServiceError> {
         let fhir = self.fhir;
         // Everything is planned first: a bad request is reported before any statement runs.
-        let plan = plan::search(&fhir.mapping, &fhir.caps, self.scope, req, after)?;
+        let mut sizes = Subqueries::default();
+        let plan = plan::search_sized(
+            &fhir.mapping,
+            &fhir.caps,
+            self.scope,
+            req,
+            after,
+            Some(&sizes),
+        )?;
+        let asked = sizes.take_asked();
+        let plan = if asked.is_empty() {
+            plan
+        } else {
+            // Sized sub-selects (chains, `_has`) are written as key lists or correlated.
+            drop(plan);
+            for s in &asked {
+                let rows = self.db.fetch(&Subqueries::probe(s)).await?;
+                sizes.record(s, &rows);
+            }
+            plan::search_sized(
+                &fhir.mapping,
+                &fhir.caps,
+                self.scope,
+                req,
+                after,
+                Some(&sizes),
+            )?
+        };
         let mut total = None;
         if !plan.totals.is_empty() {
             let mut n = 0;

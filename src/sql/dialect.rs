@@ -159,6 +159,13 @@ impl Dialect {
         self != Dialect::Postgres
     }
 
+    /// Whether sub-selects of chains and `_has` are sized before the statement is written
+    /// ([`crate::plan::subquery`]): SQLite and MySQL/MariaDB read an `IN (SELECT ...)` first
+    /// and whole, however many rows it holds; PostgreSQL chooses by cost.
+    pub fn sizes_subqueries_first(self) -> bool {
+        self != Dialect::Postgres
+    }
+
     /// `sql` compared in code point order, where the database can do it with an index
     /// (SQLite's binary order as it is; PostgreSQL in the `"C"` collation, which an index
     /// declared `COLLATE "C"` serves). `None` on MySQL/MariaDB, whose usual collations have no

@@ -85,6 +85,63 @@ pub fn param_literal(dialect: Dialect, v: &sea_query::Value) -> String {
     }
 }
 
+/// `sql` with the placeholder of each parameter `marked` (by position) replaced by `text`:
+/// `?` counted outside quoted text (SQLite, MySQL), `$n` on PostgreSQL; a list of marked
+/// placeholders (`IN (?, ?)`) becomes one `text`. For reading only.
+pub fn mark_params(dialect: Dialect, sql: &str, marked: &[bool], text: &str) -> String {
+    if !marked.contains(&true) {
+        return sql.to_string();
+    }
+    let is_marked = |n: usize| marked.get(n).copied().unwrap_or(false);
+    let mut out = String::with_capacity(sql.len());
+    let mut quote: Option<char> = None;
+    let mut question = 0;
+    let mut chars = sql.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match (quote, c) {
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '?') if dialect != Dialect::Postgres => {
+                let n = question;
+                question += 1;
+                if is_marked(n) {
+                    push_marked(&mut out, text);
+                    continue;
+                }
+            }
+            (None, '$') if dialect == Dialect::Postgres => {
+                let digits: String = sql[i + 1..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                if let Ok(n) = digits.parse::<usize>()
+                    && n > 0
+                    && is_marked(n - 1)
+                {
+                    push_marked(&mut out, text);
+                    for _ in 0..digits.len() {
+                        chars.next();
+                    }
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Appends `text`, unless it ends a list that already holds it (`<k>, ` + `<k>` is `<k>`).
+fn push_marked(out: &mut String, text: &str) {
+    let listed = format!("{text}, ");
+    if out.ends_with(&listed) {
+        out.truncate(out.len() - 2);
+    } else {
+        out.push_str(text);
+    }
+}
+
 fn cell(v: &Value) -> String {
     match v {
         Value::Text(s) | Value::Decimal(s) => s.clone(),
@@ -178,6 +235,46 @@ mod tests {
 
     fn text(s: &str) -> Value {
         Value::Text(s.into())
+    }
+
+    #[test]
+    fn marked_parameters_are_replaced_by_their_description() {
+        let keys = [false, true];
+        assert_eq!(
+            mark_params(
+                Dialect::Sqlite,
+                "a = '?' AND a = ? AND b IN (?)",
+                &keys,
+                "<k>"
+            ),
+            "a = '?' AND a = ? AND b IN (<k>)"
+        );
+        assert_eq!(
+            mark_params(
+                Dialect::Postgres,
+                "a = $1 AND b IN ($2) AND c = $12",
+                &keys,
+                "<k>"
+            ),
+            "a = $1 AND b IN (<k>) AND c = $12"
+        );
+        assert_eq!(
+            mark_params(Dialect::Mysql, "x IN (?)", &[false], "<k>"),
+            "x IN (?)"
+        );
+        assert_eq!(
+            mark_params(
+                Dialect::Mysql,
+                "x IN (?, ?) AND y = ?",
+                &[true, true],
+                "<k>"
+            ),
+            "x IN (<k>) AND y = ?"
+        );
+        assert_eq!(
+            mark_params(Dialect::Postgres, "x IN ($1, $2)", &[true, true], "<k>"),
+            "x IN (<k>)"
+        );
     }
 
     #[test]

@@ -65,8 +65,12 @@ pub struct ExplainedStatement {
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Milliseconds it took.
-    pub millis: f64,
+    /// Milliseconds it took (none with `--plan-only`: nothing ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub millis: Option<f64>,
+    /// When it runs (`--plan-only`, where nothing ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs: Option<String>,
     /// The database's plan, one line per node (with `analyze`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub plan: Vec<String>,
@@ -80,8 +84,10 @@ pub struct ExplainedStatement {
 pub struct FullScan {
     /// The table (or the alias the plan names it by, when it is not known).
     pub table: String,
-    /// Its number of rows (an estimate on PostgreSQL and MySQL/MariaDB).
-    pub rows: u64,
+    /// Its number of rows (an estimate on PostgreSQL and MySQL/MariaDB); unknown with
+    /// `--plan-only` on SQLite, where it would have to be counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
 }
 
 /// What `explain` found.
@@ -102,7 +108,7 @@ pub struct ExplainReport {
 }
 
 /// What a query asks.
-enum Interaction {
+pub(super) enum Interaction {
     Read(String, String),
     Search(String, Option<String>),
     Everything(String),
@@ -110,7 +116,7 @@ enum Interaction {
 
 /// Splits `query` (`Observation?code=x`, `/Patient/1`, `Patient/1/$everything`,
 /// `Patient/1/Observation?...`, a full URL ending so) into the interaction and its parameters.
-fn parse_query(query: &str) -> Result<(Interaction, Vec<(String, String)>), String> {
+pub(super) fn parse_query(query: &str) -> Result<(Interaction, Vec<(String, String)>), String> {
     let (path, qs) = query.split_once('?').unwrap_or((query, ""));
     let params: Vec<(String, String)> = form_urlencoded::parse(qs.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -206,7 +212,10 @@ pub async fn explain(
                 };
                 if rows > options.large_table_rows && !s.full_scans.iter().any(|f| f.table == table)
                 {
-                    s.full_scans.push(FullScan { table, rows });
+                    s.full_scans.push(FullScan {
+                        table,
+                        rows: Some(rows),
+                    });
                 }
             }
         }
@@ -350,18 +359,19 @@ fn describe_as(dialect: Dialect, i: usize, e: &Recorded, role: String) -> Explai
             .collect(),
         rows: e.outcome.as_ref().ok().copied(),
         error: e.outcome.as_ref().err().cloned(),
-        millis: (e.elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+        millis: Some((e.elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0),
+        runs: None,
         plan: Vec::new(),
         full_scans: Vec::new(),
     }
 }
 
-fn unquoted(name: &str) -> &str {
+pub(super) fn unquoted(name: &str) -> &str {
     name.trim_matches(|c| c == '"' || c == '`')
 }
 
 /// Lower-case alias (and table name) → table name, for the aliases plans name tables by.
-fn aliases(mapping: &Mapping) -> HashMap<String, String> {
+pub(super) fn aliases(mapping: &Mapping) -> HashMap<String, String> {
     let mut out = HashMap::new();
     let mut add = |alias: &str, relation: &Relation| {
         if let Relation::Table(t) = relation {
@@ -410,10 +420,15 @@ impl ExplainReport {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "{} on {}", self.query, self.database);
+        let planned = self.statements.iter().any(|s| s.runs.is_some());
         let _ = writeln!(
             out,
             "{}: {}",
-            if self.answered { "answer" } else { "refused" },
+            match (self.answered, planned) {
+                (false, _) => "refused",
+                (true, true) => "plan",
+                (true, false) => "answer",
+            },
             self.outcome
         );
         let _ = writeln!(
@@ -433,14 +448,18 @@ impl ExplainReport {
                     let _ = writeln!(out, "--   {}: {p}", i + 1);
                 }
             }
+            let ms = s.millis.unwrap_or_default();
             match (&s.rows, &s.error) {
                 (_, Some(e)) => {
-                    let _ = writeln!(out, "-- failed after {} ms: {e}", s.millis);
+                    let _ = writeln!(out, "-- failed after {ms} ms: {e}");
                 }
                 (Some(n), None) => {
-                    let _ = writeln!(out, "-- {n} row(s) in {} ms", s.millis);
+                    let _ = writeln!(out, "-- {n} row(s) in {ms} ms");
                 }
                 _ => {}
+            }
+            if let Some(runs) = &s.runs {
+                let _ = writeln!(out, "-- runs: {runs}");
             }
             if !s.plan.is_empty() {
                 let _ = writeln!(out, "-- plan:");
@@ -449,10 +468,14 @@ impl ExplainReport {
                 }
             }
             for f in &s.full_scans {
+                let rows = match f.rows {
+                    Some(n) => format!("{n} rows"),
+                    None => "size not read".into(),
+                };
                 let _ = writeln!(
                     out,
-                    "-- WARNING: full scan of {} ({} rows): unless a LIMIT stops it early, an index on what it compares may help (see `fhir-facade check`)",
-                    f.table, f.rows
+                    "-- WARNING: full scan of {} ({rows}): unless a LIMIT stops it early, an index on what it compares may help (see `fhir-facade check`)",
+                    f.table
                 );
             }
         }

@@ -1,12 +1,14 @@
 //! The operator's commands besides `serve` and `seed`, as library functions (so that an admin
 //! console can call them too): [`check`] a mapping against a live database with index advice,
-//! [`explain`] the SQL of a FHIR query, [`scaffold`] a starter mapping from a schema.
+//! [`explain`] the SQL of a FHIR query (or with [`explain_plan`] only its plan, running
+//! nothing), [`scaffold`] a starter mapping from a schema.
 //!
 //! Each returns a report value that renders as text for people and JSON for CI; the binary
 //! only parses its arguments, calls them and prints.
 
 pub mod check;
 pub mod explain;
+pub mod explain_plan;
 pub mod indexes;
 pub mod scaffold;
 

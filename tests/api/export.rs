@@ -1,7 +1,8 @@
 //! Bulk Data `$export`: kick-off → poll → download on every backend, every line valid FHIR and
 //! the ids of each type those of the database (computed by SQL here); `_type`, `_since`,
-//! `_typeFilter`, `_elements`, POST with a Parameters body; errors; cancel; expiry; a job lost
-//! in a restart or stopped by a database failure fails cleanly; SMART scopes.
+//! `_typeFilter` (several per type ORed), `_elements`, `patient`, POST with a Parameters body;
+//! errors; cancel; expiry; a job lost in a restart or stopped by a database failure fails
+//! cleanly; SMART scopes; an S3-compatible bucket (moto) as the store.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -14,6 +15,7 @@ use serde_json::{Value, json};
 use crate::expect::{expected, observations_where};
 use crate::helpers::{Backend, TestApp, backends, settings, spawn_with};
 use crate::issuer::{Issuer, smart_settings};
+use crate::moto::Moto;
 
 /// Export settings for a test: files split small (so splitting is exercised), small pages.
 fn export_settings(dir: &Path) -> ExportSettings {
@@ -356,7 +358,7 @@ async fn export_parameters_errors_and_cancel() {
     let res = app
         .client
         .get(format!(
-            "{}/$export?_type=Organization&patient=Patient/1",
+            "{}/$export?_type=Organization&includeAssociatedData=LatestProvenanceResources",
             app.base
         ))
         .header("Prefer", "respond-async, handling=lenient")
@@ -569,4 +571,404 @@ async fn smart_exports_follow_the_scopes_and_the_owner() {
     .await;
     assert_eq!(ids(files.get("Encounter")), visits);
     assert!(!files.contains_key("Practitioner"));
+}
+
+/// POSTs a kick-off of `path` with a `Parameters` body of `parameters`.
+async fn post_kick_off(app: &TestApp, path: &str, parameters: Value) -> reqwest::Response {
+    app.client
+        .post(format!("{}/{path}", app.base))
+        .header("Prefer", "respond-async")
+        .header("Content-Type", "application/fhir+json")
+        .body(json!({"resourceType": "Parameters", "parameter": parameters}).to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The first id of `sql` (a `SELECT MIN(...)`), as text.
+async fn one_id(app: &TestApp, sql: &str) -> String {
+    let (id,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    id.to_string()
+}
+
+#[tokio::test]
+async fn several_type_filters_of_a_type_export_the_union_once() {
+    for backend in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = spawn_export(backend, dir.path(), |e| e.page_size = 50).await;
+        let male = one_id(
+            &app,
+            "SELECT MIN(PAT_ID) FROM PATIENT WHERE DEL_FLG <> 'Y' AND SEX_CD = 'M'",
+        )
+        .await;
+        let female = one_id(
+            &app,
+            "SELECT MIN(PAT_ID) FROM PATIENT WHERE DEL_FLG <> 'Y' AND SEX_CD = 'F'",
+        )
+        .await;
+        // Patient: all women, or two ids (one of them a woman: found by both filters).
+        // Observation: heart rates, or those of men (a chain: a subquery in the OR).
+        let path = format!(
+            "$export?_type=Patient,Observation,Condition\
+             &_typeFilter=Patient%3Fgender%3Dfemale\
+             &_typeFilter=Observation%3Fcode%3Dhttp://loinc.org%7C8867-4\
+             &_typeFilter=Patient%3F_id%3D{male},{female}\
+             &_typeFilter=Observation%3Fsubject:Patient.gender%3Dmale"
+        );
+        let (_, m) = export(&app, &path).await;
+        assert_eq!(m["error"], json!([]), "{}: {m}", app.dialect);
+        let files = download(&app, &m, false).await;
+        let mut want_patients = expected(
+            &app,
+            "",
+            "SELECT PAT_ID FROM PATIENT WHERE DEL_FLG <> 'Y' AND SEX_CD = 'F'",
+        )
+        .await;
+        want_patients.extend([male.clone(), female.clone()]);
+        // `ids` fails on an id exported twice.
+        assert_eq!(ids(files.get("Patient")), want_patients, "{}", app.dialect);
+        let mut want_obs: BTreeSet<String> = observations_where(&app, "1=1")
+            .await
+            .into_iter()
+            .filter(|id| id.starts_with("vs-hr-"))
+            .collect();
+        let heart_rates = want_obs.len();
+        let of_men = observations_where(
+            &app,
+            "PAT_ID IN (SELECT PAT_ID FROM PATIENT WHERE DEL_FLG <> 'Y' AND SEX_CD = 'M')",
+        )
+        .await;
+        let overlap = of_men.iter().filter(|i| want_obs.contains(*i)).count();
+        assert!(
+            overlap > 0 && heart_rates > overlap,
+            "{}: a real overlap",
+            app.dialect
+        );
+        want_obs.extend(of_men);
+        assert_eq!(ids(files.get("Observation")), want_obs, "{}", app.dialect);
+        // A type without filter is exported whole.
+        let conditions =
+            expected(&app, "", "SELECT DX_ID FROM DIAGNOSIS WHERE DEL_FLG <> 'Y'").await;
+        assert_eq!(ids(files.get("Condition")), conditions, "{}", app.dialect);
+    }
+}
+
+#[tokio::test]
+async fn the_patient_parameter_restricts_a_patient_export_to_their_compartments() {
+    for backend in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = spawn_export(backend, dir.path(), |_| {}).await;
+        // Two patients with visits (the patient itself not deleted).
+        let with_visits = "FROM VISIT WHERE DEL_FLG <> 'Y' AND PAT_ID IN (SELECT PAT_ID FROM PATIENT WHERE DEL_FLG <> 'Y')";
+        let first = one_id(&app, &format!("SELECT MIN(PAT_ID) {with_visits}")).await;
+        let last = one_id(&app, &format!("SELECT MAX(PAT_ID) {with_visits}")).await;
+        assert_ne!(first, last);
+        let unknown = "987654321";
+        let res = post_kick_off(
+            &app,
+            "Patient/$export",
+            json!([
+                {"name": "_type", "valueString": "Patient,Encounter,Observation"},
+                {"name": "patient", "valueReference": {"reference": format!("Patient/{first}")}},
+                {"name": "patient", "valueReference": {"reference": format!("{}/Patient/{last}", app.base)}},
+                {"name": "patient", "valueReference": {"reference": format!("Patient/{unknown}")}},
+            ]),
+        )
+        .await;
+        assert_eq!(res.status(), 202, "{}", app.dialect);
+        let url = res.headers()["content-location"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let (status, m) = poll(&app, &url).await;
+        assert_eq!(status, 200, "{}: {m}", app.dialect);
+        let files = download(&app, &m, true).await;
+        let who = format!("PAT_ID IN ({first}, {last})");
+        assert_eq!(
+            ids(files.get("Patient")),
+            BTreeSet::from([first.clone(), last.clone()]),
+            "{}",
+            app.dialect
+        );
+        let visits = expected(
+            &app,
+            "",
+            &format!("SELECT VISIT_ID FROM VISIT WHERE DEL_FLG <> 'Y' AND {who}"),
+        )
+        .await;
+        assert!(!visits.is_empty());
+        assert_eq!(ids(files.get("Encounter")), visits, "{}", app.dialect);
+        assert_eq!(
+            ids(files.get("Observation")),
+            observations_where(&app, &who).await,
+            "{}",
+            app.dialect
+        );
+        // The unknown patient: an OperationOutcome error in the error file.
+        let errors = m["error"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{m}");
+        let text = app
+            .client
+            .get(errors[0]["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let outcomes: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(outcomes.len(), 1, "{text}");
+        crate::fhir_schema::assert_valid(&outcomes[0]);
+        let issue = &outcomes[0]["issue"][0];
+        assert_eq!(
+            (issue["severity"].as_str(), issue["code"].as_str()),
+            (Some("error"), Some("not-found"))
+        );
+        assert!(
+            issue["diagnostics"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("Patient/{unknown}"))
+        );
+        assert!(!text.contains(&format!("Patient/{first} ")));
+    }
+
+    // Refused: in the URL (GET, or a POST's query string), even lenient; at system level;
+    // not a Patient reference.
+    let backend = &backends()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_export(backend, dir.path(), |_| {}).await;
+    for prefer in ["respond-async", "respond-async, handling=lenient"] {
+        let res = app
+            .client
+            .get(format!("{}/Patient/$export?patient=Patient/1", app.base))
+            .header("Prefer", prefer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{prefer}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["resourceType"], "OperationOutcome");
+        assert!(
+            body["issue"][0]["diagnostics"]
+                .as_str()
+                .unwrap()
+                .contains("POST")
+        );
+    }
+    let res = app
+        .client
+        .post(format!("{}/Patient/$export?patient=Patient/1", app.base))
+        .header("Prefer", "respond-async")
+        .header("Content-Type", "application/fhir+json")
+        .body(json!({"resourceType": "Parameters"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    // At system level: not supported, so refused when strict (ignored with a warning when
+    // lenient, the server's default).
+    let patient = json!([{"name": "patient", "valueReference": {"reference": "Patient/1"}}]);
+    let res = app
+        .client
+        .post(format!("{}/$export", app.base))
+        .header("Prefer", "respond-async, handling=strict")
+        .header("Content-Type", "application/fhir+json")
+        .body(json!({"resourceType": "Parameters", "parameter": patient}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let observation =
+        json!([{"name": "patient", "valueReference": {"reference": "Observation/1"}}]);
+    assert_eq!(
+        post_kick_off(&app, "Patient/$export", observation)
+            .await
+            .status(),
+        400
+    );
+}
+
+/// The server binary, run with `args` and `env` (the S3 settings come from the environment),
+/// stopped when dropped.
+struct Process(std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+/// The server binary storing its exports in moto's bucket `exports` under `prefix`, kept
+/// `retention` seconds; the settings of the bucket in the `AWS_*` environment variables.
+async fn s3_server(moto: &Moto, prefix: &str, retention: f64) -> (Process, TestApp) {
+    let port = crate::moto::free_port();
+    let server = Process(
+        std::process::Command::new(env!("CARGO_BIN_EXE_fhir-facade"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--mapping", crate::helpers::MAPPING])
+            .arg("--database-url")
+            .arg(format!("sqlite:{}", crate::helpers::sample_db().display()))
+            .args(["--export-store", &format!("s3://exports/{prefix}")])
+            .args(["--export-retention", &retention.to_string()])
+            .args(["--export-file-bytes", "300000", "--export-page-size", "200"])
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_ALLOW_HTTP", "true")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the server"),
+    );
+    let app = TestApp {
+        dialect: backends()[0].dialect,
+        base: format!("http://127.0.0.1:{port}/fhir"),
+        client: crate::helpers::client(reqwest::Client::builder()),
+        db: sqlx::SqlitePool::connect_with(
+            sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(crate::helpers::sample_db())
+                .read_only(true),
+        )
+        .await
+        .unwrap(),
+    };
+    for _ in 0..600 {
+        if app
+            .client
+            .get(format!("{}/metadata", app.base))
+            .send()
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (server, app)
+}
+
+/// Waits (a few seconds at most) until moto's bucket has no key under `folder`; those left.
+async fn keys_left(moto: &Moto, folder: &str) -> Vec<String> {
+    let mut left = moto.keys("exports", folder).await;
+    for _ in 0..100 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        left = moto.keys("exports", folder).await;
+    }
+    left
+}
+
+#[tokio::test]
+async fn an_export_to_an_s3_bucket_is_downloaded_from_the_bucket_and_removed_there() {
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
+    moto.create_bucket("exports").await;
+    // A job that was running when a server stopped, with a file it had completed.
+    let lost = JobRecord {
+        id: "1".repeat(32),
+        state: JobState::Running,
+        request: "http://x/fhir/$export".into(),
+        transaction_time: "2024-01-01T00:00:00Z".into(),
+        expires_ms: None,
+        requires_access_token: false,
+        owner: None,
+        output: vec![],
+        error: vec![],
+        progress: String::new(),
+        failure: None,
+    };
+    let lost_folder = format!("facade/jobs/{}/", lost.id);
+    let record = serde_json::to_vec(&lost).unwrap();
+    moto.put("exports", &format!("{lost_folder}job.json"), record)
+        .await;
+    moto.put(
+        "exports",
+        &format!("{lost_folder}Patient-1.ndjson"),
+        b"{}\n".to_vec(),
+    )
+    .await;
+    let retention = 600;
+    let (_server, app) = s3_server(&moto, "facade/jobs", retention as f64).await;
+    // Reported failed, never resumed; its file removed from the bucket.
+    let (status, body) = app.get(&format!("$export-status/{}", lost.id)).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(
+        moto.keys("exports", &lost_folder).await,
+        [format!("{lost_folder}job.json")]
+    );
+
+    let (url, m) = export(&app, "$export").await;
+    let id = url.rsplit('/').next().unwrap().to_string();
+    // The manifest points at the bucket: pre-signed URLs valid for the retention time, and
+    // no access token is needed.
+    assert_eq!(m["requiresAccessToken"], false, "{m}");
+    let folder = format!("facade/jobs/{id}/");
+    for item in m["output"].as_array().unwrap() {
+        let u = item["url"].as_str().unwrap();
+        assert!(
+            u.starts_with(&format!("{}/exports/{folder}", moto.endpoint)),
+            "{u}"
+        );
+        let expires: u64 = u
+            .split(['?', '&'])
+            .find_map(|p| p.strip_prefix("X-Amz-Expires="))
+            .expect("a pre-signed URL")
+            .parse()
+            .unwrap();
+        assert!((retention - 60..=retention).contains(&expires), "{u}");
+    }
+    // Downloaded from moto directly: every line parses, the ids are the database's.
+    let files = download(&app, &m, true).await;
+    let want = database_ids(&app).await;
+    for (ty, want) in &want {
+        assert_eq!(&ids(files.get(*ty)), want, "S3: {ty}");
+    }
+    assert_eq!(files.len(), want.len());
+    let keys = moto.keys("exports", &folder).await;
+    for item in m["output"].as_array().unwrap() {
+        let u = item["url"].as_str().unwrap();
+        let key = u
+            .split('?')
+            .next()
+            .unwrap()
+            .split("/exports/")
+            .nth(1)
+            .unwrap();
+        assert!(keys.iter().any(|k| k == key), "{key} not in {keys:?}");
+    }
+    assert!(keys.contains(&format!("{folder}job.json")), "{keys:?}");
+
+    // DELETE removes the objects.
+    assert_eq!(app.client.delete(&url).send().await.unwrap().status(), 202);
+    let left = keys_left(&moto, &folder).await;
+    assert!(left.is_empty(), "{left:?}");
+    let first = m["output"][0]["url"].as_str().unwrap();
+    assert_eq!(app.client.get(first).send().await.unwrap().status(), 404);
+    assert_eq!(app.client.get(&url).send().await.unwrap().status(), 404);
+
+    // Expiry removes them too (a server keeping jobs 2 s).
+    let (_short, app) = s3_server(&moto, "facade/short", 2.0).await;
+    let (url, m) = export(&app, "$export?_type=Organization").await;
+    let id = url.rsplit('/').next().unwrap().to_string();
+    let folder = format!("facade/short/{id}/");
+    assert!(!moto.keys("exports", &folder).await.is_empty());
+    let file = m["output"][0]["url"].as_str().unwrap().to_string();
+    assert!(file.contains("X-Amz-Expires="), "{file}");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let left = keys_left(&moto, &folder).await;
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(app.client.get(&url).send().await.unwrap().status(), 404);
 }

@@ -1,9 +1,10 @@
 //! The server binary run as in production, on a small SQLite sample: configuration file,
 //! health checks, request ids, JSON logs, metrics on the admin listener, the FHIR base path of
 //! `--base-url`, graceful shutdown on SIGTERM; and the admin console driven by headless
-//! Chromium (`browser.rs`).
+//! Chromium (`browser.rs`); OpenTelemetry trace export to a collector (`traces.rs`).
 
 mod browser;
+mod traces;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -55,6 +56,11 @@ pub struct Server {
 impl Server {
     /// Starts the binary with `args` and waits until `/health/live` answers.
     pub fn start(args: &[&str]) -> Server {
+        Server::start_with_env(args, &[])
+    }
+
+    /// [`Server::start`] with environment variables `env` set.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_fhir-facade"))
             .args([
@@ -67,6 +73,7 @@ impl Server {
             .arg(format!("sqlite:{}", SAMPLE.display()))
             .args(args)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .env_remove("NO_COLOR")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,0 +1,168 @@
+//! Sub-selects of chains and `_has`, written by their size where the database would not
+//! choose well itself ([`crate::sql::Dialect::sizes_subqueries_first`]). Pure: the executor
+//! runs the sub-selects the planner asks about (at most [`MAX_LISTED`] + 1 rows each) and plans
+//! again with the answers.
+//!
+//! `ref IN (SELECT key FROM patients WHERE <criteria>)` is what the planner writes by default.
+//! SQLite and MySQL/MariaDB read such a sub-select first and whole: cheap when it selects a
+//! few patients, but when it selects half of them every page reads and sorts that half. Sized
+//! first, a sub-select of up to [`MAX_LISTED`] keys becomes a list of bound keys (`ref IN (?,
+//! ?, ...)`, which the reference's index serves), and a larger one a correlated
+//! `EXISTS (SELECT 1 FROM patients WHERE key = ref AND <criteria>)`, tested row by row while
+//! the outer rows are read in page order, so a page stops after about `_count` matches.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use super::PlanError;
+use super::context::Context;
+use crate::sql::{Row, SqlWriter, Statement, Value};
+
+/// Most keys a sized sub-select is replaced with (the list is padded to a power of two, so
+/// statements of a few shapes are prepared and reused).
+pub const MAX_LISTED: usize = 512;
+
+/// What a sub-select was found to hold.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Size {
+    /// These keys (at most [`MAX_LISTED`]).
+    Keys(Vec<Value>),
+    /// More than [`MAX_LISTED`] keys.
+    Many,
+}
+
+/// The sizes known of a search's sub-selects, and the sub-selects it asked about.
+#[derive(Debug, Default)]
+pub struct Subqueries {
+    sizes: HashMap<String, Size>,
+    asked: RefCell<Vec<Statement>>,
+}
+
+impl Subqueries {
+    /// The sub-selects planned without a known size (each once), emptied.
+    pub fn take_asked(&self) -> Vec<Statement> {
+        std::mem::take(&mut *self.asked.borrow_mut())
+    }
+
+    /// The statement that sizes sub-select `s`: its first [`MAX_LISTED`] + 1 rows.
+    pub fn probe(s: &Statement) -> Statement {
+        Statement {
+            sql: format!("{} LIMIT {}", s.sql, MAX_LISTED + 1),
+            params: s.params.clone(),
+        }
+    }
+
+    /// Records what the probe of sub-select `s` read.
+    pub fn record(&mut self, s: &Statement, rows: &[Row]) {
+        let size = if rows.len() > MAX_LISTED {
+            Size::Many
+        } else {
+            Size::Keys(rows.iter().filter_map(|r| r.first().cloned()).collect())
+        };
+        self.sizes.insert(key(s), size);
+    }
+
+    /// Records sub-select `s` as large (start-up probes prepare the correlated form).
+    pub fn assume_many(&mut self, s: &Statement) {
+        self.sizes.insert(key(s), Size::Many);
+    }
+
+    fn size(&self, s: &Statement) -> Option<&Size> {
+        self.sizes.get(&key(s))
+    }
+
+    fn ask(&self, s: Statement) {
+        let mut asked = self.asked.borrow_mut();
+        if !asked.contains(&s) {
+            asked.push(s);
+        }
+    }
+}
+
+fn key(s: &Statement) -> String {
+    format!("{}\u{0}{:?}", s.sql, s.params)
+}
+
+/// How a sub-select is written.
+#[derive(Debug, Clone, Copy)]
+pub enum Form<'s> {
+    /// `SELECT <key> FROM ... WHERE <key> IS NOT NULL AND <criteria>`.
+    Keys,
+    /// `SELECT 1 FROM ... WHERE <key> = <outer> AND <criteria>`, for `EXISTS`.
+    Correlated(&'s str),
+}
+
+/// `<outer> IN (<sub-select>)`, or, where the database sizes sub-selects first and this one's
+/// size is known, `<outer> IN (<its keys>)` or `EXISTS (<it, correlated>)`. `sub` writes the
+/// sub-select in a form; `correlated`: whether it may be correlated (its aliases cannot
+/// capture `outer`'s).
+pub fn write_membership(
+    w: &mut SqlWriter,
+    cx: &Context,
+    outer: &str,
+    correlated: bool,
+    sub: impl Fn(&mut SqlWriter, Form) -> Result<(), PlanError>,
+) -> Result<(), PlanError> {
+    let sized = cx
+        .subqueries
+        .filter(|_| cx.dialect().sizes_subqueries_first());
+    let Some(subqueries) = sized else {
+        return write_in(w, outer, &sub);
+    };
+    let mut alone = SqlWriter::new(cx.dialect());
+    sub(&mut alone, Form::Keys)?;
+    let alone = alone.finish();
+    match subqueries.size(&alone) {
+        Some(Size::Keys(keys)) if keys.is_empty() => {
+            w.push("1=0");
+            Ok(())
+        }
+        Some(Size::Keys(keys)) => {
+            w.push(outer).push(" IN (");
+            let dialect = cx.dialect();
+            let padded = keys.len().next_power_of_two();
+            for i in 0..padded {
+                if i > 0 {
+                    w.push(", ");
+                }
+                w.param(keys[i.min(keys.len() - 1)].to_param(dialect));
+            }
+            w.push(")");
+            Ok(())
+        }
+        Some(Size::Many) if correlated => {
+            w.push("EXISTS (");
+            sub(w, Form::Correlated(outer))?;
+            w.push(")");
+            Ok(())
+        }
+        Some(Size::Many) => write_in(w, outer, &sub),
+        None => {
+            subqueries.ask(alone);
+            write_in(w, outer, &sub)
+        }
+    }
+}
+
+fn write_in(
+    w: &mut SqlWriter,
+    outer: &str,
+    sub: &impl Fn(&mut SqlWriter, Form) -> Result<(), PlanError>,
+) -> Result<(), PlanError> {
+    w.push(outer).push(" IN (");
+    sub(w, Form::Keys)?;
+    w.push(")");
+    Ok(())
+}
+
+/// Whether a sub-select over `inner` may refer to a value of `outer`'s row: none of the
+/// aliases it reads (the source's and its joins') is one of `outer`'s.
+pub fn can_correlate(outer: &crate::mapping::Source, inner: &crate::mapping::Source) -> bool {
+    let aliases = |s: &crate::mapping::Source| {
+        std::iter::once(s.alias.to_lowercase())
+            .chain(s.joins.iter().map(|j| j.alias.to_lowercase()))
+            .collect::<Vec<_>>()
+    };
+    let theirs = aliases(inner);
+    !aliases(outer).iter().any(|a| theirs.contains(a))
+}
