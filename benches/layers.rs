@@ -1,12 +1,13 @@
 //! Micro-benchmarks of the pure layers, on the sample mapping: a search URL parsed into a
 //! request, the request planned into SQL, and 1,000 rows turned into a searchset Bundle's
-//! JSON text.
+//! JSON text (and one row into a read's), written straight and through `serde_json` values.
 //!
 //! `cargo bench --bench layers` (divan; `-- --sample-count 200` and the like pass options).
 
 use chrono::NaiveDate;
 use fhir_facade::assemble::bundle::{SearchSet, searchset};
-use fhir_facade::assemble::resource::resource;
+use fhir_facade::assemble::resource::{build, resource};
+use fhir_facade::assemble::served::Resource;
 use fhir_facade::mapping::{Mapping, SourceLayout};
 use fhir_facade::plan::{self, Scope};
 use fhir_facade::request::search::{SearchOptions, SearchRequest};
@@ -91,7 +92,21 @@ fn patient_row(layout: &SourceLayout, i: i64) -> Row {
     row
 }
 
-/// 1,000 rows → resources → searchset Bundle → JSON text.
+/// The searchset Bundle of `resources`.
+fn bundle_of(resources: Vec<Resource<'_>>) -> SearchSet<'_> {
+    SearchSet {
+        base_url: "http://localhost/fhir",
+        resources,
+        included: Vec::new(),
+        self_link: "http://localhost/fhir/Patient?_count=1000".into(),
+        next_link: None,
+        total: None,
+        warnings: Vec::new(),
+    }
+}
+
+/// 1,000 rows → resources → searchset Bundle → JSON text, as the server does it: written
+/// straight from the assembled rows.
 #[divan::bench]
 fn assemble_bundle_of_1000(bencher: divan::Bencher) {
     let m = mapping();
@@ -101,17 +116,53 @@ fn assemble_bundle_of_1000(bencher: divan::Bencher) {
     bencher.bench_local(|| {
         let resources = rows
             .iter()
-            .filter_map(|r| resource(source, &layout, r, &[], m.timezone))
+            .filter_map(|r| build(source, &layout, r, &[], m.timezone))
+            .map(Resource::Built)
             .collect();
-        let bundle = searchset(SearchSet {
-            base_url: "http://localhost/fhir",
-            resources,
-            included: Vec::new(),
-            self_link: "http://localhost/fhir/Patient?_count=1000".into(),
-            next_link: None,
-            total: None,
-            warnings: Vec::new(),
-        });
-        serde_json::to_vec(&bundle).expect("serializes")
+        serde_json::to_vec(&bundle_of(resources)).expect("serializes")
+    });
+}
+
+/// The same through `serde_json` values (each resource and the Bundle built as a value, then
+/// serialized): what a tree is still built for (XML, `_summary`/`_elements`).
+#[divan::bench]
+fn assemble_bundle_of_1000_via_values(bencher: divan::Bencher) {
+    let m = mapping();
+    let source = m.sources_of("Patient").next().expect("a Patient source");
+    let layout = SourceLayout::of(source);
+    let rows: Vec<Row> = (1..=1000).map(|i| patient_row(&layout, i)).collect();
+    bencher.bench_local(|| {
+        let resources = rows
+            .iter()
+            .filter_map(|r| resource(source, &layout, r, &[], m.timezone))
+            .map(Resource::Value)
+            .collect();
+        serde_json::to_vec(&searchset(bundle_of(resources))).expect("serializes")
+    });
+}
+
+/// One row → a read's JSON body, written straight.
+#[divan::bench]
+fn assemble_read(bencher: divan::Bencher) {
+    let m = mapping();
+    let source = m.sources_of("Patient").next().expect("a Patient source");
+    let layout = SourceLayout::of(source);
+    let row = patient_row(&layout, 7);
+    bencher.bench_local(|| {
+        let r = build(source, &layout, divan::black_box(&row), &[], m.timezone);
+        serde_json::to_vec(&r).expect("serializes")
+    });
+}
+
+/// One row → a read's JSON body through a `serde_json` value.
+#[divan::bench]
+fn assemble_read_via_value(bencher: divan::Bencher) {
+    let m = mapping();
+    let source = m.sources_of("Patient").next().expect("a Patient source");
+    let layout = SourceLayout::of(source);
+    let row = patient_row(&layout, 7);
+    bencher.bench_local(|| {
+        let r = resource(source, &layout, divan::black_box(&row), &[], m.timezone);
+        serde_json::to_vec(&r).expect("serializes")
     });
 }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use super::AdminState;
+use crate::assemble::bundle::searchset;
 use crate::db::{Cost, QueryCounter, Recorded};
 use crate::http::error::ApiError;
 use crate::request::compartment::Compartment;
@@ -78,20 +79,22 @@ async fn execute(fhir: &Fhir, cx: &RequestContext, query: &str) -> Result<Json, 
         Ok(SearchRequest::parse(mapping, &options, t, &params)?)
     };
     match segments.as_slice() {
-        [t] | [t, "_search"] => Ok(fhir.search(cx, &search(t)?).await?),
+        [t] | [t, "_search"] => Ok(searchset(fhir.search(cx, &search(t)?).await?)),
         ["Patient", id, "$everything"] => {
             let max = fhir.limits().max_count;
             let request = EverythingRequest::parse(mapping, id, &params, true, max)?;
-            Ok(fhir.everything(cx, &request).await?)
+            Ok(searchset(fhir.everything(cx, &request).await?))
         }
         [t, id] => {
             let request = ReadRequest::parse(mapping, t, id, &params, true)?;
-            Ok(Json::Object(fhir.read(cx, &request).await?.resource))
+            Ok(Json::Object(
+                fhir.read(cx, &request).await?.resource.into_map(),
+            ))
         }
         ["Patient", id, t] => {
             let mut request = search(t)?;
             request.compartment = Some(Compartment::patient(mapping, id, t)?);
-            Ok(fhir.search(cx, &request).await?)
+            Ok(searchset(fhir.search(cx, &request).await?))
         }
         _ => Err(RequestError::UnsupportedParameter(format!(
             "not a query the console runs: '{path}' (write TYPE?PARAMS, TYPE/ID, \

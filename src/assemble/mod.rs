@@ -6,6 +6,10 @@ pub mod capability;
 pub mod convert;
 pub mod outcome;
 pub mod resource;
+pub mod served;
 pub mod subset;
 pub mod tree;
 pub mod xml;
+
+#[cfg(test)]
+mod same_json;

@@ -1,22 +1,25 @@
 //! One source row (plus its child rows) → one FHIR resource.
 
+use std::borrow::Cow;
+
 use chrono_tz::Tz;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value as Json};
 
 use super::convert::{self, convert, id_text, is_valid_id};
-use super::tree::{Origin, Tree};
+use super::tree::{Origin, Tree, Written};
 use crate::mapping::{Child, ElementValue, Primitive, Source};
 use crate::mapping::{ChildLayout, SourceLayout};
 use crate::sql::{Row, Value};
 
 /// The rows of one child table that belong to one parent row.
-pub struct ChildRows<'a> {
+pub struct ChildRows<'m, 'r> {
     /// The child mapping.
-    pub child: &'a Child,
+    pub child: &'m Child,
     /// Its select layout.
-    pub layout: &'a ChildLayout,
+    pub layout: &'r ChildLayout,
     /// Its rows for this parent, in order.
-    pub rows: Vec<&'a Row>,
+    pub rows: Vec<&'r Row>,
 }
 
 /// The logical id of a source row, or `None` when its key is NULL or not a valid FHIR id.
@@ -67,14 +70,27 @@ pub fn version(layout: &SourceLayout, row: &Row) -> Option<String> {
     Some(format!("{hash:016x}"))
 }
 
+/// A resource assembled from its rows. It serializes ([`Serialize`]) straight to the JSON of
+/// the resource, without building a `serde_json` value; [`Built::into_map`] builds the same
+/// resource as a `serde_json` object where a tree is needed (XML, subsetting).
+#[derive(Debug)]
+pub struct Built<'a> {
+    resource_type: &'a str,
+    id: String,
+    version: Option<String>,
+    last_updated: Option<String>,
+    /// The mapped elements, marked.
+    body: Tree<'a>,
+}
+
 /// Builds the resource for `row`. `None` when the row has no usable id.
-pub fn resource(
-    source: &Source,
+pub fn build<'a>(
+    source: &'a Source,
     layout: &SourceLayout,
     row: &Row,
-    children: &[ChildRows],
+    children: &[ChildRows<'a, '_>],
     tz: Tz,
-) -> Option<Map<String, Json>> {
+) -> Option<Built<'a>> {
     let id = row_id(source, layout, row)?;
     let mut tree = Tree::new();
     for (el, pos) in source.elements.iter().zip(&layout.elements) {
@@ -83,15 +99,9 @@ pub fn resource(
         tree.set(&el.path, value, origin);
     }
     for cr in children {
+        let base = &cr.child.path;
         for child_row in &cr.rows {
-            let mut base = cr.child.path.clone();
-            if let Some(last) = base.last_mut() {
-                last.index = 0;
-            }
-            let idx = tree.next_index(&base);
-            if let Some(last) = base.last_mut() {
-                last.index = idx;
-            }
+            let idx = tree.next_index(base);
             for (el, pos) in cr.child.elements.iter().zip(&cr.layout.elements) {
                 let (value, origin) = element_value(
                     source,
@@ -102,7 +112,7 @@ pub fn resource(
                     child_row,
                     tz,
                 );
-                tree.set_under(&base, &el.path, value, origin);
+                tree.set_under(base, idx, &el.path, value, origin);
             }
             if let Some(v) = &cr.child.value {
                 let (value, origin) = element_value(
@@ -114,49 +124,151 @@ pub fn resource(
                     child_row,
                     tz,
                 );
-                tree.set_under(&base, &[], value, origin);
+                tree.set_under(base, idx, &[], value, origin);
             }
         }
     }
-    let mut out = Map::new();
-    out.insert(
-        "resourceType".into(),
-        Json::String(source.resource_type.clone()),
-    );
-    out.insert("id".into(), Json::String(id));
-    let mut meta = Map::new();
-    if let Some(v) = version(layout, row) {
-        meta.insert("versionId".into(), Json::String(v));
-    }
-    if let Some(t) = last_updated(source, layout, row, tz) {
-        meta.insert("lastUpdated".into(), Json::String(t));
-    }
-    let mut body = tree.finish();
-    if let Some(Json::Object(m)) = body.shift_remove("meta") {
-        for (k, v) in m {
-            meta.entry(k).or_insert(v);
-        }
-    }
-    if !meta.is_empty() {
-        out.insert("meta".into(), Json::Object(meta));
-    }
-    body.shift_remove("resourceType");
-    body.shift_remove("id");
-    out.extend(body);
-    Some(out)
+    tree.mark();
+    Some(Built {
+        resource_type: &source.resource_type,
+        id,
+        version: version(layout, row),
+        last_updated: last_updated(source, layout, row, tz),
+        body: tree,
+    })
 }
 
-fn element_value(
+/// Builds the resource for `row` as a `serde_json` object (what [`Built`] serializes to).
+pub fn resource(
+    source: &Source,
+    layout: &SourceLayout,
+    row: &Row,
+    children: &[ChildRows],
+    tz: Tz,
+) -> Option<Map<String, Json>> {
+    build(source, layout, row, children, tz).map(Built::into_map)
+}
+
+impl Built<'_> {
+    /// The resource type.
+    pub fn resource_type(&self) -> &str {
+        self.resource_type
+    }
+
+    /// The logical id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// `meta.lastUpdated`.
+    pub fn last_updated(&self) -> Option<&str> {
+        self.last_updated.as_deref().or_else(|| {
+            self.body
+                .member("meta")?
+                .members()
+                .find(|(k, _)| *k == "lastUpdated")?
+                .1
+                .leaf()?
+                .as_str()
+        })
+    }
+
+    /// The resource as a `serde_json` object: `resourceType`, `id`, `meta` (the row's version
+    /// and last-updated time, then the mapped `meta` elements), then the mapped elements.
+    pub fn into_map(self) -> Map<String, Json> {
+        let mut out = Map::new();
+        out.insert(
+            "resourceType".into(),
+            Json::String(self.resource_type.to_string()),
+        );
+        out.insert("id".into(), Json::String(self.id));
+        let mut meta = Map::new();
+        if let Some(v) = self.version {
+            meta.insert("versionId".into(), Json::String(v));
+        }
+        if let Some(t) = self.last_updated {
+            meta.insert("lastUpdated".into(), Json::String(t));
+        }
+        let mut body = self.body.finish();
+        if let Some(Json::Object(m)) = body.shift_remove("meta") {
+            for (k, v) in m {
+                meta.entry(k).or_insert(v);
+            }
+        }
+        if !meta.is_empty() {
+            out.insert("meta".into(), Json::Object(meta));
+        }
+        body.shift_remove("resourceType");
+        body.shift_remove("id");
+        out.extend(body);
+        out
+    }
+}
+
+/// Writes what [`Built::into_map`] builds, member for member.
+impl Serialize for Built<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("resourceType", self.resource_type)?;
+        map.serialize_entry("id", &self.id)?;
+        let meta = Meta {
+            version: self.version.as_deref(),
+            last_updated: self.last_updated.as_deref(),
+            mapped: self.body.member("meta").filter(|m| m.is_object()),
+        };
+        if meta.version.is_some() || meta.last_updated.is_some() || meta.mapped.is_some() {
+            map.serialize_entry("meta", &meta)?;
+        }
+        for (k, v) in self.body.members() {
+            if !matches!(k, "meta" | "resourceType" | "id") {
+                map.serialize_entry(k, &v)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// A resource's `meta`: the row's version and time, then the mapped members they leave.
+struct Meta<'t, 'a> {
+    version: Option<&'t str>,
+    last_updated: Option<&'t str>,
+    mapped: Option<Written<'t, 'a>>,
+}
+
+impl Serialize for Meta<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        if let Some(v) = self.version {
+            map.serialize_entry("versionId", v)?;
+        }
+        if let Some(t) = self.last_updated {
+            map.serialize_entry("lastUpdated", t)?;
+        }
+        for (k, v) in self.mapped.into_iter().flat_map(Written::members) {
+            let taken = match k {
+                "versionId" => self.version.is_some(),
+                "lastUpdated" => self.last_updated.is_some(),
+                _ => false,
+            };
+            if !taken {
+                map.serialize_entry(k, &v)?;
+            }
+        }
+        map.end()
+    }
+}
+
+fn element_value<'a>(
     source: &Source,
     written: &str,
     required: bool,
-    value: &ElementValue,
+    value: &'a ElementValue,
     pos: Option<usize>,
     row: &Row,
     tz: Tz,
-) -> (Option<Json>, Origin) {
+) -> (Option<Cow<'a, Json>>, Origin) {
     match value {
-        ElementValue::Constant(c) => (Some(c.clone()), Origin::Constant),
+        ElementValue::Constant(c) => (Some(Cow::Borrowed(c)), Origin::Constant),
         ElementValue::Sql {
             convert: conv,
             value: sql,
@@ -171,7 +283,7 @@ fn element_value(
                 Origin::Row
             };
             match convert(v, conv, tz) {
-                Ok(json) => (json, origin),
+                Ok(json) => (json.map(Cow::Owned), origin),
                 Err(e) => {
                     // The value itself is not logged: it may be patient data.
                     tracing::warn!(source = %source.name, element = %written, target = %e.target,

@@ -11,7 +11,6 @@ use super::job::{JobState, OutputFile, file_name};
 use super::store::{FileWriter, StoreError};
 use super::{Exporter, Job, Plan, now_ms};
 use crate::assemble::outcome::{Issue, Severity, operation_outcome};
-use crate::assemble::subset::subset;
 use crate::db::DbError;
 use crate::request::criterion::Criterion;
 use crate::request::cursor::Cursor;
@@ -250,11 +249,7 @@ impl Exporter {
                 .criteria
                 .push(Criterion::ids(ids.iter().map(String::as_str)));
             let page = self.page(&cx, &search, None).await?;
-            let found: HashSet<&str> = page
-                .resources
-                .iter()
-                .filter_map(|r| r.get("id").and_then(|v| v.as_str()))
-                .collect();
+            let found: HashSet<&str> = page.resources.iter().map(|r| r.id()).collect();
             unknown.extend(
                 ids.iter()
                     .filter(|id| !found.contains(id.as_str()))
@@ -283,7 +278,7 @@ impl Exporter {
                 let page = self.page(&cx, &search, after.as_ref()).await?;
                 for mut r in page.resources {
                     if let Some(e) = &elements {
-                        subset(&mut r, Summary::False, Some(e));
+                        r.subset(Summary::False, Some(e));
                     }
                     let mut line = serde_json::to_vec(&r).unwrap_or_default();
                     line.push(b'\n');
@@ -307,12 +302,12 @@ impl Exporter {
     }
 
     /// One page, tried again while the database budget has no free slot.
-    async fn page(
-        &self,
-        cx: &RequestContext,
+    async fn page<'s>(
+        &'s self,
+        cx: &'s RequestContext,
         search: &SearchRequest,
         after: Option<&Cursor>,
-    ) -> Result<crate::service::export::ExportPage, Stop> {
+    ) -> Result<crate::service::export::ExportPage<'s>, Stop> {
         let mut tries = 0;
         loop {
             match self.fhir.export_page(cx, search, after).await {

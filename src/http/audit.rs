@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use actix_web::{HttpMessage, HttpRequest};
-use serde_json::Value as Json;
 
+use crate::assemble::bundle::SearchSet;
 use crate::auth::{Access, Interaction};
 
 /// What a request did, filled in by its handler.
@@ -66,16 +66,14 @@ pub fn returned_one(req: &HttpRequest, resource_type: &str) {
 }
 
 /// The request returned the resources of `bundle` (not its OperationOutcome entries).
-pub fn returned_bundle(req: &HttpRequest, bundle: &Json) {
+pub fn returned_bundle(req: &HttpRequest, bundle: &SearchSet) {
     let Some(r) = record(req) else {
         return;
     };
     let mut f = r.facts();
-    for e in bundle["entry"].as_array().into_iter().flatten() {
-        if e["search"]["mode"] == "outcome" {
-            continue;
-        }
-        if let Some(t) = e["resource"]["resourceType"].as_str() {
+    for resource in bundle.returned() {
+        let t = resource.resource_type();
+        if !t.is_empty() {
             f.types.insert(t.to_string());
             f.returned += 1;
         }

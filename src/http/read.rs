@@ -6,8 +6,6 @@ use actix_web::http::header::{
 };
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
-use serde_json::Value as Json;
-
 use super::HttpState;
 use super::audit;
 use super::error::ApiError;
@@ -49,7 +47,7 @@ pub async fn read(
     let res = if not_modified(&req, etag.as_ref(), modified) {
         HttpResponse::NotModified().finish()
     } else {
-        respond::resource(StatusCode::OK, format, &Json::Object(found.resource))?
+        respond::resource(StatusCode::OK, format, &found.resource)?
     };
     let mut res = with_count(&state, &cx, res);
     if let Some(tag) = etag

@@ -1,7 +1,11 @@
 //! Writing FHIR responses in the negotiated format: JSON, or XML converted from the JSON.
+//!
+//! JSON is serialized straight from what is given (resources assembled from rows are never
+//! built as `serde_json` values on the way); XML is written from the `serde_json` value.
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use serde::Serialize;
 use serde_json::Value as Json;
 
 use super::error::ApiError;
@@ -10,10 +14,10 @@ use crate::request::{ResponseFormat, Syntax};
 
 /// A resource (Bundles, OperationOutcomes and the CapabilityStatement included) in `format`.
 /// A resource that cannot be written as XML is a bug: [`ApiError::Xml`], logged.
-pub fn resource(
+pub fn resource<T: Serialize>(
     status: StatusCode,
     format: ResponseFormat,
-    body: &Json,
+    body: &T,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::build(status)
         .content_type(format.content_type)
@@ -21,14 +25,26 @@ pub fn resource(
 }
 
 /// The body of [`resource`].
-pub fn to_bytes(format: ResponseFormat, body: &Json) -> Result<Vec<u8>, ApiError> {
+pub fn to_bytes<T: Serialize>(format: ResponseFormat, body: &T) -> Result<Vec<u8>, ApiError> {
     match format.syntax() {
-        Syntax::Json => Ok(if format.pretty {
-            serde_json::to_vec_pretty(body)
-        } else {
-            serde_json::to_vec(body)
+        Syntax::Json => {
+            let mut out = Vec::with_capacity(INITIAL_CAPACITY);
+            let written = if format.pretty {
+                serde_json::to_writer_pretty(&mut out, body)
+            } else {
+                serde_json::to_writer(&mut out, body)
+            };
+            Ok(match written {
+                Ok(()) => out,
+                Err(_) => b"{}".to_vec(),
+            })
         }
-        .unwrap_or_else(|_| b"{}".to_vec())),
-        Syntax::Xml => Ok(xml::write_resource(Vec::new(), body, format.pretty)?),
+        Syntax::Xml => {
+            let json = serde_json::to_value(body).unwrap_or(Json::Null);
+            Ok(xml::write_resource(Vec::new(), &json, format.pretty)?)
+        }
     }
 }
+
+/// Room for a typical resource, so that a body is not copied while it grows from nothing.
+const INITIAL_CAPACITY: usize = 4096;

@@ -61,7 +61,7 @@ pub fn search_sized<'a>(
     scope: &'a Scope,
     req: &SearchRequest,
     after: Option<&Cursor>,
-    subqueries: Option<&'a Subqueries>,
+    subqueries: Option<&Subqueries>,
 ) -> Result<SearchPlan<'a>, PlanError> {
     let sources: Vec<&Source> = mapping.sources_of(&req.resource_type).collect();
     let cx = |source| Context {

@@ -7,10 +7,9 @@
 //! to outside the compartment (practitioners, organizations...) come with it as includes, as
 //! the operation's definition asks ("and any resource referenced from those").
 
-use serde_json::Value as Json;
-
 use super::links::PageOut;
 use super::{Fhir, RequestContext, ServiceError};
+use crate::assemble::bundle::SearchSet;
 use crate::db::Cost;
 use crate::mapping::Mapping;
 use crate::mapping::references::links_of;
@@ -25,11 +24,11 @@ use crate::request::search::SearchRequest;
 impl Fhir {
     /// The searchset Bundle of the page of `$everything` its `_cursor` asks for;
     /// [`ServiceError::NotFound`] when the patient does not exist.
-    pub async fn everything(
-        &self,
-        cx: &RequestContext,
+    pub async fn everything<'s>(
+        &'s self,
+        cx: &'s RequestContext,
         req: &EverythingRequest,
-    ) -> Result<Json, ServiceError> {
+    ) -> Result<SearchSet<'s>, ServiceError> {
         let not_found = || ServiceError::NotFound(format!("Patient/{} is not known", req.id));
         let path = format!("Patient/{}/$everything", req.id);
         let link_params = req.link_params();

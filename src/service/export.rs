@@ -2,9 +2,8 @@
 //! search reads them (same planner, keyset paging, child rows batched per page, budget and
 //! timeouts), so an export streams any table in pages of constant size.
 
-use serde_json::{Map, Value as Json};
-
 use super::{Fhir, RequestContext, ServiceError};
+use crate::assemble::served::Resource;
 use crate::db::Cost;
 use crate::mapping::Mapping;
 use crate::request::compartment::membership;
@@ -14,9 +13,9 @@ use crate::request::export::ExportRequest;
 use crate::request::search::SearchRequest;
 
 /// One page of exported resources.
-pub struct ExportPage {
+pub struct ExportPage<'a> {
     /// The resources, in key order.
-    pub resources: Vec<Map<String, Json>>,
+    pub resources: Vec<Resource<'a>>,
     /// Where the next page starts (`None`: the type is done).
     pub next: Option<Cursor>,
 }
@@ -61,12 +60,12 @@ pub fn export_search(
 impl Fhir {
     /// The page of `search` after `after` (the first when `None`). Each page is a request of
     /// its own for the database budget: it takes a slot and gives it back.
-    pub async fn export_page(
-        &self,
-        cx: &RequestContext,
+    pub async fn export_page<'s>(
+        &'s self,
+        cx: &'s RequestContext,
         search: &SearchRequest,
         after: Option<&Cursor>,
-    ) -> Result<ExportPage, ServiceError> {
+    ) -> Result<ExportPage<'s>, ServiceError> {
         let session = self.session(cx, Cost::Expensive);
         let page = session.matches(search, after).await?;
         Ok(ExportPage {

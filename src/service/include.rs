@@ -12,10 +12,11 @@
 use std::collections::{HashMap, HashSet};
 
 use indexmap::{IndexMap, IndexSet};
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 use super::ServiceError;
 use super::matches::Session;
+use crate::assemble::served::Resource;
 use crate::mapping::references::{RefLink, leaf_json_path};
 use crate::mapping::{Mapping, Source};
 use crate::plan::MAX_KEYS_PER_STATEMENT;
@@ -25,9 +26,9 @@ use crate::request::search::SearchRequest;
 
 /// The included resources of a page.
 #[derive(Debug, Default)]
-pub struct Included {
+pub struct Included<'a> {
     /// In the order they were found.
-    pub resources: Vec<Map<String, Json>>,
+    pub resources: Vec<Resource<'a>>,
     /// More would have been included than the cap allows.
     pub truncated: bool,
 }
@@ -35,11 +36,9 @@ pub struct Included {
 /// A resource's type and id.
 type Identity = (String, String);
 
-fn identity(r: &Map<String, Json>) -> Option<Identity> {
-    Some((
-        r.get("resourceType")?.as_str()?.to_string(),
-        r.get("id")?.as_str()?.to_string(),
-    ))
+fn identity(r: &Resource) -> Option<Identity> {
+    let (ty, id) = (r.resource_type(), r.id());
+    (!ty.is_empty() && !id.is_empty()).then(|| (ty.to_string(), id.to_string()))
 }
 
 /// The source that serves `ty`/`id` (`None` when no source could have it).
@@ -85,11 +84,13 @@ struct Wanted {
 fn wanted(
     mapping: &Mapping,
     known: &HashSet<Identity>,
-    frontier: &[Map<String, Json>],
+    frontier: &[Resource],
     links: &[(bool, RefLink<'_>)],
 ) -> Wanted {
     let mut w = Wanted::default();
     for r in frontier {
+        // References are looked up in the JSON form, made once a resource has a link to follow.
+        let mut json = None;
         let Some((ty, id)) = identity(r) else {
             continue;
         };
@@ -113,8 +114,9 @@ fn wanted(
             }
             let mut refs = Vec::new();
             let path = leaf_json_path(link.from, link.leaf);
+            let json = json.get_or_insert_with(|| r.to_map());
             if let Some((first, rest)) = path.split_first()
-                && let Some(v) = r.get(*first)
+                && let Some(v) = json.get(*first)
             {
                 references(v, rest, &mut refs);
             }
@@ -144,7 +146,7 @@ struct Run<'s, 'a> {
     known: HashSet<Identity>,
     /// Known resources per type (rows a statement may return again).
     known_per_type: HashMap<String, usize>,
-    out: Vec<Map<String, Json>>,
+    out: Vec<Resource<'a>>,
     truncated: bool,
 }
 
@@ -229,14 +231,14 @@ impl Run<'_, '_> {
     }
 }
 
-impl Session<'_> {
+impl<'a> Session<'a> {
     /// Follows `includes` from `matches`: at most the server's `max_includes` resources, none
     /// of them a match.
     pub async fn include(
         &self,
         includes: &[Include],
-        matches: &[Map<String, Json>],
-    ) -> Result<Included, ServiceError> {
+        matches: &[Resource<'_>],
+    ) -> Result<Included<'a>, ServiceError> {
         if includes.is_empty() || matches.is_empty() {
             return Ok(Included::default());
         }

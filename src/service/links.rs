@@ -1,16 +1,15 @@
 //! The `self` and `next` links of a page, and the searchset Bundle a page becomes: the same
 //! for searches, compartment searches and `$everything`.
 
-use serde_json::{Map, Value as Json};
-
 use super::Fhir;
 use super::include::Included;
-use crate::assemble::bundle::{SearchSet, searchset};
+use crate::assemble::bundle::SearchSet;
 use crate::assemble::outcome::{Issue, Severity};
+use crate::assemble::served::Resource;
 use crate::request::cursor::Cursor;
 
 /// A page and what its Bundle says about it.
-pub(super) struct PageOut<'a> {
+pub(super) struct PageOut<'a, 'r> {
     /// The path the search runs on (`Patient`, `Patient/1/Observation`,
     /// `Patient/1/$everything`): the links' path, and what the cursors are bound to.
     pub path: &'a str,
@@ -21,9 +20,9 @@ pub(super) struct PageOut<'a> {
     /// Where the next page starts.
     pub next: Option<&'a Cursor>,
     /// The matches.
-    pub resources: Vec<Map<String, Json>>,
+    pub resources: Vec<Resource<'r>>,
     /// The included resources.
-    pub included: Included,
+    pub included: Included<'r>,
     /// The total, when counted.
     pub total: Option<u64>,
     /// Parameters ignored under lenient handling, with the reason.
@@ -35,7 +34,7 @@ pub(super) struct PageOut<'a> {
 impl Fhir {
     /// The searchset Bundle of a page, with its links and an outcome entry for what was
     /// ignored or cut short.
-    pub(super) fn bundle(&self, page: PageOut) -> Json {
+    pub(super) fn bundle<'r>(&'r self, page: PageOut<'_, 'r>) -> SearchSet<'r> {
         let base = format!("{}/{}", self.base_url, page.path);
         let with_cursor = |token: &str| {
             let mut p = page.link_params.to_vec();
@@ -73,7 +72,7 @@ impl Fhir {
             code: "informational",
             diagnostics: n,
         }));
-        searchset(SearchSet {
+        SearchSet {
             base_url: &self.base_url,
             resources: page.resources,
             included: page.included.resources,
@@ -81,7 +80,7 @@ impl Fhir {
             next_link,
             total: page.total,
             warnings,
-        })
+        }
     }
 }
 

@@ -2,10 +2,9 @@
 //! resources (with their child rows), in page order; the total when asked; where the next page
 //! starts. What searches, includes, compartment searches and `$everything` all run.
 
-use serde_json::{Map, Value as Json};
-
 use super::rows::build_resources;
 use super::{Fhir, RequestContext, ServiceError};
+use crate::assemble::served::Resource;
 use crate::db::{Cost, Database, DbError};
 use crate::plan::subquery::Subqueries;
 use crate::plan::{self, Scope, Total};
@@ -36,22 +35,22 @@ impl Fhir {
 }
 
 /// One page of matches.
-pub(super) struct Matches {
+pub(super) struct Matches<'a> {
     /// The matching resources, in page order.
-    pub resources: Vec<Map<String, Json>>,
+    pub resources: Vec<Resource<'a>>,
     /// Where the next page starts, if there may be one.
     pub next: Option<Cursor>,
     /// The number of matches, when asked for.
     pub total: Option<u64>,
 }
 
-impl Session<'_> {
+impl<'a> Session<'a> {
     /// The page of `req` after `after` (the first page when `None`).
     pub async fn matches(
         &self,
         req: &SearchRequest,
         after: Option<&Cursor>,
-    ) -> Result<Matches, ServiceError> {
+    ) -> Result<Matches<'a>, ServiceError> {
         let fhir = self.fhir;
         // Everything is planned first: a bad request is reported before any statement runs.
         let mut sizes = Subqueries::default();
@@ -119,7 +118,7 @@ impl Session<'_> {
                 next = r.cursor();
             }
         }
-        let mut built: Vec<Vec<Option<Map<String, Json>>>> = Vec::with_capacity(rows.len());
+        let mut built: Vec<Vec<Option<_>>> = Vec::with_capacity(rows.len());
         for (i, source) in plan.sources.iter().enumerate() {
             let layout = &plan.page.layouts[i];
             built.push(build_resources(self, source, layout, &per_source[i]).await?);
@@ -127,6 +126,7 @@ impl Session<'_> {
         let resources = order
             .into_iter()
             .filter_map(|(s, i)| built[s][i].take())
+            .map(Resource::from)
             .collect();
         Ok(Matches {
             resources,

@@ -1,20 +1,18 @@
 //! The read interaction.
 
-use serde_json::{Map, Value as Json};
-
 use super::rows::build_resources;
 use super::{Fhir, RequestContext, ServiceError};
 use crate::assemble::resource::{row_id, version};
-use crate::assemble::subset::subset;
+use crate::assemble::served::Resource;
 use crate::db::Cost;
 use crate::plan;
 use crate::request::ReadRequest;
 
 /// A resource that was read, with what conditional reads compare against.
-#[derive(Debug, Clone)]
-pub struct ReadResult {
+#[derive(Debug)]
+pub struct ReadResult<'a> {
     /// The resource (`_summary` and `_elements` applied).
-    pub resource: Map<String, Json>,
+    pub resource: Resource<'a>,
     /// Its version (`meta.versionId`), when the mapping declares one.
     pub version: Option<String>,
     /// Its `meta.lastUpdated`, when the mapping declares it.
@@ -23,11 +21,11 @@ pub struct ReadResult {
 
 impl Fhir {
     /// Reads one resource; [`ServiceError::NotFound`] when no (served) row has that id.
-    pub async fn read(
-        &self,
-        cx: &RequestContext,
+    pub async fn read<'s>(
+        &'s self,
+        cx: &'s RequestContext,
         req: &ReadRequest,
-    ) -> Result<ReadResult, ServiceError> {
+    ) -> Result<ReadResult<'s>, ServiceError> {
         let not_found =
             || ServiceError::NotFound(format!("{}/{} is not known", req.resource_type, req.id));
         let session = self.session(cx, Cost::Cheap);
@@ -52,15 +50,12 @@ impl Fhir {
         let version = version(&layout, &row);
         let mut built =
             build_resources(&session, source, &layout, std::slice::from_ref(&row)).await?;
-        let Some(Some(mut resource)) = built.pop() else {
+        let Some(Some(built)) = built.pop() else {
             return Err(not_found());
         };
-        let last_updated = resource
-            .get("meta")
-            .and_then(|m| m.get("lastUpdated"))
-            .and_then(Json::as_str)
-            .map(str::to_string);
-        subset(&mut resource, req.summary, req.elements.as_deref());
+        let mut resource = Resource::Built(built);
+        let last_updated = resource.last_updated().map(str::to_string);
+        resource.subset(req.summary, req.elements.as_deref());
         Ok(ReadResult {
             resource,
             version,

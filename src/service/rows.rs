@@ -3,10 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{Map, Value as Json};
-
 use super::matches::Session;
-use crate::assemble::resource::{ChildRows, resource};
+use crate::assemble::resource::{Built, ChildRows, build};
 use crate::db::DbError;
 use crate::mapping::sql::child_rows;
 use crate::mapping::{ChildLayout, Source, SourceLayout};
@@ -38,12 +36,12 @@ fn padded(keys: &[Value]) -> Vec<Value> {
 
 /// Builds the resources of `rows` (all from `source`), parallel to `rows` (`None` for a row
 /// without a usable id).
-pub(super) async fn build_resources(
+pub(super) async fn build_resources<'m>(
     session: &Session<'_>,
-    source: &Source,
+    source: &'m Source,
     layout: &SourceLayout,
     rows: &[Row],
-) -> Result<Vec<Option<Map<String, Json>>>, DbError> {
+) -> Result<Vec<Option<Built<'m>>>, DbError> {
     let dialect = session.fhir.caps.dialect;
     let child_layouts: Vec<ChildLayout> = source.children.iter().map(ChildLayout::of).collect();
     let mut fetched: Vec<FetchedChild> = Vec::new();
@@ -93,7 +91,7 @@ pub(super) async fn build_resources(
                     .unwrap_or_default(),
             })
             .collect();
-        let r = resource(source, layout, row, &children, tz);
+        let r = build(source, layout, row, &children, tz);
         if r.is_none() {
             tracing::warn!(source = %source.name, "row without a usable id skipped");
         }

@@ -1,22 +1,20 @@
 //! The search interaction (also in a compartment): a complete page — the matches, the
 //! resources `_include`/`_revinclude` add, `_summary`/`_elements` applied, the links.
 
-use serde_json::Value as Json;
-
 use super::links::PageOut;
 use super::{Fhir, RequestContext, ServiceError};
-use crate::assemble::subset::subset;
+use crate::assemble::bundle::SearchSet;
 use crate::db::Cost;
 use crate::request::search::SearchRequest;
 
 impl Fhir {
     /// The searchset Bundle of the page of `req` its `_cursor` asks for (the first page
     /// without one).
-    pub async fn search(
-        &self,
-        cx: &RequestContext,
+    pub async fn search<'s>(
+        &'s self,
+        cx: &'s RequestContext,
         req: &SearchRequest,
-    ) -> Result<Json, ServiceError> {
+    ) -> Result<SearchSet<'s>, ServiceError> {
         let path = req.path();
         let link_params = req.link_params();
         let cursor = match &req.cursor {
@@ -28,7 +26,7 @@ impl Fhir {
         let included = session.include(&req.includes, &page.resources).await?;
         let mut resources = page.resources;
         for r in &mut resources {
-            subset(r, req.summary, req.elements.as_deref());
+            r.subset(req.summary, req.elements.as_deref());
         }
         Ok(self.bundle(PageOut {
             path: &path,

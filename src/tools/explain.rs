@@ -14,6 +14,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::ToolError;
+use crate::assemble::bundle::SearchSet;
 use crate::db::introspect::row_count;
 use crate::db::{Database, QueryCounter, Recorded};
 use crate::mapping::{Mapping, Relation};
@@ -255,11 +256,8 @@ pub async fn explain(
 async fn run(fhir: &Fhir, cx: &RequestContext, query: &str) -> Result<String, String> {
     let (interaction, params) = parse_query(query)?;
     let mapping = fhir.mapping();
-    let bundle_size = |b: &serde_json::Value| {
-        let n = b
-            .get("entry")
-            .and_then(|e| e.as_array())
-            .map_or(0, Vec::len);
+    let bundle_size = |b: &SearchSet| {
+        let n = b.entries();
         format!("a Bundle with {n} entr{}", if n == 1 { "y" } else { "ies" })
     };
     match interaction {
@@ -267,7 +265,11 @@ async fn run(fhir: &Fhir, cx: &RequestContext, query: &str) -> Result<String, St
             let req =
                 ReadRequest::parse(mapping, &t, &id, &params, true).map_err(|e| e.to_string())?;
             let found = fhir.read(cx, &req).await.map_err(|e| e.to_string())?;
-            Ok(format!("{t}/{} ({} elements)", id, found.resource.len()))
+            Ok(format!(
+                "{t}/{} ({} elements)",
+                id,
+                found.resource.into_map().len()
+            ))
         }
         Interaction::Search(t, compartment) => {
             let opts = fhir.search_options(true);

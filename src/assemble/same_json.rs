@@ -1,0 +1,180 @@
+//! The JSON written straight from assembled rows is byte for byte the JSON of the
+//! `serde_json` values the same rows build, for every source of the sample and clinic
+//! mappings: resources with child tables, choice types, extensions, constants, and absent,
+//! blank and unconvertible values; and the searchset Bundles around them.
+
+use chrono::NaiveDate;
+use serde_json::Value as Json;
+
+use super::bundle::{SearchSet, searchset};
+use super::outcome::{Issue, Severity};
+use super::resource::{Built, ChildRows, build};
+use super::served::Resource;
+use crate::mapping::{ChildLayout, Mapping, Source, SourceLayout};
+use crate::sql::{Dialect, Row, Value};
+
+fn mapping(path: &str) -> Mapping {
+    let path = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+    crate::mapping::load(&path, Dialect::Postgres).expect("the mapping loads")
+}
+
+/// A column value: every kind of value a database returns, blank and odd text included.
+fn value(n: usize) -> Value {
+    let day = NaiveDate::from_ymd_opt(
+        1970 + (n % 50) as i32,
+        1 + (n % 12) as u32,
+        1 + (n % 28) as u32,
+    )
+    .expect("date");
+    match n % 16 {
+        0 => Value::Null,
+        1 => Value::Int(n as i64),
+        2 => Value::Text(String::new()),
+        3 => Value::Text(format!("Text \"{n}\" \\ é\u{1}\n\t</x>")),
+        4 => Value::Date(day),
+        5 => Value::Timestamp(day.and_hms_opt(3, 4, 5).expect("time")),
+        6 => Value::Decimal("98.60".into()),
+        7 => Value::Float(1.5e-7),
+        8 => Value::Bool(n % 32 == 8),
+        9 => Value::Text("19700101".into()),
+        10 => Value::Text("2024-01-02".into()),
+        11 => Value::Text("F".into()),
+        12 => Value::Text("M".into()),
+        13 => Value::Int(0),
+        14 => Value::Text("  ".into()),
+        _ => Value::Text("1".into()),
+    }
+}
+
+/// Parent row `i`: its id and the keys children refer to are `i`, every other column varies.
+fn parent_row(layout: &SourceLayout, i: usize) -> Row {
+    let mut row: Row = (0..layout.columns.len())
+        .map(|c| value(i * 7 + c))
+        .collect();
+    row[layout.id] = Value::Int(i as i64);
+    for &k in &layout.parent_keys {
+        row[k] = Value::Int(i as i64);
+    }
+    row
+}
+
+/// Child rows of parent `i`: none to three.
+fn child_rows(layout: &ChildLayout, i: usize, child: usize) -> Vec<Row> {
+    (0..(i + child) % 4)
+        .map(|j| {
+            let mut row: Row = (0..layout.columns.len())
+                .map(|c| value(i * 5 + j * 3 + c + child))
+                .collect();
+            row[layout.key] = Value::Int(i as i64);
+            row
+        })
+        .collect()
+}
+
+/// The resources of rows `1..=n` of `source`, built twice over (the second for the values).
+fn resources(source: &Source, n: usize) -> (Vec<Built<'_>>, Vec<Built<'_>>) {
+    let layout = SourceLayout::of(source);
+    let layouts: Vec<ChildLayout> = source.children.iter().map(ChildLayout::of).collect();
+    let tz = chrono_tz::UTC;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for i in 1..=n {
+        let row = parent_row(&layout, i);
+        let rows: Vec<Vec<Row>> = layouts
+            .iter()
+            .enumerate()
+            .map(|(k, cl)| child_rows(cl, i, k))
+            .collect();
+        let children: Vec<ChildRows> = source
+            .children
+            .iter()
+            .zip(&layouts)
+            .zip(&rows)
+            .map(|((child, layout), rows)| ChildRows {
+                child,
+                layout,
+                rows: rows.iter().collect(),
+            })
+            .collect();
+        if let Some(r) = build(source, &layout, &row, &children, tz) {
+            a.push(r);
+            b.push(build(source, &layout, &row, &children, tz).expect("builds again"));
+        }
+    }
+    (a, b)
+}
+
+fn text(v: &impl serde::Serialize, pretty: bool) -> String {
+    if pretty {
+        serde_json::to_string_pretty(v).expect("serializes")
+    } else {
+        serde_json::to_string(v).expect("serializes")
+    }
+}
+
+fn check_mapping(path: &str) {
+    let m = mapping(path);
+    let mut members = 0;
+    let mut served = Vec::new();
+    for source in &m.sources {
+        let (written, values) = resources(source, 48);
+        assert!(!written.is_empty(), "{}: no resource built", source.name);
+        for (w, v) in written.into_iter().zip(values) {
+            let v = Json::Object(v.into_map());
+            members += v.as_object().map_or(0, |o| o.len());
+            for pretty in [false, true] {
+                assert_eq!(text(&w, pretty), text(&v, pretty), "{}", source.name);
+            }
+            let r = Resource::Built(w);
+            assert_eq!(r.last_updated(), v["meta"]["lastUpdated"].as_str());
+            assert_eq!(text(&r.to_map(), false), text(&v, false));
+            served.push(r);
+        }
+    }
+    assert!(members > 200, "the rows built little: {members} members");
+    check_bundles(served);
+}
+
+/// A Bundle of `resources` (half matches, half included), with a total, links and an
+/// outcome entry, and the same Bundle empty.
+fn check_bundles(mut resources: Vec<Resource<'_>>) {
+    // One resource subsetted, as `_elements` leaves it: a JSON object among built ones.
+    if let Some(first) = resources.first_mut() {
+        first.subset(Default::default(), Some(&["id".to_string()]));
+        assert!(matches!(first, Resource::Value(_)));
+    }
+    let included = resources.split_off(resources.len() / 2);
+    let set = |resources, included, warnings| SearchSet {
+        base_url: "http://localhost/fhir",
+        resources,
+        included,
+        self_link: "http://localhost/fhir/Patient?name=a%22b&_count=20".into(),
+        next_link: Some("http://localhost/fhir/Patient?_cursor=x".into()),
+        total: Some(12_345),
+        warnings,
+    };
+    let warnings = || {
+        vec![Issue {
+            severity: Severity::Warning,
+            code: "not-supported",
+            diagnostics: "x \"y\"; it was ignored".into(),
+        }]
+    };
+    let written = set(resources, included, warnings());
+    let texts = [text(&written, false), text(&written, true)];
+    let value = searchset(written);
+    assert_eq!(texts, [text(&value, false), text(&value, true)]);
+    let empty = set(Vec::new(), Vec::new(), Vec::new());
+    let texts = [text(&empty, false), text(&empty, true)];
+    let value = searchset(empty);
+    assert_eq!(texts, [text(&value, false), text(&value, true)]);
+}
+
+#[test]
+fn the_sample_mapping_writes_the_same_json_both_ways() {
+    check_mapping("mapping.toml");
+}
+
+#[test]
+fn the_clinic_mapping_writes_the_same_json_both_ways() {
+    check_mapping("tests/fixtures/clinic/mapping.toml");
+}
