@@ -334,6 +334,18 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
             "{out}"
         );
 
+        // A chain's sub-select is sized first (SQLite): said so, then the page that uses it.
+        let (code, out, err) = run(&[
+            "explain",
+            "--database-url",
+            url,
+            "Observation?patient.family=c&_count=2",
+        ]);
+        assert_eq!(code, 0, "{name}: a chain\n{out}\n{err}");
+        let sizing = out.find("-- [1] sizes a sub-select of a chain");
+        let page = out.find("the page of matches");
+        assert!(sizing.is_some() && sizing < page, "{out}");
+
         let (code, out, _) = run(&["explain", "--database-url", url, "Nothing?x=1"]);
         assert_eq!(code, 1, "{name}: an unknown type is refused\n{out}");
         assert!(out.contains("refused: "), "{out}");

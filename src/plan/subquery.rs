@@ -22,6 +22,10 @@ use crate::sql::{Row, SqlWriter, Statement, Value};
 /// statements of a few shapes are prepared and reused).
 pub const MAX_LISTED: usize = 512;
 
+/// Most rounds of sizing a search takes (one per level of nested sub-selects: a chain's
+/// hops, `_has` in `_has`, a lookup inside a `_has`); deeper ones stay sub-selects.
+pub const SIZING_ROUNDS: usize = 3;
+
 /// What a sub-select was found to hold.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Size {
@@ -50,6 +54,11 @@ impl Subqueries {
             sql: format!("{} LIMIT {}", s.sql, MAX_LISTED + 1),
             params: s.params.clone(),
         }
+    }
+
+    /// Whether `sql` is the statement that sizes a sub-select ([`Subqueries::probe`]).
+    pub fn is_probe(sql: &str) -> bool {
+        sql.ends_with(&format!(" LIMIT {}", MAX_LISTED + 1))
     }
 
     /// Records what the probe of sub-select `s` read.
@@ -109,9 +118,13 @@ pub fn write_membership(
     let Some(subqueries) = sized else {
         return write_in(w, outer, &sub);
     };
+    let asked_before = subqueries.asked.borrow().len();
     let mut alone = SqlWriter::new(cx.dialect());
     sub(&mut alone, Form::Keys)?;
     let alone = alone.finish();
+    // Innermost first: a sub-select holding one not sized yet is asked about in the next
+    // round, once that one is written from its size.
+    let nested_unsized = subqueries.asked.borrow().len() > asked_before;
     match subqueries.size(&alone) {
         Some(Size::Keys(keys)) if keys.is_empty() => {
             w.push("1=0");
@@ -138,7 +151,9 @@ pub fn write_membership(
         }
         Some(Size::Many) => write_in(w, outer, &sub),
         None => {
-            subqueries.ask(alone);
+            if !nested_unsized {
+                subqueries.ask(alone);
+            }
             write_in(w, outer, &sub)
         }
     }

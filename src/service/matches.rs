@@ -6,7 +6,7 @@ use super::rows::build_resources;
 use super::{Fhir, RequestContext, ServiceError};
 use crate::assemble::served::Resource;
 use crate::db::{Cost, Database, DbError};
-use crate::plan::subquery::Subqueries;
+use crate::plan::subquery::{SIZING_ROUNDS, Subqueries};
 use crate::plan::{self, Scope, Total};
 use crate::request::cursor::Cursor;
 use crate::request::search::{SearchRequest, TotalMode};
@@ -53,34 +53,24 @@ impl<'a> Session<'a> {
     ) -> Result<Matches<'a>, ServiceError> {
         let fhir = self.fhir;
         // Everything is planned first: a bad request is reported before any statement runs.
+        // Sub-selects of chains and `_has` are sized first where the database needs it
+        // (plan::subquery): plan, size what the plan asks about, plan again; a nested
+        // sub-select is asked about once the one inside it is sized.
+        let (mapping, caps, scope) = (&fhir.mapping, &fhir.caps, self.scope);
         let mut sizes = Subqueries::default();
-        let plan = plan::search_sized(
-            &fhir.mapping,
-            &fhir.caps,
-            self.scope,
-            req,
-            after,
-            Some(&sizes),
-        )?;
-        let asked = sizes.take_asked();
-        let plan = if asked.is_empty() {
-            plan
-        } else {
-            // Sized sub-selects (chains, `_has`) are written as key lists or correlated.
+        let mut plan = plan::search_sized(mapping, caps, scope, req, after, Some(&sizes))?;
+        for _ in 0..SIZING_ROUNDS {
+            let asked = sizes.take_asked();
+            if asked.is_empty() {
+                break;
+            }
             drop(plan);
             for s in &asked {
                 let rows = self.db.fetch(&Subqueries::probe(s)).await?;
                 sizes.record(s, &rows);
             }
-            plan::search_sized(
-                &fhir.mapping,
-                &fhir.caps,
-                self.scope,
-                req,
-                after,
-                Some(&sizes),
-            )?
-        };
+            plan = plan::search_sized(mapping, caps, scope, req, after, Some(&sizes))?;
+        }
         let mut total = None;
         if !plan.totals.is_empty() {
             let mut n = 0;

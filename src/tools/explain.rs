@@ -326,6 +326,11 @@ fn describe(
         })
     });
     let role = match child {
+        _ if crate::plan::subquery::Subqueries::is_probe(sql) => format!(
+            "sizes a sub-select of a chain, _has or lookup (at most {} rows): up to {} keys are listed in the statement, more make it a correlated EXISTS",
+            crate::plan::subquery::MAX_LISTED + 1,
+            crate::plan::subquery::MAX_LISTED
+        ),
         Some(child) if *main_seen => child,
         _ if sql.to_ascii_uppercase().starts_with("SELECT COUNT(") => {
             "the count of matches (_total)".into()

@@ -65,6 +65,26 @@ async fn a_small_chain_is_a_list_of_bound_keys() {
     }
 }
 
+#[tokio::test]
+async fn nested_sub_selects_are_sized_innermost_first() {
+    // The code is looked up in the lookup table, then the lab results of that code sized.
+    let params = [("_has:Observation:patient:code", "http://loinc.org|2339-0")];
+    for dialect in [Dialect::Sqlite, Dialect::Mysql] {
+        let Some(b) = backend(dialect) else {
+            continue;
+        };
+        let (stmt, sized, _) = sized_page(&b.url, dialect, "Patient", &params).await;
+        // The lookup, and the lab results of each Observation source.
+        assert!(sized >= 2, "{dialect}: {sized} sized");
+        assert!(
+            !stmt.sql.contains("(SELECT MAP."),
+            "{dialect}: {}",
+            stmt.sql
+        );
+        assert!(!stmt.sql.contains("IN (SELECT"), "{dialect}: {}", stmt.sql);
+    }
+}
+
 /// Both forms answer what the sub-select answers: the served ids equal those of the plain
 /// `IN (SELECT ...)` statement run by the test (and of PostgreSQL, which keeps it).
 #[tokio::test]
@@ -79,6 +99,11 @@ async fn sized_and_plain_forms_select_the_same_resources() {
             (
                 "Patient?_has:Observation:patient:status=corrected",
                 "SELECT PAT_ID FROM PATIENT WHERE DEL_FLG <> 'Y' AND PAT_ID IN (SELECT PAT_ID FROM LAB_RESULT WHERE DEL_FLG <> 'Y' AND RSLT_STAT = 'C')",
+            ),
+            // Nested: a code looked up in the lookup table, inside the `_has`.
+            (
+                "Patient?_has:Observation:patient:code=http://loinc.org|2339-0",
+                "SELECT PAT_ID FROM PATIENT WHERE DEL_FLG <> 'Y' AND PAT_ID IN (SELECT R.PAT_ID FROM LAB_RESULT R JOIN LAB_TEST_MAP M ON M.LOCAL_CD = R.TEST_CD WHERE R.DEL_FLG <> 'Y' AND M.LOINC_CD = '2339-0')",
             ),
         ] {
             let mut want: Vec<String> = sqlx::query(sql)

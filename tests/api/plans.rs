@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use fhir_facade::db::{Database, DbSettings};
 use fhir_facade::mapping::Mapping;
-use fhir_facade::plan::subquery::Subqueries;
+use fhir_facade::plan::subquery::{SIZING_ROUNDS, Subqueries};
 use fhir_facade::plan::{self, Scope};
 use fhir_facade::request::cursor::Cursor;
 use fhir_facade::request::search::{SearchOptions, SearchRequest};
@@ -150,18 +150,23 @@ pub async fn sized_page(
         limits: Default::default(),
     };
     let req = SearchRequest::parse(&m, &opts, resource, &params).unwrap();
+    // As the server does: size what the plan asks about, round by round.
     let mut sizes = Subqueries::default();
-    let asked = {
-        let first = plan::search_sized(&m, &caps, Scope::none(), &req, None, Some(&sizes));
-        first.unwrap();
-        sizes.take_asked()
-    };
-    for s in &asked {
-        let rows = db.fetch(&Subqueries::probe(s)).await.unwrap();
-        sizes.record(s, &rows);
+    let mut sized = 0;
+    for _ in 0..SIZING_ROUNDS {
+        plan::search_sized(&m, &caps, Scope::none(), &req, None, Some(&sizes)).unwrap();
+        let asked = sizes.take_asked();
+        if asked.is_empty() {
+            break;
+        }
+        sized += asked.len();
+        for s in &asked {
+            let rows = db.fetch(&Subqueries::probe(s)).await.unwrap();
+            sizes.record(s, &rows);
+        }
     }
     let plan = plan::search_sized(&m, &caps, Scope::none(), &req, None, Some(&sizes)).unwrap();
-    (plan.page.statement.clone(), asked.len(), db)
+    (plan.page.statement.clone(), sized, db)
 }
 
 /// MySQL/MariaDB EXPLAIN rows (select_type, table, key, Extra), explained on a connection
