@@ -146,7 +146,9 @@ pub fn write_membership(
         Some(Size::Many) if correlated => {
             w.push("EXISTS (");
             sub(w, Form::Correlated(outer))?;
-            w.push(")");
+            // Kept a subquery tested per row: SQLite would otherwise join it and build a
+            // Bloom filter of every inner match on each page.
+            w.push(" LIMIT 1)");
             Ok(())
         }
         Some(Size::Many) => write_in(w, outer, &sub),
