@@ -694,6 +694,19 @@ pub struct SqlCondition {
 }
 
 impl SqlCondition {
+    /// The modifiers an SQL-defined parameter of `param_type` can declare a condition for:
+    /// those whose value is one text (`:of-type` has three parts, `:not` negates the plain
+    /// condition).
+    pub fn declarable(param_type: SearchParamType) -> &'static [&'static str] {
+        match param_type {
+            SearchParamType::Token => &["missing", "text"],
+            SearchParamType::String => &["missing", "exact", "contains"],
+            SearchParamType::Uri => &["missing", "below", "above"],
+            SearchParamType::Number => &["missing"],
+            _ => &[],
+        }
+    }
+
     /// The condition written for `modifier` (`None`: the plain value), when declared.
     pub fn condition(&self, modifier: Option<&str>) -> Option<&str> {
         match modifier {

@@ -100,19 +100,6 @@ pub fn declared_modifiers(decl: &SearchDecl) -> Vec<&'static str> {
         .collect()
 }
 
-/// The modifiers an SQL-defined parameter of `param_type` can declare a condition for:
-/// those whose value is one text (`:of-type` has three parts, `:not` negates the plain
-/// condition).
-pub fn sql_declarable(param_type: SearchParamType) -> &'static [&'static str] {
-    match param_type {
-        SearchParamType::Token => &["missing", "text"],
-        SearchParamType::String => &["missing", "exact", "contains"],
-        SearchParamType::Uri => &["missing", "below", "above"],
-        SearchParamType::Number => &["missing"],
-        _ => &[],
-    }
-}
-
 /// The modifiers parameter `code` of `resource_type` takes in every source that declares it.
 pub fn modifiers_of(mapping: &Mapping, resource_type: &str, code: &str) -> Vec<&'static str> {
     let mut decls = mapping

@@ -35,18 +35,22 @@ async fn explain_mysql(url: &str, stmt: &Statement) -> Vec<(String, String, Stri
         .collect()
 }
 
-#[tokio::test]
-async fn a_search_on_a_unique_lookup_column_reads_in_page_order() {
-    let sqlite = backend(Dialect::Sqlite).unwrap();
-    let plan = explain(&sqlite.url, Dialect::Sqlite, &page(sqlite).await, false).await;
-    let lines: Vec<(&str, &str)> = plan
-        .lines()
+/// SQLite EXPLAIN QUERY PLAN lines (`id parent detail`) as (parent, detail).
+fn sqlite_lines(plan: &str) -> Vec<(&str, &str)> {
+    plan.lines()
         .map(|l| {
             let mut p = l.splitn(3, ' ');
             p.next();
             (p.next().unwrap(), p.next().unwrap())
         })
-        .collect();
+        .collect()
+}
+
+#[tokio::test]
+async fn a_search_on_a_unique_lookup_column_reads_in_page_order() {
+    let sqlite = backend(Dialect::Sqlite).unwrap();
+    let plan = explain(&sqlite.url, Dialect::Sqlite, &page(sqlite).await, false).await;
+    let lines = sqlite_lines(&plan);
     let (parent, _) = lines
         .iter()
         .find(|(_, d)| d.contains(" LAB_RESULT"))
@@ -120,14 +124,7 @@ async fn a_search_on_a_lookup_column_sized_first_reads_in_page_order() {
                 // A sort in the lab results' own branch (the union's sort of its branches' few
                 // rows is fine).
                 let sorts = |plan: &str| {
-                    let lines: Vec<(&str, &str)> = plan
-                        .lines()
-                        .map(|l| {
-                            let mut p = l.splitn(3, ' ');
-                            p.next();
-                            (p.next().unwrap(), p.next().unwrap())
-                        })
-                        .collect();
+                    let lines = sqlite_lines(plan);
                     let branch = lines
                         .iter()
                         .find(|(_, d)| d.contains(" LAB_RESULT") || d.contains(" MAP"))

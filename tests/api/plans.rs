@@ -18,16 +18,7 @@ use crate::helpers::MAPPING;
 /// The sample mapping checked against the database at `url`, and what that database can do
 /// (as the server finds at start-up).
 pub async fn checked_mapping(url: &str, dialect: Dialect) -> (Mapping, Caps) {
-    let db = Database::connect(&DbSettings {
-        url: url.to_string(),
-        replicas: vec![],
-        max_connections: 1,
-        connect_timeout: Duration::from_secs(5),
-        statement_timeout: Duration::from_secs(5),
-        budget: Default::default(),
-    })
-    .await
-    .unwrap();
+    let db = connect(url).await;
     let mut m = fhir_facade::mapping::load(MAPPING, dialect).unwrap();
     fhir_facade::mapping::live::check_against_database(MAPPING, &mut m, &db)
         .await
@@ -49,6 +40,29 @@ pub async fn page_statement(
     after: Option<&Cursor>,
 ) -> Statement {
     let (m, caps) = checked_mapping(url, dialect).await;
+    let req = request(&m, resource, params);
+    plan::search(&m, &caps, Scope::none(), &req, after)
+        .unwrap()
+        .page
+        .statement
+}
+
+/// One connection to the database at `url`, with the server's session settings.
+async fn connect(url: &str) -> Database {
+    Database::connect(&DbSettings {
+        url: url.to_string(),
+        replicas: vec![],
+        max_connections: 1,
+        connect_timeout: Duration::from_secs(5),
+        statement_timeout: Duration::from_secs(5),
+        budget: Default::default(),
+    })
+    .await
+    .unwrap()
+}
+
+/// `resource?params` parsed as the server parses it.
+fn request(m: &Mapping, resource: &str, params: &[(&str, &str)]) -> SearchRequest {
     let params: Vec<(String, String)> = params
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -60,11 +74,7 @@ pub async fn page_statement(
         lenient: false,
         limits: Default::default(),
     };
-    let req = SearchRequest::parse(&m, &opts, resource, &params).unwrap();
-    plan::search(&m, &caps, Scope::none(), &req, after)
-        .unwrap()
-        .page
-        .statement
+    SearchRequest::parse(m, &opts, resource, &params).unwrap()
 }
 
 /// The plan of `stmt` on the database at `url`, one line per plan node (SQLite: `id parent
@@ -128,28 +138,8 @@ pub async fn sized_page(
     params: &[(&str, &str)],
 ) -> (Statement, usize, Database) {
     let (m, caps) = checked_mapping(url, dialect).await;
-    let db = Database::connect(&DbSettings {
-        url: url.to_string(),
-        replicas: vec![],
-        max_connections: 1,
-        connect_timeout: Duration::from_secs(5),
-        statement_timeout: Duration::from_secs(5),
-        budget: Default::default(),
-    })
-    .await
-    .unwrap();
-    let params: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let opts = SearchOptions {
-        base_url: "http://localhost/fhir",
-        max_count: 1000,
-        max_chain_depth: 3,
-        lenient: false,
-        limits: Default::default(),
-    };
-    let req = SearchRequest::parse(&m, &opts, resource, &params).unwrap();
+    let db = connect(url).await;
+    let req = request(&m, resource, params);
     // As the server does: size what the plan asks about, round by round.
     let mut sizes = Subqueries::default();
     let mut sized = 0;

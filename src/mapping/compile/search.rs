@@ -115,7 +115,7 @@ impl Compiler<'_> {
         let Some(value) = value else {
             return Some(Vec::new());
         };
-        let declarable = crate::search::modifier::sql_declarable(ty);
+        let declarable = SqlCondition::declarable(ty);
         let example = "modifiers = { missing = \"P.MRN IS NULL\", contains = \"P.MRN LIKE '%' || ? || '%'\" }";
         let Some(table) = value.as_table() else {
             self.error(
