@@ -97,6 +97,9 @@ pub fn parse(
     body: &[(String, String)],
 ) -> Result<ExportRequest, RequestError> {
     let lenient = opts.lenient;
+    // The URL's parameters were counted on admission; a body's are counted here, by the same
+    // limits (each `_typeFilter` query is also checked as the search it is).
+    opts.limits.check_params(body)?;
     let all: Vec<String> = match level {
         ExportLevel::System => mapping.resource_types().map(str::to_string).collect(),
         ExportLevel::Patient => {

@@ -573,6 +573,26 @@ async fn smart_exports_follow_the_scopes_and_the_owner() {
     assert!(!files.contains_key("Practitioner"));
 }
 
+#[tokio::test]
+async fn a_kick_off_body_is_bounded_like_a_query() {
+    let backend = &backends()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_export(backend, dir.path(), |_| {}).await;
+    let max = fhir_facade::request::RequestLimits::default().max_params;
+    // More _typeFilter queries than a request may carry parameters.
+    let filters: Vec<Value> = (0..=max)
+        .map(|i| json!({"name": "_typeFilter", "valueString": format!("Patient?family=a{i}")}))
+        .collect();
+    let res = post_kick_off(&app, "Patient/$export", json!(filters)).await;
+    let status = res.status().as_u16();
+    let outcome: Value = res.json().await.unwrap();
+    assert_eq!(status, 400, "{outcome}");
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    // One fewer is accepted.
+    let res = post_kick_off(&app, "Patient/$export", json!(filters[..max])).await;
+    assert_eq!(res.status(), 202);
+}
+
 /// POSTs a kick-off of `path` with a `Parameters` body of `parameters`.
 async fn post_kick_off(app: &TestApp, path: &str, parameters: Value) -> reqwest::Response {
     app.client
