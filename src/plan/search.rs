@@ -14,7 +14,7 @@ use super::sort::{
     FoldedText, SortExpr, check_sort_types, effective_sort, sort_values, widen_dates,
 };
 use super::subquery::Subqueries;
-use crate::mapping::{Location, Mapping, SearchTarget, Source};
+use crate::mapping::{Location, Mapping, SearchTarget, Source, SqlValue};
 use crate::request::criterion::{Criterion, Test};
 use crate::request::cursor::Cursor;
 use crate::request::search::{SearchRequest, SortKey, TotalMode};
@@ -143,7 +143,7 @@ pub fn search_sized<'a>(
 }
 
 /// The page order of a search without `_sort` whose one criterion is a starts-with string
-/// search on a column of the row (`Patient?family=smi`): the folded string, as the index that
+/// search on a column of the source's table (`Patient?family=smi`): the folded string, as the index that
 /// serves the search orders it, so a first page reads about `_count` index entries however
 /// many match, instead of every match sorted by key. Only where that order is the code point
 /// order an expression index keeps (PostgreSQL's "C" collation, SQLite's binary one): on
@@ -189,7 +189,12 @@ fn index_order(
         if l.location != Location::Row {
             return None;
         }
-        let value = s.leaf(*l).sql_value()?.clone();
+        // A column of the source's own table, where an expression index on it can serve the
+        // order (an expression, or a joined table's column, would sort every match).
+        let value = match s.leaf(*l).sql_value()? {
+            v @ SqlValue::Column(c) if c.qualifier.is_none() => v.clone(),
+            _ => return None,
+        };
         sorts.push(vec![Some(SortExpr::Folded(FoldedText {
             value,
             unaccent: unaccent.clone(),
