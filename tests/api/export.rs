@@ -304,15 +304,12 @@ async fn export_parameters_errors_and_cancel() {
     );
 
     // POST with a Parameters body.
-    let res = app
-        .client
-        .post(format!("{}/$export", app.base))
-        .header("Prefer", "respond-async")
-        .header("Content-Type", "application/fhir+json")
-        .body(json!({"resourceType": "Parameters", "parameter": [{"name": "_type", "valueString": "Organization"}]}).to_string())
-        .send()
-        .await
-        .unwrap();
+    let res = post_kick_off(
+        &app,
+        "$export",
+        json!([{"name": "_type", "valueString": "Organization"}]),
+    )
+    .await;
     assert_eq!(res.status(), 202);
     let url = res.headers()["content-location"]
         .to_str()
