@@ -281,3 +281,86 @@ fn sets_of_criteria_are_ored_per_dialect() {
         assert_eq!(page.params.len(), plain.params.len(), "{dialect:?}");
     }
 }
+
+/// `m` with the leading index keys the sample's tables have for its name and date searches.
+fn with_indexes(mut m: Mapping) -> Mapping {
+    for s in &mut m.sources {
+        s.index_leads = match s.table_name().as_deref() {
+            Some("patient") => vec![
+                "birth_dt".into(),
+                "lower((last_nm)::text) collate \"c\"".into(),
+            ],
+            Some("lab_result") => vec!["collect_ts".into()],
+            Some("vitals") => vec!["taken_ts".into()],
+            _ => vec![],
+        };
+    }
+    m
+}
+
+/// The ORDER BY of the page statement of `query`.
+fn page_order(m: &Mapping, dialect: Dialect, query: &str) -> String {
+    let caps = Caps::of(dialect);
+    let sql = planned(m, &caps, &request(m, query), None)
+        .page
+        .statement
+        .sql;
+    let order = sql.rsplit_once("ORDER BY ").expect("an ORDER BY").1;
+    order.split(" LIMIT").next().unwrap().to_string()
+}
+
+#[test]
+fn a_search_pages_in_the_order_of_an_index_only_where_one_exists() {
+    for dialect in Dialect::ALL {
+        let bare = mapping(dialect);
+        let indexed = with_indexes(mapping(dialect));
+        let key_order = page_order(&bare, dialect, "Patient?gender=male");
+        // Dates: one date parameter, once or as a range; the column, then the key.
+        for q in [
+            "Patient?birthdate=lt1950",
+            "Patient?birthdate=ge1950&birthdate=lt1960",
+        ] {
+            let order = page_order(&indexed, dialect, q);
+            assert!(
+                order.to_lowercase().contains("birth_dt"),
+                "{dialect} {q}: {order}"
+            );
+            assert_eq!(page_order(&bare, dialect, q), key_order, "{dialect} {q}");
+        }
+        // Several sources merge in one order only when their columns' types are known to
+        // compare (here, without a database, they are not known).
+        let merged = page_order(&indexed, dialect, "Observation?date=ge2020&date=lt2021");
+        assert_eq!(
+            merged,
+            page_order(&bare, dialect, "Observation?date=ge2020")
+        );
+        // Anything else keeps the key order: another criterion, `_sort`, a chain.
+        for q in [
+            "Patient?birthdate=lt1950&gender=male",
+            "Patient?birthdate=lt1950&_sort=_id",
+            "Observation?patient.birthdate=lt1950",
+        ] {
+            let plain = page_order(&bare, dialect, q);
+            assert_eq!(page_order(&indexed, dialect, q), plain, "{dialect} {q}");
+        }
+        // A name prefix: the folded name where the database has a code point order.
+        let name = page_order(&indexed, dialect, "Patient?family=smi");
+        match dialect {
+            Dialect::Mysql => assert_eq!(name, key_order),
+            _ => assert!(name.starts_with("LOWER("), "{dialect}: {name}"),
+        }
+        assert_eq!(page_order(&bare, dialect, "Patient?family=smi"), key_order);
+    }
+    // PostgreSQL's folded order is served only by an index in the "C" collation.
+    let mut m = with_indexes(mapping(Dialect::Postgres));
+    for s in &mut m.sources {
+        for k in &mut s.index_leads {
+            *k = k.replace(" collate \"c\"", "");
+        }
+    }
+    let key_order = page_order(&m, Dialect::Postgres, "Patient?gender=male");
+    assert_eq!(
+        page_order(&m, Dialect::Postgres, "Patient?family=smi"),
+        key_order
+    );
+}

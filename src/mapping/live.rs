@@ -101,7 +101,7 @@ pub async fn check_against_database(
 
 /// What [`check_against_database`] does, returning every problem: the schema (tables and
 /// columns), the types of expressions (from the probe queries), and the probe queries
-/// themselves. A source whose tables or columns are wrong is not probed (its SQL would fail
+/// themselves; and each source is given the leading keys of its table's indexes. A source whose tables or columns are wrong is not probed (its SQL would fail
 /// for the same reason).
 pub async fn check(mapping: &mut Mapping, db: &Database) -> Vec<MappingError> {
     let mut schema = SchemaInfo::new();
@@ -152,5 +152,27 @@ pub async fn check(mapping: &mut Mapping, db: &Database) -> Vec<MappingError> {
             }
         }
     }
+    read_index_leads(mapping, db).await;
     errors
+}
+
+/// Gives each source the leading keys of its table's indexes. Without them a search pages in
+/// key order, so a catalog that cannot be read costs speed, not correctness (logged).
+async fn read_index_leads(mapping: &mut Mapping, db: &Database) {
+    let leads = match crate::db::introspect::index_leads(db).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "the indexes could not be read: searches page in key order");
+            return;
+        }
+    };
+    for source in &mut mapping.sources {
+        if let Some(table) = source.table_name() {
+            source.index_leads = leads
+                .iter()
+                .filter(|(t, _)| *t == table)
+                .map(|(_, k)| k.clone())
+                .collect();
+        }
+    }
 }

@@ -782,9 +782,25 @@ pub struct Source {
     pub children: Vec<Child>,
     /// Declared search parameters.
     pub search: Vec<SearchDecl>,
+    /// The leading key of each index of the source's table, lower-cased (a column name, or an
+    /// expression's text such as `lower((last_nm)::text)`), as the database's catalog gave
+    /// them at start-up. A search pages in an index's order only where such an index exists
+    /// (empty: not known, so never).
+    pub index_leads: Vec<String>,
 }
 
 impl Source {
+    /// The source's table name without schema or quotes, lower-cased; `None` for a query.
+    pub fn table_name(&self) -> Option<String> {
+        match &self.relation {
+            Relation::Table(t) => {
+                let bare = t.rsplit('.').next().unwrap_or(t);
+                Some(bare.trim_matches(|c| c == '"' || c == '`').to_lowercase())
+            }
+            Relation::Query(_) => None,
+        }
+    }
+
     /// The element a leaf refers to (leaves are made by the mapping compiler, so they exist).
     pub fn leaf(&self, l: LeafRef) -> &ElementMapping {
         super::references::leaf_element(self, l).expect("a leaf names a mapped element")

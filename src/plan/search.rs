@@ -14,13 +14,13 @@ use super::sort::{
     FoldedText, SortExpr, check_sort_types, effective_sort, sort_values, widen_dates,
 };
 use super::subquery::Subqueries;
-use crate::mapping::{Location, Mapping, SearchTarget, Source, SqlValue};
+use crate::mapping::{LeafRef, Location, Mapping, SearchTarget, Source, SqlValue};
 use crate::request::criterion::{Criterion, Test};
 use crate::request::cursor::Cursor;
 use crate::request::search::{SearchRequest, SortKey, TotalMode};
 use crate::search::SearchValue;
 use crate::search::string::StringMatch;
-use crate::sql::{Accents, Caps, ColumnInfo, SqlWriter, Statement, Value};
+use crate::sql::{Accents, Caps, ColumnInfo, Dialect, SqlType, SqlWriter, Statement, Value};
 
 /// The planned statements of one page of a search.
 pub struct SearchPlan<'a> {
@@ -142,40 +142,41 @@ pub fn search_sized<'a>(
     })
 }
 
-/// The page order of a search without `_sort` whose one criterion is a starts-with string
-/// search on a column of the source's table (`Patient?family=smi`): the folded string, as the index that
-/// serves the search orders it, so a first page reads about `_count` index entries however
-/// many match, instead of every match sorted by key. Only where that order is the code point
-/// order an expression index keeps (PostgreSQL's "C" collation, SQLite's binary one): on
-/// MySQL/MariaDB `LOWER(col)` has no index, and the key order lets a scan stop early.
-/// `None` for any other search (the key order).
+/// The page order of a search without `_sort` whose criteria can be served by an index
+/// that also gives the page its order, so that a first page reads about `_count` index
+/// entries however many rows match, instead of every match sorted by key:
+/// - a starts-with string search on a column of the source's table (`Patient?family=smi`):
+///   the folded string, as the expression index that serves the search orders it. Only where
+///   that order is the code point order such an index keeps (PostgreSQL's "C" collation,
+///   SQLite's binary one): on MySQL/MariaDB `LOWER(col)` has no index, and the key order lets
+///   a scan stop early;
+/// - a date search on a column of the source's table (`Patient?birthdate=lt1950`,
+///   `Observation?date=ge2024&date=lt2025`: one date parameter, however many times): the column, as its index orders it (an index on the column
+///   alone serves `(column, key)` on every database: InnoDB and SQLite keep the key in the
+///   entry, PostgreSQL sorts only the rows of one date).
+///
+/// Then the key. `None` for any other search (the key order), and when the sources' columns
+/// cannot be merged in one order.
 fn index_order(
     caps: &Caps,
     sources: &[&Source],
     criteria: &[Criterion],
 ) -> Option<(SortKey, Vec<Vec<Option<SortExpr>>>)> {
-    caps.dialect.code_point_order("x")?;
-    let [c] = criteria else {
-        return None;
-    };
-    let Test::AnyOf {
-        values,
-        negate: false,
-    } = &c.test
-    else {
-        return None;
-    };
-    let ([SearchValue::String(v)], true, true) =
-        (&values[..], c.hops.is_empty(), c.alternatives.is_empty())
-    else {
-        return None;
-    };
-    if v.how != StringMatch::StartsWith {
-        return None;
-    }
-    let unaccent = match &caps.accents {
-        Accents::Unaccent(f) => Some(f.clone()),
-        Accents::AsStored => None,
+    let (c, rest) = criteria.split_first()?;
+    let order: fn(&Caps, &SearchTarget, &Source) -> Option<SortExpr> = match one_value(c)? {
+        SearchValue::String(v) if v.how == StringMatch::StartsWith && rest.is_empty() => {
+            caps.dialect.code_point_order("x")?;
+            folded_order
+        }
+        // A range is often two criteria of one parameter (`date=ge2024&date=lt2025`).
+        SearchValue::Date(_)
+            if rest.iter().all(|r| {
+                r.code == c.code && matches!(one_value(r), Some(SearchValue::Date(_)))
+            }) =>
+        {
+            date_order
+        }
+        _ => return None,
     };
     let mut sorts = Vec::with_capacity(sources.len());
     for s in sources {
@@ -183,28 +184,103 @@ fn index_order(
             sorts.push(vec![None]);
             continue;
         };
-        let [SearchTarget::String(l)] = &d.targets[..] else {
+        let [target] = &d.targets[..] else {
             return None;
         };
-        if l.location != Location::Row {
-            return None;
-        }
-        // A column of the source's own table, where an expression index on it can serve the
-        // order (an expression, or a joined table's column, would sort every match).
-        let value = match s.leaf(*l).sql_value()? {
-            v @ SqlValue::Column(c) if c.qualifier.is_none() => v.clone(),
-            _ => return None,
-        };
-        sorts.push(vec![Some(SortExpr::Folded(FoldedText {
-            value,
-            unaccent: unaccent.clone(),
-        }))]);
+        sorts.push(vec![Some(order(caps, target, s)?)]);
+    }
+    // Several sources merge in one order only when their values compare (as `_sort` checks).
+    let present: Vec<SqlType> = sorts
+        .iter()
+        .filter_map(|s| s[0].as_ref().map(SortExpr::sql_type))
+        .collect();
+    let merge = present.len() < 2 || present.iter().all(|t| present[0].comparable(*t));
+    if present.is_empty() || !merge {
+        return None;
     }
     let key = SortKey {
         code: c.code.clone(),
         desc: false,
     };
     Some((key, sorts))
+}
+
+/// The one value of a criterion on the searched type's own parameter (no chain, no `:not`).
+fn one_value(c: &Criterion) -> Option<&SearchValue> {
+    match &c.test {
+        Test::AnyOf {
+            values,
+            negate: false,
+        } if values.len() == 1 && c.hops.is_empty() && c.alternatives.is_empty() => values.first(),
+        _ => None,
+    }
+}
+
+/// A column of the source's own table that leads an index of it (`folded`: as `lower(..)`,
+/// with the "C" collation on PostgreSQL, as [`SortExpr::Folded`] orders), so that the index
+/// can serve the order (an expression, a joined table's column, or a
+/// column without such an index would sort every match).
+fn indexed_column(source: &Source, leaf: LeafRef, folded: Option<Dialect>) -> Option<SqlValue> {
+    if leaf.location != Location::Row {
+        return None;
+    }
+    let value = source.leaf(leaf).sql_value()?;
+    let SqlValue::Column(c) = value else {
+        return None;
+    };
+    let column = c.name.to_lowercase();
+    let leads = source.index_leads.iter().any(|k| {
+        let k: String = k.chars().filter(|c| !matches!(c, '"' | '`')).collect();
+        match folded {
+            Some(d) => {
+                // What the order adds to the folded value (` COLLATE "C"`), as the catalog
+                // writes it in the index's key.
+                let collation = d
+                    .code_point_order("")
+                    .unwrap_or_default()
+                    .to_lowercase()
+                    .replace('"', "");
+                k.contains("lower(") && has_word(&k, &column) && k.contains(collation.trim())
+            }
+            None => k == column,
+        }
+    });
+    (c.qualifier.is_none() && leads).then(|| value.clone())
+}
+
+/// Whether `word` occurs in `text` as a whole identifier.
+fn has_word(text: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
+/// The folded string of a string parameter's indexed column.
+fn folded_order(caps: &Caps, target: &SearchTarget, source: &Source) -> Option<SortExpr> {
+    let SearchTarget::String(l) = target else {
+        return None;
+    };
+    let unaccent = match &caps.accents {
+        Accents::Unaccent(f) => Some(f.clone()),
+        Accents::AsStored => None,
+    };
+    Some(SortExpr::Folded(FoldedText {
+        value: indexed_column(source, *l, Some(caps.dialect))?,
+        unaccent,
+    }))
+}
+
+/// The indexed column of a date parameter that is one value (not a period's two).
+fn date_order(_: &Caps, target: &SearchTarget, source: &Source) -> Option<SortExpr> {
+    match target {
+        SearchTarget::Date { start, end } if end.is_none_or(|e| e == *start) => {
+            Some(SortExpr::Value(indexed_column(source, *start, None)?))
+        }
+        _ => None,
+    }
 }
 
 /// Where the page after `c` starts, checked against the search (its `branches`, `sort_len`

@@ -127,6 +127,7 @@ impl Compiler<'_> {
             elements,
             children,
             search: Vec::new(),
+            index_leads: Vec::new(),
         };
         source.search = self.search_decls(&rt, &entry, &r.search, &source);
         Some(source)
