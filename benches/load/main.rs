@@ -35,8 +35,8 @@ fn env_num(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Creates the database of `url` if missing and seeds it if empty.
-async fn prepare(url: &str, patients: u32) {
+/// Creates the database of `url` if missing and seeds it if empty; returns its patients.
+async fn prepare(url: &str, patients: u32) -> i64 {
     let (server, name) = url.rsplit_once('/').expect("URL with a database name");
     let mut admin = PgConnection::connect(&format!("{server}/postgres"))
         .await
@@ -73,8 +73,10 @@ async fn prepare(url: &str, patients: u32) {
             .execute(&mut conn)
             .await
             .expect("analyzes");
+        i64::from(patients)
     } else {
         eprintln!("using the {seeded} patients already in {url}");
+        seeded
     }
 }
 
@@ -222,7 +224,7 @@ async fn main() {
         .collect();
     let show_sql = env_num("BENCH_SHOW_SQL", 0) != 0;
     let name = url.rsplit_once('/').expect("database name").1.to_string();
-    prepare(&url, patients).await;
+    let patients = prepare(&url, patients).await;
 
     let server_settings = settings(&url, connections as u32);
     let app = Application::build(server_settings.clone())
@@ -381,8 +383,8 @@ async fn main() {
     let reference = reference::start(&url, recorder.mapping(), connections as u32, recorded).await;
 
     println!(
-        "{} patients, {connections} connections, {seconds} s a run, {runs} runs (medians)",
-        ids.len()
+        "{name}: {patients} patients, {connections} connections, {seconds} s a run, {runs} runs (medians); load average at the start: {}",
+        load_average()
     );
     let warmup = Duration::from_secs(1);
     let duration = Duration::from_secs(seconds);
@@ -429,7 +431,8 @@ async fn main() {
         }
         println!(
             "| `{}` | {} | {:.0} | {:.0} | {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.1}, {:.1} | {:.0}, {:.0} |",
-            kind.name,
+            // (A pipe, even in code, ends a Markdown table cell.)
+            kind.name.replace('|', "\\|"),
             match kind.by {
                 By::Hand => "hand-written",
                 By::Replay => "replayed",
@@ -458,10 +461,11 @@ async fn main() {
             page_p50[0][1],
         );
     }
-    println!(
-        "load average at the end: {}",
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .trim()
-    );
+    println!("load average at the end: {}", load_average());
+}
+
+/// The 1, 5 and 15-minute load averages (the machine is shared: say how busy it was).
+fn load_average() -> String {
+    let avg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    avg.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
