@@ -18,6 +18,11 @@ pub struct Measured {
     pub requests: usize,
     /// Answers that were not 200.
     pub errors: usize,
+    /// Statements the measured requests ran, as the servers count them (their
+    /// `x-sql-statements` header).
+    pub statements: usize,
+    /// Requests answered, the warm-up's included.
+    pub sent: usize,
 }
 
 /// Sends GETs of `urls` (in turn, each connection starting at its own offset) over
@@ -40,6 +45,8 @@ pub async fn drive(
             tokio::spawn(async move {
                 let mut times = Vec::new();
                 let mut errors = 0;
+                let mut statements = 0;
+                let mut sent = 0;
                 let mut i = c * 7919;
                 loop {
                     let url = &urls[i % urls.len()];
@@ -48,9 +55,16 @@ pub async fn drive(
                     if t >= end {
                         break;
                     }
+                    let mut ran = 0;
                     let ok = match client.get(url).send().await {
                         Ok(res) => {
                             let status = res.status();
+                            ran = res
+                                .headers()
+                                .get("x-sql-statements")
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|v| v.parse::<usize>().ok())
+                                .unwrap_or(0);
                             let body = res.bytes().await;
                             if !status.is_success() && errors == 0 && c == 0 {
                                 let text = body
@@ -67,23 +81,27 @@ pub async fn drive(
                             false
                         }
                     };
+                    sent += 1;
                     if t >= start {
                         times.push(t.elapsed());
+                        statements += ran;
                         if !ok {
                             errors += 1;
                         }
                     }
                 }
-                (times, errors)
+                (times, errors, statements, sent)
             })
         })
         .collect();
     let mut times = Vec::new();
-    let mut errors = 0;
+    let (mut errors, mut statements, mut sent) = (0, 0, 0);
     for t in tasks {
-        let (t, e) = t.await.expect("driver task");
+        let (t, e, n, s) = t.await.expect("driver task");
         times.extend(t);
         errors += e;
+        statements += n;
+        sent += s;
     }
     times.sort();
     let at = |q: f64| {
@@ -98,5 +116,7 @@ pub async fn drive(
         p99: at(0.99),
         requests: times.len(),
         errors,
+        statements,
+        sent,
     }
 }

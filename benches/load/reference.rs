@@ -5,6 +5,13 @@
 //! way); per request it only binds the values, runs them and writes the rows as JSON objects
 //! (column alias → value) with `serde_json`. It does what any hand-written handler must do and
 //! nothing a FHIR server adds (no mapping, no resource shape, no paging links).
+//!
+//! The other request kinds are answered by one generic handler, `/replay/{n}`: the statements
+//! the façade ran for the benchmark's request number `n`, recorded once at set-up
+//! ([`crate::replay`]), run in the same order on one pooled connection with their recorded
+//! values bound, every row written as a JSON object. The keys of the statements that depend on
+//! earlier rows (child rows, includes, the pages of `$everything`) were read at set-up, not
+//! from this request's rows: the database does the same work, the reference a little less.
 
 use std::net::TcpListener;
 
@@ -13,7 +20,8 @@ use fhir_facade::mapping::sql::child_rows;
 use fhir_facade::mapping::{ChildLayout, Mapping};
 use fhir_facade::plan::{self, Scope};
 use fhir_facade::request::search::{SearchOptions, SearchRequest};
-use fhir_facade::sql::{Caps, Dialect, Value};
+use fhir_facade::sql::{Caps, Dialect, Statement, Value};
+use sea_query_sqlx::SqlxValues;
 use serde_json::{Map, Value as Json};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Column, Row, TypeInfo, ValueRef};
@@ -31,6 +39,8 @@ struct Sql {
 struct State {
     pool: PgPool,
     sql: Sql,
+    /// The recorded statements of each replayed request, by number.
+    replay: Vec<Vec<Statement>>,
 }
 
 fn statements(mapping: &Mapping) -> Sql {
@@ -90,7 +100,11 @@ fn column(row: &PgRow, i: usize) -> Json {
             .get::<chrono::DateTime<chrono::Utc>, _>(i)
             .to_rfc3339()
             .into(),
-        _ => row.get::<String, _>(i).into(),
+        "TIME" => row.get::<chrono::NaiveTime, _>(i).to_string().into(),
+        // Text of every other kind; a type without a text decoding is written as its name.
+        other => row
+            .try_get::<String, _>(i)
+            .map_or_else(|_| Json::String(format!("({other})")), Json::String),
     }
 }
 
@@ -101,6 +115,9 @@ fn object(row: &PgRow) -> Map<String, Json> {
         .map(|(i, c)| (c.name().to_string(), column(row, i)))
         .collect()
 }
+
+/// The header both servers count their statements in (the façade's `--expose-sql-count`).
+const STATEMENTS: &str = "x-sql-statements";
 
 fn failed(e: sqlx::Error) -> HttpResponse {
     HttpResponse::InternalServerError().body(e.to_string())
@@ -121,6 +138,7 @@ async fn read(path: web::Path<i64>, state: web::Data<State>) -> HttpResponse {
         Ok(None) => return HttpResponse::NotFound().finish(),
         Err(e) => return failed(e),
     };
+    let ran = 1 + state.sql.children.len();
     for (path, sql) in &state.sql.children {
         let rows = sqlx::query(AssertSqlSafe(sql.as_str()))
             .bind(id)
@@ -136,6 +154,7 @@ async fn read(path: web::Path<i64>, state: web::Data<State>) -> HttpResponse {
     }
     HttpResponse::Ok()
         .content_type("application/fhir+json")
+        .insert_header((STATEMENTS, ran))
         .json(resource)
 }
 
@@ -164,14 +183,50 @@ async fn search(query: web::Query<Code>, state: web::Data<State>) -> HttpRespons
                 .collect();
             HttpResponse::Ok()
                 .content_type("application/fhir+json")
+                .insert_header((STATEMENTS, 1))
                 .json(serde_json::json!({ "resourceType": "Bundle", "entry": entries }))
         }
         Err(e) => failed(e),
     }
 }
 
-/// Starts the reference on 127.0.0.1 (a free port) against `url`; returns its base URL.
-pub async fn start(url: &str, mapping: &Mapping, connections: u32) -> String {
+/// `/replay/{n}`: runs the statements recorded for request `n` on one connection, their rows
+/// written as a JSON array (one array of row objects per statement).
+async fn replay(path: web::Path<usize>, state: web::Data<State>) -> HttpResponse {
+    let Some(statements) = state.replay.get(path.into_inner()) else {
+        return HttpResponse::NotFound().finish();
+    };
+    let mut conn = match state.pool.acquire().await {
+        Ok(c) => c,
+        Err(e) => return failed(e),
+    };
+    let mut out = Vec::with_capacity(statements.len());
+    for stmt in statements {
+        let values = SqlxValues(sea_query::Values(stmt.params.clone()));
+        let rows = sqlx::query_with(AssertSqlSafe(stmt.sql.as_str()), values)
+            .fetch_all(&mut *conn)
+            .await;
+        match rows {
+            Ok(rows) => out.push(Json::Array(
+                rows.iter().map(|r| Json::Object(object(r))).collect(),
+            )),
+            Err(e) => return failed(e),
+        }
+    }
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((STATEMENTS, statements.len()))
+        .json(Json::Array(out))
+}
+
+/// Starts the reference on 127.0.0.1 (a free port) against `url`, answering `/replay/{n}`
+/// with the statements of `replay[n]`; returns its base URL.
+pub async fn start(
+    url: &str,
+    mapping: &Mapping,
+    connections: u32,
+    replay_sets: Vec<Vec<Statement>>,
+) -> String {
     let sql = statements(mapping);
     let pool = PgPoolOptions::new()
         .max_connections(connections)
@@ -179,7 +234,11 @@ pub async fn start(url: &str, mapping: &Mapping, connections: u32) -> String {
         .connect(url)
         .await
         .expect("reference connects");
-    let state = web::Data::new(State { pool, sql });
+    let state = web::Data::new(State {
+        pool,
+        sql,
+        replay: replay_sets,
+    });
     let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let server = HttpServer::new(move || {
@@ -187,6 +246,7 @@ pub async fn start(url: &str, mapping: &Mapping, connections: u32) -> String {
             .app_data(state.clone())
             .route("/Patient/{id}", web::get().to(read))
             .route("/Condition", web::get().to(search))
+            .route("/replay/{n}", web::get().to(replay))
     })
     .listen(listener)
     .expect("listens")
