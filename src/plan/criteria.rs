@@ -17,7 +17,7 @@ use super::lookup::lookup_of;
 use super::missing::write_present;
 use super::parts::{part, part_location, write_guard};
 use super::sql_param;
-use super::subquery::write_membership;
+use super::subquery::write_sized_membership;
 use crate::mapping::{CompositeTarget, Location, SearchDecl, SearchTarget, Source, TokenPart};
 use crate::request::criterion::{Criterion, Test};
 use crate::search::date::{self, DateTarget};
@@ -230,9 +230,10 @@ fn write_targets_match(
         w.push("(1=0)");
         return Ok(());
     }
-    let sized = cx.subqueries.is_some() && cx.dialect().sizes_subqueries_first();
-    if let Some(l) = lookup_of(cx.source, &live).filter(|_| sized && within.is_none()) {
-        return write_membership(w, cx, l.source_column, false, |w, _| {
+    if let Some(l) =
+        lookup_of(cx.source, &live).filter(|_| cx.subqueries.is_some() && within.is_none())
+    {
+        return write_sized_membership(w, cx, l.source_column, false, |w, _| {
             w.push("SELECT ").push(l.join_column).push(" FROM ");
             w.push(&l.join.table)
                 .push(" ")

@@ -112,10 +112,24 @@ pub fn write_membership(
     correlated: bool,
     sub: impl Fn(&mut SqlWriter, Form) -> Result<(), PlanError>,
 ) -> Result<(), PlanError> {
-    let sized = cx
-        .subqueries
-        .filter(|_| cx.dialect().sizes_subqueries_first());
-    let Some(subqueries) = sized else {
+    match cx.dialect().sizes_subqueries_first() {
+        true => write_sized_membership(w, cx, outer, correlated, sub),
+        false => write_in(w, outer, &sub),
+    }
+}
+
+/// [`write_membership`] sized on every database: for a lookup table's few rows
+/// ([`super::lookup`]), whose size no planner estimates well from statistics (a code no row
+/// maps to is estimated as a typical one, and PostgreSQL then reads the whole main table in
+/// key order looking for the first match).
+pub fn write_sized_membership(
+    w: &mut SqlWriter,
+    cx: &Context,
+    outer: &str,
+    correlated: bool,
+    sub: impl Fn(&mut SqlWriter, Form) -> Result<(), PlanError>,
+) -> Result<(), PlanError> {
+    let Some(subqueries) = cx.subqueries else {
         return write_in(w, outer, &sub);
     };
     let asked_before = subqueries.asked.borrow().len();

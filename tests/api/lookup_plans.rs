@@ -153,3 +153,39 @@ async fn a_search_on_a_lookup_column_sized_first_reads_in_page_order() {
         }
     }
 }
+
+/// Sized first on every database, a code no lookup row has asks nothing of the lab results,
+/// and a code some have is a list of the lab results' own codes. (PostgreSQL, planning the
+/// join from statistics, read every lab result in key order for a first match of such a code.)
+#[tokio::test]
+async fn a_lookup_is_sized_first_on_every_database() {
+    // The conditions of the lab results' branch of the page statement of `code`.
+    async fn lab_conditions(b: &Backend, code: &str) -> String {
+        let code = format!("http://loinc.org|{code}");
+        let (page, n, _) = sized_page(&b.url, b.dialect, "Observation", &[("code", &code)]).await;
+        assert!(n > 0, "{}: nothing sized", b.dialect);
+        let sql = page.sql.replace(['"', '`'], "");
+        let branch = sql
+            .split_once("FROM LAB_RESULT")
+            .expect("a lab results branch")
+            .1;
+        let conditions = branch.split_once(" WHERE ").unwrap().1;
+        conditions.split_once(" ORDER BY").unwrap().0.to_string()
+    }
+    for dialect in Dialect::ALL {
+        let Some(b) = backend(dialect) else {
+            continue;
+        };
+        let some = lab_conditions(b, "2339-0").await;
+        assert!(
+            some.contains("LAB_RESULT.TEST_CD IN ("),
+            "{dialect}: {some}"
+        );
+        assert!(!some.contains("MAP."), "{dialect}: {some}");
+        let none = lab_conditions(b, "8867-4").await;
+        assert!(
+            none.contains("(1=0)") && !none.contains("MAP."),
+            "{dialect}: {none}"
+        );
+    }
+}
