@@ -13,6 +13,10 @@ use fhir_facade::plan::{self, Scope};
 use fhir_facade::request::search::{SearchOptions, SearchRequest};
 use fhir_facade::sql::{Caps, Dialect, Row, Value};
 
+/// The server binary's allocator (src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     divan::main();
 }

@@ -202,6 +202,10 @@ async fn page_path(base: &str, first: &str, page: u64) -> Option<String> {
     url.strip_prefix(base).map(str::to_string)
 }
 
+/// The server binary's allocator (src/main.rs), for both servers.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let url = env_or(
