@@ -13,7 +13,7 @@ use super::chain;
 use super::context::Context;
 use super::keys::write_key_lists;
 use super::location::{at, in_repetition};
-use super::lookup::lookup_of;
+use super::lookup::{Lookup, lookup_of};
 use super::missing::write_present;
 use super::parts::{part, part_location, write_guard};
 use super::sql_param;
@@ -230,10 +230,15 @@ fn write_targets_match(
         w.push("(1=0)");
         return Ok(());
     }
-    if let Some(l) =
-        lookup_of(cx.source, &live).filter(|_| cx.subqueries.is_some() && within.is_none())
-    {
-        return write_sized_membership(w, cx, l.source_column, false, |w, _| {
+    // Where the database does not size sub-selects first, only when the keys can be bound as
+    // the column compares them.
+    let sizable = |l: &Lookup| {
+        cx.subqueries.is_some()
+            && within.is_none()
+            && (cx.dialect().sizes_subqueries_first() || l.source_info.is_some())
+    };
+    if let Some(l) = lookup_of(cx.source, &live).filter(sizable) {
+        return write_sized_membership(w, cx, l.source_column, l.source_info, false, |w, _| {
             w.push("SELECT ").push(l.join_column).push(" FROM ");
             w.push(&l.join.table)
                 .push(" ")

@@ -16,6 +16,7 @@
 //! search is `1=0`.
 
 use crate::mapping::{Join, Location, SearchTarget, Source, SqlValue, TokenPart};
+use crate::sql::ColumnInfo;
 
 /// A criterion's lookup table, and the columns its join equates.
 pub struct Lookup<'a> {
@@ -25,6 +26,9 @@ pub struct Lookup<'a> {
     pub source_column: &'a str,
     /// The lookup table's column (`MAP.LOCAL_CD`), as the mapping writes it.
     pub join_column: &'a str,
+    /// The source column's type, where the mapping maps it (so that the looked-up keys bind
+    /// as it compares them: a `CHAR(n)` on PostgreSQL).
+    pub source_info: Option<&'a ColumnInfo>,
 }
 
 /// The lookup table every mapped value of `targets` is a column of, when it is one table
@@ -94,10 +98,31 @@ pub fn lookup_of<'a>(source: &'a Source, targets: &[&SearchTarget]) -> Option<Lo
         })
     };
     let source_q = if source_column == a { qa } else { qb };
-    own(source_q).then_some(Lookup {
+    own(source_q).then(|| Lookup {
         join,
         source_column,
         join_column,
+        source_info: column_info(source, source_column),
+    })
+}
+
+/// The type of the source row's own column `written` (`LAB_RESULT.TEST_CD`), from a mapped
+/// value of it.
+fn column_info<'a>(source: &'a Source, written: &str) -> Option<&'a ColumnInfo> {
+    let name = written
+        .rsplit('.')
+        .next()?
+        .trim_matches(|c| c == '"' || c == '`');
+    let values = source
+        .elements
+        .iter()
+        .filter_map(|e| e.sql_value())
+        .chain(std::iter::once(&source.id.value));
+    values.into_iter().find_map(|v| match v {
+        SqlValue::Column(c) if c.qualifier.is_none() && c.name.eq_ignore_ascii_case(name) => {
+            Some(&c.info)
+        }
+        _ => None,
     })
 }
 

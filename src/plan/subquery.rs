@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use super::PlanError;
 use super::context::Context;
-use crate::sql::{Row, SqlWriter, Statement, Value};
+use crate::sql::{ColumnInfo, Row, SqlWriter, Statement, Value};
 
 /// Most keys a sized sub-select is replaced with (the list is padded to a power of two, so
 /// statements of a few shapes are prepared and reused).
@@ -113,7 +113,7 @@ pub fn write_membership(
     sub: impl Fn(&mut SqlWriter, Form) -> Result<(), PlanError>,
 ) -> Result<(), PlanError> {
     match cx.dialect().sizes_subqueries_first() {
-        true => write_sized_membership(w, cx, outer, correlated, sub),
+        true => write_sized_membership(w, cx, outer, None, correlated, sub),
         false => write_in(w, outer, &sub),
     }
 }
@@ -121,11 +121,14 @@ pub fn write_membership(
 /// [`write_membership`] sized on every database: for a lookup table's few rows
 /// ([`super::lookup`]), whose size no planner estimates well from statistics (a code no row
 /// maps to is estimated as a typical one, and PostgreSQL then reads the whole main table in
-/// key order looking for the first match).
+/// key order looking for the first match). `outer_info`: the type of `outer`, as listed keys
+/// are bound ([`SqlWriter::param_for`]: a `CHAR(n)` column compares them as `CHAR` on
+/// PostgreSQL, where text would not match its padded values).
 pub fn write_sized_membership(
     w: &mut SqlWriter,
     cx: &Context,
     outer: &str,
+    outer_info: Option<&ColumnInfo>,
     correlated: bool,
     sub: impl Fn(&mut SqlWriter, Form) -> Result<(), PlanError>,
 ) -> Result<(), PlanError> {
@@ -152,7 +155,7 @@ pub fn write_sized_membership(
                 if i > 0 {
                     w.push(", ");
                 }
-                w.param(keys[i.min(keys.len() - 1)].to_param(dialect));
+                w.param_for(outer_info, keys[i.min(keys.len() - 1)].to_param(dialect));
             }
             w.push(")");
             Ok(())

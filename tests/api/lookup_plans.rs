@@ -162,8 +162,24 @@ async fn a_lookup_is_sized_first_on_every_database() {
     // The conditions of the lab results' branch of the page statement of `code`.
     async fn lab_conditions(b: &Backend, code: &str) -> String {
         let code = format!("http://loinc.org|{code}");
-        let (page, n, _) = sized_page(&b.url, b.dialect, "Observation", &[("code", &code)]).await;
+        let params = [("code", code.as_str())];
+        let (page, n, db) = sized_page(&b.url, b.dialect, "Observation", &params).await;
         assert!(n > 0, "{}: nothing sized", b.dialect);
+        // The same rows as the search written on the join.
+        let joined = page_statement(&b.url, b.dialect, "Observation", &params, None).await;
+        let keys = |rows: Vec<fhir_facade::sql::Row>| -> Vec<String> {
+            rows.iter().map(|r| format!("{:?}", &r[..2])).collect()
+        };
+        let (got, want) = (
+            db.fetch(&page).await.unwrap(),
+            db.fetch(&joined).await.unwrap(),
+        );
+        assert!(
+            !want.is_empty(),
+            "{}: {code}: nothing to compare",
+            b.dialect
+        );
+        assert_eq!(keys(got), keys(want), "{}: {code}", b.dialect);
         let sql = page.sql.replace(['"', '`'], "");
         let branch = sql
             .split_once("FROM LAB_RESULT")
