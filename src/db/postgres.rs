@@ -52,6 +52,10 @@ impl PostgresBackend {
             .options([
                 ("default_transaction_read_only", "on"),
                 ("statement_timeout", timeout_ms.as_str()),
+                // One core per statement: parallel workers take 10-20 ms to start, more than
+                // a page costs, and would let one request use several of the database's
+                // cores (the pool and the budget bound statements, not their workers).
+                ("max_parallel_workers_per_gather", "0"),
             ]);
         let options = common::quiet(options);
         let control = common::control_pool(settings, options.clone());

@@ -174,7 +174,12 @@ pub fn write_string_match(
             if ordered.is_some()
                 && let Some(upper) = prefix_upper_bound(&value)
             {
+                // The range is the prefix test itself. A LIKE as well would be counted twice
+                // by PostgreSQL's estimate (a range it derives from the LIKE, times the
+                // range): 12 patients estimated for 9,495, and a chain through them then
+                // joined and sorted whole instead of read in page order.
                 w.push(" AND ").push(&col).push(" < ").param(upper);
+                return;
             }
             w.push(" AND ").push(&col).push(" LIKE ");
             w.param(format!("{}%", like_escaped(&value)));
@@ -298,10 +303,7 @@ mod tests {
             StringMatch::StartsWith,
             &Accents::AsStored,
         );
-        assert_eq!(
-            w.finish().sql,
-            "LOWER(LAST_NM) >= ? AND LOWER(LAST_NM) < ? AND LOWER(LAST_NM) LIKE ? ESCAPE '!'"
-        );
+        assert_eq!(w.finish().sql, "LOWER(LAST_NM) >= ? AND LOWER(LAST_NM) < ?");
     }
 
     #[test]
@@ -334,17 +336,13 @@ mod tests {
     }
 
     #[test]
-    fn starts_with_is_a_range_rechecked() {
+    fn starts_with_is_a_range_in_code_point_order() {
         let (sql, params) = plan("Smí", None, &Accents::AsStored);
         assert_eq!(
             sql,
-            "LOWER(P.\"LAST_NM\") COLLATE \"C\" >= $1 AND LOWER(P.\"LAST_NM\") COLLATE \"C\" < $2 \
-             AND LOWER(P.\"LAST_NM\") COLLATE \"C\" LIKE $3 ESCAPE '!'"
+            "LOWER(P.\"LAST_NM\") COLLATE \"C\" >= $1 AND LOWER(P.\"LAST_NM\") COLLATE \"C\" < $2"
         );
-        assert_eq!(
-            params,
-            vec![Value::from("smí"), Value::from("smî"), Value::from("smí%")]
-        );
+        assert_eq!(params, vec![Value::from("smí"), Value::from("smî")]);
         let (sql, params) = plan("a%", Some(&Modifier::Contains), &Accents::AsStored);
         assert_eq!(sql, "LOWER(P.\"LAST_NM\") LIKE $1 ESCAPE '!'");
         assert_eq!(params, vec![Value::from("%a!%%")]);

@@ -91,6 +91,21 @@ async fn server_sessions_are_read_only() {
     }
 }
 
+/// A PostgreSQL statement of the server runs on one core: no parallel workers.
+#[tokio::test]
+async fn postgres_sessions_start_no_parallel_workers() {
+    let Some(b) = backend(Dialect::Postgres) else {
+        return;
+    };
+    let db = crate::plans::connect(&b.url).await;
+    let show = fhir_facade::sql::Statement {
+        sql: "SELECT current_setting('max_parallel_workers_per_gather')".into(),
+        params: vec![],
+    };
+    let rows = db.fetch(&show).await.unwrap();
+    assert_eq!(rows[0][0], fhir_facade::sql::Value::Text("0".into()));
+}
+
 #[tokio::test]
 async fn a_statement_timeout_is_a_clean_503() {
     let slow = r#"name = { expr = { postgres = "(SELECT CAST(COUNT(*) AS TEXT) FROM generate_series(1, 500000000))", mysql = "CASE WHEN SLEEP(5) = 0 THEN DEPT_NM END", sqlite = "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000000) SELECT CAST(COUNT(*) AS TEXT) FROM c)" } }"#;
