@@ -48,7 +48,7 @@ pub async fn page_statement(
 }
 
 /// One connection to the database at `url`, with the server's session settings.
-async fn connect(url: &str) -> Database {
+pub async fn connect(url: &str) -> Database {
     Database::connect(&DbSettings {
         url: url.to_string(),
         replicas: vec![],
