@@ -59,12 +59,6 @@ pub fn write_select(w: &mut SqlWriter, source: &Source, layout: &SourceLayout) {
 /// ` FROM <source> LEFT JOIN <lookups> WHERE (<filter>)`: what follows a select list. Unscoped:
 /// the planner's statements go through `plan`'s scoped writer, which adds the request's scope.
 pub fn write_from(w: &mut SqlWriter, source: &Source) {
-    write_relations(w, source);
-    write_where(w, source);
-}
-
-/// ` FROM <source> LEFT JOIN <lookups>`: the relations of [`write_from`], without its `WHERE`.
-pub fn write_relations(w: &mut SqlWriter, source: &Source) {
     w.push(" FROM ");
     write_relation(w, &source.relation, &source.alias);
     for j in &source.joins {
@@ -74,10 +68,6 @@ pub fn write_relations(w: &mut SqlWriter, source: &Source) {
             .push(&j.alias);
         w.push(" ON (").push(&j.on).push(")");
     }
-}
-
-/// ` WHERE (<filter>)` (` WHERE 1=1` without one): the condition of [`write_from`].
-pub fn write_where(w: &mut SqlWriter, source: &Source) {
     w.push(" WHERE ");
     match &source.filter {
         Some(f) => w.push("(").push(f).push(")"),

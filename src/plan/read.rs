@@ -1,18 +1,19 @@
 //! Statements that read one resource by id, and check that one exists.
 //!
-//! A read is one statement, child tables included: the resource's row is cross-joined with a
-//! small table of part numbers, and each child table is a derived table of its rows for the
-//! id's key, left-joined on its part number only:
+//! A read is one statement, child tables included: the resource's row, read as a read without
+//! children reads it (in a derived table), is cross-joined with a small table of part numbers,
+//! and each child table is a derived table of its rows for the id's key, left-joined on its
+//! part number only:
 //!
 //! ```sql
-//! SELECT <row columns>, fhir_parts.fhir_part, fhir_child0.fhir_v0, …, fhir_child1.fhir_v0, …
-//! FROM <source> LEFT JOIN <lookups>
+//! SELECT fhir_row.fhir_r0, …, fhir_parts.fhir_part, fhir_child0.fhir_v0, …, fhir_child1.fhir_v0, …
+//! FROM (SELECT <row columns AS fhir_rN> FROM <source> LEFT JOIN <lookups>
+//!       WHERE (<filter>) <scope> AND <id> = ?) fhir_row
 //! CROSS JOIN (SELECT 0 AS fhir_part UNION ALL SELECT 1 UNION ALL SELECT 2) fhir_parts
 //! LEFT JOIN (SELECT <child columns AS fhir_vN>, ROW_NUMBER() OVER (ORDER BY <order_by>) AS fhir_seq
 //!            FROM <child relation> <alias> WHERE (<filter>) AND <alias>.<key> = ?) fhir_child0
 //!   ON fhir_parts.fhir_part = 1
 //! LEFT JOIN (…) fhir_child1 ON fhir_parts.fhir_part = 2
-//! WHERE (<filter>) <scope> AND <id> = ?
 //! ORDER BY fhir_parts.fhir_part, fhir_child0.fhir_seq, fhir_child1.fhir_seq
 //! ```
 //!
@@ -20,21 +21,24 @@
 //! none). Each child's statement is the one [`crate::mapping::sql::child_rows`] writes for one
 //! key, closed in its own derived table: its `filter`, `order_by` and `expr` resolve their
 //! names in the child relation alone, as they do there, its key is bound as it binds it (so
-//! its key index serves it), and its `order_by` becomes a row number. Only children whose
-//! parent key is the id are read this way (their key is then the one the read binds); others
-//! are read apart, as for a page of a search.
+//! its key index serves it), and its `order_by` becomes a row number. The row's own SQL
+//! (filter, joins, scope) is closed in its derived table the same way, so no alias or column
+//! name of the mapping meets another. Only children whose parent key is the id are read this
+//! way (their key is then the one the read binds); others are read apart, as for a page of a
+//! search.
 
 use super::PlanError;
 use super::context::{Context, write_from};
-use super::scope::{self, Scope};
-use crate::mapping::sql::{
-    write_columns, write_relation, write_relations, write_value, write_where,
-};
+use super::scope::Scope;
+use crate::mapping::sql::{write_columns, write_relation, write_value};
 use crate::mapping::{Child, ChildLayout, Mapping, Source, SourceLayout, SqlValue};
 use crate::sql::{Caps, SqlWriter, Statement, Value};
 
 /// Alias of the derived table of part numbers in a read with child tables.
 pub const PARTS: &str = "fhir_parts";
+
+/// Alias of the derived table of the resource's row in a read with child tables.
+const ROW: &str = "fhir_row";
 
 /// A planned read.
 pub struct ReadPlan<'a> {
@@ -79,13 +83,13 @@ pub fn read<'a>(
     let layout = SourceLayout::of(source);
     let cx = context(mapping, caps, scope, source);
     let mut w = SqlWriter::new(caps.dialect);
-    write_columns(&mut w, &source.alias, &layout.columns);
     let inline: Vec<bool> = source
         .children
         .iter()
         .map(|c| c.parent_key == source.id.value)
         .collect();
-    if !inline.contains(&true) || aliases_taken(source) {
+    if !inline.contains(&true) {
+        write_columns(&mut w, &source.alias, &layout.columns);
         write_by_key(&mut w, &cx, key)?;
         return Ok(Some(ReadPlan {
             source,
@@ -95,9 +99,13 @@ pub fn read<'a>(
         }));
     }
     let part = layout.columns.len();
+    w.push("SELECT ");
+    for j in 0..part {
+        w.push(&format!("{ROW}.fhir_r{j}, "));
+    }
+    w.push(PARTS).push(".fhir_part");
     let mut starts = Vec::with_capacity(inline.len());
     let mut next = part + 1;
-    w.push(", ").push(PARTS).push(".fhir_part");
     for (i, (child, read)) in source.children.iter().zip(&inline).enumerate() {
         if !read {
             starts.push(None);
@@ -106,13 +114,22 @@ pub fn read<'a>(
         starts.push(Some(next));
         let n = ChildLayout::of(child).columns.len();
         for j in 0..n {
-            w.push(", ")
-                .push(&child_alias(i))
-                .push(&format!(".fhir_v{j}"));
+            w.push(&format!(", {}.fhir_v{j}", child_alias(i)));
         }
         next += n;
     }
-    write_relations(&mut w, source);
+    // The row is read as a read without children reads it, in a derived table of its own
+    // (its scope right after its FROM, its names resolved in its own relations).
+    w.push(" FROM (SELECT ");
+    for (j, c) in layout.columns.iter().enumerate() {
+        if j > 0 {
+            w.push(", ");
+        }
+        write_value(&mut w, &source.alias, c);
+        w.push(&format!(" AS fhir_r{j}"));
+    }
+    write_by_key(&mut w, &cx, key.clone())?;
+    w.push(") ").push(ROW);
     w.push(" CROSS JOIN (SELECT 0 AS fhir_part");
     for (i, _) in inline.iter().enumerate().filter(|(_, r)| **r) {
         w.push(&format!(" UNION ALL SELECT {}", i + 1));
@@ -126,9 +143,6 @@ pub fn read<'a>(
             w.push(&format!(" ON {PARTS}.fhir_part = {}", i + 1));
         }
     }
-    write_where(&mut w, source);
-    scope::write(&mut w, &cx)?;
-    write_id(&mut w, source, &key, caps);
     w.push(" ORDER BY ").push(PARTS).push(".fhir_part");
     for (i, _) in inline.iter().enumerate().filter(|(_, r)| **r) {
         w.push(", ").push(&child_alias(i)).push(".fhir_seq");
@@ -144,16 +158,6 @@ pub fn read<'a>(
 /// Alias of the derived table of child `i`'s rows.
 fn child_alias(i: usize) -> String {
     format!("fhir_child{i}")
-}
-
-/// Whether the source or its lookups use an alias of the one-statement form (then children
-/// are read apart).
-fn aliases_taken(source: &Source) -> bool {
-    let taken = |a: &str| {
-        let a = a.to_ascii_lowercase();
-        a == PARTS || a.starts_with("fhir_child")
-    };
-    taken(&source.alias) || source.joins.iter().any(|j| taken(&j.alias))
 }
 
 /// The rows of `child` for `key`, as [`crate::mapping::sql::child_rows`] reads them, each
@@ -327,25 +331,35 @@ key = "PAT_ID"
                 assert!(sql.contains(&first), "{first}\n{sql}");
                 let derived = format!(
                     "ROW_NUMBER() OVER (ORDER BY {order}) AS fhir_seq FROM {table} {table} WHERE {key} = {}) fhir_child{i} ON fhir_parts.fhir_part = {}",
-                    dialect.placeholder(i + 1),
+                    dialect.placeholder(i + 2),
                     i + 1
                 );
                 assert!(sql.contains(&derived), "{derived}\n{sql}");
             }
-            // The row's conditions come after the joins, the id last; then the order.
-            let tail = format!(
-                " WHERE (DEL_FLG <> 'Y') AND PATIENT.{} = {} ORDER BY fhir_parts.fhir_part, fhir_child0.fhir_seq, fhir_child1.fhir_seq, fhir_child2.fhir_seq",
+            // The row as a read without children reads it, in its derived table, first.
+            let row = format!(
+                " FROM PATIENT PATIENT WHERE (DEL_FLG <> 'Y') AND PATIENT.{} = {}) fhir_row CROSS JOIN (SELECT 0 AS fhir_part",
                 q("PAT_ID"),
-                dialect.placeholder(4)
+                dialect.placeholder(1)
             );
-            assert!(sql.ends_with(&tail), "{tail}\n{sql}");
-            // The children's keys are bound as the child statements bind them, then the id.
+            assert!(sql.contains(&row), "{row}\n{sql}");
+            let first = format!(" FROM (SELECT PATIENT.{} AS fhir_r0, ", q("PAT_ID"));
+            assert!(
+                sql.starts_with("SELECT fhir_row.fhir_r0, fhir_row.fhir_r1, ")
+                    && sql.contains(&first),
+                "{sql}"
+            );
+            assert!(
+                sql.ends_with(" ORDER BY fhir_parts.fhir_part, fhir_child0.fhir_seq, fhir_child1.fhir_seq, fhir_child2.fhir_seq"),
+                "{sql}"
+            );
+            // The id, then the children's keys, bound as the child statements bind them.
             assert_eq!(p.statement.params.len(), 4);
             assert!(
                 p.statement
                     .params
                     .iter()
-                    .all(|v| *v == p.statement.params[3])
+                    .all(|v| *v == p.statement.params[0])
             );
             assert_eq!(c.key, m.locate("Patient", "7").unwrap().1);
         }
@@ -372,27 +386,29 @@ key = "PAT_ID"
         // The filter and order of a child stay in its own derived table, with its alias.
         assert!(
             sql.contains(
-                "ROW_NUMBER() OVER (ORDER BY SEQ_NO DESC, PHONE_NO) AS fhir_seq FROM PAT_PHONE PH WHERE (PHONE_NO <> '') AND PH.\"PAT_ID\" = $1) fhir_child0 ON fhir_parts.fhir_part = 1"
+                "ROW_NUMBER() OVER (ORDER BY SEQ_NO DESC, PHONE_NO) AS fhir_seq FROM PAT_PHONE PH WHERE (PHONE_NO <> '') AND PH.\"PAT_ID\" = $2) fhir_child0 ON fhir_parts.fhir_part = 1"
             ),
             "{sql}"
         );
         // A child query is a derived table inside its own; without an order, the database's.
         assert!(
             sql.contains(
-                "ROW_NUMBER() OVER () AS fhir_seq FROM (SELECT PAT_ID, LINE1, 1 AS POS FROM PAT_ADDR) child WHERE child.\"PAT_ID\" = $2) fhir_child2 ON fhir_parts.fhir_part = 3"
+                "ROW_NUMBER() OVER () AS fhir_seq FROM (SELECT PAT_ID, LINE1, 1 AS POS FROM PAT_ADDR) child WHERE child.\"PAT_ID\" = $3) fhir_child2 ON fhir_parts.fhir_part = 3"
             ),
             "{sql}"
         );
         assert!(
-            sql.ends_with(
-                " WHERE (DEL_FLG <> 'Y') AND P.\"PAT_ID\" = $3 ORDER BY fhir_parts.fhir_part, fhir_child0.fhir_seq, fhir_child2.fhir_seq"
+            sql.contains(
+                " FROM PATIENT P WHERE (DEL_FLG <> 'Y') AND P.\"PAT_ID\" = $1) fhir_row CROSS JOIN "
+            ) && sql.ends_with(
+                " ORDER BY fhir_parts.fhir_part, fhir_child0.fhir_seq, fhir_child2.fhir_seq"
             ),
             "{sql}"
         );
     }
 
     #[test]
-    fn without_a_child_keyed_by_the_id_or_with_a_taken_alias_the_row_is_read_alone() {
+    fn without_a_child_keyed_by_the_id_the_row_is_read_alone() {
         let alone = "SELECT P.\"PAT_ID\", P.\"MRN_NO\", P.\"LAST_NM\" FROM PATIENT P WHERE (DEL_FLG <> 'Y') AND P.\"PAT_ID\" = $1";
         let only_mrn = MAPPING
             .split("[[resource.child]]")
@@ -405,17 +421,5 @@ key = "PAT_ID"
         let p = plan(&m, Dialect::Postgres);
         assert!(p.children.is_none());
         assert_eq!(p.statement.sql, alone);
-        for alias in ["fhir_parts", "FHIR_CHILD1"] {
-            let text = MAPPING.replace("alias = \"P\"", &format!("alias = \"{alias}\""));
-            let m = crate::mapping::parse("test.toml", &text, Dialect::Postgres).unwrap();
-            let p = plan(&m, Dialect::Postgres);
-            assert!(p.children.is_none(), "{alias}");
-            assert_eq!(
-                p.statement.sql,
-                alone
-                    .replace("P.", &format!("{alias}."))
-                    .replace(" P ", &format!(" {alias} "))
-            );
-        }
     }
 }
