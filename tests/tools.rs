@@ -282,15 +282,26 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
     assert_eq!(code, 0, "{name}: explain --analyze\n{out}\n{err}");
     let report = json(&out);
     let statements = report["statements"].as_array().unwrap();
-    assert!(
-        statements.len() >= 4,
+    // One statement: the row and its child tables, each bound the key.
+    assert_eq!(
+        statements.len(),
+        1,
         "{name}: the row and its child tables: {report:#}"
     );
-    assert_eq!(statements[0]["params"][0], "1");
-    let child = statements
-        .iter()
-        .find(|s| s["role"].as_str().unwrap().contains("Patient.identifier"))
-        .expect("identifier child rows");
+    assert_eq!(
+        statements[0]["role"],
+        "the resource's row and the rows of its child tables identifier, telecom, address, in one statement"
+    );
+    assert_eq!(
+        statements[0]["params"],
+        serde_json::json!(["1", "1", "1", "1"])
+    );
+    let sql = statements[0]["sql"].as_str().unwrap();
+    assert!(
+        sql.contains("PAT_IDENT") && sql.contains("PAT_ADDR"),
+        "{sql}"
+    );
+    let child = &statements[0];
     let plan = child["plan"].as_array().expect("a plan").iter();
     let plan: Vec<&str> = plan.map(|l| l.as_str().unwrap()).collect();
     let expected = match dialect {
@@ -301,6 +312,24 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
     assert!(
         plan.iter().any(|l| l.contains(expected)),
         "{name}: plan {plan:#?}"
+    );
+    // --plan-only shows the read's one statement as it runs, and nothing after it.
+    let role = "the resource's row and the rows of its child tables identifier, telecom, address, in one statement";
+    let (code, ran, err) = run(&["explain", "--database-url", url, "Patient/1"]);
+    assert_eq!(code, 0, "{name}: explain Patient/1\n{ran}\n{err}");
+    let (code, planned, err) = run(&["explain", "--plan-only", "--database-url", url, "Patient/1"]);
+    assert_eq!(
+        code, 0,
+        "{name}: explain --plan-only Patient/1\n{planned}\n{err}"
+    );
+    assert_eq!(
+        statement_block(&planned, role),
+        statement_block(&ran, role),
+        "{name}"
+    );
+    assert!(
+        planned.contains("1 SQL statement") && !planned.contains("child rows of"),
+        "{name}: {planned}"
     );
 
     // A search on a column without an index reads the whole table: flagged.

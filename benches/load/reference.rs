@@ -1,5 +1,5 @@
 //! The reference: a minimal hand-written actix-web + sqlx server running the same SQL as the
-//! façade for a read by id (the resource's statement, then one statement per child table) and
+//! façade for a read by id (one statement: the resource's row and its child tables' rows) and
 //! the first page of a token search. Its statements are written once at start-up by the
 //! façade's planner (so the text is the same, and prepared statements are reused the same
 //! way); per request it only binds the values, runs them and writes the rows as JSON objects
@@ -28,9 +28,20 @@ use sqlx::{AssertSqlSafe, Column, Row, TypeInfo, ValueRef};
 
 /// The statements of the reference, written by the façade's planner.
 struct Sql {
-    /// `Patient/{id}`: the patient row, by a `$1` id.
+    /// `Patient/{id}`: the patient row and the rows of its child tables, every parameter the
+    /// id.
     read: String,
-    /// Its child tables, each by a `$1` parent key.
+    /// Its number of parameters.
+    read_params: usize,
+    /// The columns of the patient row (the first ones of each row).
+    row_columns: usize,
+    /// Position of the part number (0: the patient row, k + 1: child k), when the statement
+    /// reads child tables.
+    part: Option<usize>,
+    /// The child tables it reads: path, part number, where their columns start, their number,
+    /// and the position of their key among them.
+    inline: Vec<(String, i32, usize, usize, usize)>,
+    /// The child tables read apart, each by a `$1` parent key.
     children: Vec<(String, String)>,
     /// `Condition?code=X&_count=20`: the page statement (`$1` the code, `$2` the limit).
     search: String,
@@ -48,15 +59,25 @@ fn statements(mapping: &Mapping) -> Sql {
     let read = plan::read(mapping, &caps, Scope::none(), "Patient", "1")
         .expect("plans")
         .expect("Patient/1 has a source");
-    let children = read
-        .source
-        .children
-        .iter()
-        .map(|c| {
-            let stmt = child_rows(c, &ChildLayout::of(c), &[Value::Int(1)], Dialect::Postgres);
-            (c.written.clone(), stmt.sql)
-        })
-        .collect();
+    let starts: Vec<Option<usize>> = match &read.children {
+        Some(c) => c.starts.clone(),
+        None => vec![None; read.source.children.len()],
+    };
+    let mut inline = Vec::new();
+    let mut children = Vec::new();
+    for (k, (c, start)) in read.source.children.iter().zip(starts).enumerate() {
+        let layout = ChildLayout::of(c);
+        match start {
+            Some(s) => {
+                let part = k as i32 + 1;
+                inline.push((c.written.clone(), part, s, layout.columns.len(), layout.key));
+            }
+            None => {
+                let stmt = child_rows(c, &layout, &[Value::Int(1)], Dialect::Postgres);
+                children.push((c.written.clone(), stmt.sql));
+            }
+        }
+    }
     let options = SearchOptions {
         base_url: "http://localhost/fhir",
         max_count: 1000,
@@ -75,7 +96,11 @@ fn statements(mapping: &Mapping) -> Sql {
         .statement
         .sql;
     Sql {
+        read_params: read.statement.params.len(),
+        row_columns: read.layout.columns.len(),
+        part: read.children.as_ref().map(|c| c.part),
         read: read.statement.sql,
+        inline,
         children,
         search,
     }
@@ -109,10 +134,15 @@ fn column(row: &PgRow, i: usize) -> Json {
 }
 
 fn object(row: &PgRow) -> Map<String, Json> {
-    row.columns()
+    columns(row, 0, row.len())
+}
+
+/// Columns `from..to` of `row` as a JSON object (column alias → value).
+fn columns(row: &PgRow, from: usize, to: usize) -> Map<String, Json> {
+    row.columns()[from..to]
         .iter()
         .enumerate()
-        .map(|(i, c)| (c.name().to_string(), column(row, i)))
+        .map(|(i, c)| (c.name().to_string(), column(row, from + i)))
         .collect()
 }
 
@@ -129,16 +159,30 @@ async fn read(path: web::Path<i64>, state: web::Data<State>) -> HttpResponse {
         Ok(c) => c,
         Err(e) => return failed(e),
     };
-    let row = sqlx::query(AssertSqlSafe(state.sql.read.as_str()))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await;
-    let mut resource = match row {
-        Ok(Some(row)) => object(&row),
-        Ok(None) => return HttpResponse::NotFound().finish(),
+    let sql = &state.sql;
+    let mut query = sqlx::query(AssertSqlSafe(sql.read.as_str()));
+    for _ in 0..sql.read_params {
+        query = query.bind(id);
+    }
+    let rows = match query.fetch_all(&mut *conn).await {
+        Ok(rows) => rows,
         Err(e) => return failed(e),
     };
     let ran = 1 + state.sql.children.len();
+    // Part 0 is the patient row; part k + 1 the rows of child k (its key NULL: it has none).
+    let part = |r: &PgRow| sql.part.map_or(0, |p| r.get::<i32, _>(p));
+    let Some(row) = rows.iter().find(|r| part(r) == 0) else {
+        return HttpResponse::NotFound().finish();
+    };
+    let mut resource = columns(row, 0, sql.row_columns);
+    for (path, p, start, len, key) in &sql.inline {
+        let list = rows
+            .iter()
+            .filter(|r| part(r) == *p && !r.try_get_raw(start + key).unwrap().is_null())
+            .map(|r| Json::Object(columns(r, *start, start + len)))
+            .collect();
+        resource.insert(path.clone(), Json::Array(list));
+    }
     for (path, sql) in &state.sql.children {
         let rows = sqlx::query(AssertSqlSafe(sql.as_str()))
             .bind(id)

@@ -30,7 +30,7 @@ pub mod sort;
 pub mod sql_param;
 pub mod subquery;
 
-pub use read::{ReadPlan, exists, read};
+pub use read::{ReadChildren, ReadPlan, exists, read};
 pub use scope::Scope;
 pub use search::{SearchPlan, Total, search, search_sized};
 

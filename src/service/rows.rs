@@ -18,6 +18,19 @@ struct FetchedChild {
     by_parent: HashMap<String, Vec<usize>>,
 }
 
+impl FetchedChild {
+    /// `rows` of a child table, indexed by the text of their key.
+    fn of(rows: Vec<Row>, layout: &ChildLayout) -> FetchedChild {
+        let mut by_parent: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            if let Some(k) = r.get(layout.key).and_then(Value::key_text) {
+                by_parent.entry(k).or_default().push(i);
+            }
+        }
+        FetchedChild { rows, by_parent }
+    }
+}
+
 /// `keys` with the last one repeated up to the next power of two (at most
 /// [`MAX_KEYS_PER_STATEMENT`]), so that pages of 13 or 20 parents send the same statement
 /// text (`IN` with 32 parameters) and the database's prepared statement is reused.
@@ -42,10 +55,28 @@ pub(super) async fn build_resources<'m>(
     layout: &SourceLayout,
     rows: &[Row],
 ) -> Result<Vec<Option<Built<'m>>>, DbError> {
+    build_resources_given(session, source, layout, rows, Vec::new()).await
+}
+
+/// [`build_resources`], with the rows of some child tables already read (`given[k]`: the rows
+/// of child `k` for the keys of `rows`, as its own statement would have read them; a child
+/// without an entry, or `None`, is read here).
+pub(super) async fn build_resources_given<'m>(
+    session: &Session<'_>,
+    source: &'m Source,
+    layout: &SourceLayout,
+    rows: &[Row],
+    mut given: Vec<Option<Vec<Row>>>,
+) -> Result<Vec<Option<Built<'m>>>, DbError> {
     let dialect = session.fhir.caps.dialect;
     let child_layouts: Vec<ChildLayout> = source.children.iter().map(ChildLayout::of).collect();
+    given.resize(source.children.len(), None);
     let mut fetched: Vec<FetchedChild> = Vec::new();
     for (k, (child, cl)) in source.children.iter().zip(&child_layouts).enumerate() {
+        if let Some(all) = given[k].take() {
+            fetched.push(FetchedChild::of(all, cl));
+            continue;
+        }
         let mut keys: Vec<Value> = Vec::new();
         let mut seen = HashSet::new();
         for row in rows {
@@ -60,16 +91,7 @@ pub(super) async fn build_resources<'m>(
             let stmt = child_rows(child, cl, &padded(chunk), dialect);
             all.extend(session.db.fetch(&stmt).await?);
         }
-        let mut by_parent: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, r) in all.iter().enumerate() {
-            if let Some(k) = r.get(cl.key).and_then(Value::key_text) {
-                by_parent.entry(k).or_default().push(i);
-            }
-        }
-        fetched.push(FetchedChild {
-            rows: all,
-            by_parent,
-        });
+        fetched.push(FetchedChild::of(all, cl));
     }
     let tz = session.fhir.mapping.timezone;
     let mut out = Vec::with_capacity(rows.len());

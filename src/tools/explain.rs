@@ -341,7 +341,7 @@ fn describe(
             if query.contains("$everything") {
                 "the patient's row".into()
             } else if read {
-                "the resource's row".into()
+                read_statement_role(mapping, query, sql)
             } else {
                 PAGE.into()
             }
@@ -349,6 +349,30 @@ fn describe(
         _ => "depends on the rows above: included or referenced resources, the next types of $everything".into(),
     };
     describe_as(dialect, i, e, role)
+}
+
+/// The role of a read's statement: the row, and the child tables it reads too.
+fn read_statement_role(mapping: &Mapping, query: &str, sql: &str) -> String {
+    let path = query
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .trim_matches('/');
+    let with: Vec<&str> = match path.split_once('/') {
+        Some((t, id)) if sql.contains(crate::plan::read::PARTS) => mapping
+            .locate(t, id)
+            .map(|(source, _)| {
+                source
+                    .children
+                    .iter()
+                    .filter(|c| c.parent_key == source.id.value)
+                    .map(|c| c.written.as_str())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    super::explain_plan::read_role(&with)
 }
 
 fn describe_as(dialect: Dialect, i: usize, e: &Recorded, role: String) -> ExplainedStatement {

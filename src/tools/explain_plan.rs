@@ -190,13 +190,33 @@ fn planned(fhir: &Fhir, query: &str) -> Result<Vec<Planned>, String> {
             let read = plan::read(mapping, fhir.caps(), scope, &t, req.id.as_str())
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no source of {t} can have the id {}", req.id))?;
+            let inline: Vec<bool> = match &read.children {
+                Some(c) => c.starts.iter().map(Option::is_some).collect(),
+                None => vec![false; read.source.children.len()],
+            };
+            let with: Vec<&str> = read
+                .source
+                .children
+                .iter()
+                .zip(&inline)
+                .filter(|(_, i)| **i)
+                .map(|(c, _)| c.written.as_str())
+                .collect();
             out.push(Planned {
-                role: "the resource's row".into(),
+                role: read_role(&with),
                 statement: read.statement,
                 runs: "once".into(),
                 keys: None,
             });
-            children(fhir, read.source, "the resource's row", PAGE_KEYS, &mut out);
+            let apart: Vec<usize> = (0..inline.len()).filter(|&k| !inline[k]).collect();
+            children_of(
+                fhir,
+                read.source,
+                &apart,
+                "the resource's row",
+                PAGE_KEYS,
+                &mut out,
+            );
         }
         Interaction::Search(t, compartment) => {
             let opts = fhir.search_options(true);
@@ -305,7 +325,32 @@ fn search(
 
 /// The child-table statements of `source`, for the keys of its rows in what `of` reads.
 fn children(fhir: &Fhir, source: &Source, of: &str, keys: &'static str, out: &mut Vec<Planned>) {
-    for child in &source.children {
+    let all: Vec<usize> = (0..source.children.len()).collect();
+    children_of(fhir, source, &all, of, keys, out);
+}
+
+/// The role of a read's statement that reads the child tables `with` too.
+pub fn read_role(with: &[&str]) -> String {
+    if with.is_empty() {
+        "the resource's row".into()
+    } else {
+        format!(
+            "the resource's row and the rows of its child tables {}, in one statement",
+            with.join(", ")
+        )
+    }
+}
+
+/// [`children`] for the children of `source` at the indexes `which`.
+fn children_of(
+    fhir: &Fhir,
+    source: &Source,
+    which: &[usize],
+    of: &str,
+    keys: &'static str,
+    out: &mut Vec<Planned>,
+) {
+    for child in which.iter().map(|&k| &source.children[k]) {
         let layout = ChildLayout::of(child);
         let statement = child_rows(
             child,

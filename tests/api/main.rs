@@ -34,6 +34,7 @@ mod metadata;
 mod moto;
 mod plans;
 mod read;
+mod read_one;
 mod search;
 mod search_uri_composite;
 mod smart_patients;
