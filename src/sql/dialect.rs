@@ -178,6 +178,16 @@ impl Dialect {
         }
     }
 
+    /// Whether a starts-with search is best written as the `LIKE 'prefix%'` alone, in code
+    /// point order (PostgreSQL): the planner reads the index range of the prefix itself, and
+    /// estimates it no lower than one value's share, where a range written out is estimated
+    /// from the histogram alone (one family name of 104, 9,605 patients, as 13: the page then
+    /// sorted all 9,605 instead of reading 21 in index order). SQLite needs the range written
+    /// out (its LIKE ignores case and uses no index).
+    pub fn plans_like_prefix(self) -> bool {
+        self == Dialect::Postgres
+    }
+
     /// Whether comparisons ignore case (and accents) by default, so that an exact comparison
     /// must be rechecked with `BINARY` (MySQL/MariaDB's usual `_ci` collations).
     pub fn needs_binary_recheck(self) -> bool {
