@@ -10,11 +10,12 @@
 //!    value (and `:missing`, and as a sort key where it sorts) and the database prepares the
 //!    statement without running it ([`search_probes`]): an expression that does not compare
 //!    with a bound value, or an `sql` parameter that does not parse, is found here rather than
-//!    by the first client.
+//!    by the first client. So is the read statement of every source with child tables
+//!    ([`read_probes`]: the row and its children in one statement).
 
 mod probes;
 
-pub use probes::search_probes;
+pub use probes::{read_probes, search_probes};
 
 use std::collections::HashSet;
 
@@ -54,6 +55,7 @@ pub async fn check_all(
     let failed = types_with_errors(&mapping, &live);
     errors.extend(live);
     errors.extend(search_probes(&mapping, db, caps, &failed).await);
+    errors.extend(read_probes(&mapping, db, caps, &failed).await);
     errors.sort_by_key(|e: &MappingError| e.line);
     Ok((mapping, errors))
 }

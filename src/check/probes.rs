@@ -118,3 +118,44 @@ pub async fn search_probes(
     }
     errors
 }
+
+/// Has the database prepare the read statement of every source whose row and child tables are
+/// read in one statement (not run): it numbers child rows with a window function
+/// (`ROW_NUMBER() OVER (...)`), which older databases (MySQL 5.7) lack, and that is better
+/// said at start-up than by a first read.
+pub async fn read_probes(
+    mapping: &Mapping,
+    db: &Database,
+    caps: &Caps,
+    skip: &std::collections::HashSet<String>,
+) -> Vec<MappingError> {
+    let mut errors = Vec::new();
+    for source in mapping
+        .sources
+        .iter()
+        .filter(|s| !skip.contains(&s.resource_type) && !s.children.is_empty())
+    {
+        let key = if source.id.integer() { "1" } else { "x" };
+        let id = format!("{}{key}", source.id.prefix);
+        let Ok(Some(plan)) = plan::read(mapping, caps, Scope::none(), &source.resource_type, &id)
+        else {
+            continue;
+        };
+        if plan.children.is_none() || !std::ptr::eq(plan.source, source) {
+            continue;
+        }
+        if let Err(e) = db.describe(&plan.statement.sql).await {
+            errors.push(
+                MappingError::new(
+                    source.line,
+                    format!("resource \"{}\" ({})", source.name, source.resource_type),
+                    format!(
+                        "the database refuses the SQL of a read (the row and its child tables in one statement): {e}"
+                    ),
+                )
+                .hint("reads number child rows with ROW_NUMBER() OVER (...): the database needs window functions (SQLite 3.25, MySQL 8.0, MariaDB 10.2 or later); check the child tables' `filter` and `order_by`"),
+            );
+        }
+    }
+    errors
+}

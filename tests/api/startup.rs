@@ -165,3 +165,28 @@ async fn a_declared_modifier_whose_sql_the_database_refuses_is_reported() {
     assert!(msg.contains("?chart:missing=true"), "{msg}");
     assert!(msg.contains("its `modifiers`"), "{msg}");
 }
+
+/// A read's one statement (the row and its child tables) is prepared at start-up too: a child
+/// `order_by` that only a separate child statement accepts (here, with a LIMIT, which the
+/// window that numbers the child rows refuses) is reported with the resource's line.
+#[tokio::test]
+async fn a_read_statement_the_database_refuses_is_reported() {
+    let original = std::fs::read_to_string(MAPPING).unwrap();
+    let text = original.replacen("order_by = \"SEQ_NO\"", "order_by = \"SEQ_NO LIMIT 5\"", 1);
+    assert_ne!(text, original);
+    let msg = build_with(&text).await;
+    let line = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == "[[resource]]")
+        .map(|(i, _)| i + 1)
+        .take_while(|&i| i < line_of(&text, "SEQ_NO LIMIT 5"))
+        .last()
+        .unwrap();
+    assert!(msg.contains(&format!(":line {line}:")), "{msg}");
+    assert!(
+        msg.contains("the database refuses the SQL of a read"),
+        "{msg}"
+    );
+    assert!(msg.contains("window functions"), "{msg}");
+}
