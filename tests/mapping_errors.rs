@@ -928,6 +928,25 @@ fn child_path_not_repeating() {
 }
 
 #[test]
+fn child_order_by_a_column_position() {
+    for order_by in ["2", "SEQ_NO, 1 DESC"] {
+        let e = one(&patient_child(&format!(
+            "path = \"telecom\"\ntable = \"X\"\nkey = \"PAT_ID\"\norder_by = \"{order_by}\"\n[resource.child.elements]\nvalue = \"V\"\n"
+        )));
+        check(
+            &e,
+            9,
+            "`order_by` orders by column position",
+            Some("name the column or expression instead"),
+        );
+    }
+    // Numbers inside an expression are not positions.
+    compiles(&patient_child(
+        "path = \"telecom\"\ntable = \"X\"\nkey = \"PAT_ID\"\norder_by = \"COALESCE(SEQ_NO, 0), V\"\n[resource.child.elements]\nvalue = \"V\"\n",
+    ));
+}
+
+#[test]
 fn child_path_with_an_index() {
     let e = one(&patient_child(
         "path = \"telecom[0]\"\ntable = \"X\"\nkey = \"PAT_ID\"\n[resource.child.elements]\nvalue = \"V\"\n",

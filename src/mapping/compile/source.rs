@@ -330,6 +330,20 @@ impl Compiler<'_> {
             );
             return None;
         }
+        if let Some(o) = &cs.order_by
+            && let Some(n) = positional_order(o.get_ref())
+        {
+            // A read numbers child rows with `ROW_NUMBER() OVER (ORDER BY ...)`, where a
+            // number is a constant, not a column position.
+            self.error(
+                MappingError::new(
+                    self.line(o),
+                    &entry,
+                    format!("`order_by` orders by column position {n}, which a read's statement cannot use"),
+                )
+                .hint("name the column or expression instead (order_by = \"SEQ_NO\")"),
+            );
+        }
         Some(Child {
             path: base,
             written,
@@ -344,6 +358,14 @@ impl Compiler<'_> {
             value,
         })
     }
+}
+
+/// The first item of an `ORDER BY` list that is a column position (`2`, `1 DESC`).
+fn positional_order(order_by: &str) -> Option<u32> {
+    order_by.split(',').find_map(|item| {
+        let first = item.split_whitespace().next()?;
+        first.parse().ok()
+    })
 }
 
 /// SQL keywords that cannot serve as unquoted aliases.
