@@ -69,13 +69,7 @@ impl Application {
                 rand::random::<[u8; 32]>().to_vec()
             }
         };
-        let limits = Limits {
-            max_count: settings.max_count,
-            max_chain_depth: settings.max_chain_depth,
-            max_includes: settings.max_includes,
-            request: settings.limits,
-            handling: settings.handling,
-        };
+        let limits = limits(&settings);
         let auth = authorization(&settings.auth, &mapping, addr, &base_url).await?;
         let mut fhir = Fhir::new(
             Arc::new(mapping),
@@ -301,4 +295,15 @@ fn cors(origins: &[String]) -> Cors {
         };
     }
     cors
+}
+
+/// The limits on what one request may ask, as `settings` give them.
+pub fn limits(settings: &Settings) -> Limits {
+    Limits {
+        max_count: settings.max_count,
+        max_chain_depth: settings.max_chain_depth,
+        max_includes: settings.max_includes,
+        request: settings.limits,
+        handling: settings.handling,
+    }
 }

@@ -17,7 +17,7 @@ use fhir_facade::request::ReadRequest;
 use fhir_facade::request::cursor::CursorCodec;
 use fhir_facade::request::everything::EverythingRequest;
 use fhir_facade::request::search::SearchRequest;
-use fhir_facade::service::{Fhir, Limits, RequestContext};
+use fhir_facade::service::{Fhir, RequestContext};
 use fhir_facade::sql::{Caps, Statement};
 
 /// The façade's service as the benchmarked server builds it from `settings`, answering at
@@ -33,13 +33,7 @@ pub fn service(
         .cursor_secret
         .as_deref()
         .expect("the benchmark sets a cursor secret");
-    let limits = Limits {
-        max_count: settings.max_count,
-        max_chain_depth: settings.max_chain_depth,
-        max_includes: settings.max_includes,
-        request: settings.limits,
-        handling: settings.handling,
-    };
+    let limits = fhir_facade::startup::limits(settings);
     Fhir::new(
         Arc::new(mapping),
         db,
