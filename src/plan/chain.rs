@@ -13,7 +13,7 @@ use super::PlanError;
 use super::context::{Context, write_from};
 use super::criteria::{write_criteria, write_criterion};
 use super::location::in_location;
-use super::subquery::{Form, can_correlate, write_membership};
+use super::subquery::{Form, can_correlate, text_info, write_membership};
 use crate::mapping::references::{links_from, links_of};
 use crate::mapping::sql::{write_relation, write_value};
 use crate::mapping::{ElementMapping, Location, Source, SqlValue};
@@ -134,18 +134,20 @@ fn write_forward(
         let target = link.target;
         in_location(w, cx, link.leaf.location, |w| {
             let (op, el) = cx.leaf(link.leaf);
-            let (outer, inner_cast) = match key_kinds(leaf_integer(el), &target.id.value) {
-                Some((true, false)) => (cx.dialect().text_cast(&op.sql), false),
-                Some((false, true)) => (op.sql.clone(), true),
-                _ => (op.sql.clone(), false),
-            };
+            let text = text_info();
+            let (outer, outer_info, inner_cast) =
+                match key_kinds(leaf_integer(el), &target.id.value) {
+                    Some((true, false)) => (cx.dialect().text_cast(&op.sql), Some(&text), false),
+                    Some((false, true)) => (op.sql.clone(), el.column_info(), true),
+                    _ => (op.sql.clone(), el.column_info(), false),
+                };
             // Correlated only with the reference in the row, no further hop, and aliases
             // that cannot capture the reference.
             let correlated = link.leaf.location == Location::Row
                 && inners.iter().all(|c| c.hops.is_empty())
                 && can_correlate(cx.source, target);
             let tcx = cx.with_source(target);
-            write_membership(w, cx, &outer, correlated, |w, form| {
+            write_membership(w, cx, &outer, outer_info, correlated, |w, form| {
                 write_keys_matching(w, &tcx, inners, inner_cast, form)
             })?;
             // A "no value" reference refers to nothing, even to a row with that key.
@@ -181,15 +183,22 @@ fn write_reverse(
         let (reference, el) = rcx.leaf(link.leaf);
         let key = cx.row_value(&cx.source.id.value).sql;
         // Compare as text when one side is an integer column and the other is not.
-        let (outer, projected) = match key_kinds(leaf_integer(el), &cx.source.id.value) {
-            Some((true, false)) => (key, cx.dialect().text_cast(&reference.sql)),
-            Some((false, true)) => (cx.dialect().text_cast(&key), reference.sql.clone()),
-            _ => (key, reference.sql.clone()),
+        let text = text_info();
+        let key_info = cx.source.id.value.column_info();
+        let (outer, outer_info, projected) = match key_kinds(leaf_integer(el), &cx.source.id.value)
+        {
+            Some((true, false)) => (key, key_info, cx.dialect().text_cast(&reference.sql)),
+            Some((false, true)) => (
+                cx.dialect().text_cast(&key),
+                Some(&text),
+                reference.sql.clone(),
+            ),
+            _ => (key, key_info, reference.sql.clone()),
         };
         let correlated = link.leaf.location == Location::Row
             && inner.hops.is_empty()
             && can_correlate(cx.source, referring);
-        write_membership(w, cx, &outer, correlated, |w, form| {
+        write_membership(w, cx, &outer, outer_info, correlated, |w, form| {
             match link.leaf.location {
                 Location::Row => {
                     match form {

@@ -17,7 +17,7 @@ use super::lookup::{Lookup, lookup_of};
 use super::missing::write_present;
 use super::parts::{part, part_location, write_guard};
 use super::sql_param;
-use super::subquery::write_sized_membership;
+use super::subquery::{binds_keys, write_sized_membership};
 use crate::mapping::{CompositeTarget, Location, SearchDecl, SearchTarget, Source, TokenPart};
 use crate::request::criterion::{Criterion, Test};
 use crate::search::date::{self, DateTarget};
@@ -230,12 +230,9 @@ fn write_targets_match(
         w.push("(1=0)");
         return Ok(());
     }
-    // Where the database does not size sub-selects first, only when the keys can be bound as
-    // the column compares them.
+    // Only when the keys can be bound as the column compares them.
     let sizable = |l: &Lookup| {
-        cx.subqueries.is_some()
-            && within.is_none()
-            && (cx.dialect().sizes_subqueries_first() || l.source_info.is_some())
+        cx.subqueries.is_some() && within.is_none() && binds_keys(cx.dialect(), l.source_info)
     };
     if let Some(l) = lookup_of(cx.source, &live).filter(sizable) {
         return write_sized_membership(w, cx, l.source_column, l.source_info, false, |w, _| {

@@ -159,11 +159,12 @@ impl Dialect {
         self != Dialect::Postgres
     }
 
-    /// Whether sub-selects of chains and `_has` are sized before the statement is written
-    /// ([`crate::plan::subquery`]): SQLite and MySQL/MariaDB read an `IN (SELECT ...)` first
-    /// and whole, however many rows it holds; PostgreSQL chooses by cost.
-    pub fn sizes_subqueries_first(self) -> bool {
-        self != Dialect::Postgres
+    /// Whether a bound value must have the type of the value it is compared with
+    /// (PostgreSQL: text is bound as `text`, which compares with no integer or `uuid` and, with
+    /// a `CHAR(n)` column, only through a cast: see [`Self::char_param_cast`]); SQLite and
+    /// MySQL/MariaDB convert.
+    pub fn strict_param_types(self) -> bool {
+        self == Dialect::Postgres
     }
 
     /// `sql` compared in code point order, where the database can do it with an index
