@@ -13,6 +13,7 @@ use super::PlanError;
 use super::context::{Context, write_from};
 use super::criteria::{write_criteria, write_criterion};
 use super::location::in_location;
+use super::search::index_order;
 use super::subquery::{Form, can_correlate, text_info, write_membership};
 use crate::mapping::references::{links_from, links_of};
 use crate::mapping::sql::{write_relation, write_value};
@@ -202,7 +203,7 @@ fn write_reverse(
             match link.leaf.location {
                 Location::Row => {
                     match form {
-                        Form::Keys => {
+                        Form::Keys | Form::Probe => {
                             w.push("SELECT ").push(&projected);
                             write_from(w, &rcx)?;
                             w.push(" AND ").push(&reference.sql).push(" IS NOT NULL");
@@ -215,7 +216,11 @@ fn write_reverse(
                     }
                     reference.write_not_none(w);
                     w.push(" AND ");
-                    write_criterion(w, &rcx, inner)
+                    write_criterion(w, &rcx, inner)?;
+                    if matches!(form, Form::Probe) {
+                        write_probe_order(w, &rcx, std::slice::from_ref(inner));
+                    }
+                    Ok(())
                 }
                 Location::Child(c) => {
                     // The reference is in a child table: its rows whose parent matches.
@@ -265,7 +270,7 @@ fn write_keys_matching(
         false => key.clone(),
     };
     match form {
-        Form::Keys => {
+        Form::Keys | Form::Probe => {
             w.push("SELECT ").push(&projected);
             write_from(w, tcx)?;
             w.push(" AND ").push(&key).push(" IS NOT NULL");
@@ -276,7 +281,23 @@ fn write_keys_matching(
             w.push(" AND ").push(&projected).push(" = ").push(outer);
         }
     }
-    write_criteria(w, tcx, inners)
+    write_criteria(w, tcx, inners)?;
+    if matches!(form, Form::Probe) {
+        write_probe_order(w, tcx, inners);
+    }
+    Ok(())
+}
+
+/// ` ORDER BY <the order of an index serving criteria>` of a sub-select being sized, where
+/// one serves them (a name prefix, a date range: as a page would be read; see
+/// [`Form::Probe`]).
+fn write_probe_order(w: &mut SqlWriter, cx: &Context, criteria: &[Criterion]) {
+    if let Some((_, sorts)) = index_order(cx.caps, &[cx.source], criteria)
+        && let Some(Some(order)) = sorts.first().and_then(|s| s.first())
+    {
+        w.push(" ORDER BY ");
+        order.write(w, &cx.source.alias);
+    }
 }
 
 /// Whether a reference column holds integers (`None` for expressions: left as they are).

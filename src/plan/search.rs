@@ -157,7 +157,7 @@ pub fn search_sized<'a>(
 ///
 /// Then the key. `None` for any other search (the key order), and when the sources' columns
 /// cannot be merged in one order.
-fn index_order(
+pub(super) fn index_order(
     caps: &Caps,
     sources: &[&Source],
     criteria: &[Criterion],

@@ -106,6 +106,11 @@ fn key(s: &Statement) -> String {
 pub enum Form<'s> {
     /// `SELECT <key> FROM ... WHERE <key> IS NOT NULL AND <criteria>`.
     Keys,
+    /// [`Form::Keys`] to be sized: its first [`MAX_LISTED`] + 1 rows are read, so it may be
+    /// read in the order of an index that serves its criteria (`ORDER BY LOWER(name)` for a
+    /// name prefix), which stops after those rows where a scan of the table would read until
+    /// it has found them (PostgreSQL chooses the scan when many rows match).
+    Probe,
     /// `SELECT 1 FROM ... WHERE <key> = <outer> AND <criteria>`, for `EXISTS`.
     Correlated(&'s str),
 }
@@ -171,7 +176,7 @@ pub fn write_sized_membership(
     };
     let asked_before = subqueries.asked.borrow().len();
     let mut alone = SqlWriter::new(cx.dialect());
-    sub(&mut alone, Form::Keys)?;
+    sub(&mut alone, Form::Probe)?;
     let alone = alone.finish();
     // Innermost first: a sub-select holding one not sized yet is asked about in the next
     // round, once that one is written from its size.

@@ -159,6 +159,22 @@ pub async fn sized_page(
     (plan.page.statement.clone(), sized, db)
 }
 
+/// The sizing statements (as the executor runs them, with their `LIMIT`) of the first round of
+/// `resource?params` on the database at `url`.
+pub async fn sizing_statements(
+    url: &str,
+    dialect: Dialect,
+    resource: &str,
+    params: &[(&str, &str)],
+) -> (Vec<Statement>, Database) {
+    let (m, caps) = checked_mapping(url, dialect).await;
+    let req = request(&m, resource, params);
+    let sizes = Subqueries::default();
+    plan::search_sized(&m, &caps, Scope::none(), &req, None, Some(&sizes)).unwrap();
+    let asked = sizes.take_asked().iter().map(Subqueries::probe).collect();
+    (asked, connect(url).await)
+}
+
 /// MySQL/MariaDB EXPLAIN rows (select_type, table, key, Extra), explained on a connection
 /// of the server's own pool (whose sessions set the optimizer switches it relies on).
 pub async fn explain_mysql(db: &Database, stmt: &Statement) -> Vec<[String; 4]> {
