@@ -17,8 +17,11 @@
 //! PostgreSQL pull it up into a join chosen by the same estimate (an `EXISTS` with an
 //! `OFFSET` is never pulled up).
 //!
-//! Keys are listed only where they can be bound as the outer value compares them
-//! ([`binds_keys`]); elsewhere the sub-select stays as written.
+//! Where the database plans by its estimate (PostgreSQL), a large sub-select whose estimate is
+//! large too is left as `IN (<sub-select>)`: the planner has it right, and its semi-join costs
+//! a page about half the correlated `EXISTS`. Only a large sub-select it estimates as small
+//! (the case above) becomes the `EXISTS`. Keys are listed only where they can be bound as the
+//! outer value compares them ([`binds_keys`]); elsewhere the sub-select stays as written.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -42,6 +45,12 @@ pub enum Size {
     Keys(Vec<Value>),
     /// More than [`MAX_LISTED`] keys.
     Many,
+    /// More than [`MAX_LISTED`] keys, and the planner of a database that chooses by its
+    /// estimate ([`Dialect::plans_subselects_by_estimate`]) estimates more than that too: its
+    /// own plan of `IN (<sub-select>)` is then left to it (a correlated `EXISTS` tests the
+    /// outer rows one by one, about twice the work of PostgreSQL's semi-join for a sub-select
+    /// of 1 % of a table).
+    ManyAsEstimated,
 }
 
 /// The sizes known of a search's sub-selects, and the sub-selects it asked about.
@@ -78,6 +87,25 @@ impl Subqueries {
             Size::Keys(rows.iter().filter_map(|r| r.first().cloned()).collect())
         };
         self.sizes.insert(key(s), size);
+    }
+
+    /// The statement that has the planner estimate the rows of sub-select `s`, once its probe
+    /// found it large, where the database plans sub-selects by their estimate.
+    pub fn estimate(&self, s: &Statement, dialect: Dialect) -> Option<Statement> {
+        let prefix = dialect.explain_prefix()?;
+        (dialect.plans_subselects_by_estimate() && self.size(s) == Some(&Size::Many)).then(|| {
+            Statement {
+                sql: format!("{prefix}{}", s.sql),
+                params: s.params.clone(),
+            }
+        })
+    }
+
+    /// Records the planner's estimate of the rows of large sub-select `s`.
+    pub fn record_estimate(&mut self, s: &Statement, estimated: u64) {
+        if estimated > MAX_LISTED as u64 && self.size(s) == Some(&Size::Many) {
+            self.sizes.insert(key(s), Size::ManyAsEstimated);
+        }
     }
 
     /// Records sub-select `s` as large (start-up probes prepare the correlated form).
@@ -206,7 +234,7 @@ pub fn write_sized_membership(
             w.push(" LIMIT 1 OFFSET 0)");
             Ok(())
         }
-        Some(Size::Many) => write_in(w, outer, &sub),
+        Some(Size::Many | Size::ManyAsEstimated) => write_in(w, outer, &sub),
         None => {
             if !nested_unsized {
                 subqueries.ask(alone);

@@ -10,8 +10,29 @@ use crate::plan::subquery::{SIZING_ROUNDS, Subqueries};
 use crate::plan::{self, Scope, Total};
 use crate::request::cursor::Cursor;
 use crate::request::search::{SearchRequest, TotalMode};
-use crate::sql::Row;
 use crate::sql::explain::read_estimate;
+use crate::sql::{Dialect, Row, Statement};
+
+/// Sizes the sub-selects a plan `asked` about ([`Subqueries`]): reads each one's first rows,
+/// and, where the database plans sub-selects by its estimate and one is large, has its planner
+/// estimate it.
+pub async fn size_subqueries(
+    db: &Database,
+    dialect: Dialect,
+    sizes: &mut Subqueries,
+    asked: &[Statement],
+) -> Result<(), DbError> {
+    for s in asked {
+        let rows = db.fetch(&Subqueries::probe(s)).await?;
+        sizes.record(s, &rows);
+        if let Some(e) = sizes.estimate(s, dialect)
+            && let Some(n) = read_estimate(dialect, &db.fetch(&e).await?)
+        {
+            sizes.record_estimate(s, n);
+        }
+    }
+    Ok(())
+}
 
 /// One request's use of the service: its database handle and scope.
 pub(super) struct Session<'a> {
@@ -65,10 +86,7 @@ impl<'a> Session<'a> {
                 break;
             }
             drop(plan);
-            for s in &asked {
-                let rows = self.db.fetch(&Subqueries::probe(s)).await?;
-                sizes.record(s, &rows);
-            }
+            size_subqueries(&self.db, caps.dialect, &mut sizes, &asked).await?;
             plan = plan::search_sized(mapping, caps, scope, req, after, Some(&sizes))?;
         }
         let mut total = None;

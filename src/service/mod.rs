@@ -20,6 +20,7 @@ use std::sync::Arc;
 use serde_json::Value as Json;
 
 pub use everything::referenced_outside;
+pub use matches::size_subqueries;
 pub use read::ReadResult;
 
 use crate::assemble::capability::{ServerInfo, capability_statement};

@@ -159,6 +159,13 @@ impl Dialect {
         self != Dialect::Postgres
     }
 
+    /// Whether the planner chooses how to read an `IN (<sub-select>)` by its estimate of the
+    /// sub-select (PostgreSQL: a semi-join, hashed or not), rather than reading it first and
+    /// whole (SQLite, MySQL/MariaDB).
+    pub fn plans_subselects_by_estimate(self) -> bool {
+        self == Dialect::Postgres
+    }
+
     /// Whether a bound value must have the type of the value it is compared with
     /// (PostgreSQL: text is bound as `text`, which compares with no integer or `uuid` and, with
     /// a `CHAR(n)` column, only through a cast: see [`Self::char_param_cast`]); SQLite and

@@ -327,10 +327,13 @@ fn describe(
     });
     let role = match child {
         _ if crate::plan::subquery::Subqueries::is_probe(sql) => format!(
-            "sizes a sub-select of a chain, _has or lookup (at most {} rows): up to {} keys are listed in the statement, more make it a correlated EXISTS",
+            "sizes a sub-select of a chain, _has or lookup (at most {} rows): up to {} keys are listed in the statement, more make it a correlated EXISTS (on PostgreSQL only where its planner estimates fewer: see the next statement)",
             crate::plan::subquery::MAX_LISTED + 1,
             crate::plan::subquery::MAX_LISTED
         ),
+        _ if sql.to_ascii_uppercase().starts_with("EXPLAIN ") => {
+            "the planner's estimate of what it explains: a large sub-select (estimated as large too, it keeps the planner's own plan) or the matches (_total=estimate)".into()
+        }
         Some(child) if *main_seen => child,
         _ if sql.to_ascii_uppercase().starts_with("SELECT COUNT(") => {
             "the count of matches (_total)".into()

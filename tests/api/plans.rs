@@ -9,6 +9,7 @@ use fhir_facade::plan::subquery::{SIZING_ROUNDS, Subqueries};
 use fhir_facade::plan::{self, Scope};
 use fhir_facade::request::cursor::Cursor;
 use fhir_facade::request::search::{SearchOptions, SearchRequest};
+use fhir_facade::service::size_subqueries;
 use fhir_facade::sql::{Caps, Dialect, Statement, Value};
 use sea_query_sqlx::SqlxValues;
 use sqlx::{AssertSqlSafe, Connection, Row};
@@ -62,7 +63,7 @@ pub async fn connect(url: &str) -> Database {
 }
 
 /// `resource?params` parsed as the server parses it.
-fn request(m: &Mapping, resource: &str, params: &[(&str, &str)]) -> SearchRequest {
+pub fn request(m: &Mapping, resource: &str, params: &[(&str, &str)]) -> SearchRequest {
     let params: Vec<(String, String)> = params
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -150,10 +151,9 @@ pub async fn sized_page(
             break;
         }
         sized += asked.len();
-        for s in &asked {
-            let rows = db.fetch(&Subqueries::probe(s)).await.unwrap();
-            sizes.record(s, &rows);
-        }
+        size_subqueries(&db, dialect, &mut sizes, &asked)
+            .await
+            .unwrap();
     }
     let plan = plan::search_sized(&m, &caps, Scope::none(), &req, None, Some(&sizes)).unwrap();
     (plan.page.statement.clone(), sized, db)
