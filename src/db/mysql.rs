@@ -152,8 +152,8 @@ fn decode(row: &MySqlRow, i: usize) -> Result<Value, sqlx::Error> {
     if raw.is_null() {
         return Ok(Value::Null);
     }
-    let type_name = raw.type_info().name().to_string();
-    Ok(match kind(&type_name).unwrap_or("text") {
+    let kind = kind(raw.type_info().name()).unwrap_or("text");
+    Ok(match kind {
         "int" => Value::Int(d::<i64>(raw)?),
         "uint" => {
             Value::Int(i64::try_from(d::<u64>(raw)?).map_err(|e| sqlx::Error::Decode(e.into()))?)

@@ -122,8 +122,10 @@ fn decode(row: &PgRow, i: usize) -> Result<Value, sqlx::Error> {
     if raw.is_null() {
         return Ok(Value::Null);
     }
-    let kind = raw.type_info().name().to_string();
-    Ok(match kind.as_str() {
+    // The type's name borrowed from an owned copy of the type (no allocation for built-in
+    // types), as `raw` is consumed by the decode.
+    let ty = raw.type_info().into_owned();
+    Ok(match ty.name() {
         "INT2" => Value::Int(d::<i16>(raw)?.into()),
         "INT4" => Value::Int(d::<i32>(raw)?.into()),
         "INT8" => Value::Int(d::<i64>(raw)?),

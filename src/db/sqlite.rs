@@ -74,9 +74,9 @@ fn decode(row: &SqliteRow, i: usize) -> Result<Value, sqlx::Error> {
     if raw.is_null() {
         return Ok(Value::Null);
     }
-    let kind = raw.type_info().name().to_string();
+    let ty = raw.type_info().into_owned();
     let boxed = |e| sqlx::Error::Decode(e);
-    Ok(match kind.as_str() {
+    Ok(match ty.name() {
         "INTEGER" | "BOOLEAN" => Value::Int(<i64 as Decode<Sqlite>>::decode(raw).map_err(boxed)?),
         "REAL" => Value::Float(<f64 as Decode<Sqlite>>::decode(raw).map_err(boxed)?),
         "BLOB" => Value::Bytes(<Vec<u8> as Decode<Sqlite>>::decode(raw).map_err(boxed)?),
