@@ -35,10 +35,17 @@ fn env_num(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// `url` as the server part, the database name and the options (`?sslmode=disable`, or "").
+fn split_url(url: &str) -> (&str, &str, &str) {
+    let (path, options) = url.find('?').map_or((url, ""), |i| url.split_at(i));
+    let (server, name) = path.rsplit_once('/').expect("URL with a database name");
+    (server, name, options)
+}
+
 /// Creates the database of `url` if missing and seeds it if empty; returns its patients.
 async fn prepare(url: &str, patients: u32) -> i64 {
-    let (server, name) = url.rsplit_once('/').expect("URL with a database name");
-    let mut admin = PgConnection::connect(&format!("{server}/postgres"))
+    let (server, name, options) = split_url(url);
+    let mut admin = PgConnection::connect(&format!("{server}/postgres{options}"))
         .await
         .expect("PostgreSQL reachable");
     let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
@@ -210,7 +217,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() {
     let url = env_or(
         "BENCH_DATABASE_URL",
-        "postgres://postgres@127.0.0.1:5432/fhir_bench",
+        // Without TLS, as a database on the same machine should be reached (README, TLS).
+        "postgres://postgres@127.0.0.1:5432/fhir_bench?sslmode=disable",
     );
     let patients = env_num("BENCH_PATIENTS", 5_000) as u32;
     let connections = env_num("BENCH_CONNECTIONS", 16) as usize;
@@ -227,7 +235,7 @@ async fn main() {
         .filter(|f| !f.is_empty())
         .collect();
     let show_sql = env_num("BENCH_SHOW_SQL", 0) != 0;
-    let name = url.rsplit_once('/').expect("database name").1.to_string();
+    let name = split_url(&url).1.to_string();
     let patients = prepare(&url, patients).await;
 
     let server_settings = settings(&url, connections as u32);

@@ -3,11 +3,13 @@
 //! Strings are trimmed (legacy CHAR columns are blank-padded) and empty strings count as
 //! absent. Naive timestamps are read in the mapping's time zone. Decimals keep their digits.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, TimeZone};
 use chrono_tz::Tz;
 use serde_json::{Map, Value as Json};
 
-use crate::mapping::{Convert, MapTarget, MapValue, Primitive, SystemPrefix, ValueMap};
+use crate::mapping::{Convert, MapTarget, Primitive, SystemPrefix, ValueMap};
 use crate::sql::Value;
 
 /// A value that could not be converted (the element is left out and the problem logged).
@@ -28,11 +30,16 @@ fn fail(v: &Value, target: &str) -> ConvertError {
 }
 
 /// Converts `v` as `convert` says. `Ok(None)` means "absent" (NULL, empty text, unmapped code).
-pub fn convert(v: &Value, convert: &Convert, tz: Tz) -> Result<Option<Json>, ConvertError> {
+/// A value map's values are borrowed from the mapping.
+pub fn convert<'m>(
+    v: &Value,
+    convert: &'m Convert,
+    tz: Tz,
+) -> Result<Option<Cow<'m, Json>>, ConvertError> {
     if v.is_null() {
         return Ok(None);
     }
-    match convert {
+    let owned = match convert {
         Convert::Primitive {
             to: Primitive::Decimal,
             scale: Some(scale),
@@ -50,7 +57,7 @@ pub fn convert(v: &Value, convert: &Convert, tz: Tz) -> Result<Option<Json>, Con
             Ok(primitive(v, Primitive::Decimal, None, tz)?.map(trim_zeros))
         }
         Convert::Primitive { to, format, .. } => primitive(v, *to, format.as_deref(), tz),
-        Convert::Mapped { map, target } => Ok(mapped(v, map, *target)),
+        Convert::Mapped { map, target } => return Ok(mapped(v, map, *target).map(Cow::Borrowed)),
         Convert::Prefixed { prefix, target } => Ok(prefixed(v, prefix, *target)),
         Convert::Reference {
             resource_type,
@@ -71,7 +78,8 @@ pub fn convert(v: &Value, convert: &Convert, tz: Tz) -> Result<Option<Json>, Con
             );
             Ok(Some(Json::Object(m)))
         }
-    }
+    };
+    owned.map(|j| j.map(Cow::Owned))
 }
 
 /// A decimal without the trailing zeros of its fraction (`6.5000` → `6.5`, `7.000` → `7`).
@@ -110,7 +118,7 @@ pub fn is_valid_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
 }
 
-fn mapped(v: &Value, map: &ValueMap, target: MapTarget) -> Option<Json> {
+fn mapped<'m>(v: &Value, map: &'m ValueMap, target: MapTarget) -> Option<&'m Json> {
     let key = v.key_text()?;
     let key = key.trim();
     if key.is_empty() {
@@ -119,25 +127,15 @@ fn mapped(v: &Value, map: &ValueMap, target: MapTarget) -> Option<Json> {
     }
     // A boolean column (MariaDB's tinyint(1) is read as one) matches the keys `1`/`0` too,
     // as it does on the databases that read it as a number.
-    let number = match v {
-        Value::Bool(b) => Some(u8::from(*b).to_string()),
-        _ => None,
-    };
-    let entry = map
-        .values
-        .get(key)
-        .or_else(|| map.values.get(number.as_deref()?))
-        .or(map.default.as_ref())?;
-    Some(match (target, entry) {
-        (MapTarget::Primitive(_), MapValue::Scalar(s)) => s.clone(),
-        (MapTarget::Primitive(_), MapValue::Coding { code, .. }) => Json::String(code.clone()),
-        (MapTarget::Coding, e) => Json::Object(coding(e)),
-        (MapTarget::CodeableConcept, e) => {
-            let mut cc = Map::new();
-            cc.insert("coding".into(), Json::Array(vec![Json::Object(coding(e))]));
-            cc.into()
+    if let Value::Bool(b) = v
+        && !map.lists(key)
+    {
+        let number = if *b { "1" } else { "0" };
+        if map.lists(number) {
+            return map.lookup(number, target);
         }
-    })
+    }
+    map.lookup(key, target)
 }
 
 /// A code whose system is told by its prefix, as a Coding or CodeableConcept.
@@ -160,33 +158,6 @@ fn prefixed(v: &Value, prefix: &SystemPrefix, target: MapTarget) -> Option<Json>
         }
         _ => m.into(),
     })
-}
-
-fn coding(e: &MapValue) -> Map<String, Json> {
-    let mut m = Map::new();
-    match e {
-        MapValue::Scalar(s) => {
-            let code = match s {
-                Json::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            m.insert("code".into(), Json::String(code));
-        }
-        MapValue::Coding {
-            system,
-            code,
-            display,
-        } => {
-            if let Some(s) = system {
-                m.insert("system".into(), Json::String(s.clone()));
-            }
-            m.insert("code".into(), Json::String(code.clone()));
-            if let Some(d) = display {
-                m.insert("display".into(), Json::String(d.clone()));
-            }
-        }
-    }
-    m
 }
 
 /// Converts a value to a FHIR primitive.
@@ -311,8 +282,19 @@ pub fn primitive(
     }
 }
 
+/// `YYYY-MM-DD` (what `%Y-%m-%d` writes, without parsing that format on every value).
+fn iso_date(d: NaiveDate) -> String {
+    use chrono::Datelike;
+    let year = d.year();
+    if (0..=9999).contains(&year) {
+        format!("{year:04}-{:02}-{:02}", d.month(), d.day())
+    } else {
+        d.format("%Y-%m-%d").to_string()
+    }
+}
+
 fn date_json(d: NaiveDate) -> Json {
-    Json::String(d.format("%Y-%m-%d").to_string())
+    Json::String(iso_date(d))
 }
 
 /// A naive timestamp read in `tz`, as an RFC 3339 dateTime with offset.
@@ -362,21 +344,21 @@ pub fn decimal(t: &str) -> Option<Json> {
 fn parse_date_text(t: &str, format: Option<&str>) -> Option<String> {
     if let Some(f) = format {
         if let Ok(d) = NaiveDate::parse_from_str(t, f) {
-            return Some(d.format("%Y-%m-%d").to_string());
+            return Some(iso_date(d));
         }
         return NaiveDateTime::parse_from_str(t, f)
             .ok()
-            .map(|d| d.format("%Y-%m-%d").to_string());
+            .map(|d| iso_date(d.date()));
     }
     // Without a format, accept FHIR's own partial dates and ISO timestamps.
     if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return Some(d.format("%Y-%m-%d").to_string());
+        return Some(iso_date(d));
     }
     if let Some(dt) = parse_iso_naive(t) {
-        return Some(dt.format("%Y-%m-%d").to_string());
+        return Some(iso_date(dt.date()));
     }
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
-        return Some(d.format("%Y-%m-%d").to_string());
+        return Some(iso_date(d.date_naive()));
     }
     partial_date(t)
 }
@@ -420,7 +402,7 @@ fn parse_datetime_text(t: &str, format: Option<&str>, tz: Tz) -> Option<DateOrTi
         }
         return NaiveDate::parse_from_str(t, f)
             .ok()
-            .map(|d| DateOrTime::Date(d.format("%Y-%m-%d").to_string()));
+            .map(|d| DateOrTime::Date(iso_date(d)));
     }
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Some(DateOrTime::DateTime(
@@ -431,7 +413,7 @@ fn parse_datetime_text(t: &str, format: Option<&str>, tz: Tz) -> Option<DateOrTi
         return Some(DateOrTime::DateTime(local_datetime(d, tz)));
     }
     if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return Some(DateOrTime::Date(d.format("%Y-%m-%d").to_string()));
+        return Some(DateOrTime::Date(iso_date(d)));
     }
     partial_date(t).map(DateOrTime::Date)
 }
@@ -439,6 +421,7 @@ fn parse_datetime_text(t: &str, format: Option<&str>, tz: Tz) -> Option<DateOrTi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mapping::MapValue;
     use indexmap::IndexMap;
     use std::sync::Arc;
 
@@ -515,6 +498,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(utc, Some(Json::from("2020-07-15T08:30:00Z")));
+    }
+
+    #[test]
+    fn iso_dates_are_written_as_chrono_writes_them() {
+        for (y, m, d) in [
+            (1, 1, 1),
+            (999, 12, 31),
+            (1969, 7, 20),
+            (2024, 2, 29),
+            (9999, 1, 9),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            assert_eq!(iso_date(date), date.format("%Y-%m-%d").to_string());
+        }
+        // Outside 0..=9999 chrono's own format (with a sign) is kept.
+        let far = NaiveDate::from_ymd_opt(12345, 6, 7).unwrap();
+        assert_eq!(iso_date(far), far.format("%Y-%m-%d").to_string());
     }
 
     #[test]
@@ -638,29 +638,54 @@ mod tests {
                 display: Some("Single".into()),
             },
         );
-        let map = Arc::new(ValueMap {
-            name: "m".into(),
-            values,
-            default: None,
-        });
+        values.insert("1".to_string(), MapValue::Scalar(Json::from("yes")));
+        let map = Arc::new(ValueMap::new("m".into(), values.clone(), None));
         let code = Convert::Mapped {
             map: map.clone(),
             target: MapTarget::Primitive(Primitive::Code),
         };
         assert_eq!(
             convert(&Value::Text("M ".into()), &code, Tz::UTC).unwrap(),
-            Some(Json::from("male"))
+            Some(Cow::Borrowed(&Json::from("male")))
         );
         assert_eq!(
             convert(&Value::Text("X".into()), &code, Tz::UTC).unwrap(),
             None
+        );
+        assert_eq!(
+            convert(&Value::Text(" ".into()), &code, Tz::UTC).unwrap(),
+            None
+        );
+        // A boolean column matches the key 1 or 0.
+        assert_eq!(
+            convert(&Value::Bool(true), &code, Tz::UTC).unwrap(),
+            Some(Cow::Borrowed(&Json::from("yes")))
+        );
+        // Unlisted codes take the default, when there is one.
+        let with_default = Convert::Mapped {
+            map: Arc::new(ValueMap::new(
+                "d".into(),
+                values,
+                Some(MapValue::Scalar(Json::from("unknown"))),
+            )),
+            target: MapTarget::Primitive(Primitive::Code),
+        };
+        assert_eq!(
+            convert(&Value::Text("X".into()), &with_default, Tz::UTC).unwrap(),
+            Some(Cow::Borrowed(&Json::from("unknown")))
+        );
+        assert_eq!(
+            convert(&Value::Text("S".into()), &with_default, Tz::UTC).unwrap(),
+            Some(Cow::Borrowed(&Json::from("S")))
         );
         let cc = Convert::Mapped {
             map,
             target: MapTarget::CodeableConcept,
         };
         assert_eq!(
-            convert(&Value::Text("S".into()), &cc, Tz::UTC).unwrap(),
+            convert(&Value::Text("S".into()), &cc, Tz::UTC)
+                .unwrap()
+                .map(Cow::into_owned),
             Some(
                 serde_json::json!({"coding": [{"system": "http://sys", "code": "S", "display": "Single"}]})
             )
@@ -675,7 +700,9 @@ mod tests {
             source: "lab".into(),
         };
         assert_eq!(
-            convert(&Value::Int(7), &r, Tz::UTC).unwrap(),
+            convert(&Value::Int(7), &r, Tz::UTC)
+                .unwrap()
+                .map(Cow::into_owned),
             Some(serde_json::json!({"reference": "Observation/lab-7"}))
         );
         assert!(convert(&Value::Text("a b".into()), &r, Tz::UTC).is_err());

@@ -283,7 +283,7 @@ fn element_value<'a>(
                 Origin::Row
             };
             match convert(v, conv, tz) {
-                Ok(json) => (json.map(Cow::Owned), origin),
+                Ok(json) => (json, origin),
                 Err(e) => {
                     // The value itself is not logged: it may be patient data.
                     tracing::warn!(source = %source.name, element = %written, target = %e.target,

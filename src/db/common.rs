@@ -217,3 +217,56 @@ where
         })
         .collect())
 }
+
+/// Whether a connection is encrypted only because the driver prefers TLS when the server
+/// offers it (`sslmode` not set in `url`), although it goes to `host` on this machine
+/// (`localhost`, a loopback address) where TLS protects nothing and costs both sides CPU.
+pub(super) fn default_tls_on_loopback(host: &str, url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    if lower.contains("sslmode") || lower.contains("ssl-mode") || lower.contains("ssl_mode") {
+        return false;
+    }
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Says once, at start-up, that the connection to a database on this machine is encrypted by
+/// default and how to stop it.
+pub(super) fn hint_tls_on_loopback(option: &str, socket: &str) {
+    tracing::info!(
+        "the connections to the database on this machine use TLS (the driver's default when \
+         the server offers it): on loopback it protects nothing and costs the database and the \
+         server CPU on every row (about a quarter of a search's throughput measured); add \
+         {option} to the database URL, or connect through the Unix socket ({socket})"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_tls_on_loopback;
+
+    #[test]
+    fn tls_is_pointless_only_on_loopback_by_default() {
+        for (host, url) in [
+            ("127.0.0.1", "postgres://u@127.0.0.1/db"),
+            ("localhost", "postgres://u@localhost/db"),
+            ("::1", "postgres://u@[::1]/db"),
+            ("[::1]", "mysql://u@[::1]/db"),
+            ("127.0.0.2", "mysql://u@127.0.0.2:3306/db"),
+        ] {
+            assert!(default_tls_on_loopback(host, url), "{url}");
+        }
+        for (host, url) in [
+            ("db.example.org", "postgres://u@db.example.org/db"),
+            ("10.0.0.5", "postgres://u@10.0.0.5/db"),
+            ("127.0.0.1", "postgres://u@127.0.0.1/db?sslmode=require"),
+            ("localhost", "postgres://u@localhost/db?sslmode=prefer"),
+            ("127.0.0.1", "mysql://u@127.0.0.1/db?ssl-mode=REQUIRED"),
+        ] {
+            assert!(!default_tls_on_loopback(host, url), "{url}");
+        }
+    }
+}

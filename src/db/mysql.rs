@@ -87,7 +87,24 @@ impl MysqlBackend {
                 Ok(())
             })
         });
-        let pool = common::open(pool, options, lazy).await?;
+        let loopback = !lazy
+            && options.get_socket().is_none()
+            && common::default_tls_on_loopback(options.get_host(), url);
+        let pool: MySqlPool = common::open(pool, options, lazy).await?;
+        if loopback {
+            let cipher: Result<Option<(String, String)>, _> =
+                sqlx::query_as("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+                    .fetch_optional(&pool)
+                    .await;
+            if let Ok(Some((_, cipher))) = cipher
+                && !cipher.is_empty()
+            {
+                common::hint_tls_on_loopback(
+                    "?ssl-mode=DISABLED",
+                    "mysql://USER@localhost/DB?socket=/run/mysqld/mysqld.sock",
+                );
+            }
+        }
         Ok(MysqlBackend {
             pool: Warm::new(pool, connection_id),
             control,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgRow, PgValueRef};
-use sqlx::{Decode, Postgres, Row as _, TypeInfo, ValueRef};
+use sqlx::{Decode, Postgres, Row as _, ValueRef};
 
 use super::common::{CANCEL_TIMEOUT, Cancel};
 use super::warm::Warm;
@@ -60,7 +60,22 @@ impl PostgresBackend {
         let options = common::quiet(options);
         let control = common::control_pool(settings, options.clone());
         let pool = common::pool_options(settings);
-        let pool = common::open(pool, options, lazy).await?;
+        let loopback = !lazy
+            && options.get_socket().is_none()
+            && common::default_tls_on_loopback(options.get_host(), url);
+        let pool: PgPool = common::open(pool, options, lazy).await?;
+        if loopback {
+            let tls: Result<Option<bool>, _> =
+                sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                    .fetch_optional(&pool)
+                    .await;
+            if let Ok(Some(true)) = tls {
+                common::hint_tls_on_loopback(
+                    "?sslmode=disable",
+                    "postgres://USER@localhost/DB?host=/var/run/postgresql",
+                );
+            }
+        }
         Ok(PostgresBackend {
             pool: Warm::new(pool, backend_pid),
             control,
@@ -117,30 +132,48 @@ fn d<'r, T: Decode<'r, Postgres>>(raw: PgValueRef<'r>) -> Result<T, sqlx::Error>
     T::decode(raw).map_err(sqlx::Error::Decode)
 }
 
+/// Built-in type OIDs (`pg_type.oid`, fixed across PostgreSQL versions) of the types
+/// decoded as something else than text.
+mod oid {
+    pub const BOOL: u32 = 16;
+    pub const BYTEA: u32 = 17;
+    pub const INT8: u32 = 20;
+    pub const INT2: u32 = 21;
+    pub const INT4: u32 = 23;
+    pub const OID: u32 = 26;
+    pub const FLOAT4: u32 = 700;
+    pub const FLOAT8: u32 = 701;
+    pub const DATE: u32 = 1082;
+    pub const TIME: u32 = 1083;
+    pub const TIMESTAMP: u32 = 1114;
+    pub const TIMESTAMPTZ: u32 = 1184;
+    pub const NUMERIC: u32 = 1700;
+}
+
 fn decode(row: &PgRow, i: usize) -> Result<Value, sqlx::Error> {
     let raw = row.try_get_raw(i)?;
     if raw.is_null() {
         return Ok(Value::Null);
     }
-    // The type's name borrowed from an owned copy of the type (no allocation for built-in
-    // types), as `raw` is consumed by the decode.
-    let ty = raw.type_info().into_owned();
-    Ok(match ty.name() {
-        "INT2" => Value::Int(d::<i16>(raw)?.into()),
-        "INT4" => Value::Int(d::<i32>(raw)?.into()),
-        "INT8" => Value::Int(d::<i64>(raw)?),
-        "OID" => Value::Int(d::<sqlx::postgres::types::Oid>(raw)?.0.into()),
-        "NUMERIC" => Value::Decimal(d::<rust_decimal::Decimal>(raw)?.to_string()),
-        "FLOAT4" => Value::Float(d::<f32>(raw)?.into()),
-        "FLOAT8" => Value::Float(d::<f64>(raw)?),
-        "BOOL" => Value::Bool(d::<bool>(raw)?),
-        "DATE" => Value::Date(d::<chrono::NaiveDate>(raw)?),
-        "TIME" => Value::Time(d::<chrono::NaiveTime>(raw)?),
-        "TIMESTAMP" => Value::Timestamp(d::<chrono::NaiveDateTime>(raw)?),
-        "TIMESTAMPTZ" => {
+    // By the type's OID: one integer comparison where the name took up to 15 string ones
+    // (every text value compared against every other name first).
+    let ty = raw.type_info().oid().map_or(0, |o| o.0);
+    Ok(match ty {
+        oid::INT2 => Value::Int(d::<i16>(raw)?.into()),
+        oid::INT4 => Value::Int(d::<i32>(raw)?.into()),
+        oid::INT8 => Value::Int(d::<i64>(raw)?),
+        oid::OID => Value::Int(d::<sqlx::postgres::types::Oid>(raw)?.0.into()),
+        oid::NUMERIC => Value::Decimal(d::<rust_decimal::Decimal>(raw)?.to_string()),
+        oid::FLOAT4 => Value::Float(d::<f32>(raw)?.into()),
+        oid::FLOAT8 => Value::Float(d::<f64>(raw)?),
+        oid::BOOL => Value::Bool(d::<bool>(raw)?),
+        oid::DATE => Value::Date(d::<chrono::NaiveDate>(raw)?),
+        oid::TIME => Value::Time(d::<chrono::NaiveTime>(raw)?),
+        oid::TIMESTAMP => Value::Timestamp(d::<chrono::NaiveDateTime>(raw)?),
+        oid::TIMESTAMPTZ => {
             Value::TimestampTz(d::<chrono::DateTime<chrono::Utc>>(raw)?.fixed_offset())
         }
-        "BYTEA" => Value::Bytes(d::<Vec<u8>>(raw)?),
+        oid::BYTEA => Value::Bytes(d::<Vec<u8>>(raw)?),
         _ => Value::Text(d::<String>(raw)?),
     })
 }

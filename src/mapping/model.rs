@@ -302,6 +302,106 @@ pub struct ValueMap {
     pub values: IndexMap<String, MapValue>,
     /// Used for codes that are not listed.
     pub default: Option<MapValue>,
+    /// Each entry, then the default, as each [`MapTarget`] writes it ([`MapTarget::slot`]):
+    /// made once, so that a resource borrows its mapped values instead of building them.
+    rendered: Vec<[serde_json::Value; 3]>,
+}
+
+impl ValueMap {
+    /// A map of `values` (keyed by the trimmed code) with `default` for unlisted codes.
+    pub fn new(
+        name: String,
+        values: IndexMap<String, MapValue>,
+        default: Option<MapValue>,
+    ) -> ValueMap {
+        let rendered = values
+            .values()
+            .chain(&default)
+            .map(|v| {
+                [
+                    v.render(MapTarget::Primitive(Primitive::Code)),
+                    v.render(MapTarget::Coding),
+                    v.render(MapTarget::CodeableConcept),
+                ]
+            })
+            .collect();
+        ValueMap {
+            name,
+            values,
+            default,
+            rendered,
+        }
+    }
+
+    /// The FHIR value of the trimmed code `key` (its entry, else the default) at a `target`.
+    pub fn lookup(&self, key: &str, target: MapTarget) -> Option<&serde_json::Value> {
+        let i = match self.values.get_index_of(key) {
+            Some(i) => i,
+            None if self.default.is_some() => self.values.len(),
+            None => return None,
+        };
+        Some(&self.rendered[i][target.slot()])
+    }
+
+    /// Whether `key` has an entry of its own.
+    pub fn lists(&self, key: &str) -> bool {
+        self.values.contains_key(key)
+    }
+}
+
+impl MapTarget {
+    /// Its place in [`ValueMap`]'s renderings.
+    fn slot(self) -> usize {
+        match self {
+            MapTarget::Primitive(_) => 0,
+            MapTarget::Coding => 1,
+            MapTarget::CodeableConcept => 2,
+        }
+    }
+}
+
+impl MapValue {
+    /// The entry as `target` writes it: its code (or scalar) for a primitive, else a Coding,
+    /// or a CodeableConcept with that one coding.
+    pub fn render(&self, target: MapTarget) -> serde_json::Value {
+        use serde_json::{Map, Value as Json};
+        let coding = || {
+            let mut m = Map::new();
+            match self {
+                MapValue::Scalar(s) => {
+                    let code = match s {
+                        Json::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    m.insert("code".into(), Json::String(code));
+                }
+                MapValue::Coding {
+                    system,
+                    code,
+                    display,
+                } => {
+                    if let Some(s) = system {
+                        m.insert("system".into(), Json::String(s.clone()));
+                    }
+                    m.insert("code".into(), Json::String(code.clone()));
+                    if let Some(d) = display {
+                        m.insert("display".into(), Json::String(d.clone()));
+                    }
+                }
+            }
+            m
+        };
+        match (target, self) {
+            (MapTarget::Primitive(_), MapValue::Scalar(s)) => s.clone(),
+            (MapTarget::Primitive(_), MapValue::Coding { code, .. }) => Json::String(code.clone()),
+            (MapTarget::Coding, _) => Json::Object(coding()),
+            (MapTarget::CodeableConcept, _) => {
+                let mut cc = Map::new();
+                cc.insert("coding".into(), Json::Array(vec![Json::Object(coding())]));
+                Json::Object(cc)
+            }
+        }
+    }
 }
 
 /// What shape a mapped value takes at its element.

@@ -170,11 +170,7 @@ impl<'a> Compiler<'a> {
                 .hint("add entries such as values = { M = \"male\", F = \"female\" }");
             self.error(e);
         }
-        ValueMap {
-            name: name.to_string(),
-            values,
-            default,
-        }
+        ValueMap::new(name.to_string(), values, default)
     }
 
     fn map_value(
