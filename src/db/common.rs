@@ -239,7 +239,7 @@ pub(super) fn hint_tls_on_loopback(option: &str, socket: &str) {
     tracing::info!(
         "the connections to the database on this machine use TLS (the driver's default when \
          the server offers it): on loopback it protects nothing and costs the database and the \
-         server CPU on every row (about a quarter of a search's throughput measured); add \
+         server CPU on every row (up to a quarter of a search's throughput measured); add \
          {option} to the database URL, or connect through the Unix socket ({socket})"
     );
 }
