@@ -149,9 +149,14 @@ pub fn resource(
     build(source, layout, row, children, tz).map(Built::into_map)
 }
 
-impl Built<'_> {
+impl<'a> Built<'a> {
     /// The resource type.
     pub fn resource_type(&self) -> &str {
+        self.resource_type
+    }
+
+    /// The resource type, borrowed from the mapping.
+    pub fn resource_type_static(&self) -> &'a str {
         self.resource_type
     }
 

@@ -115,10 +115,12 @@ fn check_mapping(path: &str) {
     let m = mapping(path);
     let mut members = 0;
     let mut served = Vec::new();
+    let mut served_as_text = Vec::new();
     for source in &m.sources {
         let (written, values) = resources(source, 48);
+        let (texts, _) = resources(source, 48);
         assert!(!written.is_empty(), "{}: no resource built", source.name);
-        for (w, v) in written.into_iter().zip(values) {
+        for ((w, v), t) in written.into_iter().zip(values).zip(texts) {
             let v = Json::Object(v.into_map());
             members += v.as_object().map_or(0, |o| o.len());
             for pretty in [false, true] {
@@ -127,16 +129,28 @@ fn check_mapping(path: &str) {
             let r = Resource::Built(w);
             assert_eq!(r.last_updated(), v["meta"]["lastUpdated"].as_str());
             assert_eq!(text(&r.to_map(), false), text(&v, false));
+            // Written as its JSON text at once: the same compact JSON, the same answers.
+            let t = Resource::written(t);
+            assert!(matches!(t, Resource::Text(_)));
+            assert_eq!(
+                (t.resource_type(), t.id(), t.last_updated()),
+                (r.resource_type(), r.id(), r.last_updated())
+            );
+            assert_eq!(text(&t, false), text(&v, false));
+            assert_eq!(text(&t.to_map(), false), text(&v, false));
             served.push(r);
+            served_as_text.push(t);
         }
     }
     assert!(members > 200, "the rows built little: {members} members");
-    check_bundles(served);
+    check_bundles(served, true);
+    // Text is served only in compact JSON (pretty printing does not reach into it).
+    check_bundles(served_as_text, false);
 }
 
 /// A Bundle of `resources` (half matches, half included), with a total, links and an
-/// outcome entry, and the same Bundle empty.
-fn check_bundles(mut resources: Vec<Resource<'_>>) {
+/// outcome entry, and the same Bundle empty; compact, and pretty too where `pretty`.
+fn check_bundles(mut resources: Vec<Resource<'_>>, pretty: bool) {
     // One resource subsetted, as `_elements` leaves it: a JSON object among built ones.
     if let Some(first) = resources.first_mut() {
         first.subset(Default::default(), Some(&["id".to_string()]));
@@ -160,9 +174,9 @@ fn check_bundles(mut resources: Vec<Resource<'_>>) {
         }]
     };
     let written = set(resources, included, warnings());
-    let texts = [text(&written, false), text(&written, true)];
+    let texts = [text(&written, false), text(&written, pretty)];
     let value = searchset(written);
-    assert_eq!(texts, [text(&value, false), text(&value, true)]);
+    assert_eq!(texts, [text(&value, false), text(&value, pretty)]);
     let empty = set(Vec::new(), Vec::new(), Vec::new());
     let texts = [text(&empty, false), text(&empty, true)];
     let value = searchset(empty);

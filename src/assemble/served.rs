@@ -3,6 +3,7 @@
 //! `_elements`, XML).
 
 use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json};
 
 use super::resource::Built;
@@ -16,6 +17,35 @@ pub enum Resource<'a> {
     Built(Built<'a>),
     /// As a JSON object.
     Value(Map<String, Json>),
+    /// As its JSON text, written as soon as it was assembled ([`Resource::written`]).
+    Text(Text<'a>),
+}
+
+/// A resource's JSON text, with what is asked of it before it is served.
+#[derive(Debug)]
+pub struct Text<'a> {
+    resource_type: &'a str,
+    id: String,
+    last_updated: Option<String>,
+    json: Box<RawValue>,
+}
+
+impl<'a> Resource<'a> {
+    /// `built` written as compact JSON now: a page's resources are then each written while
+    /// their element tree is fresh in the cache and freed at once, instead of all the trees
+    /// being kept until the Bundle is written (and freed after, long out of the cache). For
+    /// JSON responses that serve resources whole and compact.
+    pub fn written(built: Built<'a>) -> Resource<'a> {
+        match serde_json::value::to_raw_value(&built) {
+            Ok(json) => Resource::Text(Text {
+                resource_type: built.resource_type_static(),
+                id: built.id().to_string(),
+                last_updated: built.last_updated().map(str::to_string),
+                json,
+            }),
+            Err(_) => Resource::Built(built),
+        }
+    }
 }
 
 impl Resource<'_> {
@@ -23,6 +53,7 @@ impl Resource<'_> {
     pub fn resource_type(&self) -> &str {
         match self {
             Resource::Built(b) => b.resource_type(),
+            Resource::Text(t) => t.resource_type,
             Resource::Value(m) => m
                 .get("resourceType")
                 .and_then(Json::as_str)
@@ -34,6 +65,7 @@ impl Resource<'_> {
     pub fn id(&self) -> &str {
         match self {
             Resource::Built(b) => b.id(),
+            Resource::Text(t) => &t.id,
             Resource::Value(m) => m.get("id").and_then(Json::as_str).unwrap_or_default(),
         }
     }
@@ -42,6 +74,7 @@ impl Resource<'_> {
     pub fn last_updated(&self) -> Option<&str> {
         match self {
             Resource::Built(b) => b.last_updated(),
+            Resource::Text(t) => t.last_updated.as_deref(),
             Resource::Value(m) => m.get("meta")?.get("lastUpdated")?.as_str(),
         }
     }
@@ -51,6 +84,7 @@ impl Resource<'_> {
         match self {
             Resource::Built(b) => b.into_map(),
             Resource::Value(m) => m,
+            Resource::Text(t) => t.to_map(),
         }
     }
 
@@ -62,6 +96,7 @@ impl Resource<'_> {
                 _ => Map::new(),
             },
             Resource::Value(m) => m.clone(),
+            Resource::Text(t) => t.to_map(),
         }
     }
 
@@ -70,10 +105,7 @@ impl Resource<'_> {
         if !summary.subsets() && elements.is_none() {
             return;
         }
-        let mut map = match std::mem::replace(self, Resource::Value(Map::new())) {
-            Resource::Built(b) => b.into_map(),
-            Resource::Value(m) => m,
-        };
+        let mut map = std::mem::replace(self, Resource::Value(Map::new())).into_map();
         subset(&mut map, summary, elements);
         *self = Resource::Value(map);
     }
@@ -90,6 +122,14 @@ impl Serialize for Resource<'_> {
         match self {
             Resource::Built(b) => b.serialize(s),
             Resource::Value(m) => m.serialize(s),
+            Resource::Text(t) => t.json.serialize(s),
         }
+    }
+}
+
+impl Text<'_> {
+    /// The JSON object its text is.
+    fn to_map(&self) -> Map<String, Json> {
+        serde_json::from_str(self.json.get()).unwrap_or_default()
     }
 }

@@ -12,9 +12,9 @@ use super::extract::{
 };
 use super::respond;
 use crate::auth::Interaction;
-use crate::request::RequestError;
 use crate::request::compartment::Compartment;
 use crate::request::search::SearchRequest;
+use crate::request::{RequestError, Syntax};
 
 /// `GET [base]/[type]?...`.
 pub async fn search_get(
@@ -96,7 +96,8 @@ async fn search(
         request.compartment = Some(Compartment::patient(fhir.mapping(), id, resource_type)?);
     }
     let cx = context(req, state, Interaction::Search, resource_type)?;
-    let bundle = fhir.search(&cx, &request).await?;
+    let compact_json = format.syntax() == Syntax::Json && !format.pretty;
+    let bundle = fhir.search_as(&cx, &request, compact_json).await?;
     audit::returned_bundle(req, &bundle);
     Ok(with_count(
         state,

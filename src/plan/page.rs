@@ -65,6 +65,8 @@ pub struct PageRow<'r> {
     pub sort: &'r [DbValue],
     /// The source's own columns (in its layout's order).
     pub columns: &'r [DbValue],
+    /// Where `columns` are in the row.
+    pub range: std::ops::Range<usize>,
 }
 
 impl PageRow<'_> {
@@ -89,12 +91,14 @@ impl PageQuery {
         for l in &self.layouts[..source] {
             at += l.columns.len();
         }
-        let columns = row.get(at..at + self.layouts.get(source)?.columns.len())?;
+        let range = at..at + self.layouts.get(source)?.columns.len();
+        let columns = row.get(range.clone())?;
         Some(PageRow {
             source,
             key,
             sort,
             columns,
+            range,
         })
     }
 }

@@ -42,6 +42,9 @@ pub(super) struct Session<'a> {
     pub db: Database,
     /// The request's scope.
     pub scope: &'a Scope,
+    /// The matches go out whole as compact JSON: each is written as soon as it is assembled
+    /// ([`Resource::written`]).
+    pub compact_json: bool,
 }
 
 impl Fhir {
@@ -51,6 +54,7 @@ impl Fhir {
             fhir: self,
             db: self.db(cx, cost),
             scope: &cx.scope,
+            compact_json: false,
         }
     }
 }
@@ -116,17 +120,22 @@ impl<'a> Session<'a> {
         let mut per_source: Vec<Vec<Row>> = vec![Vec::new(); plan.sources.len()];
         let mut order = Vec::with_capacity(rows.len());
         let mut next = None;
-        for (n, row) in rows.iter().enumerate() {
-            let Some(r) = plan.page.split(row) else {
+        let last = rows.len();
+        for (n, mut row) in rows.into_iter().enumerate() {
+            let Some(r) = plan.page.split(&row) else {
                 continue;
             };
-            order.push((r.source, per_source[r.source].len()));
-            per_source[r.source].push(r.columns.to_vec());
-            if more && n + 1 == rows.len() {
+            let (source, range) = (r.source, r.range.clone());
+            if more && n + 1 == last {
                 next = r.cursor();
             }
+            order.push((source, per_source[source].len()));
+            // The source's columns moved out of the page row, not copied.
+            row.truncate(range.end);
+            row.drain(..range.start);
+            per_source[source].push(row);
         }
-        let mut built: Vec<Vec<Option<_>>> = Vec::with_capacity(rows.len());
+        let mut built: Vec<Vec<Option<_>>> = Vec::with_capacity(order.len());
         for (i, source) in plan.sources.iter().enumerate() {
             let layout = &plan.page.layouts[i];
             built.push(build_resources(self, source, layout, &per_source[i]).await?);
@@ -134,7 +143,6 @@ impl<'a> Session<'a> {
         let resources = order
             .into_iter()
             .filter_map(|(s, i)| built[s][i].take())
-            .map(Resource::from)
             .collect();
         Ok(Matches {
             resources,

@@ -76,10 +76,9 @@ impl Fhir {
         let mut built =
             build_resources_given(&session, source, &layout, std::slice::from_ref(&row), given)
                 .await?;
-        let Some(Some(built)) = built.pop() else {
+        let Some(Some(mut resource)) = built.pop() else {
             return Err(not_found());
         };
-        let mut resource = Resource::Built(built);
         let last_updated = resource.last_updated().map(str::to_string);
         resource.subset(req.summary, req.elements.as_deref());
         Ok(ReadResult {

@@ -4,7 +4,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::matches::Session;
-use crate::assemble::resource::{Built, ChildRows, build};
+use crate::assemble::resource::{ChildRows, build};
+use crate::assemble::served::Resource;
 use crate::db::DbError;
 use crate::mapping::sql::child_rows;
 use crate::mapping::{ChildLayout, Source, SourceLayout};
@@ -48,13 +49,13 @@ fn padded(keys: &[Value]) -> Vec<Value> {
 }
 
 /// Builds the resources of `rows` (all from `source`), parallel to `rows` (`None` for a row
-/// without a usable id).
+/// without a usable id); written as JSON at once where the session says so.
 pub(super) async fn build_resources<'m>(
     session: &Session<'_>,
     source: &'m Source,
     layout: &SourceLayout,
     rows: &[Row],
-) -> Result<Vec<Option<Built<'m>>>, DbError> {
+) -> Result<Vec<Option<Resource<'m>>>, DbError> {
     build_resources_given(session, source, layout, rows, Vec::new()).await
 }
 
@@ -67,7 +68,7 @@ pub(super) async fn build_resources_given<'m>(
     layout: &SourceLayout,
     rows: &[Row],
     mut given: Vec<Option<Vec<Row>>>,
-) -> Result<Vec<Option<Built<'m>>>, DbError> {
+) -> Result<Vec<Option<Resource<'m>>>, DbError> {
     let dialect = session.fhir.caps.dialect;
     let child_layouts: Vec<ChildLayout> = source.children.iter().map(ChildLayout::of).collect();
     given.resize(source.children.len(), None);
@@ -117,7 +118,13 @@ pub(super) async fn build_resources_given<'m>(
         if r.is_none() {
             tracing::warn!(source = %source.name, "row without a usable id skipped");
         }
-        out.push(r);
+        out.push(r.map(|b| {
+            if session.compact_json {
+                Resource::written(b)
+            } else {
+                Resource::Built(b)
+            }
+        }));
     }
     Ok(out)
 }

@@ -15,13 +15,29 @@ impl Fhir {
         cx: &'s RequestContext,
         req: &SearchRequest,
     ) -> Result<SearchSet<'s>, ServiceError> {
+        self.search_as(cx, req, false).await
+    }
+
+    /// [`Fhir::search`], for a response in compact JSON (`compact_json`): matches served whole
+    /// (no `_summary`, `_elements` or `_include` to look into them) are each written as JSON
+    /// as soon as they are assembled.
+    pub async fn search_as<'s>(
+        &'s self,
+        cx: &'s RequestContext,
+        req: &SearchRequest,
+        compact_json: bool,
+    ) -> Result<SearchSet<'s>, ServiceError> {
         let path = req.path();
         let link_params = req.link_params();
         let cursor = match &req.cursor {
             Some(token) => Some(self.cursors.decode(token, &path, &link_params)?),
             None => None,
         };
-        let session = self.session(cx, Cost::Expensive);
+        let mut session = self.session(cx, Cost::Expensive);
+        session.compact_json = compact_json
+            && req.includes.is_empty()
+            && !req.summary.subsets()
+            && req.elements.is_none();
         let page = session.matches(req, cursor.as_ref()).await?;
         let included = session.include(&req.includes, &page.resources).await?;
         let mut resources = page.resources;
