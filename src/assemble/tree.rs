@@ -1,7 +1,8 @@
 //! Builds a resource's JSON from values placed at element paths.
 //!
 //! Rules: a value-less element is left out; a list keeps its items in index order with gaps
-//! closed; a complex element whose row-bound values are all absent is left out, even when the
+//! closed, and items placed in a list that a value wrote whole (a value map's
+//! CodeableConcept, a constant) follow that value's items; a complex element whose row-bound values are all absent is left out, even when the
 //! mapping gives it constants (no `valueQuantity` holding only a unit system), while an
 //! element built only from constants is kept; and an element with a *required* part that is
 //! absent is left out whatever else it holds.
@@ -143,6 +144,7 @@ impl<'a> Tree<'a> {
             let child = map.entry(Cow::Borrowed(name));
             node = if repeats {
                 child.count(origin, present);
+                explode_list(child);
                 if !matches!(child.kind, Kind::Array(_)) {
                     child.kind = Kind::Array(Vec::new());
                 }
@@ -171,6 +173,8 @@ impl<'a> Tree<'a> {
             };
             let last = i + 1 == path.len();
             match (&child.kind, seg.repeats) {
+                // A list written as one value (from a value map or a constant).
+                (Kind::Leaf(v), _) => return next_index_in(v, seg, &path[i + 1..]),
                 (Kind::Array(items), true) if last => {
                     return items.last().map_or(0, |(k, _)| k + 1);
                 }
@@ -280,6 +284,71 @@ impl Serialize for Written<'_, '_> {
             // Never kept.
             Kind::Empty => s.serialize_unit(),
         }
+    }
+}
+
+/// A list written as one value (a JSON array from a value map or a constant) turned into
+/// items, so that items placed after it follow its own instead of replacing them.
+fn explode_list(node: &mut Node<'_>) {
+    let Kind::Leaf(v) = &node.kind else {
+        return;
+    };
+    if !v.is_array() {
+        return;
+    }
+    let Kind::Leaf(v) = std::mem::take(&mut node.kind) else {
+        unreachable!()
+    };
+    // Row-bound values count their slots; a constant's do not (see `place`).
+    let origin = if node.slots > 0 {
+        Origin::Row
+    } else {
+        Origin::Constant
+    };
+    let values: Vec<Cow<'_, Json>> = match v {
+        Cow::Owned(Json::Array(a)) => a.into_iter().map(Cow::Owned).collect(),
+        Cow::Borrowed(Json::Array(a)) => a.iter().map(Cow::Borrowed).collect(),
+        _ => unreachable!(),
+    };
+    let mut items = Vec::with_capacity(values.len());
+    for (i, v) in values.into_iter().enumerate() {
+        let mut item = Node::default();
+        if origin != Origin::Constant {
+            item.slots += 1;
+            item.present += 1;
+        }
+        place(&mut item, Some(v), origin);
+        items.push((i, item));
+    }
+    node.kind = Kind::Array(items);
+}
+
+/// [`Tree::next_index`] inside a value written whole: `seg` is the segment that reached it,
+/// `rest` the path left after it.
+fn next_index_in(v: &Json, seg: &PathSegment, rest: &[PathSegment]) -> usize {
+    let (mut v, mut seg, mut rest) = (v, seg, rest);
+    loop {
+        if seg.repeats {
+            let Json::Array(items) = v else {
+                return 0;
+            };
+            if rest.is_empty() {
+                return items.len();
+            }
+            match items.get(seg.index) {
+                Some(item) => v = item,
+                None => return 0,
+            }
+        } else if rest.is_empty() {
+            return 0;
+        }
+        let Some((next, tail)) = rest.split_first() else {
+            return 0;
+        };
+        let Some(member) = v.get(next.name.as_str()) else {
+            return 0;
+        };
+        (v, seg, rest) = (member, next, tail);
     }
 }
 
@@ -480,6 +549,50 @@ mod tests {
         t.set(&v, None, Origin::Row);
         assert_eq!(finished(t), json!({}));
         assert_eq!(finished(Tree::new()), json!({}));
+    }
+
+    #[test]
+    fn items_added_under_a_written_list_follow_its_items() {
+        // A CodeableConcept from a value map, then a coding from a child table's row.
+        let (code, base, leaf) = (p("code"), p("code.coding[0]"), p("code"));
+        let mut t = Tree::new();
+        t.set(
+            &code,
+            Some(Cow::Owned(json!({"coding": [{"code": "A"}], "text": "a"}))),
+            Origin::Row,
+        );
+        let next = t.next_index(&base);
+        assert_eq!(next, 1);
+        t.set_under(
+            &base,
+            next,
+            &leaf,
+            Some(Cow::Owned(json!("B"))),
+            Origin::Row,
+        );
+        assert_eq!(
+            finished(t),
+            json!({"code": {"coding": [{"code": "A"}, {"code": "B"}], "text": "a"}})
+        );
+    }
+
+    #[test]
+    fn next_indexes_are_found_inside_lists_written_whole() {
+        let (ext, deep) = (p("ext"), p("ext[1].coding[0]"));
+        let mut t = Tree::new();
+        t.set(
+            &ext,
+            Some(Cow::Owned(json!([{"coding": [1]}, {"coding": [1, 2]}]))),
+            Origin::Constant,
+        );
+        assert_eq!(t.next_index(&deep), 2);
+        assert_eq!(t.next_index(&p("ext[0]")), 2);
+        assert_eq!(t.next_index(&p("ext[5].coding[0]")), 0);
+        t.set_under(&deep, 2, &[], Some(Cow::Owned(json!(3))), Origin::Row);
+        assert_eq!(
+            finished(t),
+            json!({"ext": [{"coding": [1]}, {"coding": [1, 2, 3]}]})
+        );
     }
 
     #[test]
