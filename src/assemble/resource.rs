@@ -150,13 +150,8 @@ pub fn resource(
 }
 
 impl<'a> Built<'a> {
-    /// The resource type.
-    pub fn resource_type(&self) -> &str {
-        self.resource_type
-    }
-
     /// The resource type, borrowed from the mapping.
-    pub fn resource_type_static(&self) -> &'a str {
+    pub fn resource_type(&self) -> &'a str {
         self.resource_type
     }
 

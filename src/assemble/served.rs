@@ -38,7 +38,7 @@ impl<'a> Resource<'a> {
     pub fn written(built: Built<'a>) -> Resource<'a> {
         match serde_json::value::to_raw_value(&built) {
             Ok(json) => Resource::Text(Text {
-                resource_type: built.resource_type_static(),
+                resource_type: built.resource_type(),
                 id: built.id().to_string(),
                 last_updated: built.last_updated().map(str::to_string),
                 json,
