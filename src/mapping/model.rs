@@ -907,12 +907,16 @@ impl Source {
     }
 
     /// The key to look up for the part of a logical id after the source's prefix, or `None`
-    /// when no row can have it (letters for an integer key).
+    /// when no row can have it (letters for an integer or decimal key).
     pub fn key_for(&self, rest: &str) -> Option<Value> {
-        if self.id.integer() {
-            rest.parse::<i64>().ok().map(Value::Int)
-        } else {
-            Some(Value::Text(rest.to_string()))
+        match self.id.value.sql_type() {
+            SqlType::Integer => rest.parse::<i64>().ok().map(Value::Int),
+            // A NUMERIC/DECIMAL key (Oracle's NUMBER(10) kept as is): bound as a number, which
+            // is how the database compares it; other text names no row.
+            SqlType::Decimal => {
+                crate::sql::is_decimal_text(rest).then(|| Value::Decimal(rest.to_string()))
+            }
+            _ => Some(Value::Text(rest.to_string())),
         }
     }
 

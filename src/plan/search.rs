@@ -300,6 +300,12 @@ fn keyset(c: &Cursor, branches: &[Branch], sort_len: usize) -> Result<Option<Key
     let known = |info: &&ColumnInfo| !info.type_name.is_empty();
     let key_fits = match b.cx.source.id.value.column_info().filter(known) {
         Some(info) if info.integer() => matches!(key, Value::Int(_)),
+        // A NUMERIC key: an integer where the database returns one (SQLite), else its text.
+        Some(info) if info.sql_type == SqlType::Decimal => match key {
+            Value::Int(_) => true,
+            Value::Text(t) => crate::sql::is_decimal_text(t),
+            _ => false,
+        },
         // Other keys are kept as their text (`Value::as_key`).
         Some(_) => matches!(key, Value::Text(_)),
         None => matches!(key, Value::Int(_) | Value::Text(_)),

@@ -139,7 +139,8 @@ impl Part<'_> {
     }
 }
 
-/// The values to bind to compare a column with `v`: an integer for integer columns, a boolean
+/// The values to bind to compare a column with `v`: an integer for integer columns, a number
+/// for `NUMERIC`/`DECIMAL` ones (none when `v` is not one), a boolean
 /// for boolean ones (`1`/`0`, `true`/`false`, `Y`/`N`...; none when `v` is not one of those),
 /// and for CHAR(n) columns whose padding counts ([`Dialect::compares_char_padding`]) the
 /// blank-padded form too.
@@ -150,6 +151,15 @@ pub fn equal_binds(dialect: Dialect, column: Option<&ColumnInfo>, v: &str) -> Ve
                 .trim()
                 .parse::<i64>()
                 .map(Param::from)
+                .into_iter()
+                .collect();
+        }
+        Some(SqlType::Decimal) => {
+            let v = v.trim();
+            return crate::sql::is_decimal_text(v)
+                .then(|| v.parse::<rust_decimal::Decimal>().ok())
+                .flatten()
+                .map(|d| dialect.decimal_param(d))
                 .into_iter()
                 .collect();
         }

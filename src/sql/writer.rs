@@ -5,7 +5,7 @@
 
 use sea_query::Value;
 
-use super::{ColumnInfo, Dialect};
+use super::{ColumnInfo, Dialect, SqlType};
 
 /// SQL text with its bound parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,6 +14,31 @@ pub struct Statement {
     pub sql: String,
     /// Parameter values, in placeholder order.
     pub params: Vec<Value>,
+}
+
+/// `value` as a number where it is text of one compared with a numeric `column`.
+fn numeric_for(dialect: Dialect, column: Option<&ColumnInfo>, value: Value) -> Value {
+    let Value::String(Some(text)) = &value else {
+        return value;
+    };
+    match column.map(|c| c.sql_type) {
+        Some(SqlType::Integer) => text.parse::<i64>().map_or(value, Value::from),
+        Some(SqlType::Decimal) if is_decimal_text(text) => text
+            .parse::<rust_decimal::Decimal>()
+            .map_or(value, |d| dialect.decimal_param(d)),
+        _ => value,
+    }
+}
+
+/// Whether `text` is a decimal number as databases write one: digits, maybe a sign and a
+/// fraction (`12`, `-0.50`; no exponent, no blanks).
+pub fn is_decimal_text(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+    !int.is_empty()
+        && !frac.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The byte offsets of the `?` of `sql` outside quoted text (`'...'`, `"..."`, `` `...` ``).
@@ -84,8 +109,12 @@ impl SqlWriter {
     /// `column` (`None`: an expression). On PostgreSQL a text value compared with a `CHAR(n)`
     /// column is cast to `bpchar`: request values are bound as `text`, and `bpchar = text`
     /// compares as text, casting every row, so an index on the column could not serve it.
+    ///
+    /// Text that is a number compared with an integer or `NUMERIC`/`DECIMAL` column is bound
+    /// as that number: keys travel as text (a paging cursor, a child's parent key, an id), and
+    /// PostgreSQL has no `numeric = text`.
     pub fn param_for(&mut self, column: Option<&ColumnInfo>, value: impl Into<Value>) -> &mut Self {
-        let value = value.into();
+        let value = numeric_for(self.dialect, column, value.into());
         match self.dialect.char_param_cast() {
             Some(ty)
                 if matches!(value, Value::String(_)) && column.is_some_and(ColumnInfo::is_char) =>
@@ -146,6 +175,40 @@ impl SqlWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_text_is_digits_with_a_sign_and_a_fraction() {
+        for yes in ["0", "12", "-3", "12.50", "-0.5"] {
+            assert!(is_decimal_text(yes), "{yes}");
+        }
+        for no in [
+            "", "-", "1.", ".5", "+1", "1e3", " 1", "1 ", "abc", "1.2.3", "--1",
+        ] {
+            assert!(!is_decimal_text(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn numbers_as_text_bind_as_numbers_for_numeric_columns() {
+        let int = ColumnInfo::of(SqlType::Integer);
+        let dec = ColumnInfo::of(SqlType::Decimal);
+        let text = ColumnInfo::of(SqlType::Text);
+        let bound = |column: Option<&ColumnInfo>, v: &str| {
+            let mut w = SqlWriter::new(Dialect::Postgres);
+            w.param_for(column, v.to_string());
+            w.finish().params.remove(0)
+        };
+        assert_eq!(bound(Some(&int), "42"), Value::from(42_i64));
+        assert_eq!(
+            bound(Some(&dec), "12.50"),
+            Value::Decimal(Some("12.50".parse().unwrap()))
+        );
+        // Not a number, another type, or no column: as sent.
+        assert_eq!(bound(Some(&int), "4x"), Value::from("4x".to_string()));
+        assert_eq!(bound(Some(&dec), "1e3"), Value::from("1e3".to_string()));
+        assert_eq!(bound(Some(&text), "42"), Value::from("42".to_string()));
+        assert_eq!(bound(None, "42"), Value::from("42".to_string()));
+    }
 
     #[test]
     fn placeholders_follow_the_dialect() {

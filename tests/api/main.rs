@@ -32,6 +32,7 @@ mod issuer;
 mod lookup_plans;
 mod metadata;
 mod moto;
+mod numeric_keys;
 mod plans;
 mod read;
 mod read_one;

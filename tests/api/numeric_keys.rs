@@ -1,0 +1,195 @@
+//! Keys that are `NUMERIC`/`DECIMAL` columns, as schemas migrated from Oracle (`NUMBER(10)`)
+//! keep them: reads, `_id`, paging (the cursor carries the key as text), child rows (keyed by
+//! the parent's key), references and `_include` all compare them as numbers. PostgreSQL has no
+//! `numeric = text`: each of these answered 500 there before.
+
+use std::collections::BTreeSet;
+
+use fhir_facade::sql::Dialect;
+use serde_json::Value;
+
+use crate::helpers::{Backend, TestApp, settings, spawn_with};
+use crate::servers;
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE NK_PAT (PAT_NO NUMERIC(10) NOT NULL PRIMARY KEY, FAMILY VARCHAR(30) NOT NULL)",
+    "CREATE TABLE NK_PHONE (PAT_NO NUMERIC(10) NOT NULL, SEQ INTEGER NOT NULL, PHONE VARCHAR(20) NOT NULL, PRIMARY KEY (PAT_NO, SEQ))",
+    "CREATE TABLE NK_OBS (OBS_NO DECIMAL(12,0) NOT NULL PRIMARY KEY, PAT_NO NUMERIC(10) NOT NULL, CODE VARCHAR(10) NOT NULL)",
+];
+
+const MAPPING: &str = r#"
+[[resource]]
+type = "Patient"
+table = "NK_PAT"
+id = "PAT_NO"
+[resource.elements]
+"name[0].family" = "FAMILY"
+
+[[resource.child]]
+path = "telecom"
+table = "NK_PHONE"
+key = "PAT_NO"
+order_by = "SEQ DESC"
+[resource.child.elements]
+system = { constant = "phone" }
+value = "PHONE"
+
+[resource.search]
+_id = true
+family = true
+
+[[resource]]
+type = "Observation"
+table = "NK_OBS"
+id = "OBS_NO"
+[resource.elements]
+status = { constant = "final" }
+"code.coding[0].system" = { constant = "http://loinc.org" }
+"code.coding[0].code" = "CODE"
+subject = { column = "PAT_NO", reference = "Patient" }
+
+[resource.search]
+_id = true
+patient = true
+code = true
+"#;
+
+const PATIENTS: i64 = 23;
+
+/// The schema and rows, on a database of its own per backend.
+async fn database(dialect: Dialect) -> Option<String> {
+    let url = match dialect {
+        Dialect::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir").keep();
+            format!("sqlite:{}", dir.join("numeric_keys.db").display())
+        }
+        _ => servers::fresh_database(dialect, "fhir_facade_numeric_keys").await?,
+    };
+    let mut statements: Vec<String> = SCHEMA.iter().map(|s| s.to_string()).collect();
+    for p in 1..=PATIENTS {
+        statements.push(format!(
+            "INSERT INTO NK_PAT (PAT_NO, FAMILY) VALUES ({p}, 'Family{p}')"
+        ));
+        statements.push(format!(
+            "INSERT INTO NK_PHONE (PAT_NO, SEQ, PHONE) VALUES ({p}, 1, '555-{p}-1'), ({p}, 2, '555-{p}-2')"
+        ));
+        statements.push(format!(
+            "INSERT INTO NK_OBS (OBS_NO, PAT_NO, CODE) VALUES ({}, {p}, 'A'), ({}, {p}, 'B')",
+            1000 + 2 * p,
+            1001 + 2 * p
+        ));
+    }
+    for s in statements {
+        servers::exec(&url, &s).await;
+    }
+    Some(url)
+}
+
+fn mapping_file() -> tempfile::TempPath {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), MAPPING).unwrap();
+    file.into_temp_path()
+}
+
+/// Every page of `query`: the ids of the matches and of the included resources.
+async fn all_pages(app: &TestApp, query: &str) -> (Vec<String>, BTreeSet<String>) {
+    let (mut matches, mut included) = (Vec::new(), BTreeSet::new());
+    let mut url = format!("{}/{query}", app.base);
+    for _ in 0..50 {
+        let res = app.client.get(&url).send().await.unwrap();
+        let status = res.status().as_u16();
+        let bundle: Value = res.json().await.unwrap();
+        assert_eq!(status, 200, "{}: {url}: {bundle}", app.dialect);
+        for e in bundle["entry"].as_array().into_iter().flatten() {
+            let r = &e["resource"];
+            let id = format!(
+                "{}/{}",
+                r["resourceType"].as_str().unwrap(),
+                r["id"].as_str().unwrap()
+            );
+            match e["search"]["mode"].as_str().unwrap() {
+                "match" => matches.push(id),
+                _ => {
+                    included.insert(id);
+                }
+            }
+        }
+        match bundle["link"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["relation"] == "next")
+        {
+            Some(next) => url = next["url"].as_str().unwrap().to_string(),
+            None => return (matches, included),
+        }
+    }
+    panic!("{}: {query}: more than 50 pages", app.dialect);
+}
+
+#[tokio::test]
+async fn numeric_keys_are_compared_as_numbers() {
+    let file = mapping_file();
+    for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+        let Some(url) = database(dialect).await else {
+            continue;
+        };
+        let backend = Backend { dialect, url };
+        let mut s = settings(&backend.url, file.to_str().unwrap());
+        s.cursor_secret = Some("numeric keys".into());
+        let app = spawn_with(&backend, s).await;
+
+        // A read, with its child rows (keyed by the NUMERIC key).
+        let p = app.resource("Patient/7").await;
+        assert_eq!(p["id"], "7", "{dialect}");
+        assert_eq!(p["name"][0]["family"], "Family7", "{dialect}");
+        let phones: Vec<&str> = p["telecom"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{dialect}: {p}"))
+            .iter()
+            .map(|t| t["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(phones, ["555-7-2", "555-7-1"], "{dialect}");
+        // Text that is no number names no row.
+        for id in ["abc", "7x", "99"] {
+            let (status, body) = app.get(&format!("Patient/{id}")).await;
+            assert_eq!(status, 404, "{dialect}: Patient/{id}: {body}");
+            assert_eq!(body["resourceType"], "OperationOutcome", "{dialect}");
+        }
+
+        // Every page (the cursor carries the last key), each patient once, with its phones.
+        let (ids, _) = all_pages(&app, "Patient?_count=4").await;
+        let want: Vec<String> = (1..=PATIENTS).map(|p| format!("Patient/{p}")).collect();
+        let mut sorted = ids.clone();
+        sorted.sort_by_key(|id| id[8..].parse::<i64>().unwrap());
+        assert_eq!(sorted, want, "{dialect}: {ids:?}");
+        let (status, page) = app.get("Patient?family=family1&_count=20").await;
+        assert_eq!(status, 200, "{dialect}: {page}");
+        for e in page["entry"].as_array().unwrap() {
+            assert_eq!(
+                e["resource"]["telecom"].as_array().map(Vec::len),
+                Some(2),
+                "{dialect}: {e}"
+            );
+        }
+
+        // _id, a reference search and _include through NUMERIC columns.
+        let (ids, _) = all_pages(&app, "Patient?_id=3,12,abc").await;
+        assert_eq!(ids, ["Patient/3", "Patient/12"], "{dialect}");
+        let (obs, patients) = all_pages(
+            &app,
+            "Observation?patient=Patient/5&_include=Observation:patient",
+        )
+        .await;
+        assert_eq!(obs, ["Observation/1010", "Observation/1011"], "{dialect}");
+        assert_eq!(
+            patients,
+            BTreeSet::from(["Patient/5".to_string()]),
+            "{dialect}"
+        );
+        let (obs, _) = all_pages(&app, "Observation?patient=Patient/abc").await;
+        assert!(obs.is_empty(), "{dialect}: {obs:?}");
+        let o = app.resource("Observation/1047").await;
+        assert_eq!(o["subject"]["reference"], "Patient/23", "{dialect}");
+    }
+}
