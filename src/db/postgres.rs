@@ -148,6 +148,25 @@ mod oid {
     pub const TIMESTAMP: u32 = 1114;
     pub const TIMESTAMPTZ: u32 = 1184;
     pub const NUMERIC: u32 = 1700;
+    pub const UUID: u32 = 2950;
+}
+
+/// A `uuid` value (16 bytes in the binary protocol) as PostgreSQL writes it:
+/// `a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11`.
+fn uuid_text(bytes: &[u8]) -> Result<String, sqlx::Error> {
+    if bytes.len() != 16 {
+        return Err(sqlx::Error::Decode(
+            format!("a uuid of {} bytes", bytes.len()).into(),
+        ));
+    }
+    let mut out = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push_str(&format!("{b:02x}"));
+    }
+    Ok(out)
 }
 
 fn decode(row: &PgRow, i: usize) -> Result<Value, sqlx::Error> {
@@ -174,6 +193,7 @@ fn decode(row: &PgRow, i: usize) -> Result<Value, sqlx::Error> {
             Value::TimestampTz(d::<chrono::DateTime<chrono::Utc>>(raw)?.fixed_offset())
         }
         oid::BYTEA => Value::Bytes(d::<Vec<u8>>(raw)?),
+        oid::UUID => Value::Text(uuid_text(raw.as_bytes().map_err(sqlx::Error::Decode)?)?),
         _ => Value::Text(d::<String>(raw)?),
     })
 }
@@ -222,5 +242,20 @@ impl Backend for PostgresBackend {
             self.pool
                 .describe(select, |t| (sql_type(t), DECODABLE.contains(&t))),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids_are_written_as_postgresql_writes_them() {
+        let bytes: Vec<u8> = (0..16).map(|i| i * 17).collect();
+        assert_eq!(
+            uuid_text(&bytes).unwrap(),
+            "00112233-4455-6677-8899-aabbccddeeff"
+        );
+        assert!(uuid_text(&bytes[..15]).is_err());
     }
 }

@@ -6,7 +6,7 @@ use std::fmt;
 use rust_decimal::Decimal;
 use sea_query::Value as Param;
 
-use super::SqlType;
+use super::{ColumnInfo, SqlType};
 
 /// A database family. Chosen once at start-up from the database URL's scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -114,11 +114,21 @@ impl Dialect {
         }
     }
 
-    /// The type a text value compared with a blank-padded `CHAR(n)` column is cast to, where
-    /// the database would otherwise compare as text and cast every row (PostgreSQL `bpchar`,
-    /// so that an index on the column serves the comparison).
-    pub fn char_param_cast(self) -> Option<&'static str> {
-        self.choose(None, Some("bpchar"), None)
+    /// The type a text value compared with `column` is cast to: on PostgreSQL, `bpchar` for a
+    /// blank-padded `CHAR(n)` column, where the database would otherwise compare as text and
+    /// cast every row (so that an index on the column serves the comparison), and `uuid` for
+    /// a `uuid` column, which has no comparison with text at all.
+    pub fn text_param_cast(self, column: &ColumnInfo) -> Option<&'static str> {
+        if self != Dialect::Postgres {
+            return None;
+        }
+        if column.is_char() {
+            Some("bpchar")
+        } else if column.type_name.eq_ignore_ascii_case("UUID") {
+            Some("uuid")
+        } else {
+            None
+        }
     }
 
     /// Whether the database compares the trailing blanks of `CHAR(n)` values (SQLite, which
@@ -168,7 +178,7 @@ impl Dialect {
 
     /// Whether a bound value must have the type of the value it is compared with
     /// (PostgreSQL: text is bound as `text`, which compares with no integer or `uuid` and, with
-    /// a `CHAR(n)` column, only through a cast: see [`Self::char_param_cast`]); SQLite and
+    /// a `CHAR(n)` column, only through a cast: see [`Self::text_param_cast`]); SQLite and
     /// MySQL/MariaDB convert.
     pub fn strict_param_types(self) -> bool {
         self == Dialect::Postgres

@@ -41,6 +41,16 @@ pub fn is_decimal_text(text: &str) -> bool {
         && frac.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Whether `text` is a UUID as written `8-4-4-4-12` in hexadecimal digits (either case).
+pub fn is_uuid_text(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// The byte offsets of the `?` of `sql` outside quoted text (`'...'`, `"..."`, `` `...` ``).
 fn question_marks(sql: &str) -> Vec<usize> {
     let mut out = Vec::new();
@@ -108,17 +118,24 @@ impl SqlWriter {
     /// Appends a placeholder bound to `value` where it is compared with a column described by
     /// `column` (`None`: an expression). On PostgreSQL a text value compared with a `CHAR(n)`
     /// column is cast to `bpchar`: request values are bound as `text`, and `bpchar = text`
-    /// compares as text, casting every row, so an index on the column could not serve it.
+    /// compares as text, casting every row, so an index on the column could not serve it; one
+    /// compared with a `uuid` column is cast to `uuid` (a NULL when it is no UUID, which
+    /// matches nothing): PostgreSQL has no `uuid = text`.
     ///
     /// Text that is a number compared with an integer or `NUMERIC`/`DECIMAL` column is bound
     /// as that number: keys travel as text (a paging cursor, a child's parent key, an id), and
     /// PostgreSQL has no `numeric = text`.
     pub fn param_for(&mut self, column: Option<&ColumnInfo>, value: impl Into<Value>) -> &mut Self {
         let value = numeric_for(self.dialect, column, value.into());
-        match self.dialect.char_param_cast() {
-            Some(ty)
-                if matches!(value, Value::String(_)) && column.is_some_and(ColumnInfo::is_char) =>
-            {
+        let cast = column.and_then(|c| self.dialect.text_param_cast(c));
+        match (cast, &value) {
+            (Some(ty), Value::String(Some(text))) => {
+                // Text that is no uuid names no row (PostgreSQL would refuse the cast).
+                let value = if ty == "uuid" && !is_uuid_text(text) {
+                    Value::String(None)
+                } else {
+                    value
+                };
                 self.push("CAST(")
                     .param(value)
                     .push(" AS ")
@@ -186,6 +203,39 @@ mod tests {
         ] {
             assert!(!is_decimal_text(no), "{no}");
         }
+    }
+
+    #[test]
+    fn text_compared_with_a_uuid_column_is_cast_and_checked_on_postgres() {
+        let uuid = ColumnInfo {
+            type_name: "UUID".into(),
+            ..ColumnInfo::of(SqlType::Text)
+        };
+        let id = "0c9d0007-aaaa-4bbb-8CCC-000000000007";
+        assert!(is_uuid_text(id));
+        for no in [
+            "",
+            "abc",
+            "0c9d0007aaaa4bbb8ccc000000000007",
+            "{0c9d0007-aaaa-4bbb-8ccc-000000000007}",
+            "0c9d0007-aaaa-4bbb-8ccc-00000000000g",
+        ] {
+            assert!(!is_uuid_text(no), "{no}");
+        }
+        let mut w = SqlWriter::new(Dialect::Postgres);
+        w.param_for(Some(&uuid), id.to_string())
+            .push(" ")
+            .param_for(Some(&uuid), "abc".to_string());
+        let s = w.finish();
+        assert_eq!(s.sql, "CAST($1 AS uuid) CAST($2 AS uuid)");
+        assert_eq!(
+            s.params,
+            vec![Value::from(id.to_string()), Value::String(None)]
+        );
+        // Elsewhere a uuid is text.
+        let mut w = SqlWriter::new(Dialect::Mysql);
+        w.param_for(Some(&uuid), "abc".to_string());
+        assert_eq!(w.finish().sql, "?");
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! Keys that are `NUMERIC`/`DECIMAL` columns, as schemas migrated from Oracle (`NUMBER(10)`)
-//! keep them: reads, `_id`, paging (the cursor carries the key as text), child rows (keyed by
-//! the parent's key), references and `_include` all compare them as numbers. PostgreSQL has no
-//! `numeric = text`: each of these answered 500 there before.
+//! Keys of other types than integers and text, as legacy schemas have them: `NUMERIC`/`DECIMAL`
+//! columns (Oracle's `NUMBER(10)` migrated as is) and PostgreSQL `uuid` columns. Reads, `_id`,
+//! paging (the cursor carries the key as text), child rows (keyed by the parent's key),
+//! references and `_include` all compare them as the database does. PostgreSQL has no
+//! `numeric = text` nor `uuid = text`: each of these answered 500 there before, and uuid
+//! values were read as their 16 raw bytes.
 
 use std::collections::BTreeSet;
 
@@ -191,5 +193,105 @@ async fn numeric_keys_are_compared_as_numbers() {
         assert!(obs.is_empty(), "{dialect}: {obs:?}");
         let o = app.resource("Observation/1047").await;
         assert_eq!(o["subject"]["reference"], "Patient/23", "{dialect}");
+    }
+}
+
+const UUID_MAPPING: &str = r#"
+[[resource]]
+type = "Patient"
+table = "UK_PAT"
+id = "PAT_UID"
+[resource.elements]
+"name[0].family" = "FAMILY"
+
+[[resource.child]]
+path = "telecom"
+table = "UK_PHONE"
+key = "PAT_UID"
+order_by = "SEQ"
+[resource.child.elements]
+system = { constant = "phone" }
+value = "PHONE"
+
+[resource.search]
+_id = true
+family = true
+"#;
+
+fn uuid_of(p: i64) -> String {
+    format!("0c9d{p:04x}-aaaa-4bbb-8ccc-{p:012x}")
+}
+
+#[tokio::test]
+async fn uuid_keys_on_postgres() {
+    let Some(url) = servers::fresh_database(Dialect::Postgres, "fhir_facade_uuid_keys").await
+    else {
+        return;
+    };
+    servers::exec(
+        &url,
+        "CREATE TABLE UK_PAT (PAT_UID UUID PRIMARY KEY, FAMILY VARCHAR(30) NOT NULL)",
+    )
+    .await;
+    servers::exec(&url, "CREATE TABLE UK_PHONE (PAT_UID UUID NOT NULL, SEQ INTEGER NOT NULL, PHONE VARCHAR(20) NOT NULL, PRIMARY KEY (PAT_UID, SEQ))").await;
+    for p in 1..=PATIENTS {
+        let u = uuid_of(p);
+        servers::exec(
+            &url,
+            &format!("INSERT INTO UK_PAT VALUES ('{u}', 'Family{p}')"),
+        )
+        .await;
+        servers::exec(
+            &url,
+            &format!("INSERT INTO UK_PHONE VALUES ('{u}', 1, '555-{p}')"),
+        )
+        .await;
+    }
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), UUID_MAPPING).unwrap();
+    let backend = Backend {
+        dialect: Dialect::Postgres,
+        url,
+    };
+    let mut s = settings(&backend.url, file.path().to_str().unwrap());
+    s.cursor_secret = Some("uuid keys".into());
+    let app = spawn_with(&backend, s).await;
+
+    let id = uuid_of(7);
+    let p = app.resource(&format!("Patient/{id}")).await;
+    assert_eq!(p["id"], id.as_str());
+    assert_eq!(p["telecom"][0]["value"], "555-7");
+    for other in ["abc".to_string(), id.to_uppercase(), format!("{id}0")] {
+        let (status, body) = app.get(&format!("Patient/{other}")).await;
+        assert_eq!(status, 404, "Patient/{other}: {body}");
+    }
+    let (ids, _) = all_pages(&app, "Patient?_count=4").await;
+    let mut want: Vec<String> = (1..=PATIENTS)
+        .map(|p| format!("Patient/{}", uuid_of(p)))
+        .collect();
+    want.sort();
+    assert_eq!(ids, want, "every page, in key order");
+    let (ids, _) = all_pages(
+        &app,
+        &format!("Patient?_id={},abc,{}", uuid_of(3), uuid_of(12)),
+    )
+    .await;
+    assert_eq!(
+        ids,
+        [
+            format!("Patient/{}", uuid_of(3)),
+            format!("Patient/{}", uuid_of(12))
+        ]
+    );
+    let (status, page) = app.get("Patient?family=family2&_count=20").await;
+    assert_eq!(status, 200, "{page}");
+    let entries = page["entry"].as_array().unwrap();
+    assert_eq!(entries.len(), 5, "Family2, Family20-23: {page}");
+    for e in entries {
+        assert_eq!(
+            e["resource"]["telecom"].as_array().map(Vec::len),
+            Some(1),
+            "{e}"
+        );
     }
 }
