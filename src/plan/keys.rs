@@ -5,7 +5,7 @@ use super::PlanError;
 use super::context::Context;
 use super::location::in_location;
 use crate::mapping::{LeafRef, SearchDecl, SearchTarget};
-use crate::search::operand::write_equals;
+use crate::search::operand::write_equals_exact;
 use crate::search::{SearchValue, id};
 use crate::sql::SqlWriter;
 
@@ -58,9 +58,9 @@ pub fn write_key_lists(
         }
         any = true;
         match leaf {
-            None => write_equals(w, &cx.row_value(&cx.source.id.value), &keys),
+            None => write_equals_exact(w, &cx.row_value(&cx.source.id.value), &keys),
             Some(l) => in_location(w, cx, l.location, |w| {
-                write_equals(w, &cx.leaf(l).0, &keys);
+                write_equals_exact(w, &cx.leaf(l).0, &keys);
                 Ok(())
             })?,
         }

@@ -4,7 +4,7 @@ use super::escape::unescape;
 use super::operand::write_bool;
 use crate::mapping::Source;
 use crate::mapping::sql::write_value;
-use crate::sql::SqlWriter;
+use crate::sql::{SqlWriter, Value};
 
 /// Parses an `_id` value.
 pub fn parse(raw: &str) -> String {
@@ -16,10 +16,18 @@ pub fn parse(raw: &str) -> String {
 pub fn write_predicate(w: &mut SqlWriter, source: &Source, id: &str) {
     match source.key_of_id(id) {
         Some(key) => {
-            write_value(w, &source.alias, &source.id.value);
+            let text = matches!(key, Value::Text(_));
             let param = key.to_param(w.dialect());
+            write_value(w, &source.alias, &source.id.value);
             w.push(" = ")
-                .param_for(source.id.value.column_info(), param);
+                .param_for(source.id.value.column_info(), param.clone());
+            // Ids are case-sensitive; MySQL's usual collations are not (trailing blanks aside,
+            // as keys are read).
+            if text && w.dialect().needs_binary_recheck() {
+                w.push(" AND BINARY RTRIM(");
+                write_value(w, &source.alias, &source.id.value);
+                w.push(") = ").param(param);
+            }
         }
         None => write_bool(w, false),
     }

@@ -198,6 +198,30 @@ pub fn write_equals(w: &mut SqlWriter, op: &Operand, values: &[String]) {
     w.in_list(&op.sql, op.column, binds);
 }
 
+/// [`write_equals`], case-sensitively: where the usual collations ignore case
+/// ([`crate::sql::Dialect::needs_binary_recheck`]) a text operand is rechecked with `BINARY`
+/// (the index still finds the rows; the recheck drops `ABC` for `abc`; trailing blanks are
+/// ignored, as keys are read). For ids and references, which FHIR compares exactly.
+pub fn write_equals_exact(w: &mut SqlWriter, op: &Operand, values: &[String]) {
+    write_equals(w, op, values);
+    let numeric = op.column.is_some_and(|c| {
+        matches!(
+            c.sql_type,
+            SqlType::Integer | SqlType::Decimal | SqlType::Boolean
+        )
+    });
+    if w.dialect().needs_binary_recheck() && !numeric && !values.is_empty() {
+        // Trailing blanks aside, as keys are read (`Value::key_text`) and as the collation
+        // compares them.
+        let trimmed = Operand {
+            sql: format!("RTRIM({})", op.sql),
+            ..*op
+        };
+        w.push(" AND BINARY ");
+        write_equals(w, &trimmed, values);
+    }
+}
+
 /// `1=1` or `1=0`.
 pub fn write_bool(w: &mut SqlWriter, b: bool) {
     w.push(if b { "1=1" } else { "1=0" });

@@ -5,7 +5,7 @@
 
 use super::Modifier;
 use super::escape::unescape;
-use super::operand::{Operand, write_equals};
+use super::operand::{Operand, write_equals_exact};
 use crate::sql::SqlWriter;
 
 /// A parsed reference search value.
@@ -87,9 +87,9 @@ pub fn parse(
 }
 
 /// `op` (a reference element's key) holds `key` (from [`ReferenceSearch::key_in`]), bound as
-/// the column compares it.
+/// the column compares it, case-sensitively as ids are.
 pub fn write_predicate(w: &mut SqlWriter, op: &Operand, key: &str) {
-    write_equals(w, op, &[key.to_string()]);
+    write_equals_exact(w, op, &[key.to_string()]);
 }
 
 #[cfg(test)]

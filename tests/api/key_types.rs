@@ -3,7 +3,9 @@
 //! paging (the cursor carries the key as text), child rows (keyed by the parent's key),
 //! references and `_include` all compare them as the database does. PostgreSQL has no
 //! `numeric = text` nor `uuid = text`: each of these answered 500 there before, and uuid
-//! values were read as their 16 raw bytes.
+//! values were read as their 16 raw bytes. And text keys that differ only in case in
+//! MySQL/MariaDB's case-insensitive collations: different resources, as FHIR ids are
+//! case-sensitive.
 
 use std::collections::BTreeSet;
 
@@ -294,4 +296,112 @@ async fn uuid_keys_on_postgres() {
             "{e}"
         );
     }
+}
+
+const CASE_MAPPING: &str = r#"
+[[resource]]
+type = "Patient"
+table = "CI_PAT"
+id = "CODE"
+[resource.elements]
+"name[0].family" = "FAMILY"
+
+[[resource.child]]
+path = "telecom"
+table = "CI_PHONE"
+key = "CODE"
+order_by = "SEQ"
+[resource.child.elements]
+value = "PHONE"
+
+[resource.search]
+_id = true
+
+[[resource]]
+type = "Observation"
+table = "CI_OBS"
+id = "OBS_ID"
+[resource.elements]
+status = { constant = "final" }
+"code.text" = { constant = "weight" }
+subject = { column = "PAT_CODE", reference = "Patient" }
+
+[resource.search]
+patient = true
+"#;
+
+/// Ids that differ only in case, in MySQL/MariaDB's usual case-insensitive collation: FHIR
+/// ids are case-sensitive, so `_id`, references and `_include` name one row, not both.
+#[tokio::test]
+async fn ids_that_differ_in_case_are_different_resources_on_mysql() {
+    let Some(url) = servers::fresh_database(Dialect::Mysql, "fhir_facade_case_ids").await else {
+        return;
+    };
+    for sql in [
+        "CREATE TABLE CI_PAT (CODE VARCHAR(10) NOT NULL, FAMILY VARCHAR(20) NOT NULL, KEY (CODE)) COLLATE utf8mb4_general_ci",
+        "CREATE TABLE CI_PHONE (CODE VARCHAR(10) NOT NULL, SEQ INT NOT NULL, PHONE VARCHAR(20) NOT NULL) COLLATE utf8mb4_general_ci",
+        "CREATE TABLE CI_OBS (OBS_ID INT NOT NULL PRIMARY KEY, PAT_CODE VARCHAR(10) NOT NULL) COLLATE utf8mb4_general_ci",
+        // A key with a trailing blank, as legacy rows have them: its id is `pad`.
+        "INSERT INTO CI_PAT VALUES ('abc', 'Lower'), ('ABC', 'Upper'), ('x1', 'Other'), ('pad ', 'Padded')",
+        "INSERT INTO CI_PHONE VALUES ('abc', 1, '111'), ('ABC', 1, '222'), ('abc', 2, '333')",
+        "INSERT INTO CI_OBS VALUES (1, 'abc'), (2, 'ABC'), (3, 'abc'), (4, 'pad')",
+    ] {
+        servers::exec(&url, sql).await;
+    }
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), CASE_MAPPING).unwrap();
+    let backend = Backend {
+        dialect: Dialect::Mysql,
+        url,
+    };
+    let app = spawn_with(
+        &backend,
+        settings(&backend.url, file.path().to_str().unwrap()),
+    )
+    .await;
+
+    for (id, family, phones) in [
+        ("abc", "Lower", vec!["111", "333"]),
+        ("ABC", "Upper", vec!["222"]),
+    ] {
+        let p = app.resource(&format!("Patient/{id}")).await;
+        assert_eq!(p["name"][0]["family"], family);
+        let got: Vec<&str> = p["telecom"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, phones, "Patient/{id}");
+        let (ids, _) = all_pages(&app, &format!("Patient?_id={id}")).await;
+        assert_eq!(ids, [format!("Patient/{id}")]);
+    }
+    let (status, _) = app.get("Patient/Abc").await;
+    assert_eq!(status, 404);
+    let (ids, _) = all_pages(&app, "Patient?_id=Abc").await;
+    assert!(ids.is_empty(), "{ids:?}");
+    let (ids, _) = all_pages(&app, "Patient?_id=abc,x1").await;
+    assert_eq!(ids, ["Patient/abc", "Patient/x1"]);
+    let (ids, _) = all_pages(&app, "Patient?_id=pad").await;
+    assert_eq!(ids, ["Patient/pad"]);
+    assert_eq!(
+        app.resource("Patient/pad").await["name"][0]["family"],
+        "Padded"
+    );
+    let (obs, patients) =
+        all_pages(&app, "Observation?patient=pad&_include=Observation:patient").await;
+    assert_eq!(obs, ["Observation/4"]);
+    assert_eq!(patients, BTreeSet::from(["Patient/pad".to_string()]));
+
+    let (obs, patients) = all_pages(
+        &app,
+        "Observation?patient=Patient/abc&_include=Observation:patient",
+    )
+    .await;
+    assert_eq!(obs, ["Observation/1", "Observation/3"]);
+    assert_eq!(patients, BTreeSet::from(["Patient/abc".to_string()]));
+    let (obs, patients) =
+        all_pages(&app, "Observation?patient=ABC&_include=Observation:patient").await;
+    assert_eq!(obs, ["Observation/2"]);
+    assert_eq!(patients, BTreeSet::from(["Patient/ABC".to_string()]));
 }
