@@ -205,7 +205,11 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
         "Observation?patient=1&code=8867-4&_count=5",
     ]);
     assert_eq!(code, 0, "{name}: explain\n{out}\n{err}");
-    assert!(out.contains("-- [1] the page of matches"), "{out}");
+    // The code looked up in the code map first, then the page.
+    assert!(
+        out.contains("-- [1] sizes a sub-select") && out.contains("-- [2] the page of matches"),
+        "{out}"
+    );
     let placeholder = dialect.placeholder(1);
     assert!(
         out.contains(&format!("IN ({placeholder})")),
@@ -220,15 +224,13 @@ async fn tools_on(dialect: Dialect, url: &str, dir: &std::path::Path) {
         "{name}: values are not in the SQL"
     );
 
-    // --plan-only: the same page statement, planned and not run; what depends on the page's
+    // --plan-only: the same page statement, planned and not run (for a search that sizes no
+    // sub-select: planned alone, a lookup stays a sub-select); what depends on the page's
     // rows with its key list as a placeholder; with --analyze, EXPLAIN of the page.
-    let (code, planned, err) = run(&[
-        "explain",
-        "--plan-only",
-        "--database-url",
-        url,
-        "Observation?patient=1&code=8867-4&_count=5",
-    ]);
+    let query = "Observation?patient=1&status=final&_count=5";
+    let (code, out, err) = run(&["explain", "--database-url", url, query]);
+    assert_eq!(code, 0, "{name}: explain\n{out}\n{err}");
+    let (code, planned, err) = run(&["explain", "--plan-only", "--database-url", url, query]);
     assert_eq!(code, 0, "{name}: explain --plan-only\n{planned}\n{err}");
     assert_eq!(
         statement_block(&planned, "the page of matches"),

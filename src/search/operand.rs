@@ -8,7 +8,7 @@ use sea_query::Value as Param;
 
 use super::string::write_starts_with;
 use crate::mapping::{ColumnInfo, MapField, SystemPrefix, ValueMap};
-use crate::sql::{Dialect, SqlType, SqlWriter};
+use crate::sql::{Dialect, SqlType, SqlWriter, decimal_text_param};
 
 /// A mapped value in SQL.
 #[derive(Debug, Clone, PartialEq)]
@@ -155,13 +155,7 @@ pub fn equal_binds(dialect: Dialect, column: Option<&ColumnInfo>, v: &str) -> Ve
                 .collect();
         }
         Some(SqlType::Decimal) => {
-            let v = v.trim();
-            return crate::sql::is_decimal_text(v)
-                .then(|| v.parse::<rust_decimal::Decimal>().ok())
-                .flatten()
-                .map(|d| dialect.decimal_param(d))
-                .into_iter()
-                .collect();
+            return decimal_text_param(dialect, v.trim()).into_iter().collect();
         }
         Some(SqlType::Boolean) => return truth(v).map(Param::from).into_iter().collect(),
         _ => {}

@@ -15,4 +15,4 @@ pub use caps::{Accents, Caps};
 pub use column::{ColumnInfo, DbColumn, SqlType};
 pub use dialect::Dialect;
 pub use value::{Row, Value};
-pub use writer::{SqlWriter, Statement, is_decimal_text, placeholders};
+pub use writer::{SqlWriter, Statement, decimal_text_param, is_decimal_text, placeholders};

@@ -23,11 +23,19 @@ fn numeric_for(dialect: Dialect, column: Option<&ColumnInfo>, value: Value) -> V
     };
     match column.map(|c| c.sql_type) {
         Some(SqlType::Integer) => text.parse::<i64>().map_or(value, Value::from),
-        Some(SqlType::Decimal) if is_decimal_text(text) => text
-            .parse::<rust_decimal::Decimal>()
-            .map_or(value, |d| dialect.decimal_param(d)),
+        Some(SqlType::Decimal) => decimal_text_param(dialect, text).unwrap_or(value),
         _ => value,
     }
+}
+
+/// `text` bound as the decimal number it is ([`Dialect::decimal_param`]); `None` when it is
+/// no decimal number ([`is_decimal_text`]).
+pub fn decimal_text_param(dialect: Dialect, text: &str) -> Option<Value> {
+    if !is_decimal_text(text) {
+        return None;
+    }
+    let d = text.parse::<rust_decimal::Decimal>().ok()?;
+    Some(dialect.decimal_param(d))
 }
 
 /// Whether `text` is a decimal number as databases write one: digits, maybe a sign and a
@@ -42,7 +50,7 @@ pub fn is_decimal_text(text: &str) -> bool {
 }
 
 /// Whether `text` is a UUID as written `8-4-4-4-12` in hexadecimal digits (either case).
-pub fn is_uuid_text(text: &str) -> bool {
+fn is_uuid_text(text: &str) -> bool {
     let groups: Vec<&str> = text.split('-').collect();
     groups.len() == 5
         && groups
