@@ -10,9 +10,9 @@
 use std::collections::BTreeSet;
 
 use fhir_facade::sql::Dialect;
-use serde_json::Value;
 
-use crate::helpers::{Backend, TestApp, settings, spawn_with};
+use crate::expect::walk;
+use crate::helpers::{Backend, settings, spawn_with};
 use crate::servers;
 
 const SCHEMA: &[&str] = &[
@@ -95,42 +95,6 @@ fn mapping_file() -> tempfile::TempPath {
     file.into_temp_path()
 }
 
-/// Every page of `query`: the ids of the matches and of the included resources.
-async fn all_pages(app: &TestApp, query: &str) -> (Vec<String>, BTreeSet<String>) {
-    let (mut matches, mut included) = (Vec::new(), BTreeSet::new());
-    let mut url = format!("{}/{query}", app.base);
-    for _ in 0..50 {
-        let res = app.client.get(&url).send().await.unwrap();
-        let status = res.status().as_u16();
-        let bundle: Value = res.json().await.unwrap();
-        assert_eq!(status, 200, "{}: {url}: {bundle}", app.dialect);
-        for e in bundle["entry"].as_array().into_iter().flatten() {
-            let r = &e["resource"];
-            let id = format!(
-                "{}/{}",
-                r["resourceType"].as_str().unwrap(),
-                r["id"].as_str().unwrap()
-            );
-            match e["search"]["mode"].as_str().unwrap() {
-                "match" => matches.push(id),
-                _ => {
-                    included.insert(id);
-                }
-            }
-        }
-        match bundle["link"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["relation"] == "next")
-        {
-            Some(next) => url = next["url"].as_str().unwrap().to_string(),
-            None => return (matches, included),
-        }
-    }
-    panic!("{}: {query}: more than 50 pages", app.dialect);
-}
-
 #[tokio::test]
 async fn numeric_keys_are_compared_as_numbers() {
     let file = mapping_file();
@@ -162,7 +126,7 @@ async fn numeric_keys_are_compared_as_numbers() {
         }
 
         // Every page (the cursor carries the last key), each patient once, with its phones.
-        let (ids, _) = all_pages(&app, "Patient?_count=4").await;
+        let (ids, _) = walk(&app, "Patient?_count=4").await;
         let want: Vec<String> = (1..=PATIENTS).map(|p| format!("Patient/{p}")).collect();
         let mut sorted = ids.clone();
         sorted.sort_by_key(|id| id[8..].parse::<i64>().unwrap());
@@ -178,9 +142,9 @@ async fn numeric_keys_are_compared_as_numbers() {
         }
 
         // _id, a reference search and _include through NUMERIC columns.
-        let (ids, _) = all_pages(&app, "Patient?_id=3,12,abc").await;
+        let (ids, _) = walk(&app, "Patient?_id=3,12,abc").await;
         assert_eq!(ids, ["Patient/3", "Patient/12"], "{dialect}");
-        let (obs, patients) = all_pages(
+        let (obs, patients) = walk(
             &app,
             "Observation?patient=Patient/5&_include=Observation:patient",
         )
@@ -191,7 +155,7 @@ async fn numeric_keys_are_compared_as_numbers() {
             BTreeSet::from(["Patient/5".to_string()]),
             "{dialect}"
         );
-        let (obs, _) = all_pages(&app, "Observation?patient=Patient/abc").await;
+        let (obs, _) = walk(&app, "Observation?patient=Patient/abc").await;
         assert!(obs.is_empty(), "{dialect}: {obs:?}");
         let o = app.resource("Observation/1047").await;
         assert_eq!(o["subject"]["reference"], "Patient/23", "{dialect}");
@@ -267,13 +231,13 @@ async fn uuid_keys_on_postgres() {
         let (status, body) = app.get(&format!("Patient/{other}")).await;
         assert_eq!(status, 404, "Patient/{other}: {body}");
     }
-    let (ids, _) = all_pages(&app, "Patient?_count=4").await;
+    let (ids, _) = walk(&app, "Patient?_count=4").await;
     let mut want: Vec<String> = (1..=PATIENTS)
         .map(|p| format!("Patient/{}", uuid_of(p)))
         .collect();
     want.sort();
     assert_eq!(ids, want, "every page, in key order");
-    let (ids, _) = all_pages(
+    let (ids, _) = walk(
         &app,
         &format!("Patient?_id={},abc,{}", uuid_of(3), uuid_of(12)),
     )
@@ -373,35 +337,33 @@ async fn ids_that_differ_in_case_are_different_resources_on_mysql() {
             .map(|t| t["value"].as_str().unwrap())
             .collect();
         assert_eq!(got, phones, "Patient/{id}");
-        let (ids, _) = all_pages(&app, &format!("Patient?_id={id}")).await;
+        let (ids, _) = walk(&app, &format!("Patient?_id={id}")).await;
         assert_eq!(ids, [format!("Patient/{id}")]);
     }
     let (status, _) = app.get("Patient/Abc").await;
     assert_eq!(status, 404);
-    let (ids, _) = all_pages(&app, "Patient?_id=Abc").await;
+    let (ids, _) = walk(&app, "Patient?_id=Abc").await;
     assert!(ids.is_empty(), "{ids:?}");
-    let (ids, _) = all_pages(&app, "Patient?_id=abc,x1").await;
+    let (ids, _) = walk(&app, "Patient?_id=abc,x1").await;
     assert_eq!(ids, ["Patient/abc", "Patient/x1"]);
-    let (ids, _) = all_pages(&app, "Patient?_id=pad").await;
+    let (ids, _) = walk(&app, "Patient?_id=pad").await;
     assert_eq!(ids, ["Patient/pad"]);
     assert_eq!(
         app.resource("Patient/pad").await["name"][0]["family"],
         "Padded"
     );
-    let (obs, patients) =
-        all_pages(&app, "Observation?patient=pad&_include=Observation:patient").await;
+    let (obs, patients) = walk(&app, "Observation?patient=pad&_include=Observation:patient").await;
     assert_eq!(obs, ["Observation/4"]);
     assert_eq!(patients, BTreeSet::from(["Patient/pad".to_string()]));
 
-    let (obs, patients) = all_pages(
+    let (obs, patients) = walk(
         &app,
         "Observation?patient=Patient/abc&_include=Observation:patient",
     )
     .await;
     assert_eq!(obs, ["Observation/1", "Observation/3"]);
     assert_eq!(patients, BTreeSet::from(["Patient/abc".to_string()]));
-    let (obs, patients) =
-        all_pages(&app, "Observation?patient=ABC&_include=Observation:patient").await;
+    let (obs, patients) = walk(&app, "Observation?patient=ABC&_include=Observation:patient").await;
     assert_eq!(obs, ["Observation/2"]);
     assert_eq!(patients, BTreeSet::from(["Patient/ABC".to_string()]));
 }
