@@ -1260,6 +1260,7 @@ fn col(name: &str, integer: bool) -> DbColumn {
             SqlType::Text
         },
         decodable: true,
+        as_text: false,
         scale: None,
         char_len: None,
     }
@@ -1412,6 +1413,7 @@ fn undecodable_column_type() {
                 type_name: "GEOMETRY".into(),
                 sql_type: SqlType::Unknown,
                 decodable: false,
+                as_text: false,
                 scale: None,
                 char_len: None,
             },

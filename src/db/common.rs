@@ -182,9 +182,19 @@ pub(super) async fn until_deadline<T: Send + 'static>(
     None
 }
 
-/// How a backend classifies a column type name: what it holds, and whether the façade can
-/// decode it.
-pub(super) type Classify = fn(&str) -> (SqlType, bool);
+/// How the façade reads a column's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Readable {
+    /// Decoded as they come.
+    Decoded,
+    /// Through their text form, `CAST(x AS text)` ([`crate::sql::ColumnInfo::as_text`]).
+    AsText,
+    /// Not at all (the mapping must cast it in an `expr`).
+    No,
+}
+
+/// How a backend classifies a column type name: what it holds, and how the façade reads it.
+pub(super) type Classify = fn(&str) -> (SqlType, Readable);
 
 /// The columns `select` would return, without running it, prepared through `executor` (a
 /// pool or a connection).
@@ -205,11 +215,12 @@ where
         .iter()
         .map(|c| {
             let type_name = c.type_info().name().to_string();
-            let (sql_type, decodable) = classify(&type_name);
+            let (sql_type, readable) = classify(&type_name);
             DbColumn {
                 name: c.name().to_string(),
                 sql_type,
-                decodable,
+                decodable: readable != Readable::No,
+                as_text: readable == Readable::AsText,
                 type_name,
                 scale: None,
                 char_len: None,

@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlRow, MySqlValueRef};
 use sqlx::{AssertSqlSafe, Decode, Executor, MySql, Row as _, TypeInfo, ValueRef};
 
-use super::common::{CANCEL_TIMEOUT, Cancel};
+use super::common::{CANCEL_TIMEOUT, Cancel, Readable};
 use super::warm::Warm;
 use super::{Backend, DbError, DbSettings, Run, common};
 use crate::sql::{DbColumn, Dialect, Row, SqlType, Statement, Value};
@@ -268,9 +268,9 @@ impl Backend for MysqlBackend {
     }
 
     fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>> {
-        Box::pin(
-            self.pool
-                .describe(select, |t| (sql_type(t), kind(t).is_some())),
-        )
+        Box::pin(self.pool.describe(select, |t| match kind(t) {
+            Some(_) => (sql_type(t), Readable::Decoded),
+            None => (sql_type(t), Readable::No),
+        }))
     }
 }

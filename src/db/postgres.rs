@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgRow, PgValueRef};
 use sqlx::{Decode, Postgres, Row as _, ValueRef};
 
-use super::common::{CANCEL_TIMEOUT, Cancel};
+use super::common::{CANCEL_TIMEOUT, Cancel, Readable};
 use super::warm::Warm;
 use super::{Backend, DbError, DbSettings, Run, common};
 use crate::sql::{DbColumn, Dialect, Row, SqlType, Statement, Value};
@@ -128,6 +128,16 @@ fn sql_type(type_name: &str) -> SqlType {
     }
 }
 
+/// How a column of type `type_name` is read: every type has a text form (`CAST(x AS text)`
+/// works for all of them), which is what a type not decoded as a value is read and compared
+/// as (an enum, which has no comparison with text; `json`, `interval`, `inet`, a domain...).
+fn classify(type_name: &str) -> (SqlType, Readable) {
+    match DECODABLE.contains(&type_name) {
+        true => (sql_type(type_name), Readable::Decoded),
+        false => (SqlType::Text, Readable::AsText),
+    }
+}
+
 fn d<'r, T: Decode<'r, Postgres>>(raw: PgValueRef<'r>) -> Result<T, sqlx::Error> {
     T::decode(raw).map_err(sqlx::Error::Decode)
 }
@@ -238,10 +248,7 @@ impl Backend for PostgresBackend {
     }
 
     fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>> {
-        Box::pin(
-            self.pool
-                .describe(select, |t| (sql_type(t), DECODABLE.contains(&t))),
-        )
+        Box::pin(self.pool.describe(select, classify))
     }
 }
 

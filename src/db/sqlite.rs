@@ -164,7 +164,7 @@ impl Backend for SqliteBackend {
 
     fn describe<'a>(&'a self, select: &'a str) -> BoxFuture<'a, Result<Vec<DbColumn>, DbError>> {
         Box::pin(common::describe(&self.pool, select, |t| {
-            (sql_type(t), true)
+            (sql_type(t), common::Readable::Decoded)
         }))
     }
 }

@@ -138,7 +138,7 @@ pub async fn check(mapping: &mut Mapping, db: &Database) -> Vec<MappingError> {
     }
     typing::type_references(mapping);
     // A source whose tables or columns are wrong has no types to check.
-    typing::check_types_needed(mapping, &|i| failed.contains(&i), &mut errors);
+    typing::check_types_needed(mapping, db.dialect(), &|i| failed.contains(&i), &mut errors);
     for (i, source) in mapping.sources.iter().enumerate() {
         if failed.contains(&i) {
             continue;

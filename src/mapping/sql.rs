@@ -12,10 +12,19 @@ use crate::sql::{Dialect, SqlWriter, Statement, Value};
 pub fn write_value(w: &mut SqlWriter, alias: &str, v: &SqlValue) {
     match v {
         SqlValue::Column(c) => {
+            if c.info.as_text {
+                w.push("CAST(");
+            }
             // Aliases are written unquoted, exactly as the mapping's own SQL fragments (filters,
             // join conditions) refer to them; column names are the database's real spelling.
             w.push(c.qualifier.as_deref().unwrap_or(alias));
             w.push(".").ident(&c.name);
+            if c.info.as_text {
+                w.push(" AS text)");
+            }
+        }
+        SqlValue::Expr(e) if e.info.as_text => {
+            w.push("CAST((").push(&e.sql).push(") AS text)");
         }
         SqlValue::Expr(e) => {
             w.push("(").push(&e.sql).push(")");

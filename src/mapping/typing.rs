@@ -116,8 +116,11 @@ impl Typer<'_> {
             ElementValue::Constant(_) => return,
         };
         let what = format!("{entry}, element \"{}\"", el.written);
-        if let ElementValue::Sql { value, .. } = &mut el.value {
+        if let ElementValue::Sql { value, convert } = &mut el.value {
             self.apply(value, el.line, &what, default, errors);
+            if let Some(e) = text_form_misfit(value, convert, &el.fhir_type, el.line, &what) {
+                errors.push(e);
+            }
         }
     }
 
@@ -133,14 +136,15 @@ impl Typer<'_> {
     ) {
         let declared = value.declared();
         let reported = match value {
-            SqlValue::Column(c) => Some((c.info.type_name.clone(), c.info.sql_type)),
+            SqlValue::Column(c) => Some(c.info.clone()),
             SqlValue::Expr(_) => self
                 .reported
                 .iter()
                 .find(|(v, _)| v == value)
-                .map(|(_, c)| (c.type_name.clone(), c.sql_type)),
+                .map(|(_, c)| c.info()),
         };
-        let (type_name, known) = reported.unwrap_or_default();
+        let reported = reported.unwrap_or_default();
+        let (type_name, known) = (reported.type_name, reported.sql_type);
         let sql_type = match (declared, known) {
             (Some(d), SqlType::Unknown) => d,
             (Some(d), r) if d == r || d.comparable(r) => r,
@@ -169,10 +173,56 @@ impl Typer<'_> {
             SqlValue::Expr(e) => &mut e.info,
         };
         info.sql_type = sql_type;
+        info.as_text |= reported.as_text;
         if !type_name.is_empty() && info.type_name.is_empty() {
             info.type_name = type_name;
         }
     }
+}
+
+/// A value read through its text form ([`ColumnInfo::as_text`]: a PostgreSQL `money`,
+/// `interval`, `timetz`...) filling a number, date or time without a `format`: PostgreSQL
+/// writes such values as no FHIR number or date (`$12.50`, `1 day 02:00:00`), so every one
+/// would be left out, and a search on it would fail in the database.
+fn text_form_misfit(
+    value: &SqlValue,
+    convert: &Convert,
+    fhir_type: &str,
+    line: usize,
+    what: &str,
+) -> Option<MappingError> {
+    let info = value.column_info().filter(|i| i.as_text)?;
+    let Convert::Primitive {
+        to, format: None, ..
+    } = convert
+    else {
+        return None;
+    };
+    let cast = match to {
+        Primitive::Integer => "BIGINT",
+        Primitive::Decimal => "NUMERIC",
+        Primitive::Date => "DATE",
+        Primitive::DateTime | Primitive::Instant => "TIMESTAMP",
+        Primitive::Time => "TIME",
+        Primitive::String | Primitive::Code | Primitive::Boolean => return None,
+    };
+    let sql = match value {
+        SqlValue::Column(c) => c.name.clone(),
+        SqlValue::Expr(e) => e.sql.clone(),
+    };
+    Some(
+        MappingError::new(
+            line,
+            what,
+            format!(
+                "the database's type {} has no {fhir_type} value the server can read: it is read as text, as PostgreSQL writes it",
+                info.type_name
+            ),
+        )
+        .hint(format!(
+            "convert it in an expr, e.g. {{ expr = \"CAST({sql} AS {cast})\" }} (where the type converts), or map it to a string element"
+        )),
+    )
 }
 
 /// Gives a reference held by an expression of unknown type the type of the key it refers to
@@ -213,6 +263,7 @@ pub fn type_references(mapping: &mut Mapping) {
 /// `last_updated`.
 pub fn check_types_needed(
     mapping: &Mapping,
+    dialect: Dialect,
     skip: &dyn Fn(usize) -> bool,
     errors: &mut Vec<MappingError>,
 ) {
@@ -238,7 +289,21 @@ pub fn check_types_needed(
                 let Some(v) = el.sql_value() else {
                     continue;
                 };
-                if v.sql_type() != SqlType::Unknown || reported.contains(&leaf) {
+                let text_date = dialect == Dialect::Postgres
+                    && v.sql_type() == SqlType::Text
+                    && !v.column_info().is_some_and(|i| i.as_text)
+                    && date_leaves(&d.targets).contains(&leaf)
+                    && !matches!(
+                        &el.value,
+                        ElementValue::Sql {
+                            convert: Convert::Primitive {
+                                format: Some(_),
+                                ..
+                            },
+                            ..
+                        }
+                    );
+                if !(v.sql_type() == SqlType::Unknown || text_date) || reported.contains(&leaf) {
                     continue;
                 }
                 reported.push(leaf);
@@ -246,12 +311,26 @@ pub fn check_types_needed(
                     Location::Row => el.line,
                     Location::Child(c) => source.children[c].line.max(el.line),
                 };
-                errors.push(unknown(
-                    line,
-                    &format!("{entry}, element \"{}\"", el.written),
-                    &format!("it is searched by '{}'", d.code),
-                    suggested(&el.fhir_type),
-                ));
+                let what = format!("{entry}, element \"{}\"", el.written);
+                errors.push(match text_date {
+                    false => unknown(
+                        line,
+                        &what,
+                        &format!("it is searched by '{}'", d.code),
+                        suggested(&el.fhir_type),
+                    ),
+                    true => MappingError::new(
+                        line,
+                        &what,
+                        format!(
+                            "it is searched by '{}' as a date, but the database holds text there, which PostgreSQL does not compare with dates",
+                            d.code
+                        ),
+                    )
+                    .hint(
+                        "give the text's format, e.g. format = \"%Y-%m-%d\" (section 14.3 of docs/mapping.md), or convert it in an expr, e.g. CAST(COL AS DATE)",
+                    ),
+                });
             }
         }
     }
@@ -278,6 +357,27 @@ fn suggested(fhir_type: &str) -> &'static str {
         "decimal" => "decimal",
         _ => "text",
     }
+}
+
+/// The date leaves of `targets` (a subset of [`compared_leaves`]).
+fn date_leaves(targets: &[SearchTarget]) -> Vec<LeafRef> {
+    let mut out = Vec::new();
+    for t in targets {
+        match t {
+            SearchTarget::Date { start, end } => {
+                out.push(*start);
+                out.extend(end);
+            }
+            SearchTarget::Guarded(g) => out.extend(date_leaves(&g.targets)),
+            SearchTarget::Composite(ct) => {
+                for targets in &ct.targets {
+                    out.extend(date_leaves(targets));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The leaves of `targets` whose values the SQL compares by type: dates, numbers, quantity

@@ -23,7 +23,7 @@ use crate::mapping::SourceLayout;
 use crate::mapping::sql::write_value;
 use crate::request::cursor::Cursor;
 use crate::request::search::SortKey;
-use crate::sql::{Dialect, Row, SqlWriter, Statement, Value as DbValue};
+use crate::sql::{ColumnInfo, Dialect, Row, SqlWriter, Statement, Value as DbValue};
 
 /// One source's part of the page.
 pub struct Branch<'a> {
@@ -107,7 +107,10 @@ impl PageQuery {
 /// ([`Dialect::typed_null`]).
 fn typed_null(dialect: Dialect, layout: &SourceLayout, i: Option<usize>) -> String {
     let info = i.and_then(|i| layout.columns.get(i)?.column_info());
-    dialect.typed_null(info.map(|c| c.type_name.as_str()).filter(|t| !t.is_empty()))
+    dialect.typed_null(
+        info.map(ColumnInfo::compared_type)
+            .filter(|t| !t.is_empty()),
+    )
 }
 
 /// The NULL standing in for sort value `j` in a branch whose source has no such value: typed

@@ -328,7 +328,7 @@ fn keyset(c: &Cursor, branches: &[Branch], sort_len: usize) -> Result<Option<Key
                 Some(SortExpr::Value(sql)) => sql
                     .column_info()
                     .filter(known)
-                    .is_none_or(|info| dialect.value_fits(&info.type_name, v)),
+                    .is_none_or(|info| dialect.value_fits(info.compared_type(), v)),
             };
             if !fits {
                 return Err(misfit());

@@ -307,6 +307,7 @@ mod tests {
                 type_name: type_name.into(),
                 sql_type,
                 pad_to: None,
+                as_text: false,
             },
             declared: None,
             none: Vec::new(),
@@ -342,6 +343,7 @@ mod tests {
             type_name: "INTEGER".into(),
             sql_type: SqlType::Integer,
             pad_to: None,
+            as_text: false,
         };
         let level = SortExpr::Mapped(MappedCode {
             value: column("LVL", "INTEGER", true),

@@ -156,7 +156,7 @@ pub fn binds_keys(dialect: Dialect, outer_info: Option<&ColumnInfo>) -> bool {
         c.integer()
             || ["TEXT", "VARCHAR", "BPCHAR", "CHAR"]
                 .iter()
-                .any(|t| c.type_name.eq_ignore_ascii_case(t))
+                .any(|t| c.compared_type().eq_ignore_ascii_case(t))
     })
 }
 

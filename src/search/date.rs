@@ -1242,6 +1242,7 @@ mod sql_tests {
             type_name: "CHAR".into(),
             sql_type: SqlType::Text,
             pad_to: Some(8),
+            as_text: false,
         };
         let mut target = period(DateStorage::Text {
             format: "%Y%m%d".into(),

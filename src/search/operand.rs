@@ -429,6 +429,7 @@ mod tests {
             type_name: type_name.into(),
             sql_type,
             pad_to,
+            as_text: false,
         }
     }
 

@@ -127,6 +127,10 @@ pub struct ColumnInfo {
     pub sql_type: SqlType,
     /// Width of a blank-padded `CHAR(n)` column where the database compares padding (SQLite).
     pub pad_to: Option<u32>,
+    /// Read and compared through its text form, `CAST(x AS text)` (PostgreSQL types the façade
+    /// does not decode as values: an enum, `json`, `interval`, `inet`, `money`, an array...;
+    /// [`Self::compared_type`] is then `text`).
+    pub as_text: bool,
 }
 
 impl ColumnInfo {
@@ -136,6 +140,16 @@ impl ColumnInfo {
             type_name: String::new(),
             sql_type,
             pad_to: None,
+            as_text: false,
+        }
+    }
+
+    /// The database type its values are read and compared as: `type_name`, or `text` for a
+    /// value read through its text form.
+    pub fn compared_type(&self) -> &str {
+        match self.as_text {
+            true => "text",
+            false => &self.type_name,
         }
     }
 
@@ -169,8 +183,11 @@ pub struct DbColumn {
     pub type_name: String,
     /// What it holds.
     pub sql_type: SqlType,
-    /// Whether the façade can decode the column's type.
+    /// Whether the façade can read the column's values (decoded as they are, or as text).
     pub decodable: bool,
+    /// Read through its text form ([`ColumnInfo::as_text`]): a type with no value the façade
+    /// decodes, whose text form every comparison and every read uses.
+    pub as_text: bool,
     /// Decimal places of a `DECIMAL(p,s)`/`NUMERIC(p,s)` column, where the database does not
     /// keep them in the values (SQLite).
     pub scale: Option<u32>,
@@ -185,6 +202,7 @@ impl DbColumn {
             type_name: self.type_name.clone(),
             sql_type: self.sql_type,
             pad_to: self.char_len,
+            as_text: self.as_text,
         }
     }
 }

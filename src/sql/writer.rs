@@ -296,6 +296,7 @@ mod tests {
             type_name: type_name.into(),
             sql_type: crate::sql::SqlType::Text,
             pad_to: None,
+            as_text: false,
         };
         let bound = |d, column: Option<&ColumnInfo>, v: Value| {
             let mut w = SqlWriter::new(d);

@@ -222,6 +222,12 @@ fn value_need(
     let SqlValue::Column(c) = v else {
         return Err("an SQL expression: index the expression itself where the database can (an expression index), or map a column".into());
     };
+    if c.info.as_text {
+        return Err(format!(
+            "column {} ({}) is compared through its text form, CAST({} AS text), which an index on the column does not serve (docs/mapping.md section 7.3)",
+            c.name, c.info.type_name, c.name
+        ));
+    }
     if let Some(child) = child {
         return match &child.relation {
             Relation::Table(t) => Ok(Need {

@@ -33,6 +33,7 @@ mod key_types;
 mod lookup_plans;
 mod metadata;
 mod moto;
+mod pg_types;
 mod plans;
 mod read;
 mod read_one;

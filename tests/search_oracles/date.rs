@@ -411,6 +411,7 @@ where
                     type_name: "CHAR".into(),
                     sql_type: fhir_facade::sql::SqlType::Text,
                     pad_to: None,
+                    as_text: false,
                 }),
                 end_column: None,
                 storage: col.storage.clone(),
