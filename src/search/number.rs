@@ -943,23 +943,30 @@ mod tests {
             );
         }
         let t = NumberTarget::text("L.RESULT");
+        let e = Dialect::Postgres.number_cast("L.RESULT");
         assert_eq!(
             number_sql(Dialect::Postgres, &t, "5.70"),
-            "(CAST(L.RESULT AS NUMERIC) >= $1 AND CAST(L.RESULT AS NUMERIC) < $2) ; 5.695d, 5.705d"
+            format!("({e} >= $1 AND {e} < $2) ; 5.695d, 5.705d")
         );
     }
 
     #[test]
     fn number_sql_on_sqlite_and_mysql() {
         let t = NumberTarget::text("L.RESULT");
+        let e = Dialect::Sqlite.number_cast("L.RESULT");
+        assert!(e.ends_with("THEN CAST(L.RESULT AS REAL) END"), "{e}");
         assert_eq!(
             number_sql(Dialect::Sqlite, &t, "5.70"),
-            "(CAST(L.RESULT AS REAL) >= ? AND CAST(L.RESULT AS REAL) < ?) ; 5.695f, 5.705f"
+            format!("({e} >= ? AND {e} < ?) ; 5.695f, 5.705f")
+        );
+        let e = Dialect::Mysql.number_cast("L.RESULT");
+        assert!(
+            e.ends_with("THEN CAST(L.RESULT AS DECIMAL(38,10)) END"),
+            "{e}"
         );
         assert_eq!(
             number_sql(Dialect::Mysql, &t, "ne5.70"),
-            "(CAST(L.RESULT AS DECIMAL(38,10)) < ? OR CAST(L.RESULT AS DECIMAL(38,10)) >= ?) ; \
-             5.695d, 5.705d"
+            format!("({e} < ? OR {e} >= ?) ; 5.695d, 5.705d")
         );
         let t = NumberTarget::numeric("`O`.`HR`");
         assert_eq!(
@@ -988,12 +995,16 @@ mod tests {
             ("ap", "({e} BETWEEN {p} AND {p})", vec!["90", "110"]),
         ];
         let kinds = [
-            (Dialect::Sqlite, false, "t.v"),
-            (Dialect::Sqlite, true, "CAST(t.v AS REAL)"),
-            (Dialect::Postgres, false, "t.v"),
-            (Dialect::Postgres, true, "CAST(t.v AS NUMERIC)"),
-            (Dialect::Mysql, false, "t.v"),
-            (Dialect::Mysql, true, "CAST(t.v AS DECIMAL(38,10))"),
+            (Dialect::Sqlite, false, "t.v".to_string()),
+            (Dialect::Sqlite, true, Dialect::Sqlite.number_cast("t.v")),
+            (Dialect::Postgres, false, "t.v".into()),
+            (
+                Dialect::Postgres,
+                true,
+                Dialect::Postgres.number_cast("t.v"),
+            ),
+            (Dialect::Mysql, false, "t.v".into()),
+            (Dialect::Mysql, true, Dialect::Mysql.number_cast("t.v")),
         ];
         for (dialect, is_text, expr) in kinds {
             let target = NumberTarget {
@@ -1009,7 +1020,7 @@ mod tests {
                     &parse_number(&format!("{prefix}100")).unwrap(),
                 );
                 let stmt = w.finish();
-                let mut expected = shape.replace("{e}", expr);
+                let mut expected = shape.replace("{e}", &expr);
                 for n in 1..=values.len() {
                     expected = expected.replacen("{p}", &dialect.placeholder(n), 1);
                 }
@@ -1045,7 +1056,8 @@ mod tests {
             unit: Part::Sql("Q.UNIT".into(), None),
         };
         let pg = |s: &str| quantity_sql(Dialect::Postgres, &t, s);
-        let num = "(CAST(Q.VAL AS NUMERIC) >= $1 AND CAST(Q.VAL AS NUMERIC) < $2)";
+        let e = Dialect::Postgres.number_cast("Q.VAL");
+        let num = format!("({e} >= $1 AND {e} < $2)");
         assert_eq!(pg("5.4"), format!("{num} ; 5.35d, 5.45d"));
         assert_eq!(pg("5.4||"), format!("{num} ; 5.35d, 5.45d"));
         assert_eq!(
@@ -1062,10 +1074,10 @@ mod tests {
             pg("5.4||mg"),
             format!("({num} AND (Q.UCUM = $3 OR Q.UNIT = $4)) ; 5.35d, 5.45d, 'mg', 'mg'")
         );
+        let e = Dialect::Mysql.number_cast("Q.VAL");
         assert_eq!(
             quantity_sql(Dialect::Mysql, &t, "gt5||m\\|g"),
-            "((CAST(Q.VAL AS DECIMAL(38,10)) > ?) AND (Q.UCUM = ? OR Q.UNIT = ?)) ; \
-             5d, 'm|g', 'm|g'"
+            format!("(({e} > ?) AND (Q.UCUM = ? OR Q.UNIT = ?)) ; 5d, 'm|g', 'm|g'")
         );
 
         // A fixed code and a unit column; no system at all.

@@ -93,11 +93,30 @@ impl Dialect {
         format!("CAST({sql} AS {})", self.text_type())
     }
 
-    /// `sql`, text holding numbers, converted to a number: `REAL` on SQLite (it has no
-    /// decimal type), `NUMERIC` on PostgreSQL, `DECIMAL(38,10)` on MySQL/MariaDB.
+    /// `sql`, text holding numbers, converted to a number where it is one (an optional sign,
+    /// digits with at most one decimal point, blanks around), NULL where it is not: `REAL` on
+    /// SQLite (it has no decimal type), `NUMERIC` on PostgreSQL, `DECIMAL(38,10)` on
+    /// MySQL/MariaDB. Legacy result columns mix numbers with text (`positive`, `<5`, `1-2`),
+    /// which PostgreSQL refuses to cast (the statement fails) and SQLite and MySQL cast to 0 or
+    /// to their leading digits (a search would match them).
     pub fn number_cast(self, sql: &str) -> String {
-        let ty = self.choose("REAL", "NUMERIC", "DECIMAL(38,10)");
-        format!("CAST({sql} AS {ty})")
+        const NUMBER: &str = "'^[[:space:]]*[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)[[:space:]]*$'";
+        match self {
+            Dialect::Sqlite => {
+                let t = format!("TRIM({sql})");
+                format!(
+                    "CASE WHEN ({t} GLOB '[0-9]*' OR {t} GLOB '[-+.][0-9]*' OR {t} GLOB '[-+].[0-9]*') \
+                     AND SUBSTR({t}, 2) NOT GLOB '*[^0-9.]*' AND {t} NOT GLOB '*.*.*' \
+                     THEN CAST({sql} AS REAL) END"
+                )
+            }
+            Dialect::Postgres => {
+                format!("CASE WHEN {sql} ~ {NUMBER} THEN CAST({sql} AS NUMERIC) END")
+            }
+            Dialect::Mysql => {
+                format!("CASE WHEN {sql} REGEXP {NUMBER} THEN CAST({sql} AS DECIMAL(38,10)) END")
+            }
+        }
     }
 
     /// An exact decimal as a bound parameter: `NUMERIC`/`DECIMAL` on PostgreSQL and MySQL, a
@@ -407,7 +426,10 @@ mod tests {
     fn casts_and_nulls_per_dialect() {
         assert_eq!(Dialect::Mysql.text_cast("x"), "CAST(x AS CHAR)");
         assert_eq!(Dialect::Sqlite.text_cast("x"), "CAST(x AS TEXT)");
-        assert_eq!(Dialect::Postgres.number_cast("x"), "CAST(x AS NUMERIC)");
+        assert_eq!(
+            Dialect::Postgres.number_cast("x"),
+            "CASE WHEN x ~ '^[[:space:]]*[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)[[:space:]]*$' THEN CAST(x AS NUMERIC) END"
+        );
         assert_eq!(
             Dialect::Postgres.typed_null(Some("timestamp with time zone")),
             "CAST(NULL AS timestamp with time zone)"
