@@ -272,19 +272,29 @@ pub fn check_types_needed(
             continue;
         }
         let entry = format!("resource \"{}\" ({})", source.name, source.resource_type);
-        if let Some(v) = &source.last_updated
-            && v.sql_type() == SqlType::Unknown
-        {
-            errors.push(unknown(
-                source.line,
-                &format!("{entry}, last_updated"),
-                "its time is compared by _lastUpdated, _sort and $everything's _since",
-                "datetime",
-            ));
+        if let Some(v) = &source.last_updated {
+            let what = format!("{entry}, last_updated");
+            if v.sql_type() == SqlType::Unknown {
+                errors.push(unknown(
+                    source.line,
+                    &what,
+                    "its time is compared by _lastUpdated, _sort and $everything's _since",
+                    "datetime",
+                ));
+            } else if dialect == Dialect::Postgres && v.sql_type() == SqlType::Text {
+                errors.push(
+                    MappingError::new(
+                        source.line,
+                        &what,
+                        "the database holds text there, which PostgreSQL does not compare with the times of _lastUpdated and $everything's _since",
+                    )
+                    .hint("convert it in an expr, e.g. last_updated = { expr = \"CAST(COL AS TIMESTAMP)\" }"),
+                );
+            }
         }
         let mut reported: Vec<LeafRef> = Vec::new();
         for d in &source.search {
-            for leaf in compared_leaves(source, &d.targets) {
+            for leaf in compared_leaves(source, &d.targets, false) {
                 let el = source.leaf(leaf);
                 let Some(v) = el.sql_value() else {
                     continue;
@@ -292,7 +302,7 @@ pub fn check_types_needed(
                 let text_date = dialect == Dialect::Postgres
                     && v.sql_type() == SqlType::Text
                     && !v.column_info().is_some_and(|i| i.as_text)
-                    && date_leaves(&d.targets).contains(&leaf)
+                    && compared_leaves(source, &d.targets, true).contains(&leaf)
                     && !matches!(
                         &el.value,
                         ElementValue::Sql {
@@ -359,30 +369,10 @@ fn suggested(fhir_type: &str) -> &'static str {
     }
 }
 
-/// The date leaves of `targets` (a subset of [`compared_leaves`]).
-fn date_leaves(targets: &[SearchTarget]) -> Vec<LeafRef> {
-    let mut out = Vec::new();
-    for t in targets {
-        match t {
-            SearchTarget::Date { start, end } => {
-                out.push(*start);
-                out.extend(end);
-            }
-            SearchTarget::Guarded(g) => out.extend(date_leaves(&g.targets)),
-            SearchTarget::Composite(ct) => {
-                for targets in &ct.targets {
-                    out.extend(date_leaves(targets));
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
 /// The leaves of `targets` whose values the SQL compares by type: dates, numbers, quantity
-/// values and boolean token parts (text is compared as text whatever it is).
-fn compared_leaves(source: &Source, targets: &[SearchTarget]) -> Vec<LeafRef> {
+/// values and boolean token parts (text is compared as text whatever it is); the dates only
+/// when `dates_only`.
+fn compared_leaves(source: &Source, targets: &[SearchTarget], dates_only: bool) -> Vec<LeafRef> {
     let mut out = Vec::new();
     for t in targets {
         match t {
@@ -390,18 +380,20 @@ fn compared_leaves(source: &Source, targets: &[SearchTarget]) -> Vec<LeafRef> {
                 out.push(*start);
                 out.extend(end);
             }
-            SearchTarget::Number(l) | SearchTarget::Quantity { value: l, .. } => out.push(*l),
-            SearchTarget::Token { code, .. } => match code {
+            SearchTarget::Number(l) | SearchTarget::Quantity { value: l, .. } if !dates_only => {
+                out.push(*l)
+            }
+            SearchTarget::Token { code, .. } if !dates_only => match code {
                 TokenPart::Leaf(l) if source.leaf(*l).fhir_type == "boolean" => out.push(*l),
                 TokenPart::Truth(leaves) => {
                     out.extend(leaves.iter().filter(|(_, flag)| *flag).map(|(l, _)| *l));
                 }
                 _ => {}
             },
-            SearchTarget::Guarded(g) => out.extend(compared_leaves(source, &g.targets)),
+            SearchTarget::Guarded(g) => out.extend(compared_leaves(source, &g.targets, dates_only)),
             SearchTarget::Composite(ct) => {
                 for targets in &ct.targets {
-                    out.extend(compared_leaves(source, targets));
+                    out.extend(compared_leaves(source, targets, dates_only));
                 }
             }
             _ => {}

@@ -253,3 +253,45 @@ value-quantity = true
         "NOTE, TAKEN8: fine\n{msg}"
     );
 }
+
+/// A `last_updated` held as text on PostgreSQL: `_lastUpdated` compared it with a timestamp
+/// (`text >= timestamp`, a 500 on every such search); refused at start-up.
+#[tokio::test]
+async fn a_text_last_updated_is_refused_at_start_up() {
+    let Some(url) = servers::fresh_database(Dialect::Postgres, "fhir_facade_pg_text_lu").await
+    else {
+        return;
+    };
+    servers::exec(
+        &url,
+        "CREATE TABLE PL_OBS (OBS_ID INTEGER PRIMARY KEY, CHANGED VARCHAR(30))",
+    )
+    .await;
+    let mapping = r#"[[resource]]
+type = "Observation"
+table = "PL_OBS"
+id = "OBS_ID"
+last_updated = "CHANGED"
+[resource.elements]
+status = { constant = "final" }
+"code.text" = { constant = "x" }
+[resource.search]
+_lastUpdated = true
+"#;
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), mapping).unwrap();
+    let msg = match fhir_facade::startup::Application::build(settings(
+        &url,
+        file.path().to_str().unwrap(),
+    ))
+    .await
+    {
+        Ok(_) => panic!("the mapping should have been refused"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        msg.contains(":line 1: resource \"Observation\" (Observation), last_updated: the database holds text there"),
+        "{msg}"
+    );
+    assert!(msg.contains("CAST(COL AS TIMESTAMP)"), "{msg}");
+}
