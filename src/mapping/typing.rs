@@ -281,7 +281,7 @@ pub fn check_types_needed(
                     "its time is compared by _lastUpdated, _sort and $everything's _since",
                     "datetime",
                 ));
-            } else if dialect == Dialect::Postgres && v.sql_type() == SqlType::Text {
+            } else if !dialect.compares_text_with_times() && v.sql_type() == SqlType::Text {
                 errors.push(
                     MappingError::new(
                         source.line,
@@ -299,7 +299,7 @@ pub fn check_types_needed(
                 let Some(v) = el.sql_value() else {
                     continue;
                 };
-                let text_date = dialect == Dialect::Postgres
+                let text_date = !dialect.compares_text_with_times()
                     && v.sql_type() == SqlType::Text
                     && !v.column_info().is_some_and(|i| i.as_text)
                     && compared_leaves(source, &d.targets, true).contains(&leaf)

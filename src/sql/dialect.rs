@@ -243,6 +243,12 @@ impl Dialect {
         self == Dialect::Sqlite
     }
 
+    /// Whether text compares with a bound date or timestamp (SQLite, which keeps dates as
+    /// text; MySQL/MariaDB, which convert the text); PostgreSQL has no `text >= timestamp`.
+    pub fn compares_text_with_times(self) -> bool {
+        self != Dialect::Postgres
+    }
+
     /// Whether `DATE` and `DATETIME` columns can hold values that are no calendar date, such
     /// as the zero date `0000-00-00` (MySQL/MariaDB, under the usual SQL modes).
     pub fn keeps_invalid_dates(self) -> bool {
