@@ -342,6 +342,9 @@ pub fn decimal(t: &str) -> Option<Json> {
 }
 
 fn parse_date_text(t: &str, format: Option<&str>) -> Option<String> {
+    if let Some(d) = digits_date(t, format.unwrap_or("%Y-%m-%d")) {
+        return Some(iso_date(d));
+    }
     if let Some(f) = format {
         if let Ok(d) = NaiveDate::parse_from_str(t, f) {
             return Some(iso_date(d));
@@ -361,6 +364,24 @@ fn parse_date_text(t: &str, format: Option<&str>) -> Option<String> {
         return Some(iso_date(d.date_naive()));
     }
     partial_date(t)
+}
+
+/// `t` as a date in the two most common layouts, `%Y%m%d` (`20240131`) and `%Y-%m-%d`,
+/// without chrono's format parser (which reads the format anew for every value); `None`
+/// for anything else, which chrono then parses as before.
+fn digits_date(t: &str, format: &str) -> Option<NaiveDate> {
+    let b = t.as_bytes();
+    let (y, m, d) = match (format, b.len()) {
+        ("%Y%m%d", 8) => (&b[0..4], &b[4..6], &b[6..8]),
+        ("%Y-%m-%d", 10) if b[4] == b'-' && b[7] == b'-' => (&b[0..4], &b[5..7], &b[8..10]),
+        _ => return None,
+    };
+    let number = |s: &[u8]| {
+        s.iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(i32::try_from(number(y)?).ok()?, number(m)?, number(d)?)
 }
 
 /// `YYYY` or `YYYY-MM`, checked.
@@ -420,6 +441,36 @@ fn parse_datetime_text(t: &str, format: Option<&str>, tz: Tz) -> Option<DateOrTi
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn digit_dates_agree_with_chrono() {
+        use chrono::NaiveDate;
+        for (t, f) in [
+            ("20240131", "%Y%m%d"),
+            ("20240229", "%Y%m%d"),
+            ("20230229", "%Y%m%d"),
+            ("20241301", "%Y%m%d"),
+            ("2024013", "%Y%m%d"),
+            ("2024-01-31", "%Y-%m-%d"),
+            ("2024-02-30", "%Y-%m-%d"),
+            ("2024/01/31", "%Y-%m-%d"),
+            ("2024-1-31", "%Y-%m-%d"),
+            ("00010101", "%Y%m%d"),
+            ("2024-0a-31", "%Y-%m-%d"),
+            ("+2024-01-31", "%Y-%m-%d"),
+        ] {
+            let fast = super::digits_date(t, f);
+            let chrono = NaiveDate::parse_from_str(t, f).ok();
+            if fast.is_some() || t.len() == 8 || t.len() == 10 {
+                assert_eq!(fast, chrono, "{t} {f}");
+            }
+            assert_eq!(
+                super::parse_date_text(t, Some(f)),
+                chrono.map(super::iso_date),
+                "{t} {f}"
+            );
+        }
+    }
+
     use super::*;
     use crate::mapping::MapValue;
     use indexmap::IndexMap;

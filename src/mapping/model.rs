@@ -298,8 +298,9 @@ impl MapValue {
 pub struct ValueMap {
     /// The map's name.
     pub name: String,
-    /// Entries, keyed by the trimmed legacy code.
-    pub values: IndexMap<String, MapValue>,
+    /// Entries, keyed by the trimmed legacy code (hashed with foldhash: a map is looked up
+    /// for every mapped value of every row).
+    pub values: IndexMap<String, MapValue, foldhash::fast::RandomState>,
     /// Used for codes that are not listed.
     pub default: Option<MapValue>,
     /// Each entry, then the default, as each [`MapTarget`] writes it ([`MapTarget::slot`]):
@@ -327,7 +328,7 @@ impl ValueMap {
             .collect();
         ValueMap {
             name,
-            values,
+            values: values.into_iter().collect(),
             default,
             rendered,
         }

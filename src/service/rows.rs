@@ -15,14 +15,15 @@ use crate::sql::{Row, Value};
 /// The rows of one child table for a page of parents.
 struct FetchedChild {
     rows: Vec<Row>,
-    /// Parent key text → indexes into `rows`.
-    by_parent: HashMap<String, Vec<usize>>,
+    /// Parent key text → indexes into `rows` (hashed with foldhash: keys from the database,
+    /// looked up once per parent of every page).
+    by_parent: HashMap<String, Vec<usize>, foldhash::fast::RandomState>,
 }
 
 impl FetchedChild {
     /// `rows` of a child table, indexed by the text of their key.
     fn of(rows: Vec<Row>, layout: &ChildLayout) -> FetchedChild {
-        let mut by_parent: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_parent: HashMap<String, Vec<usize>, _> = HashMap::default();
         for (i, r) in rows.iter().enumerate() {
             if let Some(k) = r.get(layout.key).and_then(Value::key_text) {
                 by_parent.entry(k).or_default().push(i);

@@ -72,9 +72,20 @@ impl Dialect {
 
     /// The placeholder of the `n`th bound parameter (1-based).
     pub fn placeholder(self, n: usize) -> String {
+        let mut out = String::new();
+        self.push_placeholder(&mut out, n);
+        out
+    }
+
+    /// Appends [`Self::placeholder`] `n` to `sql` (no string formatted per parameter: pages
+    /// bind dozens).
+    pub fn push_placeholder(self, sql: &mut String, n: usize) {
         match self {
-            Dialect::Postgres => format!("${n}"),
-            Dialect::Sqlite | Dialect::Mysql => "?".to_string(),
+            Dialect::Postgres => {
+                sql.push('$');
+                sql.push_str(itoa::Buffer::new().format(n));
+            }
+            Dialect::Sqlite | Dialect::Mysql => sql.push('?'),
         }
     }
 

@@ -56,7 +56,7 @@ impl Value {
         Some(match self {
             Value::Null => return None,
             Value::Bool(b) => b.to_string(),
-            Value::Int(i) => i.to_string(),
+            Value::Int(i) => itoa::Buffer::new().format(*i).to_owned(),
             Value::Float(f) => float_text(*f)?,
             Value::Decimal(d) => d.clone(),
             Value::Text(s) => s.trim_end().to_string(),

@@ -118,8 +118,8 @@ impl SqlWriter {
     /// Appends a placeholder bound to `value`.
     pub fn param(&mut self, value: impl Into<Value>) -> &mut Self {
         self.params.push(value.into());
-        let ph = self.dialect.placeholder(self.params.len());
-        self.sql.push_str(&ph);
+        self.dialect
+            .push_placeholder(&mut self.sql, self.params.len());
         self
     }
 
