@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use fhir_facade::sql::Dialect;
-use fhir_facade::startup::Application;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -151,13 +150,7 @@ id = "dept_id"
 name = "dept_cd"
 "identifier[0].value" = "shape"
 "#;
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), text).unwrap();
-    let err = Application::build(settings(&url, file.path().to_str().unwrap()))
-        .await
-        .err()
-        .expect("start-up must fail");
-    let msg = format!("{err:#}");
+    let msg = crate::helpers::refused(&url, text).await;
     assert!(msg.contains("line 7:"), "{msg}");
     assert!(msg.contains("column 'shape' has type GEOMETRY"), "{msg}");
     assert!(msg.contains("identifier[0].value"), "{msg}");

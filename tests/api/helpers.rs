@@ -159,6 +159,17 @@ pub async fn spawn_app_on(backend: &Backend) -> TestApp {
     spawn_with(backend, settings(&backend.url, MAPPING)).await
 }
 
+/// Why the server refuses to start on `database_url` with the mapping `text` (every problem,
+/// as the start-up error lists them); panics when it starts.
+pub async fn refused(database_url: &str, text: &str) -> String {
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(file.path(), text).expect("write the mapping");
+    match Application::build(settings(database_url, file.path().to_str().unwrap())).await {
+        Ok(_) => panic!("the mapping should have been refused:\n{text}"),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
 /// Starts the server for `backend` with `settings`.
 pub async fn spawn_with(backend: &Backend, settings: Settings) -> TestApp {
     let app = Application::build(settings)

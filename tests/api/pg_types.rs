@@ -7,7 +7,7 @@
 use fhir_facade::sql::Dialect;
 
 use crate::expect::walk;
-use crate::helpers::{Backend, settings, spawn_with};
+use crate::helpers::{Backend, refused, settings, spawn_with};
 use crate::servers;
 
 const SCHEMA: &[&str] = &[
@@ -198,17 +198,7 @@ issued = { column = "TAKEN8", format = "%Y%m%d" }
 date = true
 value-quantity = true
 "#;
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), mapping).unwrap();
-    let msg = match fhir_facade::startup::Application::build(settings(
-        &url,
-        file.path().to_str().unwrap(),
-    ))
-    .await
-    {
-        Ok(_) => panic!("the mapping should have been refused"),
-        Err(e) => format!("{e:#}"),
-    };
+    let msg = refused(&url, mapping).await;
     // Each problem: ":line N: <entry>: <message>", its fix on the next line.
     let problem = |line: usize| -> &str {
         let at = msg
@@ -278,17 +268,7 @@ status = { constant = "final" }
 [resource.search]
 _lastUpdated = true
 "#;
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), mapping).unwrap();
-    let msg = match fhir_facade::startup::Application::build(settings(
-        &url,
-        file.path().to_str().unwrap(),
-    ))
-    .await
-    {
-        Ok(_) => panic!("the mapping should have been refused"),
-        Err(e) => format!("{e:#}"),
-    };
+    let msg = refused(&url, mapping).await;
     assert!(
         msg.contains(":line 1: resource \"Observation\" (Observation), last_updated: the database holds text there"),
         "{msg}"

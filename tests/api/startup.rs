@@ -2,17 +2,10 @@
 
 use fhir_facade::startup::Application;
 
-use crate::helpers::{MAPPING, sample_db, settings};
+use crate::helpers::{MAPPING, refused, sample_db, settings};
 
 async fn build_with(mapping_text: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("mapping.toml");
-    std::fs::write(&path, mapping_text).unwrap();
-    let url = format!("sqlite:{}", sample_db().display());
-    match Application::build(settings(&url, path.to_str().unwrap())).await {
-        Ok(_) => panic!("the mapping should have been refused"),
-        Err(e) => format!("{e:#}"),
-    }
+    refused(&format!("sqlite:{}", sample_db().display()), mapping_text).await
 }
 
 fn line_of(text: &str, needle: &str) -> usize {
