@@ -215,15 +215,30 @@ pub fn write_sized_membership(
             Ok(())
         }
         Some(Size::Keys(keys)) => {
-            w.push(outer).push(" IN (");
             let dialect = cx.dialect();
             let padded = keys.len().next_power_of_two();
-            for i in 0..padded {
-                if i > 0 {
-                    w.push(", ");
+            let list = |w: &mut SqlWriter, sql: &str| {
+                w.push(sql).push(" IN (");
+                for i in 0..padded {
+                    if i > 0 {
+                        w.push(", ");
+                    }
+                    w.param_for(outer_info, keys[i.min(keys.len() - 1)].to_param(dialect));
                 }
-                w.param_for(outer_info, keys[i.min(keys.len() - 1)].to_param(dialect));
+                w.push(")");
+            };
+            if !dialect.rechecks_case(outer_info) {
+                list(w, outer);
+                return Ok(());
             }
+            // As `write_equals_exact`: the index finds the rows, the binary recheck drops
+            // the keys that differ only in case. (Not in the correlated EXISTS: MariaDB's
+            // subquery cache keys it by the outer value in its collation, so a case variant
+            // seen first would answer for the other.)
+            w.push("(");
+            list(w, outer);
+            w.push(" AND BINARY ");
+            list(w, &format!("RTRIM({outer})"));
             w.push(")");
             Ok(())
         }

@@ -198,13 +198,7 @@ pub fn write_equals(w: &mut SqlWriter, op: &Operand, values: &[String]) {
 /// ignored, as keys are read). For ids and references, which FHIR compares exactly.
 pub fn write_equals_exact(w: &mut SqlWriter, op: &Operand, values: &[String]) {
     write_equals(w, op, values);
-    let numeric = op.column.is_some_and(|c| {
-        matches!(
-            c.sql_type,
-            SqlType::Integer | SqlType::Decimal | SqlType::Boolean
-        )
-    });
-    if w.dialect().needs_binary_recheck() && !numeric && !values.is_empty() {
+    if w.dialect().rechecks_case(op.column) && !values.is_empty() {
         // Trailing blanks aside, as keys are read (`Value::key_text`) and as the collation
         // compares them.
         let trimmed = Operand {

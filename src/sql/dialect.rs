@@ -242,6 +242,14 @@ impl Dialect {
         self == Dialect::Mysql
     }
 
+    /// Whether keys compared with a value described by `column` (`None`: an expression) are
+    /// rechecked case-sensitively ([`Self::needs_binary_recheck`]; FHIR ids are
+    /// case-sensitive): text keys, not numbers or booleans.
+    pub fn rechecks_case(self, column: Option<&crate::sql::ColumnInfo>) -> bool {
+        self.needs_binary_recheck()
+            && !column.is_some_and(|c| c.is_numeric() || c.sql_type == crate::sql::SqlType::Boolean)
+    }
+
     /// Whether `LOWER()` folds ASCII letters only (SQLite), so a value compared with it must
     /// be folded the same way.
     pub fn lower_folds_ascii_only(self) -> bool {

@@ -280,6 +280,7 @@ value = "PHONE"
 
 [resource.search]
 _id = true
+family = true
 
 [[resource]]
 type = "Observation"
@@ -291,11 +292,13 @@ status = { constant = "final" }
 subject = { column = "PAT_CODE", reference = "Patient" }
 
 [resource.search]
+_id = true
 patient = true
 "#;
 
 /// Ids that differ only in case, in MySQL/MariaDB's usual case-insensitive collation: FHIR
-/// ids are case-sensitive, so `_id`, references and `_include` name one row, not both.
+/// ids are case-sensitive, so `_id`, references, `_include`, and chains and `_has` whose keys
+/// are listed name one row, not both.
 #[tokio::test]
 async fn ids_that_differ_in_case_are_different_resources_on_mysql() {
     let Some(url) = servers::fresh_database(Dialect::Mysql, "fhir_facade_case_ids").await else {
@@ -309,6 +312,8 @@ async fn ids_that_differ_in_case_are_different_resources_on_mysql() {
         "INSERT INTO CI_PAT VALUES ('abc', 'Lower'), ('ABC', 'Upper'), ('x1', 'Other'), ('pad ', 'Padded')",
         "INSERT INTO CI_PHONE VALUES ('abc', 1, '111'), ('ABC', 1, '222'), ('abc', 2, '333')",
         "INSERT INTO CI_OBS VALUES (1, 'abc'), (2, 'ABC'), (3, 'abc'), (4, 'pad')",
+        "INSERT INTO CI_PAT VALUES ('m7', 'Many'), ('M7', 'Few')",
+        "INSERT INTO CI_OBS VALUES (5, 'M7'), (107, 'm7')",
     ] {
         servers::exec(&url, sql).await;
     }
@@ -366,4 +371,18 @@ async fn ids_that_differ_in_case_are_different_resources_on_mysql() {
     let (obs, patients) = walk(&app, "Observation?patient=ABC&_include=Observation:patient").await;
     assert_eq!(obs, ["Observation/2"]);
     assert_eq!(patients, BTreeSet::from(["Patient/ABC".to_string()]));
+
+    // Chains and _has whose few keys are listed: exact.
+    let (obs, _) = walk(&app, "Observation?patient.family=Lower").await;
+    assert_eq!(obs, ["Observation/1", "Observation/3"]);
+    let (obs, _) = walk(&app, "Observation?patient.family=Upper").await;
+    assert_eq!(obs, ["Observation/2"]);
+    let (obs, _) = walk(&app, "Observation?patient.family=Few").await;
+    assert_eq!(obs, ["Observation/5"]);
+    let (obs, _) = walk(&app, "Observation?patient.family=Many").await;
+    assert_eq!(obs, ["Observation/107"]);
+    let (patients, _) = walk(&app, "Patient?_has:Observation:patient:_id=2").await;
+    assert_eq!(patients, ["Patient/ABC"]);
+    let (patients, _) = walk(&app, "Patient?_has:Observation:patient:_id=5").await;
+    assert_eq!(patients, ["Patient/M7"]);
 }
