@@ -29,6 +29,22 @@ fn fail(v: &Value, target: &str) -> ConvertError {
     }
 }
 
+/// [`convert`], with the value as compact JSON where the mapping holds it written (a value
+/// map's entries).
+pub fn convert_with_text<'m>(
+    v: &Value,
+    convert: &'m Convert,
+    tz: Tz,
+) -> Result<(Option<Cow<'m, Json>>, Option<&'m str>), ConvertError> {
+    match convert {
+        Convert::Mapped { map, target } if !v.is_null() => Ok(match mapped(v, map, *target) {
+            Some((json, text)) => (Some(Cow::Borrowed(json)), Some(text)),
+            None => (None, None),
+        }),
+        _ => Ok((self::convert(v, convert, tz)?, None)),
+    }
+}
+
 /// Converts `v` as `convert` says. `Ok(None)` means "absent" (NULL, empty text, unmapped code).
 /// A value map's values are borrowed from the mapping.
 pub fn convert<'m>(
@@ -57,7 +73,9 @@ pub fn convert<'m>(
             Ok(primitive(v, Primitive::Decimal, None, tz)?.map(trim_zeros))
         }
         Convert::Primitive { to, format, .. } => primitive(v, *to, format.as_deref(), tz),
-        Convert::Mapped { map, target } => return Ok(mapped(v, map, *target).map(Cow::Borrowed)),
+        Convert::Mapped { map, target } => {
+            return Ok(mapped(v, map, *target).map(|(json, _)| Cow::Borrowed(json)));
+        }
         Convert::Prefixed { prefix, target } => Ok(prefixed(v, prefix, *target)),
         Convert::Reference {
             resource_type,
@@ -118,7 +136,7 @@ pub fn is_valid_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
 }
 
-fn mapped<'m>(v: &Value, map: &'m ValueMap, target: MapTarget) -> Option<&'m Json> {
+fn mapped<'m>(v: &Value, map: &'m ValueMap, target: MapTarget) -> Option<(&'m Json, &'m str)> {
     let key = v.key_text()?;
     let key = key.trim();
     if key.is_empty() {
@@ -132,10 +150,10 @@ fn mapped<'m>(v: &Value, map: &'m ValueMap, target: MapTarget) -> Option<&'m Jso
     {
         let number = if *b { "1" } else { "0" };
         if map.lists(number) {
-            return map.lookup(number, target);
+            return map.lookup_with_text(number, target);
         }
     }
-    map.lookup(key, target)
+    map.lookup_with_text(key, target)
 }
 
 /// A code whose system is told by its prefix, as a Coding or CodeableConcept.

@@ -6,8 +6,12 @@ use chrono_tz::Tz;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value as Json};
 
-use super::convert::{self, convert, id_text, is_valid_id};
-use super::tree::{Origin, Tree, Written};
+use super::body::{Body, Part};
+use super::compact;
+use super::convert::{self, convert_with_text, id_text, is_valid_id};
+use super::shaped::Filled;
+use super::tree::{Origin, Tree};
+use crate::mapping::shape::Shape;
 use crate::mapping::{Child, ElementValue, Primitive, Source};
 use crate::mapping::{ChildLayout, SourceLayout};
 use crate::sql::{Row, Value};
@@ -80,7 +84,7 @@ pub struct Built<'a> {
     version: Option<String>,
     last_updated: Option<String>,
     /// The mapped elements, marked.
-    body: Tree<'a>,
+    body: Body<'a>,
 }
 
 /// Builds the resource for `row`. `None` when the row has no usable id.
@@ -92,9 +96,94 @@ pub fn build<'a>(
     tz: Tz,
 ) -> Option<Built<'a>> {
     let id = row_id(source, layout, row)?;
+    let body = match &source.shape {
+        Some(shape) => Body::Shaped(fill(shape, source, layout, row, children, tz)),
+        None => Body::Tree(tree(source, layout, row, children, tz)),
+    };
+    Some(Built {
+        resource_type: &source.resource_type,
+        id,
+        version: version(layout, row),
+        last_updated: last_updated(source, layout, row, tz),
+        body,
+    })
+}
+
+/// The resource's elements filled into the source's shape.
+fn fill<'a>(
+    shape: &'a Shape,
+    source: &'a Source,
+    layout: &SourceLayout,
+    row: &Row,
+    children: &[ChildRows<'a, '_>],
+    tz: Tz,
+) -> Filled<'a> {
+    let mut filled = Filled::new(shape);
+    for (n, (el, pos)) in source.elements.iter().zip(&layout.elements).enumerate() {
+        let (value, text, origin) =
+            element_value(source, &el.written, el.required, &el.value, *pos, row, tz);
+        filled.set(n, value, text, origin);
+    }
+    for cr in children {
+        let Some(k) = source
+            .children
+            .iter()
+            .position(|c| std::ptr::eq(c, cr.child))
+        else {
+            continue;
+        };
+        if shape.children[k].base.is_empty() {
+            continue;
+        }
+        filled.rows(k, cr.rows.len());
+        for (r, child_row) in cr.rows.iter().enumerate() {
+            for (n, (el, pos)) in cr
+                .child
+                .elements
+                .iter()
+                .zip(&cr.layout.elements)
+                .enumerate()
+            {
+                let (value, text, origin) = element_value(
+                    source,
+                    &el.written,
+                    el.required,
+                    &el.value,
+                    *pos,
+                    child_row,
+                    tz,
+                );
+                filled.set_in_row(k, r, n, value, text, origin);
+            }
+            if let Some(v) = &cr.child.value {
+                let (value, text, origin) = element_value(
+                    source,
+                    &cr.child.written,
+                    false,
+                    &v.value,
+                    cr.layout.value,
+                    child_row,
+                    tz,
+                );
+                filled.set_in_row(k, r, 0, value, text, origin);
+            }
+        }
+    }
+    filled.mark();
+    filled
+}
+
+/// The resource's elements built node by node (sources without a shape).
+fn tree<'a>(
+    source: &'a Source,
+    layout: &SourceLayout,
+    row: &Row,
+    children: &[ChildRows<'a, '_>],
+    tz: Tz,
+) -> Tree<'a> {
     let mut tree = Tree::new();
     for (el, pos) in source.elements.iter().zip(&layout.elements) {
-        let (value, origin) =
+        let (value, _, origin) =
             element_value(source, &el.written, el.required, &el.value, *pos, row, tz);
         tree.set(&el.path, value, origin);
     }
@@ -103,7 +192,7 @@ pub fn build<'a>(
         for child_row in &cr.rows {
             let idx = tree.next_index(base);
             for (el, pos) in cr.child.elements.iter().zip(&cr.layout.elements) {
-                let (value, origin) = element_value(
+                let (value, _, origin) = element_value(
                     source,
                     &el.written,
                     el.required,
@@ -115,7 +204,7 @@ pub fn build<'a>(
                 tree.set_under(base, idx, &el.path, value, origin);
             }
             if let Some(v) = &cr.child.value {
-                let (value, origin) = element_value(
+                let (value, _, origin) = element_value(
                     source,
                     &cr.child.written,
                     false,
@@ -129,13 +218,7 @@ pub fn build<'a>(
         }
     }
     tree.mark();
-    Some(Built {
-        resource_type: &source.resource_type,
-        id,
-        version: version(layout, row),
-        last_updated: last_updated(source, layout, row, tz),
-        body: tree,
-    })
+    tree
 }
 
 /// Builds the resource for `row` as a `serde_json` object (what [`Built`] serializes to).
@@ -211,12 +294,8 @@ impl Serialize for Built<'_> {
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("resourceType", self.resource_type)?;
         map.serialize_entry("id", &self.id)?;
-        let meta = Meta {
-            version: self.version.as_deref(),
-            last_updated: self.last_updated.as_deref(),
-            mapped: self.body.member("meta").filter(|m| m.is_object()),
-        };
-        if meta.version.is_some() || meta.last_updated.is_some() || meta.mapped.is_some() {
+        let meta = self.meta();
+        if meta.is_written() {
             map.serialize_entry("meta", &meta)?;
         }
         for (k, v) in self.body.members() {
@@ -228,11 +307,96 @@ impl Serialize for Built<'_> {
     }
 }
 
+impl Built<'_> {
+    fn meta(&self) -> Meta<'_, '_> {
+        Meta {
+            version: self.version.as_deref(),
+            last_updated: self.last_updated.as_deref(),
+            mapped: self.body.member("meta").filter(|m| m.is_object()),
+        }
+    }
+
+    /// The resource as compact JSON, the bytes serializing it writes, when its elements were
+    /// filled into their source's shape (`None` otherwise: serialize it).
+    pub fn compact(&self) -> Option<String> {
+        if !matches!(self.body, Body::Shaped(_)) {
+            return None;
+        }
+        let mut out = Vec::with_capacity(1024);
+        out.extend_from_slice(b"{\"resourceType\":");
+        compact::string(&mut out, self.resource_type);
+        out.extend_from_slice(b",\"id\":");
+        compact::string(&mut out, &self.id);
+        let meta = self.meta();
+        if meta.is_written() {
+            out.extend_from_slice(b",\"meta\":");
+            meta.write(&mut out);
+        }
+        for (k, v) in self.body.members() {
+            if !matches!(k, "meta" | "resourceType" | "id") {
+                out.push(b',');
+                v.write_key(k, &mut out);
+                v.write(&mut out);
+            }
+        }
+        out.push(b'}');
+        String::from_utf8(out).ok()
+    }
+}
+
 /// A resource's `meta`: the row's version and time, then the mapped members they leave.
 struct Meta<'t, 'a> {
     version: Option<&'t str>,
     last_updated: Option<&'t str>,
-    mapped: Option<Written<'t, 'a>>,
+    mapped: Option<Part<'t, 'a>>,
+}
+
+impl<'t, 'a> Meta<'t, 'a> {
+    fn is_written(&self) -> bool {
+        self.version.is_some() || self.last_updated.is_some() || self.mapped.is_some()
+    }
+
+    /// The mapped members the row's values leave.
+    fn mapped(&self) -> impl Iterator<Item = (&'t str, Part<'t, 'a>)> {
+        let (version, last_updated) = (self.version.is_some(), self.last_updated.is_some());
+        self.mapped
+            .into_iter()
+            .flat_map(Part::members)
+            .filter(move |(k, _)| match *k {
+                "versionId" => !version,
+                "lastUpdated" => !last_updated,
+                _ => true,
+            })
+    }
+
+    /// Writes it as compact JSON (what serializing it writes).
+    fn write(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        for (k, v) in [
+            ("versionId", self.version),
+            ("lastUpdated", self.last_updated),
+        ] {
+            if let Some(v) = v {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                compact::string(out, k);
+                out.push(b':');
+                compact::string(out, v);
+            }
+        }
+        for (k, v) in self.mapped() {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            v.write_key(k, out);
+            v.write(out);
+        }
+        out.push(b'}');
+    }
 }
 
 impl Serialize for Meta<'_, '_> {
@@ -244,15 +408,8 @@ impl Serialize for Meta<'_, '_> {
         if let Some(t) = self.last_updated {
             map.serialize_entry("lastUpdated", t)?;
         }
-        for (k, v) in self.mapped.into_iter().flat_map(Written::members) {
-            let taken = match k {
-                "versionId" => self.version.is_some(),
-                "lastUpdated" => self.last_updated.is_some(),
-                _ => false,
-            };
-            if !taken {
-                map.serialize_entry(k, &v)?;
-            }
+        for (k, v) in self.mapped() {
+            map.serialize_entry(k, &v)?;
         }
         map.end()
     }
@@ -266,9 +423,9 @@ fn element_value<'a>(
     pos: Option<usize>,
     row: &Row,
     tz: Tz,
-) -> (Option<Cow<'a, Json>>, Origin) {
+) -> (Option<Cow<'a, Json>>, Option<&'a str>, Origin) {
     match value {
-        ElementValue::Constant(c) => (Some(Cow::Borrowed(c)), Origin::Constant),
+        ElementValue::Constant(c) => (Some(Cow::Borrowed(c)), None, Origin::Constant),
         ElementValue::Sql {
             convert: conv,
             value: sql,
@@ -282,13 +439,13 @@ fn element_value<'a>(
             } else {
                 Origin::Row
             };
-            match convert(v, conv, tz) {
-                Ok(json) => (json, origin),
+            match convert_with_text(v, conv, tz) {
+                Ok((json, text)) => (json, text, origin),
                 Err(e) => {
                     // The value itself is not logged: it may be patient data.
                     tracing::warn!(source = %source.name, element = %written, target = %e.target,
                         "value cannot be converted; element left out");
-                    (None, origin)
+                    (None, None, origin)
                 }
             }
         }

@@ -36,7 +36,13 @@ impl<'a> Resource<'a> {
     /// being kept until the Bundle is written (and freed after, long out of the cache). For
     /// JSON responses that serve resources whole and compact.
     pub fn written(built: Built<'a>) -> Resource<'a> {
-        match serde_json::value::to_raw_value(&built) {
+        let json = match built.compact() {
+            // SAFETY: `compact` writes one JSON value, without whitespace around it (the
+            // contract of `from_string_unchecked`, which debug builds check by parsing it).
+            Some(text) => Ok(unsafe { RawValue::from_string_unchecked(text) }),
+            None => serde_json::value::to_raw_value(&built),
+        };
+        match json {
             Ok(json) => Resource::Text(Text {
                 resource_type: built.resource_type(),
                 id: built.id().to_string(),

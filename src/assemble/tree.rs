@@ -204,15 +204,11 @@ impl<'a> Tree<'a> {
     }
 
     /// The written members of the object, in order (after [`Tree::mark`]).
-    pub fn members(&self) -> impl Iterator<Item = (&str, Written<'_, 'a>)> {
-        let fields = match &self.root.kind {
-            Kind::Object(f) if self.root.kept => f.0.as_slice(),
-            _ => &[],
-        };
-        fields
-            .iter()
-            .filter(|(_, n)| n.kept)
-            .map(|(k, n)| (k.as_ref(), Written(n)))
+    pub fn members(&self) -> Members<'_, 'a> {
+        match &self.root.kind {
+            Kind::Object(f) if self.root.kept => Members(f.0.iter()),
+            _ => Members([].iter()),
+        }
     }
 
     /// The written member `name` (after [`Tree::mark`]).
@@ -238,15 +234,11 @@ pub struct Written<'t, 'a>(&'t Node<'a>);
 
 impl<'t, 'a> Written<'t, 'a> {
     /// Its written members, when it is an object.
-    pub fn members(self) -> impl Iterator<Item = (&'t str, Written<'t, 'a>)> {
-        let fields = match &self.0.kind {
-            Kind::Object(f) => f.0.as_slice(),
-            _ => &[],
-        };
-        fields
-            .iter()
-            .filter(|(_, n)| n.kept)
-            .map(|(k, n)| (k.as_ref(), Written(n)))
+    pub fn members(self) -> Members<'t, 'a> {
+        match &self.0.kind {
+            Kind::Object(f) => Members(f.0.iter()),
+            _ => Members([].iter()),
+        }
     }
 
     /// Whether it is an object.
@@ -260,6 +252,20 @@ impl<'t, 'a> Written<'t, 'a> {
             Kind::Leaf(v) => Some(v.as_ref()),
             _ => None,
         }
+    }
+}
+
+/// The written members of an object.
+pub struct Members<'t, 'a>(std::slice::Iter<'t, (Cow<'a, str>, Node<'a>)>);
+
+impl<'t, 'a> Iterator for Members<'t, 'a> {
+    type Item = (&'t str, Written<'t, 'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0
+            .by_ref()
+            .find(|(_, n)| n.kept)
+            .map(|(k, n)| (k.as_ref(), Written(n)))
     }
 }
 

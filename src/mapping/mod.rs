@@ -16,6 +16,7 @@ pub mod model;
 pub mod references;
 pub mod schema_check;
 pub mod search_bind;
+pub mod shape;
 pub mod sql;
 pub mod text_date;
 pub mod typing;

@@ -5,6 +5,7 @@
 //! comes from the mapping file, never from a request; per-dialect SQL is already resolved for
 //! the dialect the mapping was compiled for.
 
+use super::shape::Shape;
 use std::sync::Arc;
 
 use chrono_tz::Tz;
@@ -306,6 +307,9 @@ pub struct ValueMap {
     /// Each entry, then the default, as each [`MapTarget`] writes it ([`MapTarget::slot`]):
     /// made once, so that a resource borrows its mapped values instead of building them.
     rendered: Vec<[serde_json::Value; 3]>,
+    /// Each rendering as compact JSON, written as it is where a resource is written straight
+    /// to bytes.
+    texts: Vec<[Box<str>; 3]>,
 }
 
 impl ValueMap {
@@ -325,23 +329,38 @@ impl ValueMap {
                     v.render(MapTarget::CodeableConcept),
                 ]
             })
+            .collect::<Vec<_>>();
+        let texts = rendered
+            .iter()
+            .map(|r: &[serde_json::Value; 3]| r.each_ref().map(|v| v.to_string().into()))
             .collect();
         ValueMap {
             name,
             values: values.into_iter().collect(),
             default,
             rendered,
+            texts,
         }
     }
 
     /// The FHIR value of the trimmed code `key` (its entry, else the default) at a `target`.
     pub fn lookup(&self, key: &str, target: MapTarget) -> Option<&serde_json::Value> {
+        self.lookup_with_text(key, target).map(|(v, _)| v)
+    }
+
+    /// [`ValueMap::lookup`], with the value as compact JSON.
+    pub fn lookup_with_text(
+        &self,
+        key: &str,
+        target: MapTarget,
+    ) -> Option<(&serde_json::Value, &str)> {
         let i = match self.values.get_index_of(key) {
             Some(i) => i,
             None if self.default.is_some() => self.values.len(),
             None => return None,
         };
-        Some(&self.rendered[i][target.slot()])
+        let slot = target.slot();
+        Some((&self.rendered[i][slot], &self.texts[i][slot]))
     }
 
     /// Whether `key` has an entry of its own.
@@ -888,6 +907,9 @@ pub struct Source {
     /// them at start-up. A search pages in an index's order only where such an index exists
     /// (empty: not known, so never).
     pub index_leads: Vec<String>,
+    /// The element tree its resources share, laid out once ([`Shape::of`]); `None` where
+    /// values merge, and resources are built node by node.
+    pub shape: Option<Shape>,
 }
 
 impl Source {

@@ -2,6 +2,7 @@
 //! `[[resource.child]]` tables.
 
 use super::*;
+use crate::mapping::shape::Shape;
 
 impl Compiler<'_> {
     pub(super) fn compile_source(
@@ -128,7 +129,9 @@ impl Compiler<'_> {
             children,
             search: Vec::new(),
             index_leads: Vec::new(),
+            shape: None,
         };
+        source.shape = Shape::of(&source);
         source.search = self.search_decls(&rt, &entry, &r.search, &source);
         Some(source)
     }

@@ -1,0 +1,414 @@
+//! The element tree every resource of a source shares, laid out once when the mapping is
+//! loaded: which object holds which member, in which order, and which node each element's
+//! value fills. Assembly then fills it per row (flags and values in flat vectors) instead of
+//! building a tree of nodes, found by name, for every resource.
+//!
+//! Not every mapping has such a tree: where one element's value would have to merge with
+//! another's (`subject` mapped whole and `subject.display` beside it; a list written whole by a
+//! value with items added after it), or a child table gives both an item value and item
+//! elements, [`Shape::of`] gives `None` and assembly builds each resource's tree as before.
+
+use serde_json::Value as Json;
+
+use super::model::{Child, ElementMapping, PathSegment, Source};
+
+/// Index of a node in its [`Frame`].
+pub type NodeId = u32;
+
+/// A node of a [`Frame`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeNode {
+    /// Its member name in the object that holds it (empty for a root and for list items).
+    pub name: String,
+    /// The name as a JSON object key, with its colon (`"family":`), written as it is.
+    pub key: String,
+    /// What it is.
+    pub kind: NodeKind,
+}
+
+/// What a [`ShapeNode`] is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeKind {
+    /// An object: its members, in the order they are written.
+    Object(Vec<NodeId>),
+    /// A list: the items the mapping's own paths index (in index order), then one item per
+    /// row of each of these child tables (indexes into [`Shape::children`], in order).
+    List {
+        /// Items at fixed indexes.
+        items: Vec<NodeId>,
+        /// Child tables whose rows follow them.
+        children: Vec<usize>,
+    },
+    /// The value of placement `n` of the frame.
+    Value(usize),
+}
+
+/// Where one element's value goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// Every node from the frame's root to the value's own node (the last), each counted once
+    /// for the clean-up rules.
+    pub chain: Vec<NodeId>,
+    /// The node left out when a required value is absent: the one that holds the value's
+    /// member.
+    pub veto: NodeId,
+}
+
+/// A tree of nodes (root: node 0) and the placements of the values that fill it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frame {
+    /// Its nodes; a node's members and items come after it.
+    pub nodes: Vec<ShapeNode>,
+    /// One per element, in the order of the elements.
+    pub placements: Vec<Placement>,
+}
+
+/// A child table's part of a [`Shape`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildShape {
+    /// The nodes of the source's frame from its root to the list the rows are items of.
+    pub base: Vec<NodeId>,
+    /// One row's item: the child's elements, in order, or (for an item value) a frame whose
+    /// root is the value.
+    pub item: Frame,
+}
+
+/// The element tree of a source's resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shape {
+    /// The source's own elements.
+    pub body: Frame,
+    /// Its child tables, parallel to `source.children`.
+    pub children: Vec<ChildShape>,
+}
+
+/// A node while the frame is laid out.
+#[derive(Debug)]
+enum Draft {
+    Fresh,
+    Object(Vec<NodeId>),
+    List(Vec<(usize, NodeId)>, Vec<usize>),
+    Value(usize),
+}
+
+/// Why no shape: values that must merge, or a member order that depends on the rows.
+#[derive(Debug)]
+struct Unshaped;
+
+#[derive(Debug, Default)]
+struct Builder {
+    names: Vec<String>,
+    drafts: Vec<Draft>,
+    /// For nodes first made by a child table's path: the first and the last child whose
+    /// path passes through them.
+    by_child: Vec<Option<(usize, usize)>>,
+    placements: Vec<Placement>,
+}
+
+impl Builder {
+    fn new() -> Builder {
+        let mut b = Builder::default();
+        b.add(String::new(), None);
+        b
+    }
+
+    fn add(&mut self, name: String, child: Option<usize>) -> NodeId {
+        self.names.push(name);
+        self.drafts.push(Draft::Fresh);
+        self.by_child.push(child.map(|c| (c, c)));
+        (self.drafts.len() - 1) as NodeId
+    }
+
+    /// Notes that child `child`'s path passes through `node`. A node made by a child's path
+    /// is written where the first child with rows makes it; that is where the shape puts it
+    /// only if the children passing through it are consecutive.
+    fn pass(&mut self, node: NodeId, child: Option<usize>) -> Result<(), Unshaped> {
+        let (Some(c), Some((_, last))) = (child, &mut self.by_child[node as usize]) else {
+            return Ok(());
+        };
+        if *last != c && *last + 1 != c {
+            return Err(Unshaped);
+        }
+        *last = c;
+        Ok(())
+    }
+
+    /// The member `name` of object `node`, made if missing.
+    fn member(
+        &mut self,
+        node: NodeId,
+        name: &str,
+        child: Option<usize>,
+    ) -> Result<NodeId, Unshaped> {
+        let existing = match &self.drafts[node as usize] {
+            Draft::Fresh => {
+                self.drafts[node as usize] = Draft::Object(Vec::new());
+                None
+            }
+            Draft::Object(members) => members
+                .iter()
+                .copied()
+                .find(|&m| self.names[m as usize] == name),
+            // Through a value (which would merge) or a list (a path without its index).
+            _ => return Err(Unshaped),
+        };
+        if let Some(m) = existing {
+            self.pass(m, child)?;
+            return Ok(m);
+        }
+        let m = self.add(name.to_string(), child);
+        if let Draft::Object(members) = &mut self.drafts[node as usize] {
+            members.push(m);
+        }
+        Ok(m)
+    }
+
+    /// List `node` (made a list if fresh).
+    fn list(&mut self, node: NodeId) -> Result<(), Unshaped> {
+        match &self.drafts[node as usize] {
+            Draft::Fresh => {
+                self.drafts[node as usize] = Draft::List(Vec::new(), Vec::new());
+                Ok(())
+            }
+            Draft::List(..) => Ok(()),
+            _ => Err(Unshaped),
+        }
+    }
+
+    /// Item `index` of list `node`, made if missing.
+    fn item(
+        &mut self,
+        node: NodeId,
+        index: usize,
+        child: Option<usize>,
+    ) -> Result<NodeId, Unshaped> {
+        self.list(node)?;
+        let Draft::List(items, _) = &self.drafts[node as usize] else {
+            unreachable!("made a list above")
+        };
+        match items.binary_search_by_key(&index, |(k, _)| *k) {
+            Ok(i) => {
+                let id = items[i].1;
+                self.pass(id, child)?;
+                Ok(id)
+            }
+            Err(i) => {
+                let id = self.add(String::new(), child);
+                if let Draft::List(items, _) = &mut self.drafts[node as usize] {
+                    items.insert(i, (index, id));
+                }
+                Ok(id)
+            }
+        }
+    }
+
+    /// Walks `path` from `from`, making what is missing; `chain` gets every node passed (the
+    /// lists and their items too), `from` included. Returns the node before the last
+    /// segment (what a required value vetoes) and the last node.
+    fn walk(
+        &mut self,
+        from: NodeId,
+        path: &[PathSegment],
+        child: Option<usize>,
+        chain: &mut Vec<NodeId>,
+    ) -> Result<(NodeId, NodeId), Unshaped> {
+        let mut node = from;
+        let mut holder = from;
+        chain.push(node);
+        for seg in path {
+            holder = node;
+            let m = self.member(node, &seg.name, child)?;
+            node = if seg.repeats {
+                chain.push(m);
+                self.item(m, seg.index, child)?
+            } else {
+                m
+            };
+            chain.push(node);
+        }
+        Ok((holder, node))
+    }
+
+    /// Places an element's value at `path` under `from`.
+    fn place(&mut self, from: NodeId, path: &[PathSegment]) -> Result<(), Unshaped> {
+        let mut chain = Vec::new();
+        let (veto, node) = self.walk(from, path, None, &mut chain)?;
+        if !matches!(self.drafts[node as usize], Draft::Fresh) {
+            return Err(Unshaped);
+        }
+        self.drafts[node as usize] = Draft::Value(self.placements.len());
+        self.placements.push(Placement { chain, veto });
+        Ok(())
+    }
+
+    /// Lays out `elements` (paths relative to the root).
+    fn elements(&mut self, elements: &[ElementMapping]) -> Result<(), Unshaped> {
+        elements.iter().try_for_each(|el| self.place(0, &el.path))
+    }
+
+    /// The list child `k`'s rows are items of, with the nodes from the root to it.
+    fn base(&mut self, k: usize, child: &Child) -> Result<Vec<NodeId>, Unshaped> {
+        let (last, upper) = child.path.split_last().ok_or(Unshaped)?;
+        if !last.repeats {
+            return Err(Unshaped);
+        }
+        let mut chain = Vec::new();
+        let (_, end) = self.walk(0, upper, Some(k), &mut chain)?;
+        let list = self.member(end, &last.name, Some(k))?;
+        self.list(list)?;
+        if let Draft::List(_, children) = &mut self.drafts[list as usize] {
+            children.push(k);
+        }
+        chain.push(list);
+        Ok(chain)
+    }
+
+    fn finish(self) -> Frame {
+        let nodes = self
+            .names
+            .into_iter()
+            .zip(self.drafts)
+            .map(|(name, draft)| ShapeNode {
+                key: format!("{}:", Json::String(name.clone())),
+                name,
+                kind: match draft {
+                    // A node nothing fills (a path's object whose values are all elsewhere
+                    // cannot happen; an empty root can).
+                    Draft::Fresh => NodeKind::Object(Vec::new()),
+                    Draft::Object(m) => NodeKind::Object(m),
+                    Draft::List(items, children) => NodeKind::List {
+                        items: items.into_iter().map(|(_, id)| id).collect(),
+                        children,
+                    },
+                    Draft::Value(p) => NodeKind::Value(p),
+                },
+            })
+            .collect();
+        Frame {
+            nodes,
+            placements: self.placements,
+        }
+    }
+}
+
+/// One row's item of `child`.
+fn item_frame(child: &Child) -> Result<Frame, Unshaped> {
+    let mut b = Builder::new();
+    match (&child.value, child.elements.is_empty()) {
+        (Some(_), true) => {
+            b.drafts[0] = Draft::Value(0);
+            b.placements.push(Placement {
+                chain: vec![0],
+                veto: 0,
+            });
+        }
+        (None, _) => b.elements(&child.elements)?,
+        // An item value that item elements would merge with.
+        (Some(_), false) => return Err(Unshaped),
+    }
+    Ok(b.finish())
+}
+
+impl Shape {
+    /// The shape of `source`'s resources, or `None` where values merge (see the module).
+    pub fn of(source: &Source) -> Option<Shape> {
+        Shape::lay_out(&source.elements, &source.children).ok()
+    }
+
+    fn lay_out(elements: &[ElementMapping], children: &[Child]) -> Result<Shape, Unshaped> {
+        let mut b = Builder::new();
+        b.elements(elements)?;
+        let mut shapes = Vec::with_capacity(children.len());
+        for (k, child) in children.iter().enumerate() {
+            // A child that places nothing makes no nodes.
+            let base = if child.value.is_none() && child.elements.is_empty() {
+                Vec::new()
+            } else {
+                b.base(k, child)?
+            };
+            shapes.push(ChildShape {
+                base,
+                item: item_frame(child)?,
+            });
+        }
+        Ok(Shape {
+            body: b.finish(),
+            children: shapes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::ElementValue;
+
+    fn path(s: &str) -> Vec<PathSegment> {
+        s.split('.')
+            .map(|seg| match seg.split_once('[') {
+                Some((n, i)) => PathSegment {
+                    name: n.into(),
+                    repeats: true,
+                    index: i.trim_end_matches(']').parse().unwrap(),
+                },
+                None => PathSegment {
+                    name: seg.into(),
+                    repeats: false,
+                    index: 0,
+                },
+            })
+            .collect()
+    }
+
+    fn el(p: &str) -> ElementMapping {
+        ElementMapping {
+            path: path(p),
+            written: p.into(),
+            line: 1,
+            value: ElementValue::Constant(serde_json::json!(1)),
+            required: false,
+            fhir_type: String::new(),
+            code_system: None,
+        }
+    }
+
+    fn names(f: &Frame, ids: &[NodeId]) -> Vec<String> {
+        ids.iter()
+            .map(|&i| f.nodes[i as usize].name.clone())
+            .collect()
+    }
+
+    #[test]
+    fn members_follow_the_order_of_first_mention_and_items_their_indexes() {
+        let els = [
+            el("name[0].given[1]"),
+            el("gender"),
+            el("name[0].given[0]"),
+            el("name[0].family"),
+        ];
+        let s = Shape::lay_out(&els, &[]).expect("a shape");
+        let NodeKind::Object(root) = &s.body.nodes[0].kind else {
+            panic!("root object")
+        };
+        assert_eq!(names(&s.body, root), ["name", "gender"]);
+        // name[0].given[1]: root, name, name[0], given, given[1].
+        let p = &s.body.placements[0];
+        assert_eq!(p.chain.len(), 5);
+        let NodeKind::List { items, .. } = &s.body.nodes[p.chain[3] as usize].kind else {
+            panic!("given is a list")
+        };
+        // given[0] (placed third) comes first.
+        assert_eq!(items[0], *s.body.placements[2].chain.last().unwrap());
+        assert_eq!(items[1], *p.chain.last().unwrap());
+        // A required given[1] vetoes name[0], the object holding `given`.
+        assert_eq!(p.veto, p.chain[2]);
+    }
+
+    #[test]
+    fn values_that_would_merge_have_no_shape() {
+        assert!(Shape::lay_out(&[el("subject"), el("subject.display")], &[]).is_err());
+        assert!(Shape::lay_out(&[el("subject.display"), el("subject")], &[]).is_err());
+        assert!(Shape::lay_out(&[el("code"), el("code.coding[0].code")], &[]).is_err());
+        assert!(Shape::lay_out(&[el("subject.reference"), el("subject.display")], &[]).is_ok());
+    }
+}
