@@ -305,7 +305,16 @@ fn iso_date(d: NaiveDate) -> String {
     use chrono::Datelike;
     let year = d.year();
     if (0..=9999).contains(&year) {
-        format!("{year:04}-{:02}-{:02}", d.month(), d.day())
+        let mut out = String::with_capacity(10);
+        for (n, width) in [(year as u32, 4), (d.month(), 2), (d.day(), 2)] {
+            if width == 2 {
+                out.push('-');
+            }
+            for place in (0..width).rev() {
+                out.push(char::from(b'0' + (n / 10u32.pow(place) % 10) as u8));
+            }
+        }
+        out
     } else {
         d.format("%Y-%m-%d").to_string()
     }

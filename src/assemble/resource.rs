@@ -119,10 +119,10 @@ fn fill<'a>(
     tz: Tz,
 ) -> Filled<'a> {
     let mut filled = Filled::new(shape);
-    for (n, (el, pos)) in source.elements.iter().zip(&layout.elements).enumerate() {
+    for (el, pos) in source.elements.iter().zip(&layout.elements) {
         let (value, text, origin) =
             element_value(source, &el.written, el.required, &el.value, *pos, row, tz);
-        filled.set(n, value, text, origin);
+        filled.set(value, text, origin);
     }
     for cr in children {
         let Some(k) = source

@@ -286,6 +286,8 @@ id = "ID"
 "identifier[1]" = { constant = { value = "X", assigner = { identifier = {} } } }
 "contact[0].name" = { constant = { text = "Y", period = {} } }
 "contact[0].gender" = "SEX"
+# Row-bound values under `communication[0]` come only from a child table's rows.
+"communication[0].preferred" = { constant = true }
 
 [[resource.child]]
 path = "identifier"
@@ -308,6 +310,13 @@ path = "name[0].given"
 table = "GIVEN"
 key = "PID"
 value = "NM"
+
+[[resource.child]]
+path = "communication[0].language.coding"
+table = "LANGS"
+key = "PID"
+[resource.child.elements]
+code = "CD"
 
 [[resource.child]]
 path = "contact[0].telecom"

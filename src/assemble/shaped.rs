@@ -27,6 +27,8 @@ struct Flags {
     vetoed: bool,
     /// It is written (set by [`Filled::mark`]).
     kept: bool,
+    /// One of its members or items is written (set by [`Filled::mark`]).
+    any: bool,
 }
 
 impl Flags {
@@ -46,9 +48,6 @@ struct Fill<'a> {
     values: Vec<Option<Cow<'a, Json>>>,
     /// Values the mapping holds written as compact JSON (a value map's entries), by value.
     texts: Vec<Option<&'a str>>,
-    /// What the rows' values add to the nodes from the root to their list (`count`, OR-ed:
-    /// applied once, in [`Filled::mark`]).
-    base: Flags,
 }
 
 /// A resource's values in its source's shape.
@@ -66,9 +65,8 @@ impl<'a> Filled<'a> {
         let body = Fill {
             rows: 1,
             flags: vec![Flags::default(); shape.body.nodes.len()],
-            values: vec![None; shape.body.placements.len()],
-            texts: vec![None; shape.body.placements.len()],
-            base: Flags::default(),
+            values: Vec::with_capacity(shape.body.placements.len()),
+            texts: Vec::with_capacity(shape.body.placements.len()),
         };
         Filled {
             shape,
@@ -77,18 +75,14 @@ impl<'a> Filled<'a> {
         }
     }
 
-    /// Places the value of the body's element `n`.
-    pub fn set(
-        &mut self,
-        n: usize,
-        value: Option<Cow<'a, Json>>,
-        text: Option<&'a str>,
-        origin: Origin,
-    ) {
-        let p = &self.shape.body.placements[n];
-        place(&mut self.body.flags, p, value.is_some(), origin);
-        self.body.values[n] = value;
-        self.body.texts[n] = text;
+    /// Places the value of the body's next element (they are placed in order).
+    pub fn set(&mut self, value: Option<Cow<'a, Json>>, text: Option<&'a str>, origin: Origin) {
+        let n = self.body.values.len();
+        if let Some(p) = self.shape.body.placements.get(n) {
+            place(&mut self.body.flags, p, value.is_some(), origin);
+            self.body.values.push(value);
+            self.body.texts.push(text);
+        }
     }
 
     /// Makes room for `rows` items of child `k` (before their values are placed).
@@ -98,12 +92,11 @@ impl<'a> Filled<'a> {
         fill.rows = rows;
         fill.flags = vec![Flags::default(); rows * item.nodes.len()];
         fill.values = Vec::with_capacity(rows * item.placements.len());
-        fill.values
-            .resize_with(rows * item.placements.len(), || None);
-        fill.texts = vec![None; rows * item.placements.len()];
+        fill.texts = Vec::with_capacity(rows * item.placements.len());
     }
 
-    /// Places the value of element `n` of row `row` of child `k`.
+    /// Places the value of element `n` of row `row` of child `k` (rows and their elements are
+    /// placed in order).
     pub fn set_in_row(
         &mut self,
         k: usize,
@@ -115,12 +108,11 @@ impl<'a> Filled<'a> {
     ) {
         let item = &self.shape.children[k].item;
         let fill = &mut self.children[k];
-        let present = value.is_some();
-        fill.base.count(origin, present);
+        debug_assert_eq!(fill.values.len(), row * item.placements.len() + n);
         let flags = &mut fill.flags[row * item.nodes.len()..];
-        place(flags, &item.placements[n], present, origin);
-        fill.values[row * item.placements.len() + n] = value;
-        fill.texts[row * item.placements.len() + n] = text;
+        place(flags, &item.placements[n], value.is_some(), origin);
+        fill.values.push(value);
+        fill.texts.push(text);
     }
 
     /// Decides which nodes are written (the rules of the module).
@@ -130,27 +122,36 @@ impl<'a> Filled<'a> {
             body,
             children,
         } = self;
+        // Values not placed are absent.
+        body.values
+            .resize_with(shape.body.placements.len(), || None);
+        body.texts.resize(shape.body.placements.len(), None);
         for (child, fill) in shape.children.iter().zip(children.iter_mut()) {
+            fill.values
+                .resize_with(fill.rows * child.item.placements.len(), || None);
+            fill.texts
+                .resize(fill.rows * child.item.placements.len(), None);
+        }
+        for (child, fill) in shape.children.iter().zip(children.iter_mut()) {
+            let Some(&list) = child.base.last() else {
+                continue;
+            };
             let (n, p) = (child.item.nodes.len(), child.item.placements.len());
+            let mut items = Flags::default();
             for row in 0..fill.rows {
                 let flags = &mut fill.flags[row * n..(row + 1) * n];
                 let values = &fill.values[row * p..(row + 1) * p];
-                mark_frame(&child.item, flags, values, false, |_| false);
+                mark_frame(&child.item, flags, values, false);
+                items.slot |= flags[0].slot;
+                items.present |= flags[0].present;
+                items.any |= flags[0].kept;
             }
-            let base = fill.base;
-            if base.slot {
-                for &id in &child.base {
-                    let f = &mut body.flags[id as usize];
-                    f.slot = true;
-                    f.present |= base.present;
-                }
-            }
+            let f = &mut body.flags[list as usize];
+            f.slot |= items.slot;
+            f.present |= items.present;
+            f.any |= items.any;
         }
-        let items_kept = |k: usize| {
-            let n = shape.children[k].item.nodes.len();
-            (0..children[k].rows).any(|row| children[k].flags[row * n].kept)
-        };
-        mark_frame(&shape.body, &mut body.flags, &body.values, true, items_kept);
+        mark_frame(&shape.body, &mut body.flags, &body.values, true);
     }
 
     /// The written members of the resource, in order (after [`Filled::mark`]).
@@ -190,47 +191,45 @@ impl<'a> Filled<'a> {
     }
 }
 
-/// Counts a value at placement `p` on its nodes, and vetoes what a required one's absence
-/// leaves out.
+/// Notes a value at placement `p` on its node (what [`mark_frame`] passes on to the nodes that
+/// hold it), and vetoes what a required one's absence leaves out.
 fn place(flags: &mut [Flags], p: &Placement, present: bool, origin: Origin) {
     if origin == Origin::Constant {
         return;
     }
-    for &id in &p.chain {
-        let f = &mut flags[id as usize];
-        f.slot = true;
-        f.present |= present;
-    }
+    flags[p.leaf as usize].count(origin, present);
     if origin == Origin::RequiredRow && !present {
         flags[p.veto as usize].vetoed = true;
     }
 }
 
 /// Sets `kept` for the nodes of one frame, members before what holds them (a node's members
-/// and items come after it). `items_kept(k)`: whether an item of child `k` is written.
+/// and items come after it), passing on to each holder whether values were placed under it,
+/// present, and written; a list's items of child rows are marked before.
 fn mark_frame(
     frame: &Frame,
     flags: &mut [Flags],
     values: &[Option<Cow<'_, Json>>],
     root_is_resource: bool,
-    items_kept: impl Fn(usize) -> bool,
 ) {
     for id in (0..frame.nodes.len()).rev() {
         let f = flags[id];
+        let node = &frame.nodes[id];
         let root = root_is_resource && id == 0;
         let keeps = root || ((f.present || !f.slot) && !f.vetoed);
         let kept = keeps
-            && match &frame.nodes[id].kind {
+            && match &node.kind {
                 NodeKind::Value(p) => values[*p].as_deref().is_some_and(written),
-                NodeKind::Object(members) => {
-                    root || members.iter().any(|&m| flags[m as usize].kept)
-                }
-                NodeKind::List { items, children } => {
-                    items.iter().any(|&i| flags[i as usize].kept)
-                        || children.iter().any(|&k| items_kept(k))
-                }
+                NodeKind::Object(_) => root || f.any,
+                NodeKind::List { .. } => f.any,
             };
         flags[id].kept = kept;
+        if id != 0 {
+            let holder = &mut flags[node.parent as usize];
+            holder.slot |= f.slot;
+            holder.present |= f.present;
+            holder.any |= kept;
+        }
     }
 }
 
@@ -399,51 +398,9 @@ impl Serialize for At<'_, '_> {
 impl At<'_, '_> {
     /// Writes it as compact JSON (what serializing it writes).
     pub fn write(self, out: &mut Vec<u8>) {
-        if let At::Node(n) = self
-            && let NodeKind::Value(p) = n.kind()
-            && let Some(text) = n.cx.texts[*p]
-        {
-            // A value map's entry, written when the mapping was loaded (never an object with
-            // empty members).
-            out.extend_from_slice(text.as_bytes());
-            return;
-        }
-        let n = match self.resolved() {
-            At::Json(v) if !loses_members(v) => return compact::value(out, v),
-            at @ At::Json(_) => {
-                out.push(b'{');
-                write_members(out, at.members(), true, |_| false);
-                out.push(b'}');
-                return;
-            }
-            At::Node(n) => n,
-        };
-        match n.kind() {
-            NodeKind::List { items, children } => {
-                out.push(b'[');
-                let mut first = true;
-                for &i in items.iter().filter(|&&i| n.cx.flags[i as usize].kept) {
-                    comma(out, &mut first);
-                    At::Node(Node { node: i, ..n }).write(out);
-                }
-                let filled = n.cx.filled;
-                for &k in children {
-                    for row in 0..filled.children[k].rows {
-                        let cx = filled.row_cx(k, row);
-                        if cx.flags[0].kept {
-                            comma(out, &mut first);
-                            At::Node(Node { cx, node: 0 }).write(out);
-                        }
-                    }
-                }
-                out.push(b']');
-            }
-            NodeKind::Object(ids) => {
-                out.push(b'{');
-                write_members(out, Members::Nodes(n.cx, ids.iter()), true, |_| false);
-                out.push(b'}');
-            }
-            NodeKind::Value(_) => unreachable!("resolved above"),
+        match self {
+            At::Node(n) => write_node(out, n.cx, n.node),
+            At::Json(v) => write_value(out, v),
         }
     }
 
@@ -456,6 +413,70 @@ impl At<'_, '_> {
                 out.push(b':');
             }
         }
+    }
+}
+
+/// Writes node `id` of frame `cx` (which is written) as compact JSON.
+fn write_node(out: &mut Vec<u8>, cx: Cx<'_, '_>, id: NodeId) {
+    match &cx.frame.nodes[id as usize].kind {
+        NodeKind::Value(p) => match (cx.texts[*p], &cx.values[*p]) {
+            // A value map's entry, written when the mapping was loaded (never an object with
+            // empty members).
+            (Some(text), _) => out.extend_from_slice(text.as_bytes()),
+            (None, Some(v)) => write_value(out, v),
+            (None, None) => out.extend_from_slice(b"null"),
+        },
+        NodeKind::Object(ids) => {
+            out.push(b'{');
+            let mut first = true;
+            for &m in ids {
+                if cx.flags[m as usize].kept {
+                    comma(out, &mut first);
+                    out.extend_from_slice(cx.frame.nodes[m as usize].key.as_bytes());
+                    write_node(out, cx, m);
+                }
+            }
+            out.push(b'}');
+        }
+        NodeKind::List { items, children } => {
+            out.push(b'[');
+            let mut first = true;
+            for &i in items {
+                if cx.flags[i as usize].kept {
+                    comma(out, &mut first);
+                    write_node(out, cx, i);
+                }
+            }
+            let filled = cx.filled;
+            for &k in children {
+                for row in 0..filled.children[k].rows {
+                    let item = filled.row_cx(k, row);
+                    if item.flags[0].kept {
+                        comma(out, &mut first);
+                        write_node(out, item, 0);
+                    }
+                }
+            }
+            out.push(b']');
+        }
+    }
+}
+
+/// Writes a value (an object without its members that are or become empty objects).
+fn write_value(out: &mut Vec<u8>, v: &Json) {
+    match v {
+        Json::Object(m) if loses_members(v) => {
+            out.push(b'{');
+            let mut first = true;
+            for (k, v) in m.iter().filter(|(_, v)| written(v)) {
+                comma(out, &mut first);
+                compact::string(out, k);
+                out.push(b':');
+                write_value(out, v);
+            }
+            out.push(b'}');
+        }
+        _ => compact::value(out, v),
     }
 }
 

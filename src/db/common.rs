@@ -14,7 +14,7 @@ use sqlx::{
 };
 
 use super::{DbError, DbSettings, Run};
-use crate::sql::{DbColumn, Row, SqlType, Statement};
+use crate::sql::{DbColumn, Row, SqlType, Statement, Value};
 
 /// How long the database has to confirm that it stopped a statement (by ending it) before the
 /// statement is left to end in the background.
@@ -253,6 +253,18 @@ pub(super) fn hint_tls_on_loopback(option: &str, socket: &str) {
          server CPU on every row (up to a quarter of a search's throughput measured); add \
          {option} to the database URL, or connect through the Unix socket ({socket})"
     );
+}
+
+/// A row of `len` values decoded by `decode` (into a vector of that size at once).
+pub fn decode_row(
+    len: usize,
+    mut decode: impl FnMut(usize) -> Result<Value, sqlx::Error>,
+) -> Result<Row, sqlx::Error> {
+    let mut row = Vec::with_capacity(len);
+    for i in 0..len {
+        row.push(decode(i)?);
+    }
+    Ok(row)
 }
 
 #[cfg(test)]

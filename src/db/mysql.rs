@@ -234,7 +234,7 @@ fn invalid_date(raw: MySqlValueRef<'_>, with_time: bool) -> Result<Value, sqlx::
 }
 
 fn decode_row(row: &MySqlRow) -> Result<Row, sqlx::Error> {
-    (0..row.len()).map(|i| decode(row, i)).collect()
+    common::decode_row(row.len(), |i| decode(row, i))
 }
 
 /// Which server connection `conn` is (what a statement is stopped by).

@@ -209,7 +209,7 @@ fn decode(row: &PgRow, i: usize) -> Result<Value, sqlx::Error> {
 }
 
 fn decode_row(row: &PgRow) -> Result<Row, sqlx::Error> {
-    (0..row.len()).map(|i| decode(row, i)).collect()
+    common::decode_row(row.len(), |i| decode(row, i))
 }
 
 /// Which server process serves `conn` (what a statement is cancelled by).

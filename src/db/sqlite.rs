@@ -85,7 +85,7 @@ fn decode(row: &SqliteRow, i: usize) -> Result<Value, sqlx::Error> {
 }
 
 fn decode_row(row: &SqliteRow) -> Result<Row, sqlx::Error> {
-    (0..row.len()).map(|i| decode(row, i)).collect()
+    common::decode_row(row.len(), |i| decode(row, i))
 }
 
 impl Backend for SqliteBackend {

@@ -22,6 +22,8 @@ pub struct ShapeNode {
     pub name: String,
     /// The name as a JSON object key, with its colon (`"family":`), written as it is.
     pub key: String,
+    /// The object or list that holds it (the root: itself).
+    pub parent: NodeId,
     /// What it is.
     pub kind: NodeKind,
 }
@@ -46,9 +48,10 @@ pub enum NodeKind {
 /// Where one element's value goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placement {
-    /// Every node from the frame's root to the value's own node (the last), each counted once
-    /// for the clean-up rules.
+    /// Every node from the frame's root to the value's own node (the last).
     pub chain: Vec<NodeId>,
+    /// The value's own node.
+    pub leaf: NodeId,
     /// The node left out when a required value is absent: the one that holds the value's
     /// member.
     pub veto: NodeId,
@@ -98,6 +101,7 @@ struct Unshaped;
 #[derive(Debug, Default)]
 struct Builder {
     names: Vec<String>,
+    parents: Vec<NodeId>,
     drafts: Vec<Draft>,
     /// For nodes first made by a child table's path: the first and the last child whose
     /// path passes through them.
@@ -108,12 +112,13 @@ struct Builder {
 impl Builder {
     fn new() -> Builder {
         let mut b = Builder::default();
-        b.add(String::new(), None);
+        b.add(String::new(), 0, None);
         b
     }
 
-    fn add(&mut self, name: String, child: Option<usize>) -> NodeId {
+    fn add(&mut self, name: String, parent: NodeId, child: Option<usize>) -> NodeId {
         self.names.push(name);
+        self.parents.push(parent);
         self.drafts.push(Draft::Fresh);
         self.by_child.push(child.map(|c| (c, c)));
         (self.drafts.len() - 1) as NodeId
@@ -156,7 +161,7 @@ impl Builder {
             self.pass(m, child)?;
             return Ok(m);
         }
-        let m = self.add(name.to_string(), child);
+        let m = self.add(name.to_string(), node, child);
         if let Draft::Object(members) = &mut self.drafts[node as usize] {
             members.push(m);
         }
@@ -193,7 +198,7 @@ impl Builder {
                 Ok(id)
             }
             Err(i) => {
-                let id = self.add(String::new(), child);
+                let id = self.add(String::new(), node, child);
                 if let Draft::List(items, _) = &mut self.drafts[node as usize] {
                     items.insert(i, (index, id));
                 }
@@ -237,7 +242,11 @@ impl Builder {
             return Err(Unshaped);
         }
         self.drafts[node as usize] = Draft::Value(self.placements.len());
-        self.placements.push(Placement { chain, veto });
+        self.placements.push(Placement {
+            chain,
+            veto,
+            leaf: node,
+        });
         Ok(())
     }
 
@@ -268,9 +277,11 @@ impl Builder {
             .names
             .into_iter()
             .zip(self.drafts)
-            .map(|(name, draft)| ShapeNode {
+            .zip(self.parents)
+            .map(|((name, draft), parent)| ShapeNode {
                 key: format!("{}:", Json::String(name.clone())),
                 name,
+                parent,
                 kind: match draft {
                     // A node nothing fills (a path's object whose values are all elsewhere
                     // cannot happen; an empty root can).
@@ -300,6 +311,7 @@ fn item_frame(child: &Child) -> Result<Frame, Unshaped> {
             b.placements.push(Placement {
                 chain: vec![0],
                 veto: 0,
+                leaf: 0,
             });
         }
         (None, _) => b.elements(&child.elements)?,

@@ -37,7 +37,8 @@ struct Payload {
 /// Signs and checks cursors.
 #[derive(Clone)]
 pub struct CursorCodec {
-    key: Vec<u8>,
+    /// HMAC-SHA256 keyed with the secret (keyed once: a cursor is signed per page).
+    keyed: Hmac<Sha256>,
 }
 
 fn search_hash(resource_type: &str, params: &[String]) -> String {
@@ -58,12 +59,12 @@ impl CursorCodec {
     /// A codec with this secret.
     pub fn new(secret: &[u8]) -> CursorCodec {
         CursorCodec {
-            key: secret.to_vec(),
+            keyed: Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key"),
         }
     }
 
     fn mac(&self, data: &[u8]) -> Vec<u8> {
-        let mut m = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key");
+        let mut m = self.keyed.clone();
         m.update(data);
         m.finalize().into_bytes()[..16].to_vec()
     }
@@ -97,7 +98,7 @@ impl CursorCodec {
         let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| bad())?;
         let expected = self.mac(body.as_bytes());
         // Constant-time comparison through the MAC crate.
-        let mut m = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key");
+        let mut m = self.keyed.clone();
         m.update(body.as_bytes());
         if sig.len() != expected.len() || m.verify_truncated_left(&sig).is_err() {
             return Err(bad());

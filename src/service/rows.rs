@@ -80,7 +80,7 @@ pub(super) async fn build_resources_given<'m>(
             continue;
         }
         let mut keys: Vec<Value> = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::with_hasher(foldhash::fast::RandomState::default());
         for row in rows {
             if let Some(key) = row.get(layout.parent_keys[k]).and_then(Value::as_key)
                 && seen.insert(key.key_text())
