@@ -124,9 +124,14 @@ fn scaled(v: &Value, scale: u32) -> Option<Json> {
 
 /// The text of a key value used in an id (`None` for NULL or blank).
 pub fn id_text(v: &Value) -> Option<String> {
-    let t = v.key_text()?;
-    let t = t.trim();
-    (!t.is_empty()).then(|| t.to_string())
+    match v.key_str()? {
+        // A number's text, already made: kept (it has no blanks).
+        Cow::Owned(t) if t.len() == t.trim().len() => (!t.is_empty()).then_some(t),
+        t => {
+            let t = t.trim();
+            (!t.is_empty()).then(|| t.to_string())
+        }
+    }
 }
 
 /// Whether `s` is a valid FHIR id (`[A-Za-z0-9\-\.]{1,64}`).
@@ -137,7 +142,7 @@ pub fn is_valid_id(s: &str) -> bool {
 }
 
 fn mapped<'m>(v: &Value, map: &'m ValueMap, target: MapTarget) -> Option<(&'m Json, &'m str)> {
-    let key = v.key_text()?;
+    let key = v.key_str()?;
     let key = key.trim();
     if key.is_empty() {
         // Blank text is absent, as everywhere else (the default is for unlisted codes).

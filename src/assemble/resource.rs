@@ -29,7 +29,10 @@ pub struct ChildRows<'m, 'r> {
 /// The logical id of a source row, or `None` when its key is NULL or not a valid FHIR id.
 pub fn row_id(source: &Source, layout: &SourceLayout, row: &Row) -> Option<String> {
     let key = id_text(row.get(layout.id)?)?;
-    let id = format!("{}{key}", source.id.prefix);
+    let id = match source.id.prefix.as_str() {
+        "" => key,
+        prefix => format!("{prefix}{key}"),
+    };
     is_valid_id(&id).then_some(id)
 }
 

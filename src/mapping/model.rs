@@ -174,7 +174,7 @@ impl SqlValue {
     pub fn is_none_value(&self, v: &Value) -> bool {
         let none = self.none();
         !none.is_empty()
-            && v.key_text()
+            && v.key_str()
                 .is_some_and(|t| none.iter().any(|s| s.trim() == t.trim()))
     }
 }

@@ -68,6 +68,14 @@ impl Value {
         })
     }
 
+    /// [`Self::key_text`], borrowed from a text value (which needs no copy to be compared).
+    pub fn key_str(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            Value::Text(s) => Some(std::borrow::Cow::Borrowed(s.trim_end())),
+            other => other.key_text().map(std::borrow::Cow::Owned),
+        }
+    }
+
     /// The value as a key is compared with the keys of other tables (and kept in a paging
     /// cursor): integers as they are, other values as their [`Self::key_text`] (CHAR padding
     /// ignored); `None` for NULL.
