@@ -5,8 +5,10 @@
 //!
 //! Not every mapping has such a tree: where one element's value would have to merge with
 //! another's (`subject` mapped whole and `subject.display` beside it; a list written whole by a
-//! value with items added after it), or a child table gives both an item value and item
-//! elements, [`Shape::of`] gives `None` and assembly builds each resource's tree as before.
+//! value with items added after it), where a child table gives both an item value and item
+//! elements, or where child tables cross an object only child tables make with another child
+//! between them (that object's place among its siblings would depend on which children have
+//! rows), [`Shape::of`] gives `None` and assembly builds each resource's tree as before.
 
 use serde_json::Value as Json;
 
@@ -103,9 +105,9 @@ struct Builder {
     names: Vec<String>,
     parents: Vec<NodeId>,
     drafts: Vec<Draft>,
-    /// For nodes first made by a child table's path: the first and the last child whose
-    /// path passes through them.
-    by_child: Vec<Option<(usize, usize)>>,
+    /// For nodes first made by a child table's path: the last child whose path passes
+    /// through them.
+    by_child: Vec<Option<usize>>,
     placements: Vec<Placement>,
 }
 
@@ -120,7 +122,7 @@ impl Builder {
         self.names.push(name);
         self.parents.push(parent);
         self.drafts.push(Draft::Fresh);
-        self.by_child.push(child.map(|c| (c, c)));
+        self.by_child.push(child);
         (self.drafts.len() - 1) as NodeId
     }
 
@@ -128,7 +130,7 @@ impl Builder {
     /// is written where the first child with rows makes it; that is where the shape puts it
     /// only if the children passing through it are consecutive.
     fn pass(&mut self, node: NodeId, child: Option<usize>) -> Result<(), Unshaped> {
-        let (Some(c), Some((_, last))) = (child, &mut self.by_child[node as usize]) else {
+        let (Some(c), Some(last)) = (child, &mut self.by_child[node as usize]) else {
             return Ok(());
         };
         if *last != c && *last + 1 != c {
