@@ -12,7 +12,7 @@ use super::convert::{self, convert_with_text, id_text, is_valid_id};
 use super::shaped::Filled;
 use super::tree::{Origin, Tree};
 use crate::mapping::shape::Shape;
-use crate::mapping::{Child, ElementValue, Primitive, Source};
+use crate::mapping::{Child, ElementValue, PathSegment, Primitive, Source};
 use crate::mapping::{ChildLayout, SourceLayout};
 use crate::sql::{Row, Value};
 
@@ -122,11 +122,9 @@ fn fill<'a>(
     tz: Tz,
 ) -> Filled<'a> {
     let mut filled = Filled::new(shape);
-    for (el, pos) in source.elements.iter().zip(&layout.elements) {
-        let (value, text, origin) =
-            element_value(source, &el.written, el.required, &el.value, *pos, row, tz);
-        filled.set(value, text, origin);
-    }
+    own_values(source, layout, row, tz, |_, (value, text, origin)| {
+        filled.set(value, text, origin)
+    });
     for cr in children {
         let Some(k) = source
             .children
@@ -140,36 +138,9 @@ fn fill<'a>(
         }
         filled.rows(k, cr.rows.len());
         for (r, child_row) in cr.rows.iter().enumerate() {
-            for (n, (el, pos)) in cr
-                .child
-                .elements
-                .iter()
-                .zip(&cr.layout.elements)
-                .enumerate()
-            {
-                let (value, text, origin) = element_value(
-                    source,
-                    &el.written,
-                    el.required,
-                    &el.value,
-                    *pos,
-                    child_row,
-                    tz,
-                );
-                filled.set_in_row(k, r, n, value, text, origin);
-            }
-            if let Some(v) = &cr.child.value {
-                let (value, text, origin) = element_value(
-                    source,
-                    &cr.child.written,
-                    false,
-                    &v.value,
-                    cr.layout.value,
-                    child_row,
-                    tz,
-                );
-                filled.set_in_row(k, r, 0, value, text, origin);
-            }
+            child_values(source, cr, child_row, tz, |n, _, (value, text, origin)| {
+                filled.set_in_row(k, r, n, value, text, origin)
+            });
         }
     }
     filled.mark();
@@ -185,43 +156,73 @@ fn tree<'a>(
     tz: Tz,
 ) -> Tree<'a> {
     let mut tree = Tree::new();
-    for (el, pos) in source.elements.iter().zip(&layout.elements) {
-        let (value, _, origin) =
-            element_value(source, &el.written, el.required, &el.value, *pos, row, tz);
-        tree.set(&el.path, value, origin);
-    }
+    own_values(source, layout, row, tz, |path, (value, _, origin)| {
+        tree.set(path, value, origin)
+    });
     for cr in children {
         let base = &cr.child.path;
         for child_row in &cr.rows {
             let idx = tree.next_index(base);
-            for (el, pos) in cr.child.elements.iter().zip(&cr.layout.elements) {
-                let (value, _, origin) = element_value(
-                    source,
-                    &el.written,
-                    el.required,
-                    &el.value,
-                    *pos,
-                    child_row,
-                    tz,
-                );
-                tree.set_under(base, idx, &el.path, value, origin);
-            }
-            if let Some(v) = &cr.child.value {
-                let (value, _, origin) = element_value(
-                    source,
-                    &cr.child.written,
-                    false,
-                    &v.value,
-                    cr.layout.value,
-                    child_row,
-                    tz,
-                );
-                tree.set_under(base, idx, &[], value, origin);
-            }
+            child_values(source, cr, child_row, tz, |_, path, (value, _, origin)| {
+                tree.set_under(base, idx, path, value, origin)
+            });
         }
     }
     tree.mark();
     tree
+}
+
+/// A value to place: what [`element_value`] gives.
+type Placed<'a> = (Option<Cow<'a, Json>>, Option<&'a str>, Origin);
+
+/// Gives `put` each of the source's own elements' path and value for `row`, in order.
+fn own_values<'a>(
+    source: &'a Source,
+    layout: &SourceLayout,
+    row: &Row,
+    tz: Tz,
+    mut put: impl FnMut(&'a [PathSegment], Placed<'a>),
+) {
+    for (el, pos) in source.elements.iter().zip(&layout.elements) {
+        let v = element_value(source, &el.written, el.required, &el.value, *pos, row, tz);
+        put(&el.path, v);
+    }
+}
+
+/// Gives `put` each value of one child row, in order: its elements' (their number and path
+/// in the item), then its item value (number 0, the item itself).
+fn child_values<'a>(
+    source: &Source,
+    cr: &ChildRows<'a, '_>,
+    child_row: &Row,
+    tz: Tz,
+    mut put: impl FnMut(usize, &'a [PathSegment], Placed<'a>),
+) {
+    let child = cr.child;
+    for (n, (el, pos)) in child.elements.iter().zip(&cr.layout.elements).enumerate() {
+        let v = element_value(
+            source,
+            &el.written,
+            el.required,
+            &el.value,
+            *pos,
+            child_row,
+            tz,
+        );
+        put(n, &el.path, v);
+    }
+    if let Some(v) = &child.value {
+        let value = element_value(
+            source,
+            &child.written,
+            false,
+            &v.value,
+            cr.layout.value,
+            child_row,
+            tz,
+        );
+        put(0, &[], value);
+    }
 }
 
 /// Builds the resource for `row` as a `serde_json` object (what [`Built`] serializes to).
@@ -426,7 +427,7 @@ fn element_value<'a>(
     pos: Option<usize>,
     row: &Row,
     tz: Tz,
-) -> (Option<Cow<'a, Json>>, Option<&'a str>, Origin) {
+) -> Placed<'a> {
     match value {
         ElementValue::Constant(c) => (Some(Cow::Borrowed(c)), None, Origin::Constant),
         ElementValue::Sql {

@@ -451,23 +451,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn p(s: &str) -> Vec<PathSegment> {
-        // "name[0].given[1]" with repeats marked by an explicit index.
-        s.split('.')
-            .map(|seg| match seg.split_once('[') {
-                Some((n, i)) => PathSegment {
-                    name: n.into(),
-                    repeats: true,
-                    index: i.trim_end_matches(']').parse().unwrap(),
-                },
-                None => PathSegment {
-                    name: seg.into(),
-                    repeats: false,
-                    index: 0,
-                },
-            })
-            .collect()
-    }
+    use crate::mapping::shape::tests::path as p;
 
     /// The finished object, checking that the marked tree serializes to the same JSON.
     fn finished(mut t: Tree) -> Json {

@@ -353,11 +353,12 @@ impl Shape {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::mapping::ElementValue;
 
-    fn path(s: &str) -> Vec<PathSegment> {
+    /// `name[0].given[1]` as a path (an index marks a repeating element).
+    pub(crate) fn path(s: &str) -> Vec<PathSegment> {
         s.split('.')
             .map(|seg| match seg.split_once('[') {
                 Some((n, i)) => PathSegment {
