@@ -133,7 +133,7 @@ fn fill<'a>(
         else {
             continue;
         };
-        if shape.children[k].base.is_empty() {
+        if shape.children[k].list.is_none() {
             continue;
         }
         filled.rows(k, cr.rows.len());

@@ -133,7 +133,7 @@ impl<'a> Filled<'a> {
                 .resize(fill.rows * child.item.placements.len(), None);
         }
         for (child, fill) in shape.children.iter().zip(children.iter_mut()) {
-            let Some(&list) = child.base.last() else {
+            let Some(list) = child.list else {
                 continue;
             };
             let (n, p) = (child.item.nodes.len(), child.item.placements.len());

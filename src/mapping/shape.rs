@@ -50,9 +50,7 @@ pub enum NodeKind {
 /// Where one element's value goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placement {
-    /// Every node from the frame's root to the value's own node (the last).
-    pub chain: Vec<NodeId>,
-    /// The value's own node.
+    /// The value's own node (the nodes holding it follow [`ShapeNode::parent`]).
     pub leaf: NodeId,
     /// The node left out when a required value is absent: the one that holds the value's
     /// member.
@@ -71,8 +69,9 @@ pub struct Frame {
 /// A child table's part of a [`Shape`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildShape {
-    /// The nodes of the source's frame from its root to the list the rows are items of.
-    pub base: Vec<NodeId>,
+    /// The list of the source's frame the rows are items of (`None`: the child places
+    /// nothing).
+    pub list: Option<NodeId>,
     /// One row's item: the child's elements, in order, or (for an item value) a frame whose
     /// root is the value.
     pub item: Frame,
@@ -209,46 +208,36 @@ impl Builder {
         }
     }
 
-    /// Walks `path` from `from`, making what is missing; `chain` gets every node passed (the
-    /// lists and their items too), `from` included. Returns the node before the last
+    /// Walks `path` from `from`, making what is missing. Returns the node before the last
     /// segment (what a required value vetoes) and the last node.
     fn walk(
         &mut self,
         from: NodeId,
         path: &[PathSegment],
         child: Option<usize>,
-        chain: &mut Vec<NodeId>,
     ) -> Result<(NodeId, NodeId), Unshaped> {
         let mut node = from;
         let mut holder = from;
-        chain.push(node);
         for seg in path {
             holder = node;
             let m = self.member(node, &seg.name, child)?;
             node = if seg.repeats {
-                chain.push(m);
                 self.item(m, seg.index, child)?
             } else {
                 m
             };
-            chain.push(node);
         }
         Ok((holder, node))
     }
 
     /// Places an element's value at `path` under `from`.
     fn place(&mut self, from: NodeId, path: &[PathSegment]) -> Result<(), Unshaped> {
-        let mut chain = Vec::new();
-        let (veto, node) = self.walk(from, path, None, &mut chain)?;
+        let (veto, node) = self.walk(from, path, None)?;
         if !matches!(self.drafts[node as usize], Draft::Fresh) {
             return Err(Unshaped);
         }
         self.drafts[node as usize] = Draft::Value(self.placements.len());
-        self.placements.push(Placement {
-            chain,
-            veto,
-            leaf: node,
-        });
+        self.placements.push(Placement { veto, leaf: node });
         Ok(())
     }
 
@@ -257,21 +246,19 @@ impl Builder {
         elements.iter().try_for_each(|el| self.place(0, &el.path))
     }
 
-    /// The list child `k`'s rows are items of, with the nodes from the root to it.
-    fn base(&mut self, k: usize, child: &Child) -> Result<Vec<NodeId>, Unshaped> {
+    /// The list child `k`'s rows are items of.
+    fn base(&mut self, k: usize, child: &Child) -> Result<NodeId, Unshaped> {
         let (last, upper) = child.path.split_last().ok_or(Unshaped)?;
         if !last.repeats {
             return Err(Unshaped);
         }
-        let mut chain = Vec::new();
-        let (_, end) = self.walk(0, upper, Some(k), &mut chain)?;
+        let (_, end) = self.walk(0, upper, Some(k))?;
         let list = self.member(end, &last.name, Some(k))?;
         self.list(list)?;
         if let Draft::List(_, children) = &mut self.drafts[list as usize] {
             children.push(k);
         }
-        chain.push(list);
-        Ok(chain)
+        Ok(list)
     }
 
     fn finish(self) -> Frame {
@@ -310,11 +297,7 @@ fn item_frame(child: &Child) -> Result<Frame, Unshaped> {
     match (&child.value, child.elements.is_empty()) {
         (Some(_), true) => {
             b.drafts[0] = Draft::Value(0);
-            b.placements.push(Placement {
-                chain: vec![0],
-                veto: 0,
-                leaf: 0,
-            });
+            b.placements.push(Placement { veto: 0, leaf: 0 });
         }
         (None, _) => b.elements(&child.elements)?,
         // An item value that item elements would merge with.
@@ -335,13 +318,13 @@ impl Shape {
         let mut shapes = Vec::with_capacity(children.len());
         for (k, child) in children.iter().enumerate() {
             // A child that places nothing makes no nodes.
-            let base = if child.value.is_none() && child.elements.is_empty() {
-                Vec::new()
+            let list = if child.value.is_none() && child.elements.is_empty() {
+                None
             } else {
-                b.base(k, child)?
+                Some(b.base(k, child)?)
             };
             shapes.push(ChildShape {
-                base,
+                list,
                 item: item_frame(child)?,
             });
         }
@@ -387,6 +370,16 @@ pub(crate) mod tests {
         }
     }
 
+    /// The nodes from the root to `leaf`.
+    fn chain(f: &Frame, leaf: NodeId) -> Vec<NodeId> {
+        let mut out = vec![leaf];
+        while let Some(&n) = out.last().filter(|&&n| n != 0) {
+            out.push(f.nodes[n as usize].parent);
+        }
+        out.reverse();
+        out
+    }
+
     fn names(f: &Frame, ids: &[NodeId]) -> Vec<String> {
         ids.iter()
             .map(|&i| f.nodes[i as usize].name.clone())
@@ -408,15 +401,16 @@ pub(crate) mod tests {
         assert_eq!(names(&s.body, root), ["name", "gender"]);
         // name[0].given[1]: root, name, name[0], given, given[1].
         let p = &s.body.placements[0];
-        assert_eq!(p.chain.len(), 5);
-        let NodeKind::List { items, .. } = &s.body.nodes[p.chain[3] as usize].kind else {
+        let chain = chain(&s.body, p.leaf);
+        assert_eq!(chain.len(), 5);
+        let NodeKind::List { items, .. } = &s.body.nodes[chain[3] as usize].kind else {
             panic!("given is a list")
         };
         // given[0] (placed third) comes first.
-        assert_eq!(items[0], *s.body.placements[2].chain.last().unwrap());
-        assert_eq!(items[1], *p.chain.last().unwrap());
+        assert_eq!(items[0], s.body.placements[2].leaf);
+        assert_eq!(items[1], *chain.last().unwrap());
         // A required given[1] vetoes name[0], the object holding `given`.
-        assert_eq!(p.veto, p.chain[2]);
+        assert_eq!(p.veto, chain[2]);
     }
 
     #[test]
