@@ -25,6 +25,7 @@ async fn row(db: &Database, sql: &str) -> Vec<Value> {
     let stmt = Statement {
         sql: sql.to_string(),
         params: vec![],
+        parts: None,
     };
     let mut rows = db.fetch(&stmt).await.expect(sql);
     assert_eq!(rows.len(), 1);

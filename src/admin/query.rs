@@ -110,6 +110,7 @@ async fn plan(fhir: &Fhir, stmt: &Statement) -> Result<Vec<String>, String> {
     let explain = Statement {
         sql: format!("{}{}", db.dialect().plan_prefix(), stmt.sql),
         params: stmt.params.clone(),
+        parts: None,
     };
     let rows = db
         .for_request(Arc::default(), Cost::Expensive)

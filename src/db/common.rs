@@ -82,7 +82,7 @@ pub(super) async fn fetch_on<DB>(
     stmt: &Statement,
     run: &Run,
     cancel: Cancel,
-    decode: fn(&DB::Row) -> Result<Row, sqlx::Error>,
+    decode: Decode<DB>,
 ) -> (Result<Vec<Row>, DbError>, Option<PoolConnection<DB>>)
 where
     DB: sqlx::Database,
@@ -103,8 +103,9 @@ where
         return (Err(DbError::Timeout(Duration::ZERO)), None);
     };
     let rows = rows.map_err(DbError::from_sqlx).and_then(|rows| {
+        let parts = stmt.parts.as_deref();
         rows.iter()
-            .map(decode)
+            .map(|r| decode(r, parts))
             .collect::<Result<_, _>>()
             .map_err(DbError::from_sqlx)
     });
@@ -255,21 +256,80 @@ pub(super) fn hint_tls_on_loopback(option: &str, socket: &str) {
     );
 }
 
-/// A row of `len` values decoded by `decode` (into a vector of that size at once).
+/// How a backend decodes a row: every column, or those [`Statement::parts`] says.
+pub type Decode<DB> =
+    fn(&<DB as sqlx::Database>::Row, Option<&[usize]>) -> Result<Row, sqlx::Error>;
+
+/// A row of `len` values decoded by `decode` (into a vector of that size at once); with
+/// `parts` ([`Statement::parts`]), only its branch number, its branch's own columns and its
+/// last column.
 pub fn decode_row(
     len: usize,
+    parts: Option<&[usize]>,
     mut decode: impl FnMut(usize) -> Result<Value, sqlx::Error>,
 ) -> Result<Row, sqlx::Error> {
-    let mut row = Vec::with_capacity(len);
-    for i in 0..len {
+    let Some(widths) = parts else {
+        let mut row = Vec::with_capacity(len);
+        for i in 0..len {
+            row.push(decode(i)?);
+        }
+        return Ok(row);
+    };
+    let part = decode(0)?;
+    let own = part
+        .as_u64()
+        .and_then(|p| usize::try_from(p).ok())
+        .filter(|&p| p < widths.len() && len == widths.iter().sum::<usize>() + 2)
+        .map(|p| (1 + widths[..p].iter().sum::<usize>(), widths[p]));
+    let Some((start, width)) = own else {
+        return Err(sqlx::Error::Decode(
+            "a row of another shape than its statement's branches".into(),
+        ));
+    };
+    let mut row = Vec::with_capacity(width + 2);
+    row.push(part);
+    for i in start..start + width {
         row.push(decode(i)?);
     }
+    row.push(decode(len - 1)?);
     Ok(row)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::default_tls_on_loopback;
+    use super::{decode_row, default_tls_on_loopback};
+    use crate::sql::Value;
+
+    #[test]
+    fn rows_of_branches_decode_their_own_columns_only() {
+        // part, branch 0 (2 columns), branch 1 (3 columns), row number.
+        let columns = 7;
+        for (part, own) in [(0, vec![1, 2]), (1, vec![3, 4, 5])] {
+            let mut decoded = Vec::new();
+            let row = decode_row(columns, Some(&[2, 3]), |i| {
+                decoded.push(i);
+                Ok(if i == 0 {
+                    Value::Int(part)
+                } else {
+                    Value::Int(i as i64 * 10)
+                })
+            })
+            .unwrap();
+            let mut expected = vec![0];
+            expected.extend(&own);
+            expected.push(6);
+            assert_eq!(decoded, expected);
+            assert_eq!(row.len(), own.len() + 2);
+            assert_eq!(row[0], Value::Int(part));
+            assert_eq!(row[own.len() + 1], Value::Int(60));
+        }
+        let all = decode_row(3, None, |i| Ok(Value::Int(i as i64))).unwrap();
+        assert_eq!(all, vec![Value::Int(0), Value::Int(1), Value::Int(2)]);
+        // A branch number out of range, or a row of another width, is an error, not a panic.
+        assert!(decode_row(columns, Some(&[2, 3]), |_| Ok(Value::Int(2))).is_err());
+        assert!(decode_row(columns, Some(&[2, 2]), |_| Ok(Value::Int(0))).is_err());
+        assert!(decode_row(columns, Some(&[2, 3]), |_| Ok(Value::Null)).is_err());
+    }
 
     #[test]
     fn tls_is_pointless_only_on_loopback_by_default() {

@@ -103,6 +103,7 @@ async fn rows(db: &Database, sql: &str) -> Result<Vec<Vec<String>>, DbError> {
     let stmt = Statement {
         sql: sql.to_string(),
         params: Vec::new(),
+        parts: None,
     };
     Ok(db
         .fetch(&stmt)
@@ -555,6 +556,7 @@ pub async fn sample_value(
     let stmt = Statement {
         sql: format!("SELECT {c} FROM {t} WHERE {c} IS NOT NULL LIMIT 1"),
         params: Vec::new(),
+        parts: None,
     };
     Ok(db
         .fetch(&stmt)

@@ -484,6 +484,7 @@ impl Database {
         let probe = Statement {
             sql: "SELECT 1".into(),
             params: Vec::new(),
+            parts: None,
         };
         let run = Run {
             timeout,
@@ -565,6 +566,7 @@ impl Database {
             let probe = Statement {
                 sql: format!("SELECT {function}('\u{c9}t\u{e9}')"),
                 params: Vec::new(),
+                parts: None,
             };
             let answer = self.fetch(&probe).await.ok();
             let first = answer.as_ref().and_then(|rows| rows.first()?.first());

@@ -233,8 +233,8 @@ fn invalid_date(raw: MySqlValueRef<'_>, with_time: bool) -> Result<Value, sqlx::
     }))
 }
 
-fn decode_row(row: &MySqlRow) -> Result<Row, sqlx::Error> {
-    common::decode_row(row.len(), |i| decode(row, i))
+fn decode_row(row: &MySqlRow, parts: Option<&[usize]>) -> Result<Row, sqlx::Error> {
+    common::decode_row(row.len(), parts, |i| decode(row, i))
 }
 
 /// Which server connection `conn` is (what a statement is stopped by).

@@ -208,8 +208,8 @@ fn decode(row: &PgRow, i: usize) -> Result<Value, sqlx::Error> {
     })
 }
 
-fn decode_row(row: &PgRow) -> Result<Row, sqlx::Error> {
-    common::decode_row(row.len(), |i| decode(row, i))
+fn decode_row(row: &PgRow, parts: Option<&[usize]>) -> Result<Row, sqlx::Error> {
+    common::decode_row(row.len(), parts, |i| decode(row, i))
 }
 
 /// Which server process serves `conn` (what a statement is cancelled by).

@@ -84,8 +84,8 @@ fn decode(row: &SqliteRow, i: usize) -> Result<Value, sqlx::Error> {
     })
 }
 
-fn decode_row(row: &SqliteRow) -> Result<Row, sqlx::Error> {
-    common::decode_row(row.len(), |i| decode(row, i))
+fn decode_row(row: &SqliteRow, parts: Option<&[usize]>) -> Result<Row, sqlx::Error> {
+    common::decode_row(row.len(), parts, |i| decode(row, i))
 }
 
 impl Backend for SqliteBackend {

@@ -136,7 +136,7 @@ where
         stmt: &Statement,
         run: &Run,
         cancel: impl Fn(u64) -> Cancel,
-        decode: fn(&DB::Row) -> Result<Row, sqlx::Error>,
+        decode: common::Decode<DB>,
     ) -> Result<Vec<Row>, DbError> {
         let mut retried = false;
         loop {

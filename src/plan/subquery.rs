@@ -71,6 +71,7 @@ impl Subqueries {
         Statement {
             sql: format!("{} LIMIT {}", s.sql, MAX_LISTED + 1),
             params: s.params.clone(),
+            parts: None,
         }
     }
 
@@ -97,6 +98,7 @@ impl Subqueries {
             Statement {
                 sql: format!("{prefix}{}", s.sql),
                 params: s.params.clone(),
+                parts: None,
             }
         })
     }

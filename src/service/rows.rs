@@ -1,5 +1,5 @@
-//! Turns source rows into resources, fetching child-table rows in one batched statement per
-//! child table (never one per row).
+//! Turns source rows into resources, fetching the child tables' rows of a page in one batched
+//! statement (never one per row; one per child table where only one is read).
 
 use std::collections::{HashMap, HashSet};
 
@@ -7,7 +7,7 @@ use super::matches::Session;
 use crate::assemble::resource::{ChildRows, build};
 use crate::assemble::served::Resource;
 use crate::db::DbError;
-use crate::mapping::sql::child_rows;
+use crate::mapping::sql::{ChildRead, child_rows, children_rows, split_children_rows};
 use crate::mapping::{ChildLayout, Source, SourceLayout};
 use crate::plan::MAX_KEYS_PER_STATEMENT;
 use crate::sql::{Row, Value};
@@ -73,10 +73,11 @@ pub(super) async fn build_resources_given<'m>(
     let dialect = session.fhir.caps.dialect;
     let child_layouts: Vec<ChildLayout> = source.children.iter().map(ChildLayout::of).collect();
     given.resize(source.children.len(), None);
-    let mut fetched: Vec<FetchedChild> = Vec::new();
-    for (k, (child, cl)) in source.children.iter().zip(&child_layouts).enumerate() {
-        if let Some(all) = given[k].take() {
-            fetched.push(FetchedChild::of(all, cl));
+    // The parent keys of every child not given, each chunk of keys read with the other
+    // children's same chunk, in one statement.
+    let mut wanted: Vec<(usize, Vec<Value>)> = Vec::new();
+    for (k, given) in given.iter().enumerate() {
+        if given.is_some() {
             continue;
         }
         let mut keys: Vec<Value> = Vec::new();
@@ -88,13 +89,53 @@ pub(super) async fn build_resources_given<'m>(
                 keys.push(key);
             }
         }
-        let mut all = Vec::new();
-        for chunk in keys.chunks(MAX_KEYS_PER_STATEMENT) {
-            let stmt = child_rows(child, cl, &padded(chunk), dialect);
-            all.extend(session.db.fetch(&stmt).await?);
+        if !keys.is_empty() {
+            wanted.push((k, keys));
         }
-        fetched.push(FetchedChild::of(all, cl));
     }
+    let chunks = wanted
+        .iter()
+        .map(|(_, keys)| keys.len().div_ceil(MAX_KEYS_PER_STATEMENT))
+        .max()
+        .unwrap_or(0);
+    for c in 0..chunks {
+        let chunk: Vec<(usize, Vec<Value>)> = wanted
+            .iter()
+            .filter_map(|(k, keys)| {
+                let part = keys.chunks(MAX_KEYS_PER_STATEMENT).nth(c)?;
+                Some((*k, padded(part)))
+            })
+            .collect();
+        if let [(k, keys)] = &chunk[..] {
+            let stmt = child_rows(&source.children[*k], &child_layouts[*k], keys, dialect);
+            let read = session.db.fetch(&stmt).await?;
+            given[*k].get_or_insert_with(Vec::new).extend(read);
+            continue;
+        }
+        let reads: Vec<ChildRead> = chunk
+            .iter()
+            .map(|(k, keys)| ChildRead {
+                child: &source.children[*k],
+                layout: &child_layouts[*k],
+                keys,
+            })
+            .collect();
+        let read = session.db.fetch(&children_rows(&reads, dialect)).await?;
+        let widths: Vec<usize> = reads.iter().map(|r| r.layout.columns.len()).collect();
+        let Some(parts) = split_children_rows(read, &widths) else {
+            return Err(DbError::Query(
+                "the child tables' statement returned rows of another shape".into(),
+            ));
+        };
+        for ((k, _), part) in chunk.iter().zip(parts) {
+            given[*k].get_or_insert_with(Vec::new).extend(part);
+        }
+    }
+    let fetched: Vec<FetchedChild> = given
+        .into_iter()
+        .zip(&child_layouts)
+        .map(|(rows, cl)| FetchedChild::of(rows.unwrap_or_default(), cl))
+        .collect();
     let tz = session.fhir.mapping.timezone;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {

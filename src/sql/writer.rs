@@ -14,6 +14,11 @@ pub struct Statement {
     pub sql: String,
     /// Parameter values, in placeholder order.
     pub params: Vec<Value>,
+    /// For a `UNION ALL` whose branches select their own columns side by side, each padded
+    /// with NULLs where the others' are ([`crate::mapping::sql::children_rows`]): the number of
+    /// columns of each branch. Its rows are decoded as the branch number (the first column),
+    /// that branch's own columns, then the last column; the NULLs are not decoded.
+    pub parts: Option<Vec<usize>>,
 }
 
 /// `value` as a number where it is text of one compared with a numeric `column`.
@@ -193,6 +198,7 @@ impl SqlWriter {
         Statement {
             sql: self.sql,
             params: self.params,
+            parts: None,
         }
     }
 }

@@ -433,6 +433,7 @@ async fn plan_of(db: &Database, stmt: &Statement) -> (Vec<String>, Vec<String>) 
         let explain = Statement {
             sql: format!("{prefix}{}", stmt.sql),
             params: stmt.params.clone(),
+            parts: None,
         };
         match db.fetch(&explain).await {
             Ok(rows) => return read_plan(dialect, &rows),

@@ -18,7 +18,7 @@ use super::explain::{
 use crate::db::Database;
 use crate::db::introspect::row_estimate;
 use crate::mapping::references::RefLink;
-use crate::mapping::sql::child_rows;
+use crate::mapping::sql::{ChildRead, child_rows, children_rows};
 use crate::mapping::{ChildLayout, Relation, Source};
 use crate::plan::{self, MAX_KEYS_PER_STATEMENT, Scope};
 use crate::request::compartment::Compartment;
@@ -171,6 +171,7 @@ async fn explain_only(db: &Database, stmt: &Statement) -> (Vec<String>, Vec<Stri
             stmt.sql
         ),
         params: stmt.params.clone(),
+        parts: None,
     };
     match db.fetch(&explain).await {
         Ok(rows) => read_plan(dialect, &rows),
@@ -350,31 +351,51 @@ fn children_of(
     keys: &'static str,
     out: &mut Vec<Planned>,
 ) {
-    for child in which.iter().map(|&k| &source.children[k]) {
-        let layout = ChildLayout::of(child);
-        let statement = child_rows(
-            child,
-            &layout,
-            &[Value::Int(STAND_IN[0])],
-            fhir.caps().dialect,
-        );
-        let table = match &child.relation {
-            Relation::Table(t) => unquoted(t).to_string(),
-            Relation::Query(_) => "its query".to_string(),
-        };
-        out.push(Planned {
-            role: format!(
-                "child rows of {}.{} ({table}), for the keys of the {} rows of {of}",
-                source.resource_type, child.written, source.resource_type
-            ),
-            statement,
-            runs: format!(
-                "after it, when it returned {} rows (one statement per {MAX_KEYS_PER_STATEMENT} keys)",
-                source.resource_type
-            ),
-            keys: Some(keys),
-        });
-    }
+    let layouts: Vec<ChildLayout> = which
+        .iter()
+        .map(|&k| ChildLayout::of(&source.children[k]))
+        .collect();
+    let keys_in = [Value::Int(STAND_IN[0])];
+    let names: Vec<String> = which
+        .iter()
+        .map(|&k| {
+            let child = &source.children[k];
+            let table = match &child.relation {
+                Relation::Table(t) => unquoted(t).to_string(),
+                Relation::Query(_) => "its query".to_string(),
+            };
+            format!("{}.{} ({table})", source.resource_type, child.written)
+        })
+        .collect();
+    let statement = match which {
+        [] => return,
+        [k] => child_rows(&source.children[*k], &layouts[0], &keys_in, fhir.caps().dialect),
+        _ => {
+            let reads: Vec<ChildRead> = which
+                .iter()
+                .zip(&layouts)
+                .map(|(&k, layout)| ChildRead {
+                    child: &source.children[k],
+                    layout,
+                    keys: &keys_in,
+                })
+                .collect();
+            children_rows(&reads, fhir.caps().dialect)
+        }
+    };
+    out.push(Planned {
+        role: format!(
+            "child rows of {}, for the keys of the {} rows of {of}",
+            names.join(", "),
+            source.resource_type
+        ),
+        statement,
+        runs: format!(
+            "after it, when it returned {} rows (one statement per {MAX_KEYS_PER_STATEMENT} keys)",
+            source.resource_type
+        ),
+        keys: Some(keys),
+    });
 }
 
 /// The statements of `_include` and `_revinclude` (one search per type they read, and its

@@ -100,6 +100,7 @@ async fn postgres_sessions_start_no_parallel_workers() {
     let show = fhir_facade::sql::Statement {
         sql: "SELECT current_setting('max_parallel_workers_per_gather')".into(),
         params: vec![],
+        parts: None,
     };
     let rows = db.fetch(&show).await.unwrap();
     assert_eq!(rows[0][0], fhir_facade::sql::Value::Text("0".into()));

@@ -115,6 +115,7 @@ async fn on_postgresql_a_large_sub_select_is_an_exists_only_where_misestimated()
         let s = fhir_facade::sql::Statement {
             sql: "SELECT 1".into(),
             params: Vec::new(),
+            parts: None,
         };
         assert!(sizes.estimate(&s, dialect).is_none());
     }

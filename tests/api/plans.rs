@@ -181,6 +181,7 @@ pub async fn explain_mysql(db: &Database, stmt: &Statement) -> Vec<[String; 4]> 
     let explain = Statement {
         sql: format!("EXPLAIN {}", stmt.sql),
         params: stmt.params.clone(),
+        parts: None,
     };
     let text = |v: &Value| match v {
         Value::Text(s) => s.clone(),
