@@ -369,7 +369,12 @@ fn children_of(
         .collect();
     let statement = match which {
         [] => return,
-        [k] => child_rows(&source.children[*k], &layouts[0], &keys_in, fhir.caps().dialect),
+        [k] => child_rows(
+            &source.children[*k],
+            &layouts[0],
+            &keys_in,
+            fhir.caps().dialect,
+        ),
         _ => {
             let reads: Vec<ChildRead> = which
                 .iter()
