@@ -1,5 +1,6 @@
-//! Turns source rows into resources, fetching the child tables' rows of a page in one batched
-//! statement (never one per row; one per child table where only one is read).
+//! Turns source rows into resources, fetching the child tables' rows of a page in batched
+//! statements, never one per row: one for all of them on PostgreSQL, else one per child table
+//! ([`crate::sql::Dialect::reads_children_in_one_union`]).
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,6 +12,11 @@ use crate::mapping::sql::{ChildRead, child_rows, children_rows, split_children_r
 use crate::mapping::{ChildLayout, Source, SourceLayout};
 use crate::plan::MAX_KEYS_PER_STATEMENT;
 use crate::sql::{Row, Value};
+
+/// The most keys bound in one statement reading several child tables (PostgreSQL binds at
+/// most 65,535 parameters): a source with more child tables than that allows reads them one
+/// statement each.
+const MAX_UNION_PARAMS: usize = 32_000;
 
 /// The rows of one child table for a page of parents.
 struct FetchedChild {
@@ -106,10 +112,13 @@ pub(super) async fn build_resources_given<'m>(
                 Some((*k, padded(part)))
             })
             .collect();
-        if let [(k, keys)] = &chunk[..] {
-            let stmt = child_rows(&source.children[*k], &child_layouts[*k], keys, dialect);
-            let read = session.db.fetch(&stmt).await?;
-            given[*k].get_or_insert_with(Vec::new).extend(read);
+        let params: usize = chunk.iter().map(|(_, keys)| keys.len()).sum();
+        if chunk.len() == 1 || !dialect.reads_children_in_one_union() || params > MAX_UNION_PARAMS {
+            for (k, keys) in &chunk {
+                let stmt = child_rows(&source.children[*k], &child_layouts[*k], keys, dialect);
+                let read = session.db.fetch(&stmt).await?;
+                given[*k].get_or_insert_with(Vec::new).extend(read);
+            }
             continue;
         }
         let reads: Vec<ChildRead> = chunk

@@ -236,6 +236,17 @@ impl Dialect {
         self == Dialect::Postgres
     }
 
+    /// Whether the child tables of a page are read in one `UNION ALL`
+    /// ([`crate::mapping::sql::children_rows`]) rather than one statement each: where the
+    /// union gives each column exactly its child's type. PostgreSQL does (a first, empty
+    /// branch types the columns). MySQL/MariaDB merge each column's type with the NULLs of the
+    /// other branches (`tinyint(1)`, a boolean, becomes `tinyint(4)`; `INT UNSIGNED` becomes
+    /// `DECIMAL(10,0)`), and SQLite keeps declared types for the first branch's columns only, so
+    /// values would decode differently from a read's.
+    pub fn reads_children_in_one_union(self) -> bool {
+        self == Dialect::Postgres
+    }
+
     /// Whether comparisons ignore case (and accents) by default, so that an exact comparison
     /// must be rechecked with `BINARY` (MySQL/MariaDB's usual `_ci` collations).
     pub fn needs_binary_recheck(self) -> bool {

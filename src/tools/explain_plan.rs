@@ -351,6 +351,14 @@ fn children_of(
     keys: &'static str,
     out: &mut Vec<Planned>,
 ) {
+    let dialect = fhir.caps().dialect;
+    if which.len() > 1 && !dialect.reads_children_in_one_union() {
+        // One statement per child table, as the server reads them on this database.
+        for &k in which {
+            children_of(fhir, source, &[k], of, keys, out);
+        }
+        return;
+    }
     let layouts: Vec<ChildLayout> = which
         .iter()
         .map(|&k| ChildLayout::of(&source.children[k]))
@@ -369,12 +377,7 @@ fn children_of(
         .collect();
     let statement = match which {
         [] => return,
-        [k] => child_rows(
-            &source.children[*k],
-            &layouts[0],
-            &keys_in,
-            fhir.caps().dialect,
-        ),
+        [k] => child_rows(&source.children[*k], &layouts[0], &keys_in, dialect),
         _ => {
             let reads: Vec<ChildRead> = which
                 .iter()
@@ -385,7 +388,7 @@ fn children_of(
                     keys: &keys_in,
                 })
                 .collect();
-            children_rows(&reads, fhir.caps().dialect)
+            children_rows(&reads, dialect)
         }
     };
     out.push(Planned {
