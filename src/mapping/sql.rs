@@ -144,7 +144,7 @@ pub struct ChildRead<'a> {
 pub fn children_rows(reads: &[ChildRead], dialect: Dialect) -> Statement {
     let widths: Vec<usize> = reads.iter().map(|r| r.layout.columns.len()).collect();
     let mut w = SqlWriter::new(dialect);
-    if dialect == Dialect::Postgres {
+    if dialect.types_union_nulls_as_text() {
         w.push("SELECT 0 AS fhir_part");
         for i in 0..reads.len() {
             w.push(&format!(", fhir_c{i}.*"));
@@ -271,7 +271,7 @@ mod tests {
             let widths: Vec<usize> = layouts.iter().map(|l| l.columns.len()).collect();
             assert_eq!(stmt.parts.as_deref(), Some(&widths[..]), "{sql}");
             assert_eq!(stmt.params.len(), 7, "{sql}");
-            let header = usize::from(dialect == Dialect::Postgres);
+            let header = usize::from(dialect.types_union_nulls_as_text());
             let branches: Vec<&str> = sql.split(" UNION ALL ").collect();
             assert_eq!(branches.len(), 3 + header, "{sql}");
             assert_eq!(sql.matches("WHERE 1=0").count(), 3 * header, "{sql}");
@@ -307,7 +307,7 @@ mod tests {
                 let key = value_sql(dialect, &child.alias, &SqlValue::Column(child.key.clone()));
                 assert!(branch.contains(&format!("{key} IN (")), "{branch}");
             }
-            if dialect == Dialect::Postgres {
+            if dialect.types_union_nulls_as_text() {
                 assert!(
                     sql.starts_with(
                         "SELECT 0 AS fhir_part, fhir_c0.*, fhir_c1.*, fhir_c2.*, CAST(0 AS BIGINT) AS fhir_seq FROM (SELECT "

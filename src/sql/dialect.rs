@@ -236,6 +236,14 @@ impl Dialect {
         self == Dialect::Postgres
     }
 
+    /// Whether a `UNION ALL` column that is NULL in its first two branches is typed as text
+    /// whatever the later branches hold (PostgreSQL resolves a union's types pair by pair), so
+    /// that a union whose columns are NULL in most branches must open with a branch that types
+    /// them ([`crate::mapping::sql::children_rows`]).
+    pub fn types_union_nulls_as_text(self) -> bool {
+        self == Dialect::Postgres
+    }
+
     /// Whether the child tables of a page are read in one `UNION ALL`
     /// ([`crate::mapping::sql::children_rows`]) rather than one statement each: where the
     /// union gives each column exactly its child's type. PostgreSQL does (a first, empty
