@@ -114,6 +114,23 @@ pub fn child_rows(
     w.finish()
 }
 
+/// `ROW_NUMBER() OVER (ORDER BY <order_by>) AS fhir_seq FROM <relation> WHERE (<filter>) AND `:
+/// the end of a child's select whose rows carry their order as a number (the database's
+/// order without an `order_by`), up to its key comparison, for statements that read a child
+/// with other rows (a read's, [`children_rows`]).
+pub fn write_numbered_from(w: &mut SqlWriter, child: &Child) {
+    w.push("ROW_NUMBER() OVER (");
+    if let Some(o) = &child.order_by {
+        w.push("ORDER BY ").push(o);
+    }
+    w.push(") AS fhir_seq FROM ");
+    write_relation(w, &child.relation, &child.alias);
+    w.push(" WHERE ");
+    if let Some(f) = &child.filter {
+        w.push("(").push(f).push(") AND ");
+    }
+}
+
 /// One child table read by [`children_rows`]: its rows for the parent keys `keys`.
 pub struct ChildRead<'a> {
     /// The child table.
@@ -180,16 +197,8 @@ pub fn children_rows(reads: &[ChildRead], dialect: Dialect) -> Statement {
                 }
             }
         }
-        w.push(", ROW_NUMBER() OVER (");
-        if let Some(o) = &child.order_by {
-            w.push("ORDER BY ").push(o);
-        }
-        w.push(") AS fhir_seq FROM ");
-        write_relation(&mut w, &child.relation, &child.alias);
-        w.push(" WHERE ");
-        if let Some(f) = &child.filter {
-            w.push("(").push(f).push(") AND ");
-        }
+        w.push(", ");
+        write_numbered_from(&mut w, child);
         let key = value_sql(dialect, &child.alias, &SqlValue::Column(child.key.clone()));
         let params = r.keys.iter().map(|k| k.to_param(dialect));
         w.in_list(&key, Some(&child.key.info), params);

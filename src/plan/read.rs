@@ -30,7 +30,7 @@
 use super::PlanError;
 use super::context::{Context, write_from};
 use super::scope::Scope;
-use crate::mapping::sql::{write_columns, write_relation, write_value};
+use crate::mapping::sql::{write_columns, write_numbered_from, write_value};
 use crate::mapping::{Child, ChildLayout, Mapping, Source, SourceLayout, SqlValue};
 use crate::sql::{Caps, SqlWriter, Statement, Value};
 
@@ -169,16 +169,7 @@ fn write_child(w: &mut SqlWriter, child: &Child, layout: &ChildLayout, key: &Val
         write_value(w, &child.alias, c);
         w.push(&format!(" AS fhir_v{j}, "));
     }
-    w.push("ROW_NUMBER() OVER (");
-    if let Some(o) = &child.order_by {
-        w.push("ORDER BY ").push(o);
-    }
-    w.push(") AS fhir_seq FROM ");
-    write_relation(w, &child.relation, &child.alias);
-    w.push(" WHERE ");
-    if let Some(f) = &child.filter {
-        w.push("(").push(f).push(") AND ");
-    }
+    write_numbered_from(w, child);
     write_value(w, &child.alias, &SqlValue::Column(child.key.clone()));
     let key = key.to_param(w.dialect());
     w.push(" = ").param_for(Some(&child.key.info), key);
